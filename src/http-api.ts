@@ -1,0 +1,272 @@
+/**
+ * @module http-api
+ * The REST API: routes, and one small handler per route. Handlers decode the
+ * request, call the store, and encode the answer; rules live in the store and
+ * shapes in the protocol.
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isValidIdempotencyKey, type IdempotencyCache } from './idempotency.ts';
+import { CLOSE_AFTER_RESPONSE, readJsonBody, sendEmpty, sendJson, sendProblem, sendText } from './http-io.ts';
+import {
+  ORDER_STATUSES,
+  ProtocolError,
+  isOrderId,
+  isOrderStatus,
+  parseCreateOrderInput,
+  parseStatusChangeInput,
+  type Order,
+  type OrderStatus,
+  type Result,
+} from './protocol.ts';
+import type { OrderStore } from './store.ts';
+
+/** Page sizes for `GET /api/orders`. */
+export const LIST_LIMITS = { default: 100, max: 1000 } as const;
+
+/** What the API handlers read besides the store. */
+export interface ApiContext {
+  readonly store: OrderStore;
+  readonly idempotency: IdempotencyCache;
+  /** Maximum request body, in bytes. */
+  readonly maxBodyBytes: number;
+  /** Live numbers for `GET /api/stats`. */
+  readonly stats: () => Record<string, unknown>;
+}
+
+type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, match: RouteMatch) => Promise<void> | void;
+
+interface RouteMatch {
+  readonly url: URL;
+  /** The `:id` segment, when the route has one. */
+  readonly id: string;
+}
+
+interface Route {
+  readonly pattern: RegExp;
+  readonly methods: Readonly<Record<string, Handler>>;
+}
+
+const ROUTES: readonly Route[] = [
+  { pattern: /^\/api\/orders$/, methods: { GET: listOrders, POST: createOrder } },
+  { pattern: /^\/api\/orders\/([^/]+)$/, methods: { GET: getOrder, DELETE: deleteOrder } },
+  { pattern: /^\/api\/orders\/([^/]+)\/status$/, methods: { PUT: changeStatus, PATCH: changeStatus } },
+  { pattern: /^\/api\/stats$/, methods: { GET: getStats } },
+  { pattern: /^\/healthz$/, methods: { GET: getHealth } },
+];
+
+/**
+ * Whether the API owns `pathname` (anything under `/api/`, and `/healthz`).
+ * @param pathname the request path
+ */
+export function isApiPath(pathname: string): boolean {
+  return pathname.startsWith('/api/') || pathname === '/api' || pathname === '/healthz';
+}
+
+/**
+ * Route one API request. Unknown paths get 404, known paths with another
+ * method 405 with `Allow`; `HEAD` follows `GET` and `OPTIONS` lists `Allow`.
+ * @param ctx store and settings
+ * @param req the request
+ * @param res the response
+ * @param url the parsed request URL
+ */
+export async function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  for (const route of ROUTES) {
+    const m = route.pattern.exec(url.pathname);
+    if (m === null) continue;
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+    const allow = allowHeader(route);
+    const handler = route.methods[method];
+    if (handler !== undefined) return handler(ctx, req, res, { url, id: decodeSegment(m[1]) });
+    if (method === 'OPTIONS') return sendEmpty(res, 204, { Allow: allow });
+    return sendProblem(res, new ProtocolError('LO_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allow}`), {
+      Allow: allow,
+    });
+  }
+  sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', `No API route ${url.pathname}`));
+}
+
+// ---------------------------------------------------------------------------
+// Handlers
+// ---------------------------------------------------------------------------
+
+function listOrders(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { url }: RouteMatch): void {
+  const query = parseListQuery(url.searchParams);
+  if (!query.ok) return sendProblem(res, query.error);
+  const { statuses, limit, cursor } = query.value;
+  const page = ctx.store.list({ view: statuses === undefined ? {} : { statuses }, limit, ...(cursor ? { before: cursor } : {}) });
+  const headers: Record<string, string> = { 'X-Total-Count': String(page.total) };
+  if (page.nextCursor !== undefined) {
+    const next = new URLSearchParams();
+    if (statuses !== undefined) next.set('status', statuses.join(','));
+    next.set('limit', String(limit));
+    next.set('cursor', page.nextCursor);
+    headers.Link = `</api/orders?${next.toString()}>; rel="next"`;
+  }
+  sendJson(res, 200, page.orders, headers);
+}
+
+async function createOrder(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const key = req.headers['idempotency-key'];
+  if (typeof key === 'string' && !isValidIdempotencyKey(key)) {
+    req.resume();
+    return sendProblem(res, invalidHeader('Idempotency-Key', 'must be 1 to 255 visible ASCII characters'));
+  }
+  const body = await readJsonBody(req, ctx.maxBodyBytes);
+  if (body === undefined) return;
+  if (!body.ok) return sendBodyProblem(res, body.error);
+  const input = parseCreateOrderInput(body.value);
+  if (!input.ok) return sendProblem(res, input.error);
+
+  // From here to the end nothing awaits, so a concurrent retry cannot slip between the check and the store.
+  const fingerprint = JSON.stringify(input.value);
+  if (typeof key === 'string') {
+    const stored = ctx.idempotency.get(key);
+    if (stored !== undefined) {
+      if (stored.fingerprint !== fingerprint) {
+        return sendProblem(
+          res,
+          new ProtocolError('LO_ERR_IDEMPOTENCY_MISMATCH', 'This Idempotency-Key was already used with a different request body'),
+        );
+      }
+      return sendText(res, stored.status, stored.body, { ...stored.headers, 'Idempotent-Replayed': 'true' });
+    }
+  }
+  const result = ctx.store.create(input.value);
+  if (!result.ok) return sendProblem(res, result.error);
+  const order = result.value.order;
+  const headers = { ...orderHeaders(order), Location: `/api/orders/${order.id}` };
+  const responseBody = JSON.stringify(order);
+  if (typeof key === 'string') {
+    ctx.idempotency.set(key, { fingerprint, status: 201, body: responseBody, headers: { ...headers, 'Content-Type': JSON_TYPE } });
+  }
+  sendText(res, 201, responseBody, { ...headers, 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-store' });
+}
+
+function getOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
+  const order = isOrderId(id) ? ctx.store.get(id) : undefined;
+  if (order === undefined) return sendProblem(res, orderNotFound(id));
+  sendJson(res, 200, order, orderHeaders(order));
+}
+
+async function changeStatus(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): Promise<void> {
+  const expected = parseIfMatch(req.headers['if-match']);
+  const body = await readJsonBody(req, ctx.maxBodyBytes);
+  if (body === undefined) return;
+  if (!body.ok) return sendBodyProblem(res, body.error);
+  if (!isOrderId(id) || ctx.store.get(id) === undefined) return sendProblem(res, orderNotFound(id));
+  if (!expected.ok) return sendProblem(res, expected.error);
+  const input = parseStatusChangeInput(body.value);
+  if (!input.ok) return sendProblem(res, input.error);
+  const result = ctx.store.changeStatus(id, input.value.status, expected.value);
+  if (!result.ok) return sendProblem(res, result.error);
+  sendJson(res, 200, result.value.order, orderHeaders(result.value.order));
+}
+
+function deleteOrder(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
+  if (!isOrderId(id) || ctx.store.get(id) === undefined) return sendProblem(res, orderNotFound(id));
+  const expected = parseIfMatch(req.headers['if-match']);
+  if (!expected.ok) return sendProblem(res, expected.error);
+  const result = ctx.store.delete(id, expected.value);
+  if (!result.ok) return sendProblem(res, result.error);
+  sendEmpty(res, 204);
+}
+
+function getStats(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {
+  sendJson(res, 200, ctx.stats());
+}
+
+function getHealth(_ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {
+  sendJson(res, 200, { status: 'ok' });
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function orderHeaders(order: Order): Record<string, string> {
+  return { ETag: `"${order.version}"` };
+}
+
+function orderNotFound(id: string): ProtocolError {
+  return new ProtocolError('LO_ERR_NOT_FOUND', `No order with id ${id.slice(0, 100)}`);
+}
+
+function invalidHeader(name: string, message: string): ProtocolError {
+  return new ProtocolError('LO_ERR_INVALID_FIELD', `Header ${name} ${message}`, { errors: [{ field: `header.${name}`, message }] });
+}
+
+function sendBodyProblem(res: ServerResponse, error: ProtocolError): void {
+  sendProblem(res, error, error.code === 'LO_ERR_PAYLOAD_TOO_LARGE' ? CLOSE_AFTER_RESPONSE : {});
+}
+
+/** A malformed percent-encoding cannot name an order; keep the raw text for the error message. */
+function decodeSegment(segment: string | undefined): string {
+  if (segment === undefined) return '';
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    // URIError: not valid percent-encoding.
+    return segment;
+  }
+}
+
+/**
+ * `If-Match` as an expected version: absent or `*` means any; otherwise a
+ * single entity tag as sent in `ETag` (`"3"`; a bare `3` is accepted too).
+ */
+function parseIfMatch(header: string | undefined): Result<number | undefined> {
+  if (header === undefined || header.trim() === '*') return { ok: true, value: undefined };
+  const m = /^\s*"?(\d{1,15})"?\s*$/.exec(header);
+  if (m === null) {
+    return {
+      ok: false,
+      error: new ProtocolError('LO_ERR_VERSION_MISMATCH', 'If-Match must be the order\'s ETag, e.g. "3"'),
+    };
+  }
+  return { ok: true, value: Number(m[1]) };
+}
+
+interface ListQueryValues {
+  readonly statuses?: readonly OrderStatus[];
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/** `?status=a,b` (or repeated), `?limit=1..1000`, `?cursor=<id from Link>`. Unknown parameters are ignored. */
+function parseListQuery(params: URLSearchParams): Result<ListQueryValues> {
+  const errors: { field: string; message: string }[] = [];
+  let statuses: OrderStatus[] | undefined;
+  const rawStatuses = params.getAll('status').flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  if (rawStatuses.length > 0) {
+    const unknown = rawStatuses.filter((s) => !isOrderStatus(s));
+    if (unknown.length > 0) errors.push({ field: 'query.status', message: `must be among ${ORDER_STATUSES.join(', ')}` });
+    else statuses = ORDER_STATUSES.filter((s) => rawStatuses.includes(s));
+  }
+  let limit: number = LIST_LIMITS.default;
+  const rawLimit = params.get('limit');
+  if (rawLimit !== null) {
+    limit = /^\d{1,4}$/.test(rawLimit) ? Number(rawLimit) : NaN;
+    if (!(limit >= 1 && limit <= LIST_LIMITS.max)) {
+      errors.push({ field: 'query.limit', message: `must be an integer from 1 to ${LIST_LIMITS.max}` });
+    }
+  }
+  const cursor = params.get('cursor') ?? undefined;
+  if (cursor !== undefined && !isOrderId(cursor)) {
+    errors.push({ field: 'query.cursor', message: 'must be the cursor from a Link header' });
+  }
+  if (errors.length > 0) return { ok: false, error: new ProtocolError('LO_ERR_INVALID_FIELD', 'The query is invalid', { errors }) };
+  return {
+    ok: true,
+    value: { limit, ...(statuses === undefined ? {} : { statuses }), ...(cursor === undefined ? {} : { cursor }) },
+  };
+}
+
+function allowHeader(route: Route): string {
+  const methods = Object.keys(route.methods);
+  if (methods.includes('GET')) methods.push('HEAD');
+  return [...methods, 'OPTIONS'].join(', ');
+}

@@ -1,0 +1,157 @@
+/**
+ * @module http-io
+ * Reading request bodies and writing JSON and problem+json (RFC 9457)
+ * responses. Every error response in the service goes through
+ * {@link sendProblem}.
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ERROR_CODES, ProtocolError, fail, ok, parseJson, type Result } from './protocol.ts';
+
+/** Headers on every response. */
+const COMMON_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+} as const;
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/** Prefix of every problem `type`; the suffix is the error code in kebab case. */
+export const PROBLEM_TYPE_PREFIX = 'urn:liveorders:problem:';
+
+/**
+ * Write a JSON response.
+ * @param res the response
+ * @param status HTTP status
+ * @param body anything JSON can represent
+ * @param headers extra headers
+ */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  sendText(res, status, JSON.stringify(body), { 'Content-Type': JSON_CONTENT_TYPE, 'Cache-Control': 'no-store', ...headers });
+}
+
+/**
+ * Write a body that is already serialised.
+ * @param res the response
+ * @param status HTTP status
+ * @param body the body (omitted on HEAD)
+ * @param headers headers including Content-Type
+ */
+export function sendText(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string>): void {
+  if (res.headersSent) return;
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  res.writeHead(status, { ...COMMON_HEADERS, ...headers, 'Content-Length': String(bytes.length) });
+  res.end(res.req.method === 'HEAD' ? undefined : bytes);
+}
+
+/**
+ * Write an empty response (204, or 405/OPTIONS answers).
+ * @param res the response
+ * @param status HTTP status
+ * @param headers extra headers
+ */
+export function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { ...COMMON_HEADERS, ...headers });
+  res.end();
+}
+
+/**
+ * Write an error as `application/problem+json`: `type`, `title`, `status`,
+ * `detail`, `instance`, plus `code` and the error's details (field `errors`,
+ * `allowed` next statuses, `currentVersion`).
+ * @param res the response
+ * @param error the error to render
+ * @param headers extra headers (e.g. `Allow`)
+ */
+export function sendProblem(res: ServerResponse, error: ProtocolError, headers: Record<string, string> = {}): void {
+  const { status, title } = ERROR_CODES[error.code];
+  const body = {
+    type: PROBLEM_TYPE_PREFIX + error.code.replace(/^LO_ERR_/, '').toLowerCase().replaceAll('_', '-'),
+    title,
+    status,
+    detail: error.message,
+    instance: res.req.url,
+    code: error.code,
+    ...error.details,
+  };
+  sendText(res, status, JSON.stringify(body), { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Cache-Control': 'no-store', ...headers });
+}
+
+/**
+ * Whether a Content-Type header names JSON (`application/json` or `application/*+json`, any parameters).
+ * @param header the raw header value
+ */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const mediaType = header.split(';', 1)[0]!.trim().toLowerCase();
+  return mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
+}
+
+/**
+ * Read and parse a JSON request body, refusing wrong content types (415),
+ * bodies over `maxBytes` (413), invalid UTF-8 and malformed JSON (400).
+ * Resolves `undefined` when the client went away; nothing should then be sent.
+ * @param req the request
+ * @param maxBytes body size limit in bytes
+ */
+export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<Result<unknown> | undefined> {
+  if (!isJsonContentType(req.headers['content-type'])) {
+    req.resume();
+    return Promise.resolve(
+      fail(new ProtocolError('LO_ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with "Content-Type: application/json"')),
+    );
+  }
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) return Promise.resolve(fail(tooLarge(maxBytes)));
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        cleanup();
+        resolve(fail(tooLarge(maxBytes)));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(decodeJson(Buffer.concat(chunks, size)));
+    };
+    const onGone = (): void => {
+      cleanup();
+      resolve(undefined);
+    };
+    const cleanup = (): void => {
+      req.off('data', onData).off('end', onEnd).off('error', onGone).off('aborted', onGone);
+    };
+    req.on('data', onData).on('end', onEnd).on('error', onGone).on('aborted', onGone);
+  });
+}
+
+/**
+ * After a 413 the rest of the body is never read: ask the client to close so
+ * the connection is not reused with unread bytes on it.
+ */
+export const CLOSE_AFTER_RESPONSE = { Connection: 'close' } as const;
+
+function tooLarge(maxBytes: number): ProtocolError {
+  return new ProtocolError('LO_ERR_PAYLOAD_TOO_LARGE', `The body exceeds ${maxBytes} bytes`);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeJson(bytes: Buffer): Result<unknown> {
+  if (bytes.length === 0) return fail(new ProtocolError('LO_ERR_BAD_JSON', 'The body is empty; send a JSON object'));
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    // A fatal TextDecoder throws only for invalid UTF-8.
+    return fail(new ProtocolError('LO_ERR_BAD_JSON', 'The body is not valid UTF-8'));
+  }
+  const parsed = parseJson(text);
+  return parsed.ok ? ok(parsed.value) : parsed;
+}

@@ -1,0 +1,144 @@
+/**
+ * @module ws-session
+ * One WebSocket client: its snapshot on connect, and its messages (`ping`,
+ * `subscribe`, `createOrder`, `updateStatus`). Callable without a network:
+ * tests hand {@link handleClientMessage} a fake {@link SessionSocket}.
+ */
+
+import type { Hub, Subscriber } from './hub.ts';
+import type { Logger } from './logger.ts';
+import {
+  SNAPSHOT_LIMITS,
+  assertNever,
+  encodeServerMessage,
+  parseClientMessage,
+  toWireError,
+  type ClientMessage,
+  type ErrorMessage,
+  type Order,
+  type ProtocolError,
+  type ServerMessage,
+  type SnapshotMessage,
+  type View,
+} from './protocol.ts';
+import type { OrderStore } from './store.ts';
+
+/** A client connection as the session sees it: a hub subscriber that can also be sent one-off frames. */
+export type SessionSocket = Subscriber;
+
+/** Shared by every session. */
+export interface SessionContext {
+  readonly store: OrderStore;
+  readonly hub: Hub;
+  readonly serverId: string;
+  readonly logger: Logger;
+}
+
+/**
+ * Build the snapshot of `view`: the newest `limit` orders in it, its total,
+ * store-wide counts, and the seq it reflects.
+ * @param ctx store and server id
+ * @param view what the client watches
+ * @param limit most orders to include
+ */
+export function buildSnapshot(ctx: Pick<SessionContext, 'store' | 'serverId'>, view: View, limit: number): SnapshotMessage {
+  const page = ctx.store.list({ view, limit });
+  return {
+    type: 'snapshot',
+    seq: ctx.store.seq,
+    serverId: ctx.serverId,
+    view,
+    orders: page.orders,
+    total: page.total,
+    counts: ctx.store.counts(),
+    limit,
+  };
+}
+
+/**
+ * Send a fresh snapshot of `view` and route later events to the socket.
+ * The snapshot goes first and the hub skips queued events it already
+ * reflects, so the client sees every change exactly once.
+ * @param ctx shared context
+ * @param socket the client
+ * @param view what it watches
+ * @param limit most orders in the snapshot
+ */
+export function startView(ctx: SessionContext, socket: SessionSocket, view: View, limit: number): void {
+  const snapshot = buildSnapshot(ctx, view, limit);
+  send(socket, snapshot);
+  ctx.hub.subscribe(socket, view, snapshot.seq);
+}
+
+/**
+ * Handle one text frame from a client. Never throws: a bad message gets an
+ * `error` message and the connection stays open.
+ * @param ctx shared context
+ * @param socket the client
+ * @param text the frame
+ */
+export function handleClientMessage(ctx: SessionContext, socket: SessionSocket, text: string): void {
+  const parsed = parseClientMessage(text);
+  if (!parsed.ok) {
+    send(socket, errorMessage(parsed.error));
+    return;
+  }
+  const message = parsed.value;
+  try {
+    dispatch(ctx, socket, message);
+  } catch (error) {
+    ctx.logger.error('client message handler failed', { error, type: message.type });
+    send(socket, errorMessage(toWireError(error), requestIdOf(message)));
+  }
+}
+
+function dispatch(ctx: SessionContext, socket: SessionSocket, message: ClientMessage): void {
+  switch (message.type) {
+    case 'ping':
+      send(socket, message.id === undefined ? { type: 'pong' } : { type: 'pong', id: message.id });
+      return;
+    case 'subscribe': {
+      const view: View = {
+        ...(message.orderId === undefined ? {} : { orderId: message.orderId }),
+        ...(message.statuses === undefined ? {} : { statuses: message.statuses }),
+      };
+      startView(ctx, socket, view, message.limit ?? SNAPSHOT_LIMITS.default);
+      return;
+    }
+    case 'createOrder': {
+      const result = ctx.store.create(message.order);
+      send(socket, result.ok ? ack(result.value.order, message.requestId) : errorMessage(result.error, message.requestId));
+      return;
+    }
+    case 'updateStatus': {
+      const result = ctx.store.changeStatus(message.orderId, message.status, message.expectedVersion);
+      send(socket, result.ok ? ack(result.value.order, message.requestId) : errorMessage(result.error, message.requestId));
+      return;
+    }
+    default:
+      assertNever(message);
+  }
+}
+
+function send(socket: SessionSocket, message: ServerMessage): void {
+  socket.send(Buffer.from(encodeServerMessage(message)));
+}
+
+function ack(order: Order, requestId: string | undefined): ServerMessage {
+  return requestId === undefined ? { type: 'ack', order } : { type: 'ack', requestId, order };
+}
+
+function errorMessage(error: ProtocolError, requestId?: string): ErrorMessage {
+  const errors = error.details.errors;
+  return {
+    type: 'error',
+    code: error.code,
+    message: error.message,
+    ...(requestId === undefined ? {} : { requestId }),
+    ...(errors === undefined ? {} : { errors }),
+  };
+}
+
+function requestIdOf(message: ClientMessage): string | undefined {
+  return 'requestId' in message ? message.requestId : undefined;
+}
