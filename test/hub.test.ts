@@ -1,0 +1,128 @@
+/** The hub with fake subscribers: encode once, coalescing, views, no duplicates after a snapshot, slow consumers. */
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Hub, type Subscriber } from '../src/hub.ts';
+import { parseServerMessage, type OrderEvent, type OrderStatus } from '../src/protocol.ts';
+import { SAMPLE_ORDER } from './fixtures/messages.ts';
+
+class FakeSubscriber implements Subscriber {
+  frames: Buffer[] = [];
+  bufferedAmount = 0;
+  closed: { code: number; reason: string } | undefined;
+  send(frame: Buffer): void {
+    this.frames.push(frame);
+  }
+  close(code: number, reason: string): void {
+    this.closed = { code, reason };
+  }
+  seqs(): number[] {
+    return this.frames.flatMap((f) => {
+      const m = parseServerMessage(f.toString());
+      assert.ok(m.ok && m.value.type === 'events');
+      return m.value.events.map((e) => e.seq);
+    });
+  }
+}
+
+/** A hub whose flushes run only when the test says so. */
+function manualHub(options: { highWaterMark?: number } = {}): { hub: Hub; flushes: () => number } {
+  let scheduled = 0;
+  const hub = new Hub({ schedule: () => scheduled++, ...options });
+  return { hub, flushes: () => scheduled };
+}
+
+function created(seq: number, status: OrderStatus = 'pending', id: string = SAMPLE_ORDER.id): OrderEvent {
+  return { type: 'order.created', seq, order: { ...SAMPLE_ORDER, id, status } };
+}
+
+describe('hub', () => {
+  test('events of one turn go out as one frame, and every subscriber gets the very same Buffer', () => {
+    const { hub, flushes } = manualHub();
+    const subs = [new FakeSubscriber(), new FakeSubscriber(), new FakeSubscriber()];
+    for (const s of subs) hub.subscribe(s, {}, 0);
+    hub.publish(created(1));
+    hub.publish(created(2));
+    hub.publish(created(3));
+    assert.equal(flushes(), 1, 'one flush scheduled for the whole burst');
+    hub.flush();
+    for (const s of subs) {
+      assert.equal(s.frames.length, 1);
+      assert.deepEqual(s.seqs(), [1, 2, 3]);
+      assert.strictEqual(s.frames[0], subs[0]!.frames[0], 'encoded once, shared');
+    }
+    assert.deepEqual(hub.stats(), { subscribers: 3, eventsSent: 9, framesSent: 3, slowSubscribersDropped: 0 });
+  });
+
+  test('views filter events; an update reaches a view its order is leaving', () => {
+    const { hub } = manualHub();
+    const pendingOnly = new FakeSubscriber();
+    const shippedOnly = new FakeSubscriber();
+    const oneOrder = new FakeSubscriber();
+    const otherId = '01890a5d-ac96-774b-bcce-000000000001';
+    hub.subscribe(pendingOnly, { statuses: ['pending'] }, 0);
+    hub.subscribe(shippedOnly, { statuses: ['shipped'] }, 0);
+    hub.subscribe(oneOrder, { orderId: otherId }, 0);
+    hub.publish(created(1));
+    hub.publish({ type: 'order.updated', seq: 2, order: { ...SAMPLE_ORDER, status: 'shipped', version: 2 }, previousStatus: 'pending' });
+    hub.publish(created(3, 'pending', otherId));
+    hub.flush();
+    assert.deepEqual(pendingOnly.seqs(), [1, 2, 3]);
+    assert.deepEqual(shippedOnly.seqs(), [2]);
+    assert.deepEqual(oneOrder.seqs(), [3]);
+  });
+
+  test('a subscriber that joined mid-turn skips events its snapshot already has', () => {
+    const { hub } = manualHub();
+    const early = new FakeSubscriber();
+    const late = new FakeSubscriber();
+    hub.subscribe(early, {}, 0);
+    hub.publish(created(1));
+    hub.publish(created(2));
+    hub.subscribe(late, {}, 2); // its snapshot was taken at seq 2
+    hub.publish(created(3));
+    hub.flush();
+    assert.deepEqual(early.seqs(), [1, 2, 3]);
+    assert.deepEqual(late.seqs(), [3]);
+  });
+
+  test('a subscriber past the high-water mark is closed with 1013 and dropped; others still get the frame', () => {
+    const { hub } = manualHub({ highWaterMark: 100 });
+    const slow = new FakeSubscriber();
+    const fine = new FakeSubscriber();
+    slow.bufferedAmount = 101;
+    hub.subscribe(slow, {}, 0);
+    hub.subscribe(fine, {}, 0);
+    hub.publish(created(1));
+    hub.flush();
+    assert.deepEqual(slow.closed?.code, 1013);
+    assert.equal(slow.frames.length, 0);
+    assert.deepEqual(fine.seqs(), [1]);
+    assert.equal(hub.size, 1);
+    assert.equal(hub.stats().slowSubscribersDropped, 1);
+  });
+
+  test('a subscriber whose send throws is dropped without disturbing the others', () => {
+    const errors: unknown[] = [];
+    const hub = new Hub({ schedule: () => undefined, onSendError: (_s, e) => errors.push(e) });
+    const broken: Subscriber = { bufferedAmount: 0, send: () => { throw new Error('socket gone'); }, close: () => undefined };
+    const fine = new FakeSubscriber();
+    hub.subscribe(broken, {}, 0);
+    hub.subscribe(fine, {}, 0);
+    hub.publish(created(1));
+    hub.flush();
+    assert.equal(errors.length, 1);
+    assert.deepEqual(fine.seqs(), [1]);
+    assert.equal(hub.size, 1);
+  });
+
+  test('the default scheduler flushes on the next turn with no timer delay', async () => {
+    const hub = new Hub();
+    const sub = new FakeSubscriber();
+    hub.subscribe(sub, {}, 0);
+    hub.publish(created(1));
+    assert.equal(sub.frames.length, 0, 'not synchronous: a burst can still join');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(sub.seqs(), [1]);
+  });
+});

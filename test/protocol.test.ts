@@ -1,0 +1,124 @@
+/** The wire: validators, encoders and the error registry, table-driven over test/fixtures/messages.ts. */
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import {
+  ERROR_CODES,
+  ProtocolError,
+  encodeEvent,
+  encodeEventsFrame,
+  encodeServerMessage,
+  parseClientMessage,
+  parseCreateOrderInput,
+  parseServerMessage,
+  toWireError,
+  viewMatchesEvent,
+  type OrderEvent,
+} from '../src/protocol.ts';
+import {
+  INVALID_CLIENT_MESSAGES,
+  INVALID_ORDER_BODIES,
+  INVALID_SERVER_MESSAGES,
+  SAMPLE_ORDER,
+  VALID_CLIENT_MESSAGES,
+  VALID_SERVER_MESSAGES,
+} from './fixtures/messages.ts';
+
+describe('parseClientMessage', () => {
+  for (const { name, text, parsed } of VALID_CLIENT_MESSAGES) {
+    test(`accepts ${name}`, () => {
+      const result = parseClientMessage(text);
+      assert.ok(result.ok, result.ok ? '' : result.error.message);
+      assert.deepEqual(result.value, parsed);
+    });
+  }
+  for (const { name, text, code, field } of INVALID_CLIENT_MESSAGES) {
+    test(`refuses ${name} with ${code}`, () => {
+      const result = parseClientMessage(text);
+      assert.ok(!result.ok);
+      assert.equal(result.error.code, code);
+      if (field !== undefined) assert.ok(result.error.details.errors?.some((e) => e.field === field), JSON.stringify(result.error.details));
+    });
+  }
+});
+
+describe('parseCreateOrderInput', () => {
+  test('trims and normalises string items to quantity 1', () => {
+    const result = parseCreateOrderInput({ customerName: ' John Doe ', customerEmail: ' j@d.io ', items: ['laptop', { name: ' mouse ', quantity: 2, price: 5 }] });
+    assert.ok(result.ok);
+    assert.deepEqual(result.value, {
+      customerName: 'John Doe',
+      customerEmail: 'j@d.io',
+      items: [{ name: 'laptop', quantity: 1 }, { name: 'mouse', quantity: 2, price: 5 }],
+    });
+  });
+  for (const { name, body, field } of INVALID_ORDER_BODIES) {
+    test(`refuses ${name}, naming ${field || 'the body'}`, () => {
+      const result = parseCreateOrderInput(body);
+      assert.ok(!result.ok);
+      assert.equal(result.error.code, 'LO_ERR_INVALID_FIELD');
+      assert.ok(result.error.details.errors?.some((e) => e.field === field), JSON.stringify(result.error.details.errors));
+    });
+  }
+  test('reports every bad field at once', () => {
+    const result = parseCreateOrderInput({ customerName: '', items: [{ name: '', quantity: -1 }] });
+    assert.ok(!result.ok);
+    assert.deepEqual(result.error.details.errors?.map((e) => e.field), ['customerName', 'items[0].name', 'items[0].quantity']);
+  });
+});
+
+describe('parseServerMessage', () => {
+  for (const { name, message } of VALID_SERVER_MESSAGES) {
+    test(`accepts ${name}`, () => {
+      const result = parseServerMessage(JSON.stringify(message));
+      assert.ok(result.ok);
+      assert.deepEqual(result.value, message);
+    });
+  }
+  for (const { name, text } of INVALID_SERVER_MESSAGES) {
+    test(`refuses ${name}`, () => {
+      assert.equal(parseServerMessage(text).ok, false);
+    });
+  }
+});
+
+describe('encoding', () => {
+  const events: OrderEvent[] = [
+    { type: 'order.created', seq: 1, order: SAMPLE_ORDER },
+    { type: 'order.updated', seq: 2, order: { ...SAMPLE_ORDER, status: 'processing', version: 2 }, previousStatus: 'pending' },
+  ];
+  test('an events frame spliced from encoded events equals encoding the message whole', () => {
+    assert.equal(encodeEventsFrame(events.map(encodeEvent)), encodeServerMessage({ type: 'events', events }));
+    const decoded = parseServerMessage(encodeEventsFrame(events.map(encodeEvent)));
+    assert.ok(decoded.ok);
+    assert.deepEqual(decoded.value, { type: 'events', events });
+  });
+
+  test('an update reaches views of both the old and the new status', () => {
+    const update = events[1]!;
+    assert.equal(viewMatchesEvent({ statuses: ['pending'] }, update), true);
+    assert.equal(viewMatchesEvent({ statuses: ['processing'] }, update), true);
+    assert.equal(viewMatchesEvent({ statuses: ['shipped'] }, update), false);
+    assert.equal(viewMatchesEvent({ orderId: SAMPLE_ORDER.id }, update), true);
+    assert.equal(viewMatchesEvent({ orderId: '01890a5d-ac96-774b-bcce-000000000000' }, update), false);
+  });
+
+  test('toWireError hides anything that is not a ProtocolError', () => {
+    const internal = toWireError(new Error('database password is hunter2'));
+    assert.equal(internal.code, 'LO_ERR_INTERNAL');
+    assert.doesNotMatch(internal.message, /hunter2/);
+    const known = new ProtocolError('LO_ERR_NOT_FOUND', 'x');
+    assert.strictEqual(toWireError(known), known);
+  });
+});
+
+describe('docs', () => {
+  test('docs/protocol.md lists every error code and every message type', () => {
+    const doc = readFileSync(new URL('../docs/protocol.md', import.meta.url), 'utf8');
+    for (const code of Object.keys(ERROR_CODES)) assert.match(doc, new RegExp(`\\b${code}\\b`), `${code} is undocumented`);
+    for (const type of ['snapshot', 'events', 'pong', 'ack', 'error', 'ping', 'subscribe', 'createOrder', 'updateStatus']) {
+      assert.match(doc, new RegExp(`"type": ?"${type}"`), `message ${type} is undocumented`);
+    }
+  });
+});
