@@ -1,25 +1,116 @@
 /**
  * @module page
- * Serves the browser page. (Placeholder until the page is built.)
+ * Serves the browser page: `client/index.html`, the TypeScript in `client/`
+ * bundled by esbuild on first request (once per process, then cached), and
+ * the stylesheet. Only these fixed paths are served, so no request can reach
+ * another file. Every page response carries a strict Content-Security-Policy.
  */
 
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendProblem, sendText } from './http-io.ts';
 import type { Logger } from './logger.ts';
 import { ProtocolError } from './protocol.ts';
 
 /** Answers a non-API request. */
-export type PageHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+export type PageHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+
+/** One file ready to send. */
+interface Asset {
+  readonly body: Buffer;
+  readonly contentType: string;
+  readonly etag: string;
+}
+
+const CLIENT_DIR = new URL('../client/', import.meta.url);
+
+/** No inline script or style, no framing, and connections only back to this origin. */
+export const PAGE_SECURITY_HEADERS = {
+  'Content-Security-Policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+} as const;
+
+/** The page's paths and how each is produced. */
+const ASSETS: Readonly<Record<string, () => Promise<Asset>>> = {
+  '/': () => readAsset('index.html', 'text/html; charset=utf-8'),
+  '/index.html': () => readAsset('index.html', 'text/html; charset=utf-8'),
+  '/app.css': () => readAsset('styles.css', 'text/css; charset=utf-8'),
+  '/app.js': () => bundleClient(),
+};
+
+/** Built assets, shared by every server in the process (tests start many). */
+const cache = new Map<string, Promise<Asset>>();
 
 /**
  * Create the page handler.
- * @param _options logger for build problems
+ * @param options.logger where build failures are reported
  */
-export function createPageHandler(_options: { logger: Logger }): PageHandler {
-  return (_req, res, url) => {
-    if (url.pathname !== '/') return sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', `No page at ${url.pathname}`));
-    sendText(res, 200, '<!doctype html><title>liveorders</title><p>liveorders is running.</p>', {
-      'Content-Type': 'text/html; charset=utf-8',
-    });
+export function createPageHandler(options: { logger: Logger }): PageHandler {
+  return async (req, res, url) => {
+    const produce = ASSETS[url.pathname];
+    if (produce === undefined) return sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', `No page at ${url.pathname}`));
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return sendProblem(res, new ProtocolError('LO_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET, HEAD`), {
+        Allow: 'GET, HEAD',
+      });
+    }
+    let asset: Asset;
+    try {
+      asset = await cached(url.pathname, produce);
+    } catch (error) {
+      options.logger.error('cannot build the page', { error, path: url.pathname });
+      return sendProblem(res, new ProtocolError('LO_ERR_INTERNAL', 'The page could not be built; see the server log'));
+    }
+    const headers = { ...PAGE_SECURITY_HEADERS, 'Content-Type': asset.contentType, ETag: asset.etag, 'Cache-Control': 'no-cache' };
+    if (req.headers['if-none-match'] === asset.etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    sendText(res, 200, asset.body, headers);
   };
+}
+
+function cached(path: string, produce: () => Promise<Asset>): Promise<Asset> {
+  let promise = cache.get(path);
+  if (promise === undefined) {
+    promise = produce();
+    cache.set(path, promise);
+    // A failed build is retried on the next request rather than cached.
+    promise.catch(() => cache.delete(path));
+  }
+  return promise;
+}
+
+async function readAsset(file: string, contentType: string): Promise<Asset> {
+  return asset(await readFile(new URL(file, CLIENT_DIR)), contentType);
+}
+
+/**
+ * Bundle `client/main.ts` (and the protocol it imports) into one minified ES module.
+ * esbuild is loaded lazily: it is only needed once the page is requested.
+ */
+export async function bundleClient(): Promise<Asset> {
+  const { build } = await import('esbuild');
+  const result = await build({
+    entryPoints: [new URL('main.ts', CLIENT_DIR).pathname],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: ['es2022', 'chrome110', 'firefox110', 'safari16'],
+    write: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
+  const output = result.outputFiles[0];
+  if (output === undefined) throw new Error('esbuild produced no output');
+  return asset(Buffer.from(output.contents), 'text/javascript; charset=utf-8');
+}
+
+function asset(body: Buffer, contentType: string): Asset {
+  return { body, contentType, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
 }

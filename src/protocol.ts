@@ -738,6 +738,14 @@ export function encodeServerMessage(message: ServerMessage): string {
 }
 
 /**
+ * Serialise a client message (page and CLI).
+ * @param message the message
+ */
+export function encodeClientMessage(message: ClientMessage): string {
+  return JSON.stringify(message);
+}
+
+/**
  * Serialise one event, once, no matter how many clients receive it.
  * @param event the event
  */

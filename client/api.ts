@@ -1,0 +1,139 @@
+/**
+ * @module client/api
+ * The REST calls the page makes. Failures come back as values carrying the
+ * server's problem+json (code, detail and field errors), never as throws.
+ */
+
+import {
+  isOrder,
+  type ErrorCode,
+  type FieldError,
+  type Order,
+  type OrderStatus,
+  type Result,
+} from '../src/protocol.ts';
+
+/** An API failure as the page shows it. */
+export interface ApiProblem {
+  /** HTTP status; 0 when the server could not be reached. */
+  readonly status: number;
+  readonly code: ErrorCode | 'NETWORK';
+  readonly detail: string;
+  readonly errors: readonly FieldError[];
+}
+
+/** A page of `GET /api/orders`. */
+export interface OrderListPage {
+  readonly orders: readonly Order[];
+  readonly total: number;
+  readonly nextCursor: string | undefined;
+}
+
+/** Raw form values for a new order; the server validates them. */
+export interface NewOrderBody {
+  readonly customerName: string;
+  readonly customerEmail?: string;
+  readonly items: readonly (string | { name: string; quantity?: number; price?: number })[];
+}
+
+/**
+ * `POST /api/orders`.
+ * @param body the order
+ */
+export function createOrder(body: NewOrderBody): Promise<Result<Order, ApiProblem>> {
+  return call('POST', '/api/orders', body).then((r) => (r.ok ? asOrder(r.value.body) : r));
+}
+
+/**
+ * `PATCH /api/orders/:id/status` with `If-Match`, so a change made elsewhere meanwhile is refused (412).
+ * @param id the order
+ * @param status the new status
+ * @param version the version the user saw
+ */
+export function changeStatus(id: string, status: OrderStatus, version: number): Promise<Result<Order, ApiProblem>> {
+  return call('PATCH', `/api/orders/${encodeURIComponent(id)}/status`, { status }, { 'If-Match': `"${version}"` }).then((r) =>
+    r.ok ? asOrder(r.value.body) : r,
+  );
+}
+
+/**
+ * `GET /api/orders/:id`.
+ * @param id the order
+ */
+export function getOrder(id: string): Promise<Result<Order, ApiProblem>> {
+  return call('GET', `/api/orders/${encodeURIComponent(id)}`).then((r) => (r.ok ? asOrder(r.value.body) : r));
+}
+
+/**
+ * `GET /api/orders` for one older page.
+ * @param query statuses to include, cursor to continue from, page size
+ */
+export async function listOrders(query: {
+  statuses?: readonly OrderStatus[];
+  cursor?: string;
+  limit: number;
+}): Promise<Result<OrderListPage, ApiProblem>> {
+  const params = new URLSearchParams({ limit: String(query.limit) });
+  if (query.statuses !== undefined) params.set('status', query.statuses.join(','));
+  if (query.cursor !== undefined) params.set('cursor', query.cursor);
+  const result = await call('GET', `/api/orders?${params.toString()}`);
+  if (!result.ok) return result;
+  const { body, headers } = result.value;
+  if (!Array.isArray(body) || !body.every(isOrder)) return { ok: false, error: unexpected() };
+  const next = /<[^>]*[?&]cursor=([^&>]+)[^>]*>;\s*rel="next"/.exec(headers.get('link') ?? '');
+  return {
+    ok: true,
+    value: {
+      orders: body,
+      total: Number(headers.get('x-total-count') ?? body.length),
+      nextCursor: next?.[1] === undefined ? undefined : decodeURIComponent(next[1]),
+    },
+  };
+}
+
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Result<{ body: unknown; headers: Headers }, ApiProblem>> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch {
+    // fetch rejects only when the server could not be reached.
+    return { ok: false, error: { status: 0, code: 'NETWORK', detail: 'The server cannot be reached', errors: [] } };
+  }
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    // A proxy's HTML error page, say: report the status alone.
+    parsed = undefined;
+  }
+  if (response.ok) return { ok: true, value: { body: parsed, headers: response.headers } };
+  return { ok: false, error: toProblem(response.status, parsed) };
+}
+
+function toProblem(status: number, body: unknown): ApiProblem {
+  const problem = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  return {
+    status,
+    code: typeof problem.code === 'string' ? (problem.code as ErrorCode) : 'LO_ERR_INTERNAL',
+    detail: typeof problem.detail === 'string' ? problem.detail : `The server answered ${status}`,
+    errors: Array.isArray(problem.errors) ? (problem.errors as FieldError[]) : [],
+  };
+}
+
+function asOrder(body: unknown): Result<Order, ApiProblem> {
+  return isOrder(body) ? { ok: true, value: body } : { ok: false, error: unexpected() };
+}
+
+function unexpected(): ApiProblem {
+  return { status: 0, code: 'LO_ERR_INTERNAL', detail: 'The server sent an unexpected answer', errors: [] };
+}

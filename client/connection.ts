@@ -1,0 +1,119 @@
+/**
+ * @module client/connection
+ * The page's WebSocket: decodes every frame with `parseServerMessage`,
+ * reconnects by itself with exponential backoff and jitter, and reports its
+ * status for the indicator. Every (re)connect starts with a fresh snapshot,
+ * which is what puts the page back in sync.
+ */
+
+import { encodeClientMessage, parseServerMessage, type ClientMessage, type ServerMessage } from '../src/protocol.ts';
+
+/** What the indicator shows. */
+export type ConnectionStatus =
+  | { readonly kind: 'connecting'; readonly attempt: number }
+  | { readonly kind: 'open' }
+  | { readonly kind: 'waiting'; readonly retryAt: number; readonly attempt: number }
+  | { readonly kind: 'offline' };
+
+/** Reconnect delays, in milliseconds. */
+export const BACKOFF = { initialMs: 500, maxMs: 15_000 } as const;
+
+/** Options for {@link openConnection}. */
+export interface ConnectionOptions {
+  /** Called before each attempt, so a reconnect asks for the page's current view. */
+  readonly url: () => string;
+  readonly onMessage: (message: ServerMessage) => void;
+  readonly onStatus: (status: ConnectionStatus) => void;
+  /** A frame that did not decode; the connection goes on. */
+  readonly onProtocolError?: (text: string) => void;
+}
+
+/** A self-healing connection. */
+export interface Connection {
+  /** Send if open; returns false when not connected (the caller decides what to do). */
+  send(message: ClientMessage): boolean;
+  /** Skip the wait and reconnect now. */
+  retryNow(): void;
+}
+
+/**
+ * Delay before reconnect attempt `attempt` (0-based): doubling, capped, with
+ * "equal jitter" so that many pages dropped together do not return together.
+ * @param attempt how many attempts failed in a row
+ * @param random a number in [0, 1)
+ */
+export function backoffDelay(attempt: number, random: number = Math.random()): number {
+  const ceiling = Math.min(BACKOFF.maxMs, BACKOFF.initialMs * 2 ** attempt);
+  return Math.round(ceiling / 2 + (ceiling / 2) * random);
+}
+
+/**
+ * Open the page's WebSocket and keep it open.
+ * @param options URL, handlers
+ */
+export function openConnection(options: ConnectionOptions): Connection {
+  let socket: WebSocket | undefined;
+  let attempt = 0;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const connect = (): void => {
+    clearTimeout(retryTimer);
+    if (!navigator.onLine) {
+      options.onStatus({ kind: 'offline' });
+      return;
+    }
+    options.onStatus({ kind: 'connecting', attempt });
+    const ws = new WebSocket(options.url());
+    socket = ws;
+    ws.addEventListener('message', (event: MessageEvent<unknown>) => {
+      if (typeof event.data !== 'string') return;
+      const parsed = parseServerMessage(event.data);
+      if (!parsed.ok) {
+        options.onProtocolError?.(event.data);
+        return;
+      }
+      if (parsed.value.type === 'snapshot') {
+        attempt = 0; // only a snapshot proves the server is really back
+        options.onStatus({ kind: 'open' });
+      }
+      options.onMessage(parsed.value);
+    });
+    ws.addEventListener('close', () => {
+      if (socket !== ws) return;
+      socket = undefined;
+      scheduleRetry();
+    });
+  };
+
+  const scheduleRetry = (): void => {
+    if (!navigator.onLine) {
+      options.onStatus({ kind: 'offline' });
+      return;
+    }
+    const delay = backoffDelay(attempt);
+    attempt++;
+    options.onStatus({ kind: 'waiting', retryAt: Date.now() + delay, attempt });
+    retryTimer = setTimeout(connect, delay);
+  };
+
+  window.addEventListener('online', () => {
+    if (socket === undefined) connect();
+  });
+  window.addEventListener('offline', () => {
+    clearTimeout(retryTimer);
+    socket?.close();
+    options.onStatus({ kind: 'offline' });
+  });
+  connect();
+
+  return {
+    send(message) {
+      if (socket?.readyState !== WebSocket.OPEN) return false;
+      socket.send(encodeClientMessage(message));
+      return true;
+    },
+    retryNow() {
+      if (socket === undefined) connect();
+    },
+  };
+}

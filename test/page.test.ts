@@ -1,0 +1,328 @@
+/**
+ * The browser page end to end: real server, real Chromium (Debian's package,
+ * driven by playwright-core), real WebSocket. Pages load through a TCP proxy
+ * so a test can cut the connection the way a network would.
+ */
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Order } from '../src/protocol.ts';
+import { orderBody, request, startServer, type TestServer } from './helpers.ts';
+import { TcpProxy } from './tcp-proxy.ts';
+
+const CHROME_PATH = process.env.CHROME_PATH ?? '/usr/bin/chromium';
+/** Screenshots go here; the folder is git-ignored. */
+const SCREENSHOT_DIR = new URL('../.tmp/screenshots/', import.meta.url).pathname;
+
+let srv: TestServer;
+let proxy: TcpProxy;
+let browser: Browser;
+let pageUrl: string;
+/** Console errors and uncaught exceptions from every page, checked after each test. */
+const pageErrors: string[] = [];
+/** Console errors a test expects (e.g. the 400 of a refused form). */
+let allowedErrors: RegExp[] = [];
+const contexts: BrowserContext[] = [];
+
+before(async () => {
+  srv = await startServer();
+  proxy = await TcpProxy.start(Number(new URL(srv.base).port));
+  pageUrl = `http://127.0.0.1:${proxy.port}/`;
+  // playwright-core gives every launch a fresh temporary --user-data-dir of its own.
+  browser = await chromium.launch({
+    executablePath: CHROME_PATH,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+});
+
+beforeEach(() => {
+  pageErrors.length = 0;
+  allowedErrors = [];
+});
+
+afterEach(() => {
+  const unexpected = pageErrors.filter((e) => !allowedErrors.some((pattern) => pattern.test(e)));
+  assert.deepEqual(unexpected, [], `the page logged errors:\n${unexpected.join('\n')}`);
+});
+
+after(async () => {
+  await Promise.all(contexts.map((c) => c.close()));
+  await browser?.close();
+  await proxy?.close();
+  await srv?.close();
+});
+
+/** A fresh page (own context) on the board, waiting until it is live. */
+async function openBoard(path = ''): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+  await page.goto(pageUrl + path);
+  await page.locator('#connection[data-state="open"]').waitFor();
+  return page;
+}
+
+function card(page: Page, id: string) {
+  return page.locator(`#orders .card[data-order-id="${id}"]`);
+}
+
+async function createViaApi(name: string, items: unknown[] = ['widget']): Promise<Order> {
+  const res = await request(srv.base, 'POST', '/api/orders', orderBody(name, items));
+  assert.equal(res.status, 201);
+  return res.body as Order;
+}
+
+async function serverOrders(): Promise<Order[]> {
+  return (await request(srv.base, 'GET', '/api/orders?limit=1000')).body as Order[];
+}
+
+/** The cards the page shows, as [id, status] in display order. */
+async function shownCards(page: Page): Promise<string[][]> {
+  return page.locator('#orders .card').evaluateAll((cards) => cards.map((c) => [(c as HTMLElement).dataset.orderId ?? '', (c as HTMLElement).dataset.status ?? '']));
+}
+
+describe('the order board in Chromium', () => {
+  test('creating an order through the form shows its card and resets the form', async () => {
+    const page = await openBoard();
+    await page.getByLabel('Customer name').fill('Grace Hopper');
+    await page.locator('#item-rows [name="itemName"]').first().fill('laptop, mouse');
+    await page.getByRole('button', { name: 'Add item' }).click();
+    const second = page.locator('#item-rows .item-row').nth(1);
+    await second.locator('[name="itemName"]').fill('monitor');
+    await second.locator('[name="itemQuantity"]').fill('2');
+    await second.locator('[name="itemPrice"]').fill('199.99');
+    await page.getByRole('button', { name: 'Create order' }).click();
+
+    const created = page.locator('#orders .card', { hasText: 'Grace Hopper' });
+    await created.waitFor();
+    assert.deepEqual(await created.locator('.lines li').allTextContents(), ['1 × laptop', '1 × mouse', '2 × monitor · 199.99']);
+    assert.equal(await created.locator('.badge').textContent(), 'pending');
+    const stored = (await serverOrders()).find((o) => o.customerName === 'Grace Hopper');
+    assert.ok(stored);
+    assert.deepEqual(stored.items, [
+      { name: 'laptop', quantity: 1 },
+      { name: 'mouse', quantity: 1 },
+      { name: 'monitor', quantity: 2, price: 199.99 },
+    ]);
+    assert.equal(await page.getByLabel('Customer name').inputValue(), '');
+    assert.equal(await page.locator('#item-rows .item-row').count(), 1);
+  });
+
+  test('API errors appear next to the fields they concern and create nothing', async () => {
+    allowedErrors = [/status of 400 \(Bad Request\)/];
+    const page = await openBoard();
+    const before = (await serverOrders()).length;
+    await page.getByLabel('Customer name').fill('   ');
+    await page.locator('#item-rows [name="itemName"]').first().fill('gadget');
+    await page.locator('#item-rows [name="itemQuantity"]').first().fill('0');
+    await page.getByRole('button', { name: 'Create order' }).click();
+    await page.locator('[data-error-for="customerName"]', { hasText: 'Must not be empty' }).waitFor();
+    assert.match((await page.locator('#item-rows .item-error').first().textContent()) ?? '', /quantity must be an integer/);
+    assert.equal(await page.getByLabel('Customer name').getAttribute('aria-invalid'), 'true');
+    assert.equal((await serverOrders()).length, before);
+  });
+
+  test('buttons advance and cancel orders and show only the moves the status machine allows', async () => {
+    const page = await openBoard();
+    const a = await createViaApi('Advance Me');
+    const b = await createViaApi('Cancel Me');
+    const cardA = card(page, a.id);
+    await cardA.getByRole('button', { name: /^Start processing/ }).click();
+    await cardA.locator('.badge', { hasText: 'processing' }).waitFor();
+    await cardA.getByRole('button', { name: /^Mark shipped/ }).click();
+    await cardA.locator('.badge', { hasText: 'shipped' }).waitFor();
+    assert.deepEqual(await cardA.locator('.actions button').allTextContents(), ['Mark delivered'], 'no cancel once shipped');
+    await cardA.getByRole('button', { name: /^Mark delivered/ }).click();
+    await cardA.locator('.badge', { hasText: 'delivered' }).waitFor();
+    assert.equal(await cardA.locator('.actions button').count(), 0, 'delivered is final');
+
+    await card(page, b.id).getByRole('button', { name: /^Cancel/ }).click();
+    await card(page, b.id).locator('.badge', { hasText: 'cancelled' }).waitFor();
+    assert.equal(await card(page, b.id).locator('.actions button').count(), 0);
+    const stored = await serverOrders();
+    assert.deepEqual(stored.find((o) => o.id === a.id)?.history.map((h) => h.status), ['pending', 'processing', 'shipped', 'delivered']);
+    assert.equal(stored.find((o) => o.id === b.id)?.status, 'cancelled');
+  });
+
+  test('two pages see each other\'s changes, and a change made over HTTP shows up with a highlight', async () => {
+    const left = await openBoard();
+    const right = await openBoard();
+    await left.getByLabel('Customer name').fill('Two Tabs');
+    await left.locator('#item-rows [name="itemName"]').first().fill('book');
+    await left.getByRole('button', { name: 'Create order' }).click();
+    const onRight = right.locator('#orders .card', { hasText: 'Two Tabs' });
+    await onRight.waitFor();
+    const id = await onRight.getAttribute('data-order-id');
+    assert.ok(id);
+    await onRight.getByRole('button', { name: /^Start processing/ }).click();
+    await card(left, id).locator('.badge', { hasText: 'processing' }).waitFor();
+
+    const res = await request(srv.base, 'PUT', `/api/orders/${id}/status`, { status: 'shipped' });
+    assert.equal(res.status, 200);
+    for (const page of [left, right]) {
+      await card(page, id).locator('.badge', { hasText: 'shipped' }).waitFor();
+      assert.match((await card(page, id).getAttribute('class')) ?? '', /\bflash\b/);
+    }
+    assert.match((await right.locator('#announcer').textContent()) ?? '', /is now shipped/);
+  });
+
+  test('after the connection drops, the indicator counts down and the page resyncs exactly', async () => {
+    allowedErrors = [/WebSocket connection to .* failed/];
+    const page = await openBoard();
+    const keep = await createViaApi('Survivor');
+    const remove = await createViaApi('Doomed');
+    await card(page, remove.id).waitFor();
+
+    proxy.refuse(true);
+    proxy.dropAll();
+    await page.locator('#connection[data-state="waiting"]').waitFor();
+    assert.match((await page.locator('#connection-text').textContent()) ?? '', /^Reconnecting in \d+s$/);
+    assert.equal(await page.locator('#retry').isVisible(), true);
+
+    // Changes the page cannot hear about while it is cut off.
+    const missed = await createViaApi('Made While Offline');
+    await request(srv.base, 'PUT', `/api/orders/${keep.id}/status`, { status: 'cancelled' });
+    await request(srv.base, 'DELETE', `/api/orders/${remove.id}`);
+
+    proxy.refuse(false);
+    await page.locator('#connection[data-state="open"]').waitFor({ timeout: 20_000 });
+    await card(page, missed.id).waitFor();
+    await card(page, keep.id).locator('.badge', { hasText: 'cancelled' }).waitFor();
+    assert.equal(await card(page, remove.id).count(), 0);
+    const expected = (await serverOrders()).slice(0, 120).map((o) => [o.id, o.status]);
+    assert.deepEqual(await shownCards(page), expected, 'exactly the server\'s orders, no duplicates, none missing');
+  });
+
+  test('customer text is inserted as text, never as HTML', async () => {
+    let dialogs = 0;
+    const page = await openBoard();
+    page.on('dialog', (dialog) => {
+      dialogs++;
+      void dialog.dismiss();
+    });
+    const evil = '<img src=x onerror=alert(1)>';
+    const order = await createViaApi(evil, ['<b>bold</b>']);
+    await card(page, order.id).waitFor();
+    assert.equal(await card(page, order.id).locator('.customer').textContent(), evil);
+    assert.equal(await card(page, order.id).locator('.lines li').textContent(), '1 × <b>bold</b>');
+    assert.equal(await page.locator('#orders img, #orders b').count(), 0);
+    await page.reload();
+    await card(page, order.id).waitFor();
+    assert.equal(await page.locator('#orders img').count(), 0);
+    assert.equal(dialogs, 0);
+  });
+
+  test('the status filter and search live in the URL and survive a reload', async () => {
+    const page = await openBoard();
+    const shipped = await createViaApi('Filter Shipped');
+    await request(srv.base, 'PUT', `/api/orders/${shipped.id}/status`, { status: 'shipped' });
+    const pending = await createViaApi('Filter Pending');
+    await card(page, pending.id).waitFor();
+
+    await page.locator('#status-filter button[data-status="shipped"]').click();
+    await page.waitForURL(/\?status=shipped$/);
+    await card(page, shipped.id).waitFor();
+    await card(page, pending.id).waitFor({ state: 'detached' });
+    assert.ok((await shownCards(page)).every(([, status]) => status === 'shipped'));
+
+    await page.getByLabel('Search by customer or order id').fill('filter ship');
+    await page.waitForURL(/\?status=shipped&q=filter(\+|%20)ship$/);
+    assert.deepEqual((await shownCards(page)).map(([id]) => id), [shipped.id]);
+
+    await page.reload();
+    await page.locator('#connection[data-state="open"]').waitFor();
+    await card(page, shipped.id).waitFor();
+    assert.equal(await page.locator('#status-filter button[data-status="shipped"]').getAttribute('aria-pressed'), 'true');
+    assert.equal(await page.getByLabel('Search by customer or order id').inputValue(), 'filter ship');
+    assert.deepEqual((await shownCards(page)).map(([id]) => id), [shipped.id]);
+
+    // An order entering the filtered view arrives live.
+    await request(srv.base, 'PUT', `/api/orders/${pending.id}/status`, { status: 'shipped' });
+    await page.getByLabel('Search by customer or order id').fill('');
+    await card(page, pending.id).waitFor();
+  });
+
+  test('the detail view shows the status timeline and follows live changes', async () => {
+    const order = await createViaApi('Timeline');
+    await request(srv.base, 'PUT', `/api/orders/${order.id}/status`, { status: 'processing' });
+    const page = await openBoard(`#/orders/${order.id}`);
+    const dialog = page.locator('#detail');
+    await dialog.locator('.timeline li').nth(1).waitFor();
+    assert.deepEqual(await dialog.locator('.timeline li strong').allTextContents(), ['pending', 'processing']);
+    assert.equal(await dialog.locator('dd', { hasText: 'Timeline' }).count(), 1);
+    await request(srv.base, 'PUT', `/api/orders/${order.id}/status`, { status: 'shipped' });
+    await dialog.locator('.timeline li').nth(2).waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    assert.equal(new URL(page.url()).hash, '');
+  });
+
+  test('a store larger than the snapshot says so and loads older orders on demand', async (t) => {
+    const big = await startServer();
+    t.after(big.close);
+    for (let i = 0; i < 1100; i++) big.server.store.create({ customerName: `Bulk ${i}`, items: [{ name: 'x', quantity: 1 }] });
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+    await page.goto(big.base);
+    await page.locator('#summary', { hasText: '1,000 of 1,100 orders loaded' }).waitFor();
+    assert.equal(await page.locator('#orders .card').count(), 120, 'renders one page of cards, not all 1,000');
+    await page.getByRole('button', { name: /Load older orders \(100 more\)/ }).click();
+    await page.locator('#load-older').waitFor({ state: 'hidden' });
+    assert.match((await page.locator('#summary').textContent()) ?? '', /of 1,100$/);
+    await page.getByLabel('Search by customer or order id').fill('Bulk 0');
+    await page.locator('#orders .card').nth(1).waitFor({ state: 'detached' });
+    assert.deepEqual(await page.locator('#orders .card .customer').allTextContents(), ['Bulk 0']);
+    await page.screenshot({ path: join(ensureDir(SCREENSHOT_DIR), 'large-store.png') });
+  });
+
+  test('the page is keyboard usable and a screenshot is taken', async () => {
+    const page = await openBoard();
+    await createViaApi('Keyboard');
+    await page.locator('#orders .card', { hasText: 'Keyboard' }).waitFor();
+    await page.keyboard.press('Tab'); // skip link
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to orders');
+    await page.screenshot({ path: join(ensureDir(SCREENSHOT_DIR), 'board.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: join(ensureDir(SCREENSHOT_DIR), 'board-phone-dark.png'), fullPage: true });
+  });
+
+  test('the page is served with a strict Content-Security-Policy and no inline script', async () => {
+    const res = await fetch(srv.base + '/');
+    const html = await res.text();
+    assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self';/);
+    assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+    assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+    const js = await fetch(srv.base + '/app.js');
+    assert.equal(js.status, 200);
+    assert.match(js.headers.get('content-type') ?? '', /javascript/);
+    const etag = js.headers.get('etag');
+    assert.ok(etag);
+    assert.equal((await fetch(srv.base + '/app.js', { headers: { 'If-None-Match': etag } })).status, 304);
+    assert.equal((await fetch(srv.base + '/../package.json')).status, 404);
+    assert.equal((await fetch(srv.base + '/client/main.ts')).status, 404);
+  });
+});
+
+function ensureDir(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}

@@ -1,0 +1,72 @@
+/**
+ * A TCP proxy for fault tests: sits between clients and the server, and can
+ * cut every connection at once or refuse new ones, the way a flaky network
+ * or a restarting load balancer would.
+ */
+
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+export class TcpProxy {
+  readonly #server: Server;
+  readonly #pairs = new Set<[Socket, Socket]>();
+  #refusing = false;
+  port = 0;
+
+  private constructor(targetPort: number) {
+    // `private` constructor: instances come from `start`, which awaits listen.
+    this.#server = createServer((client) => {
+      if (this.#refusing) {
+        client.destroy();
+        return;
+      }
+      const upstream = connect(targetPort, '127.0.0.1');
+      const pair: [Socket, Socket] = [client, upstream];
+      this.#pairs.add(pair);
+      const end = (): void => {
+        this.#pairs.delete(pair);
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+  }
+
+  /**
+   * Listen on an ephemeral port and forward to `targetPort` on 127.0.0.1.
+   * @param targetPort the real server's port
+   */
+  static async start(targetPort: number): Promise<TcpProxy> {
+    const proxy = new TcpProxy(targetPort);
+    await new Promise<void>((resolve) => proxy.#server.listen(0, '127.0.0.1', resolve));
+    const address = proxy.#server.address();
+    proxy.port = typeof address === 'object' && address !== null ? address.port : 0;
+    return proxy;
+  }
+
+  /** Number of live proxied connections. */
+  get connections(): number {
+    return this.#pairs.size;
+  }
+
+  /** Cut every connection abruptly (no close frame, no FIN from the server). */
+  dropAll(): void {
+    for (const [client, upstream] of this.#pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+    this.#pairs.clear();
+  }
+
+  /** While true, new connections are accepted and immediately closed. */
+  refuse(on: boolean): void {
+    this.#refusing = on;
+  }
+
+  async close(): Promise<void> {
+    this.dropAll();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
