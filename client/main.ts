@@ -7,7 +7,7 @@
 
 import { changeStatus, createOrder, getOrder, listOrders } from './api.ts';
 import { openConnection } from './connection.ts';
-import { addOlder, awaitSnapshot, initialState, ordersNewestFirst, reduce, type BoardState } from './state.ts';
+import { addOlder, awaitSnapshot, initialState, reduce, type BoardState } from './state.ts';
 import { formatFilter, parseDetailHash, parseFilter, type Filter } from './url-state.ts';
 import { createView, shortId, type BoardModel, type DetailModel, type ViewAction } from './view.ts';
 import type { Order, OrderEvent, ServerMessage, View as ServerView } from '../src/protocol.ts';
@@ -18,6 +18,8 @@ const RENDER_PAGE = 120;
 const OLDER_PAGE = 500;
 /** More changes than this in one frame are announced as a count, not one by one. */
 const ANNOUNCE_EACH_MAX = 3;
+/** Name of the performance measure around each render. */
+const RENDER_MEASURE = 'liveorders:render';
 
 const view = createView(document);
 let filter: Filter = parseFilter(location.search);
@@ -127,11 +129,13 @@ async function loadOlder(): Promise<void> {
   loadingOlder = true;
   scheduleRender();
   const asked = state.view;
+  const loadedBefore = state.orders.size;
   const result = await listOrders({ cursor: state.olderCursor, limit: OLDER_PAGE, ...(asked.statuses ? { statuses: asked.statuses } : {}) });
   loadingOlder = false;
   if (!result.ok) view.toast(`Could not load older orders: ${result.error.detail}`, 'error');
   else if (sameView(asked, state.view)) state = addOlder(state, result.value.orders, result.value.nextCursor);
-  renderLimit = Math.max(renderLimit, state.orders.size);
+  // Reveal the next cards only when everything loaded before was already shown.
+  if (renderLimit >= loadedBefore) renderLimit += RENDER_PAGE;
   scheduleRender();
 }
 
@@ -172,13 +176,16 @@ function scheduleRender(): void {
   if (frame !== 0) return;
   frame = requestAnimationFrame(() => {
     frame = 0;
+    const start = performance.now();
     view.render(model());
     highlight = [];
+    // Visible in the browser's performance panel, and read by bench/page-render.ts.
+    performance.measure(RENDER_MEASURE, { start, end: performance.now() });
   });
 }
 
 function model(): BoardModel {
-  const all = ordersNewestFirst(state);
+  const all = state.list;
   const q = filter.q.toLowerCase();
   const matching = q === '' ? all : all.filter((o) => matchesSearch(o, q));
   return {

@@ -26,6 +26,8 @@ export interface BoardState {
   readonly view: View;
   /** Orders of the view that are loaded (snapshot plus older pages), by id. */
   readonly orders: ReadonlyMap<string, Order>;
+  /** The same orders, newest first (kept sorted as events arrive, so renders never sort). */
+  readonly list: readonly Order[];
   /** Orders in the view on the server; more than `orders.size` when older ones are not loaded. */
   readonly total: number;
   /** Orders by status across the store. */
@@ -50,6 +52,7 @@ export function initialState(view: View = {}): BoardState {
     seq: 0,
     view,
     orders: new Map(),
+    list: [],
     total: 0,
     counts: ZERO_COUNTS,
     olderCursor: undefined,
@@ -75,6 +78,7 @@ export function reduce(state: BoardState, message: ServerMessage): BoardState {
         seq: message.seq,
         view: message.view,
         orders,
+        list: [...orders.values()].sort(newestFirst),
         total: message.total,
         counts: message.counts,
         olderCursor: message.total > orders.size ? message.orders.at(-1)?.id : undefined,
@@ -109,23 +113,48 @@ export function awaitSnapshot(state: BoardState, view: View): BoardState {
  */
 export function addOlder(state: BoardState, orders: readonly Order[], nextCursor: string | undefined): BoardState {
   const merged = new Map(state.orders);
+  const list = [...state.list];
   for (const order of orders) {
     // An event may already have brought a newer version.
-    if (!merged.has(order.id) && viewIncludes(state.view, order.id, order.status)) merged.set(order.id, order);
+    if (!merged.has(order.id) && viewIncludes(state.view, order.id, order.status)) {
+      merged.set(order.id, order);
+      upsertSorted(list, order);
+    }
   }
-  return { ...state, orders: merged, olderCursor: nextCursor, changed: [], applied: [] };
+  return { ...state, orders: merged, list, olderCursor: nextCursor, changed: [], applied: [] };
 }
 
-/**
- * Loaded orders, newest first (ids are UUID v7, so id order is creation order).
- * @param state the state
- */
-export function ordersNewestFirst(state: BoardState): Order[] {
-  return [...state.orders.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+/** Newest first: ids are UUID v7, so id order is creation order. */
+function newestFirst(a: Order, b: Order): number {
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/** Index in a newest-first list where `id` is or would go (binary search). */
+function indexOf(list: readonly Order[], id: string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.id > id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function upsertSorted(list: Order[], order: Order): void {
+  const i = indexOf(list, order.id);
+  if (list[i]?.id === order.id) list[i] = order;
+  else list.splice(i, 0, order);
+}
+
+function removeSorted(list: Order[], id: string): void {
+  const i = indexOf(list, id);
+  if (list[i]?.id === id) list.splice(i, 1);
 }
 
 function applyEvents(state: BoardState, events: readonly OrderEvent[]): BoardState {
   const orders = new Map(state.orders);
+  const list = [...state.list];
   const counts = { ...state.counts };
   const changed: string[] = [];
   const applied: OrderEvent[] = [];
@@ -144,6 +173,7 @@ function applyEvents(state: BoardState, events: readonly OrderEvent[]): BoardSta
         counts[order.status]++;
         if (inView) {
           orders.set(order.id, order);
+          upsertSorted(list, order);
           total++;
           changed.push(order.id);
         }
@@ -154,9 +184,11 @@ function applyEvents(state: BoardState, events: readonly OrderEvent[]): BoardSta
         const wasInView = viewIncludes(state.view, order.id, event.previousStatus);
         if (inView) {
           orders.set(order.id, order);
+          upsertSorted(list, order);
           changed.push(order.id);
         } else {
           orders.delete(order.id);
+          removeSorted(list, order.id);
         }
         total += Number(inView) - Number(wasInView);
         break;
@@ -165,8 +197,9 @@ function applyEvents(state: BoardState, events: readonly OrderEvent[]): BoardSta
         counts[order.status]--;
         if (inView) total--;
         orders.delete(order.id);
+        removeSorted(list, order.id);
         break;
     }
   }
-  return { ...state, orders, counts, seq, total, changed, applied, outOfSync };
+  return { ...state, orders, list, counts, seq, total, changed, applied, outOfSync };
 }

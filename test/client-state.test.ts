@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { backoffDelay, BACKOFF } from '../client/connection.ts';
-import { addOlder, awaitSnapshot, initialState, ordersNewestFirst, reduce } from '../client/state.ts';
+import { addOlder, awaitSnapshot, initialState, reduce, type BoardState } from '../client/state.ts';
+
+const ordersNewestFirst = (state: BoardState) => state.list;
 import { detailHash, formatFilter, parseDetailHash, parseFilter, toggleStatus } from '../client/url-state.ts';
 import type { Order, OrderStatus, SnapshotMessage } from '../src/protocol.ts';
 import { SAMPLE_ORDER } from './fixtures/messages.ts';
@@ -117,5 +119,37 @@ describe('reconnect backoff', () => {
     assert.equal(backoffDelay(3, 1), BACKOFF.initialMs * 8);
     assert.equal(backoffDelay(30, 1), BACKOFF.maxMs);
     assert.equal(backoffDelay(30, 0), BACKOFF.maxMs / 2);
+  });
+});
+
+describe('the sorted list', () => {
+  test('stays equal to the map, newest first, through random creates, moves, deletes and older pages', () => {
+    let random = 42;
+    const next = (n: number): number => ((random = (random * 1103515245 + 12345) % 2 ** 31), random % n);
+    let state = reduce(initialState({ statuses: ['pending', 'processing'] }), snapshot([], { view: { statuses: ['pending', 'processing'] }, seq: 0 }));
+    const live = new Map<number, Order>();
+    let seq = 0;
+    for (let step = 0; step < 2000; step++) {
+      const n = next(300);
+      const existing = live.get(n);
+      if (existing === undefined) {
+        const o = order(n);
+        live.set(n, o);
+        state = reduce(state, { type: 'events', events: [{ type: 'order.created', seq: ++seq, order: o }] });
+      } else if (next(4) === 0) {
+        live.delete(n);
+        state = reduce(state, { type: 'events', events: [{ type: 'order.deleted', seq: ++seq, order: existing }] });
+      } else {
+        const status = (['pending', 'processing', 'shipped'] as const)[next(3)]!;
+        const moved = { ...existing, status, version: existing.version + 1 };
+        live.set(n, moved);
+        state = reduce(state, { type: 'events', events: [{ type: 'order.updated', seq: ++seq, order: moved, previousStatus: existing.status }] });
+      }
+      if (step % 500 === 0) state = addOlder(state, [order(1000 + step)], undefined);
+    }
+    const fromMap = [...state.orders.values()].sort((a, b) => (a.id < b.id ? 1 : -1));
+    assert.deepEqual(state.list, fromMap);
+    assert.ok(state.list.every((o) => o.status === 'pending' || o.status === 'processing'));
+    assert.equal(state.total, state.orders.size - 4, 'older pages are not counted as new orders');
   });
 });
