@@ -87,6 +87,9 @@ export function reduce(state: BoardState, message: ServerMessage): BoardState {
         outOfSync: false,
       };
     }
+    case 'resumed':
+      // The server will send exactly the events after our seq: keep everything.
+      return { ...state, synced: true, serverId: message.serverId, view: message.view, changed: [], applied: [] };
     case 'events':
       return applyEvents(state, message.events);
     case 'pong':

@@ -208,6 +208,26 @@ export interface SnapshotMessage {
   /** Orders by status across the whole store. */
   readonly counts: StatusCounts;
   readonly limit: number;
+  /**
+   * True when the client asked to resume (`?since=`) but could not be: its seq
+   * is older than the server's event buffer or from another server run. Replace
+   * all local state with this snapshot.
+   */
+  readonly reset?: true;
+}
+
+/**
+ * Sent first, instead of a snapshot, when a reconnecting client's `?since=SEQ`
+ * could be honoured: the events it missed follow in `events` frames, then live ones.
+ */
+export interface ResumedMessage {
+  readonly type: 'resumed';
+  readonly serverId: string;
+  /** The seq the client said it had applied. */
+  readonly since: number;
+  /** The server's seq now: the missed events that follow end here. */
+  readonly seq: number;
+  readonly view: View;
 }
 
 /** One or more events, in `seq` order. Events produced together may share one frame. */
@@ -239,7 +259,7 @@ export interface ErrorMessage {
 }
 
 /** Every message the server sends. */
-export type ServerMessage = SnapshotMessage | EventsMessage | PongMessage | AckMessage | ErrorMessage;
+export type ServerMessage = SnapshotMessage | ResumedMessage | EventsMessage | PongMessage | AckMessage | ErrorMessage;
 
 // ---------------------------------------------------------------------------
 // Messages: client -> server
@@ -536,6 +556,27 @@ export function parseViewRequest(raw: JsonObject): Result<{ view: View; limit: n
   return errors.result({ view, limit }, 'Subscription');
 }
 
+/** Where a reconnecting client left off: the last seq it applied on the server run `serverId`. */
+export interface ResumePoint {
+  readonly since: number;
+  readonly serverId: string;
+}
+
+/**
+ * Validate `?since=SEQ&server=SERVER_ID` from a WebSocket URL. Both or neither.
+ * @param since the raw `since` value
+ * @param serverId the raw `server` value
+ */
+export function parseResumePoint(since: string | null, serverId: string | null): Result<ResumePoint | undefined> {
+  if (since === null && serverId === null) return ok(undefined);
+  const errors = new FieldErrors();
+  if (since === null || !/^\d{1,15}$/.test(since)) errors.add('since', 'must be the last seq the client applied (an integer >= 0)');
+  if (serverId === null || serverId.length === 0 || serverId.length > REQUEST_ID_MAX_LENGTH) {
+    errors.add('server', 'must be the serverId of the snapshot the seq came from');
+  }
+  return errors.result<ResumePoint | undefined>({ since: Number(since), serverId: serverId ?? '' }, 'Resume point');
+}
+
 function parseRequestId(raw: JsonObject, errors: FieldErrors): string | undefined {
   const id = raw.requestId;
   if (id === undefined) return undefined;
@@ -696,8 +737,11 @@ function isServerMessage(value: unknown): value is ServerMessage {
         value.orders.every(isOrder) &&
         isNonNegativeInteger(value.total) &&
         isStatusCounts(value.counts) &&
-        isNonNegativeInteger(value.limit)
+        isNonNegativeInteger(value.limit) &&
+        (value.reset === undefined || value.reset === true)
       );
+    case 'resumed':
+      return typeof value.serverId === 'string' && isNonNegativeInteger(value.since) && isNonNegativeInteger(value.seq) && isView(value.view);
     case 'events':
       return Array.isArray(value.events) && value.events.every(isOrderEvent);
     case 'pong':

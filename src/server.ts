@@ -13,13 +13,14 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { handleApiRequest, isApiPath, type ApiContext } from './http-api.ts';
 import { sendProblem } from './http-io.ts';
+import { DEFAULT_EVENT_LOG_CAPACITY, EventLog } from './event-log.ts';
 import { Hub, DEFAULT_HIGH_WATER_MARK } from './hub.ts';
 import { IdempotencyCache } from './idempotency.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createPageHandler, type PageHandler } from './page.ts';
-import { CLOSE_CODES, MAX_PAYLOAD_BYTES, parseViewRequest, toWireError } from './protocol.ts';
+import { CLOSE_CODES, MAX_PAYLOAD_BYTES, parseResumePoint, parseViewRequest, toWireError } from './protocol.ts';
 import { MemoryOrderStore, type OrderStore } from './store.ts';
-import { handleClientMessage, startView, type SessionContext, type SessionSocket } from './ws-session.ts';
+import { handleClientMessage, openSession, type SessionContext, type SessionSocket } from './ws-session.ts';
 
 /** Options for {@link createServer}. Every field has a default. */
 export interface ServerOptions {
@@ -31,6 +32,8 @@ export interface ServerOptions {
   readonly maxPayload?: number;
   /** Bytes queued to one socket before it is dropped as too slow. @default 4 MiB */
   readonly highWaterMark?: number;
+  /** Events kept for clients that reconnect with `?since=`. @default 10000 */
+  readonly eventLogCapacity?: number;
   /** How long {@link LiveOrdersServer.close} waits for requests in flight, in milliseconds. @default 5000 */
   readonly shutdownTimeoutMs?: number;
   /** @default JSON lines to stderr at level info */
@@ -60,6 +63,7 @@ export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | '
   host: '127.0.0.1',
   maxPayload: MAX_PAYLOAD_BYTES,
   highWaterMark: DEFAULT_HIGH_WATER_MARK,
+  eventLogCapacity: DEFAULT_EVENT_LOG_CAPACITY,
   shutdownTimeoutMs: 5000,
   servePage: true,
 };
@@ -86,9 +90,13 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     onSlowSubscriber: (_s, buffered) => logger.warn('dropping slow websocket client', { buffered }),
     onSendError: (_s, error) => logger.error('websocket send failed', { error }),
   });
-  store.onEvent((event) => hub.publish(event));
+  const eventLog = new EventLog(opts.eventLogCapacity);
+  store.onEvent((event) => {
+    eventLog.append(event);
+    hub.publish(event);
+  });
 
-  const sessions: SessionContext = { store, hub, serverId, logger };
+  const sessions: SessionContext = { store, hub, eventLog, serverId, logger };
   const api: ApiContext = {
     store,
     idempotency: new IdempotencyCache(),
@@ -128,6 +136,8 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     if (url === undefined || !WS_PATHS.has(url.pathname)) return rejectUpgrade(socket, 404, 'Not Found');
     const initial = parseViewRequest(viewQuery(url.searchParams));
     if (!initial.ok) return rejectUpgrade(socket, 400, 'Bad Request', initial.error.message);
+    const resume = parseResumePoint(url.searchParams.get('since'), url.searchParams.get('server'));
+    if (!resume.ok) return rejectUpgrade(socket, 400, 'Bad Request', resume.error.message);
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', onUpgradeSocketError);
       const log = logger.child({ conn: nextConnectionId++ });
@@ -148,7 +158,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
         }
         handleClientMessage(sessions, subscriber, data.toString());
       });
-      startView(sessions, subscriber, initial.value.view, initial.value.limit);
+      openSession(sessions, subscriber, { ...initial.value, ...(resume.value === undefined ? {} : { resume: resume.value }) });
     });
   });
 

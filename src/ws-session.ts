@@ -5,18 +5,23 @@
  * tests hand {@link handleClientMessage} a fake {@link SessionSocket}.
  */
 
+import type { EventLog } from './event-log.ts';
 import type { Hub, Subscriber } from './hub.ts';
 import type { Logger } from './logger.ts';
 import {
   SNAPSHOT_LIMITS,
   assertNever,
+  encodeEvent,
+  encodeEventsFrame,
   encodeServerMessage,
   parseClientMessage,
+  viewMatchesEvent,
   toWireError,
   type ClientMessage,
   type ErrorMessage,
   type Order,
   type ProtocolError,
+  type ResumePoint,
   type ServerMessage,
   type SnapshotMessage,
   type View,
@@ -30,6 +35,8 @@ export type SessionSocket = Subscriber;
 export interface SessionContext {
   readonly store: OrderStore;
   readonly hub: Hub;
+  /** Recent events, for clients that reconnect with `?since=`. */
+  readonly eventLog: EventLog;
   readonly serverId: string;
   readonly logger: Logger;
 }
@@ -56,6 +63,27 @@ export function buildSnapshot(ctx: Pick<SessionContext, 'store' | 'serverId'>, v
 }
 
 /**
+ * Start a new connection: resume it when it names a seq the event log still
+ * covers on this server run (sending `resumed` and exactly the missed events),
+ * otherwise send a snapshot (marked `reset` when a resume was asked for).
+ * @param ctx shared context
+ * @param socket the client
+ * @param request view, snapshot size and where the client left off
+ */
+export function openSession(ctx: SessionContext, socket: SessionSocket, request: { view: View; limit: number; resume?: ResumePoint }): void {
+  const { view, resume } = request;
+  const missed = resume !== undefined && resume.serverId === ctx.serverId ? ctx.eventLog.since(resume.since) : undefined;
+  if (resume === undefined || missed === undefined) {
+    startView(ctx, socket, view, request.limit, resume !== undefined);
+    return;
+  }
+  send(socket, { type: 'resumed', serverId: ctx.serverId, since: resume.since, seq: ctx.store.seq, view });
+  const parts = missed.filter((event) => viewMatchesEvent(view, event)).map(encodeEvent);
+  if (parts.length > 0) socket.send(Buffer.from(encodeEventsFrame(parts)));
+  ctx.hub.subscribe(socket, view, ctx.store.seq);
+}
+
+/**
  * Send a fresh snapshot of `view` and route later events to the socket.
  * The snapshot goes first and the hub skips queued events it already
  * reflects, so the client sees every change exactly once.
@@ -63,10 +91,11 @@ export function buildSnapshot(ctx: Pick<SessionContext, 'store' | 'serverId'>, v
  * @param socket the client
  * @param view what it watches
  * @param limit most orders in the snapshot
+ * @param reset mark the snapshot as replacing a resume that could not be honoured
  */
-export function startView(ctx: SessionContext, socket: SessionSocket, view: View, limit: number): void {
+export function startView(ctx: SessionContext, socket: SessionSocket, view: View, limit: number, reset = false): void {
   const snapshot = buildSnapshot(ctx, view, limit);
-  send(socket, snapshot);
+  send(socket, reset ? { ...snapshot, reset: true } : snapshot);
   ctx.hub.subscribe(socket, view, snapshot.seq);
 }
 

@@ -117,7 +117,7 @@ describe('docs', () => {
   test('docs/protocol.md lists every error code and every message type', () => {
     const doc = readFileSync(new URL('../docs/protocol.md', import.meta.url), 'utf8');
     for (const code of Object.keys(ERROR_CODES)) assert.match(doc, new RegExp(`\\b${code}\\b`), `${code} is undocumented`);
-    for (const type of ['snapshot', 'events', 'pong', 'ack', 'error', 'ping', 'subscribe', 'createOrder', 'updateStatus']) {
+    for (const type of ['snapshot', 'resumed', 'events', 'pong', 'ack', 'error', 'ping', 'subscribe', 'createOrder', 'updateStatus']) {
       assert.match(doc, new RegExp(`"type": ?"${type}"`), `message ${type} is undocumented`);
     }
   });

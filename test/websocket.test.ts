@@ -133,6 +133,75 @@ describe('events', () => {
   });
 });
 
+describe('resume after reconnect', () => {
+  test('?since= with the same server run gets `resumed` and exactly the missed events, then live ones', async (t) => {
+    const fresh = await startServer();
+    t.after(fresh.close);
+    const { client, snapshot } = await connect(`${fresh.wsBase}/ws`);
+    const first = await create(fresh.base, 'before');
+    await client.until(() => client.events.length === 1, 'first event');
+    client.ws.terminate();
+    const missedA = await create(fresh.base, 'missed A');
+    await request(fresh.base, 'PUT', `/api/orders/${first.id}/status`, { status: 'shipped' });
+    const lastSeen = client.events.at(-1)!.seq;
+
+    const again = new TestClient(`${fresh.wsBase}/ws?since=${lastSeen}&server=${snapshot.serverId}`);
+    t.after(() => again.close());
+    await again.opened();
+    const resumed = await again.next('resumed');
+    assert.deepEqual(resumed, { type: 'resumed', serverId: snapshot.serverId, since: lastSeen, seq: lastSeen + 2, view: {} });
+    await again.until(() => again.events.length === 2, 'the two missed events');
+    assert.deepEqual(again.events.map((e) => [e.seq, e.type, e.order.id]), [
+      [lastSeen + 1, 'order.created', missedA.id],
+      [lastSeen + 2, 'order.updated', first.id],
+    ]);
+    await create(fresh.base, 'live');
+    await again.until(() => again.events.length === 3, 'the live event');
+    assert.equal(again.events[2]!.seq, lastSeen + 3);
+    assert.equal(again.received.filter((m) => m.type === 'snapshot').length, 0, 'no snapshot on a resume');
+  });
+
+  test('a filtered resume replays only the view\'s events', async (t) => {
+    const fresh = await startServer();
+    t.after(fresh.close);
+    const { snapshot } = await connect(`${fresh.wsBase}/ws`);
+    const a = await create(fresh.base, 'a');
+    await create(fresh.base, 'b');
+    await request(fresh.base, 'PUT', `/api/orders/${a.id}/status`, { status: 'shipped' });
+    const client = new TestClient(`${fresh.wsBase}/ws?status=shipped&since=${snapshot.seq}&server=${snapshot.serverId}`);
+    t.after(() => client.close());
+    await client.next('resumed');
+    await client.until(() => client.events.length === 1, 'one event');
+    assert.deepEqual(client.events.map((e) => [e.order.id, e.order.status]), [[a.id, 'shipped']]);
+  });
+
+  test('a seq older than the buffer, or from another server run, gets a snapshot marked reset', async (t) => {
+    const fresh = await startServer({ eventLogCapacity: 3 });
+    t.after(fresh.close);
+    const { snapshot } = await connect(`${fresh.wsBase}/ws`);
+    for (let i = 0; i < 5; i++) await create(fresh.base, `c${i}`);
+    const tooOld = new TestClient(`${fresh.wsBase}/ws?since=1&server=${snapshot.serverId}`);
+    const otherRun = new TestClient(`${fresh.wsBase}/ws?since=5&server=some-earlier-run`);
+    const future = new TestClient(`${fresh.wsBase}/ws?since=99&server=${snapshot.serverId}`);
+    const inWindow = new TestClient(`${fresh.wsBase}/ws?since=2&server=${snapshot.serverId}`);
+    t.after(() => [tooOld, otherRun, future, inWindow].forEach((c) => c.close()));
+    for (const client of [tooOld, otherRun, future]) {
+      const reset = await client.next('snapshot');
+      assert.equal(reset.reset, true);
+      assert.equal(reset.seq, 5);
+      assert.equal(reset.total, 5);
+    }
+    await inWindow.next('resumed');
+    await inWindow.until(() => inWindow.events.length === 3, 'events 3..5');
+    assert.deepEqual(inWindow.events.map((e) => e.seq), [3, 4, 5]);
+  });
+
+  test('a malformed resume point is refused at the upgrade', async () => {
+    await assert.rejects(new TestClient(`${srv.wsBase}/ws?since=abc&server=x`).opened(), /upgrade refused: 400/);
+    await assert.rejects(new TestClient(`${srv.wsBase}/ws?since=3`).opened(), /upgrade refused: 400/);
+  });
+});
+
 describe('client messages', () => {
   test('ping gets pong with the same id', async (t) => {
     const { client } = await connect(`${srv.wsBase}/ws`);
