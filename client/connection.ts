@@ -6,6 +6,7 @@
  * which is what puts the page back in sync.
  */
 
+import { backoffDelay } from '../src/backoff.ts';
 import { encodeClientMessage, parseServerMessage, type ClientMessage, type ServerMessage } from '../src/protocol.ts';
 
 /** What the indicator shows. */
@@ -14,9 +15,6 @@ export type ConnectionStatus =
   | { readonly kind: 'open' }
   | { readonly kind: 'waiting'; readonly retryAt: number; readonly attempt: number }
   | { readonly kind: 'offline' };
-
-/** Reconnect delays, in milliseconds. */
-export const BACKOFF = { initialMs: 500, maxMs: 15_000 } as const;
 
 /** Options for {@link openConnection}. */
 export interface ConnectionOptions {
@@ -34,17 +32,6 @@ export interface Connection {
   send(message: ClientMessage): boolean;
   /** Skip the wait and reconnect now. */
   retryNow(): void;
-}
-
-/**
- * Delay before reconnect attempt `attempt` (0-based): doubling, capped, with
- * "equal jitter" so that many pages dropped together do not return together.
- * @param attempt how many attempts failed in a row
- * @param random a number in [0, 1)
- */
-export function backoffDelay(attempt: number, random: number = Math.random()): number {
-  const ceiling = Math.min(BACKOFF.maxMs, BACKOFF.initialMs * 2 ** attempt);
-  return Math.round(ceiling / 2 + (ceiling / 2) * random);
 }
 
 /**

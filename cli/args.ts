@@ -1,0 +1,189 @@
+/**
+ * @module cli/args
+ * Command-line options of the terminal client, their validation and `--help`.
+ */
+
+import { parseArgs } from 'node:util';
+import {
+  ORDER_STATUSES,
+  SNAPSHOT_LIMITS,
+  isOrderId,
+  isOrderStatus,
+  parseClientMessage,
+  type ClientMessage,
+  type OrderStatus,
+  type Result,
+} from '../src/protocol.ts';
+
+/** Exit codes, for scripts. */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  unreachable: 3,
+  timeout: 4,
+  rejected: 5,
+  serverError: 6,
+} as const;
+
+/** Where the client connects when `--url` and `LIVEORDERS_URL` are absent. */
+export const DEFAULT_URL = 'ws://localhost:8000/ws';
+
+/** Validated options. */
+export interface WatchOptions {
+  readonly url: URL;
+  readonly json: boolean;
+  readonly orderId?: string;
+  readonly statuses?: readonly OrderStatus[];
+  readonly limit?: number;
+  readonly once: boolean;
+  readonly count?: number;
+  readonly until?: OrderStatus;
+  readonly timeoutSeconds?: number;
+  readonly send?: ClientMessage;
+  readonly color: boolean;
+  readonly help: boolean;
+}
+
+/** The text of `--help`. */
+export const HELP = `liveorders-watch: watch the liveorders event stream, or script against it.
+
+Usage:
+  npm run -s watch -- [options]
+  npx liveorders-watch [options]          (inside this project)
+
+Options:
+  --url URL        WebSocket URL (default ${DEFAULT_URL}, or $LIVEORDERS_URL)
+  --json           print every message exactly as received, one JSON object per line
+  --order ID       watch one order
+  --status LIST    watch orders in these statuses (comma-separated: ${ORDER_STATUSES.join(',')})
+  --limit N        orders in the first snapshot (1-${SNAPSHOT_LIMITS.max}, default ${SNAPSHOT_LIMITS.default})
+  --once           print the snapshot and exit
+  --count N        exit after N events
+  --until STATUS   with --order: exit once that order has STATUS (already, or when it changes)
+  --timeout S      give up after S seconds (exit 4): the time allowed for --once, --count, --until
+                   or --send to finish; without those, the longest silence allowed between events
+  --send JSON      send one client message (e.g. createOrder, updateStatus), print the answer, exit
+  --no-color       no colours (also when NO_COLOR is set or stdout is not a terminal)
+  -h, --help       show this help
+
+Output: the snapshot as a table, then one line per event: time, seq, event, order id, customer,
+status change. The client reconnects by itself with backoff (said on stderr) and resumes from the
+last seq it saw, so it neither repeats nor misses an event.
+
+Exit codes: 0 done (or Ctrl-C), 1 unexpected failure, 2 bad usage, 3 server not reachable,
+4 timed out, 5 connection refused by the server, 6 the server answered with an error.
+
+Examples:
+  npm run -s watch                                   # watch everything
+  npm run -s watch -- --status pending,processing    # only open orders
+  npm run -s watch -- --json | jq -c '.events[]?'    # events for scripts
+  npm run -s watch -- --order ID --until delivered --timeout 600 && echo delivered
+  npm run -s watch -- --send '{"type":"createOrder","order":{"customerName":"Ada","items":["laptop"]}}'
+  npm run -s watch -- --send '{"type":"updateStatus","orderId":"ID","status":"shipped"}'
+`;
+
+/**
+ * Parse and validate argv (without the node and script paths).
+ * @param argv the arguments
+ * @param env the environment (`LIVEORDERS_URL`, `NO_COLOR`)
+ * @param isTty whether stdout is a terminal
+ */
+export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, isTty: boolean): Result<WatchOptions, string> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        url: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        order: { type: 'string' },
+        status: { type: 'string' },
+        limit: { type: 'string' },
+        once: { type: 'boolean', default: false },
+        count: { type: 'string' },
+        until: { type: 'string' },
+        timeout: { type: 'string' },
+        send: { type: 'string' },
+        'no-color': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (error) {
+    // parseArgs throws TypeErrors with a readable message for unknown or malformed options.
+    return { ok: false, error: (error as Error).message };
+  }
+  const fail = (message: string): Result<WatchOptions, string> => ({ ok: false, error: message });
+
+  const rawUrl = values.url ?? env.LIVEORDERS_URL ?? DEFAULT_URL;
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    // new URL throws TypeError for anything that is not an absolute URL.
+    return fail(`--url: "${rawUrl}" is not a URL (expected e.g. ${DEFAULT_URL})`);
+  }
+  if (url.protocol === 'http:' || url.protocol === 'https:') url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:';
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') return fail(`--url: "${rawUrl}" must start with ws:// or wss://`);
+
+  if (values.order !== undefined && !isOrderId(values.order)) return fail(`--order: "${values.order}" is not an order id (a lowercase UUID)`);
+  let statuses: OrderStatus[] | undefined;
+  if (values.status !== undefined) {
+    const list = values.status.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const unknown = list.filter((s) => !isOrderStatus(s));
+    if (list.length === 0 || unknown.length > 0) return fail(`--status: expected some of ${ORDER_STATUSES.join(',')}, got "${values.status}"`);
+    statuses = ORDER_STATUSES.filter((s) => list.includes(s));
+  }
+  const limit = positiveInteger(values.limit, SNAPSHOT_LIMITS.max);
+  if (limit === null) return fail(`--limit: expected an integer from 1 to ${SNAPSHOT_LIMITS.max}`);
+  const count = positiveInteger(values.count, Number.MAX_SAFE_INTEGER);
+  if (count === null) return fail('--count: expected a whole number >= 1');
+  let until: OrderStatus | undefined;
+  if (values.until !== undefined) {
+    if (!isOrderStatus(values.until)) return fail(`--until: expected one of ${ORDER_STATUSES.join(', ')}`);
+    if (values.order === undefined) return fail('--until needs --order ID (the order to wait for)');
+    until = values.until;
+  }
+  let timeoutSeconds: number | undefined;
+  if (values.timeout !== undefined) {
+    timeoutSeconds = Number(values.timeout);
+    if (!/^\d+(\.\d+)?$/.test(values.timeout) || !(timeoutSeconds > 0)) return fail('--timeout: expected a number of seconds > 0');
+  }
+  let send: ClientMessage | undefined;
+  if (values.send !== undefined) {
+    const parsed = parseClientMessage(values.send);
+    if (!parsed.ok) {
+      const fields = (parsed.error.details.errors ?? []).map((e) => `${e.field} ${e.message}`).join('; ');
+      return fail(`--send: ${parsed.error.message}${fields === '' ? '' : ` (${fields})`}`);
+    }
+    send = parsed.value;
+  }
+
+  return {
+    ok: true,
+    value: {
+      url,
+      json: values.json,
+      ...(values.order === undefined ? {} : { orderId: values.order }),
+      ...(statuses === undefined ? {} : { statuses }),
+      ...(limit === undefined ? {} : { limit }),
+      once: values.once,
+      ...(count === undefined ? {} : { count }),
+      ...(until === undefined ? {} : { until }),
+      ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+      ...(send === undefined ? {} : { send }),
+      color: isTty && !values['no-color'] && (env.NO_COLOR === undefined || env.NO_COLOR === ''),
+      help: values.help,
+    },
+  };
+}
+
+/** `undefined` when absent, `null` when invalid. */
+function positiveInteger(raw: string | undefined, max: number): number | undefined | null {
+  if (raw === undefined) return undefined;
+  if (!/^\d{1,16}$/.test(raw)) return null;
+  const n = Number(raw);
+  return n >= 1 && n <= max ? n : null;
+}
