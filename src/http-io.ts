@@ -6,6 +6,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ERROR_CODES, ProtocolError, fail, ok, parseJson, type Result } from './protocol.ts';
 
 /** Headers on every response. */
@@ -154,4 +155,25 @@ function decodeJson(bytes: Buffer): Result<unknown> {
   }
   const parsed = parseJson(text);
   return parsed.ok ? ok(parsed.value) : parsed;
+}
+
+/**
+ * Answer on a raw socket (a refused WebSocket upgrade, or a request Node could
+ * not parse) with a plain-text HTTP response, then close it.
+ * @param socket the connection
+ * @param status HTTP status
+ * @param title reason phrase
+ * @param detail body text
+ */
+export function writeRawResponse(socket: Duplex, status: number, title: string, detail: string = title): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = `${detail}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `X-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
 }

@@ -1,26 +1,25 @@
 /**
  * @module server
  * The thin adapter from HTTP and WebSocket to the store: builds the
- * `node:http` server, routes requests to the API or the page, upgrades
- * `/ws` (and `/`, for the original demo's clients) to WebSockets, and wires
- * store events to the hub.
+ * `node:http` server, routes requests to the API or the page, hands upgrades
+ * to the WebSocket endpoint, and wires store events to the event log and the
+ * hub. Also owns the shutdown order that loses no acknowledged write.
  */
 
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { handleApiRequest, isApiPath, type ApiContext } from './http-api.ts';
-import { sendProblem } from './http-io.ts';
+import type { WebSocket } from 'ws';
 import { DEFAULT_EVENT_LOG_CAPACITY, EventLog } from './event-log.ts';
-import { Hub, DEFAULT_HIGH_WATER_MARK } from './hub.ts';
+import { handleApiRequest, isApiPath, type ApiContext } from './http-api.ts';
+import { sendProblem, writeRawResponse } from './http-io.ts';
+import { DEFAULT_HIGH_WATER_MARK, Hub } from './hub.ts';
 import { IdempotencyCache } from './idempotency.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createPageHandler, type PageHandler } from './page.ts';
-import { CLOSE_CODES, MAX_PAYLOAD_BYTES, parseResumePoint, parseViewRequest, toWireError } from './protocol.ts';
+import { CLOSE_CODES, MAX_PAYLOAD_BYTES, ProtocolError, toWireError } from './protocol.ts';
 import { MemoryOrderStore, type OrderStore } from './store.ts';
-import { handleClientMessage, openSession, type SessionContext, type SessionSocket } from './ws-session.ts';
+import { WsEndpoint } from './ws-endpoint.ts';
 
 /** Options for {@link createServer}. Every field has a default. */
 export interface ServerOptions {
@@ -32,9 +31,13 @@ export interface ServerOptions {
   readonly maxPayload?: number;
   /** Bytes queued to one socket before it is dropped as too slow. @default 4 MiB */
   readonly highWaterMark?: number;
+  /** Open WebSocket connections allowed; more are refused with 503. @default 20000 */
+  readonly maxConnections?: number;
+  /** WebSocket ping interval, in milliseconds; a peer silent for a whole interval is dropped. @default 30000 */
+  readonly heartbeatIntervalMs?: number;
   /** Events kept for clients that reconnect with `?since=`. @default 10000 */
   readonly eventLogCapacity?: number;
-  /** How long {@link LiveOrdersServer.close} waits for requests in flight, in milliseconds. @default 5000 */
+  /** How long {@link LiveOrdersServer.close} waits for requests in flight and close handshakes, in milliseconds. @default 5000 */
   readonly shutdownTimeoutMs?: number;
   /** @default JSON lines to stderr at level info */
   readonly logger?: Logger;
@@ -49,11 +52,17 @@ export interface LiveOrdersServer {
   readonly http: Server;
   readonly store: OrderStore;
   readonly hub: Hub;
+  /** The open WebSocket connections. */
+  readonly webSockets: ReadonlySet<WebSocket>;
   /** Identifies this run in snapshots. */
   readonly serverId: string;
   /** Start listening; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
-  /** Stop accepting, close sockets with 1001, let requests in flight finish (up to the timeout). */
+  /**
+   * Shut down without losing an acknowledged write: stop accepting, let
+   * requests in flight finish, deliver their events, then close every socket
+   * with 1001. Bounded by `shutdownTimeoutMs`.
+   */
   close(): Promise<void>;
 }
 
@@ -63,16 +72,18 @@ export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | '
   host: '127.0.0.1',
   maxPayload: MAX_PAYLOAD_BYTES,
   highWaterMark: DEFAULT_HIGH_WATER_MARK,
+  maxConnections: 20_000,
+  heartbeatIntervalMs: 30_000,
   eventLogCapacity: DEFAULT_EVENT_LOG_CAPACITY,
   shutdownTimeoutMs: 5000,
   servePage: true,
 };
 
-/** Paths that accept a WebSocket upgrade: `/ws`, and `/` for the original demo's clients. */
-const WS_PATHS: ReadonlySet<string> = new Set(['/ws', '/']);
-
 /** HTTP server timeouts, in milliseconds: one slow peer must not hold a socket forever. */
 const HTTP_TIMEOUTS = { headers: 10_000, request: 30_000, keepAlive: 5_000 } as const;
+
+/** How long a peer sent a close frame (slow, shutting down) has before its socket is destroyed, in milliseconds. */
+const CLOSE_GRACE_MS = 2000;
 
 /**
  * Build the service. Validates options once; nothing listens until `listen()`.
@@ -96,14 +107,21 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     hub.publish(event);
   });
 
-  const sessions: SessionContext = { store, hub, eventLog, serverId, logger };
+  const ws = new WsEndpoint({
+    maxPayload: opts.maxPayload,
+    maxConnections: opts.maxConnections,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs,
+    closeGraceMs: CLOSE_GRACE_MS,
+    sessions: { store, hub, eventLog, serverId, logger },
+    logger,
+  });
   const api: ApiContext = {
     store,
     idempotency: new IdempotencyCache(),
     maxBodyBytes: opts.maxPayload,
     stats: () => ({
       orders: { total: store.size, byStatus: store.counts() },
-      connections: sockets.size,
+      connections: ws.size,
       ...hub.stats(),
       seq: store.seq,
       serverId,
@@ -112,7 +130,9 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   };
   const page: PageHandler | undefined = opts.servePage ? createPageHandler({ logger }) : undefined;
 
+  const inFlight = new InFlightRequests();
   const http = createHttpServer((req, res) => {
+    inFlight.track(res);
     handleRequest(api, page, req, res).catch((error: unknown) => {
       logger.error('request handler failed', { error, method: req.method, url: req.url });
       sendProblem(res, toWireError(error));
@@ -123,49 +143,19 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   http.keepAliveTimeout = HTTP_TIMEOUTS.keepAlive;
   http.on('clientError', (error, socket) => {
     logger.debug('bad HTTP from client', { error: (error as Error).message });
-    rejectUpgrade(socket, 400, 'Bad Request');
+    writeRawResponse(socket, 400, 'Bad Request');
   });
-
-  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload, perMessageDeflate: false, clientTracking: false });
-  const sockets = new Set<WebSocket>();
-  let nextConnectionId = 1;
-
-  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', onUpgradeSocketError);
+  http.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
     const url = parseRequestUrl(req);
-    if (url === undefined || !WS_PATHS.has(url.pathname)) return rejectUpgrade(socket, 404, 'Not Found');
-    const initial = parseViewRequest(viewQuery(url.searchParams));
-    if (!initial.ok) return rejectUpgrade(socket, 400, 'Bad Request', initial.error.message);
-    const resume = parseResumePoint(url.searchParams.get('since'), url.searchParams.get('server'));
-    if (!resume.ok) return rejectUpgrade(socket, 400, 'Bad Request', resume.error.message);
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      socket.off('error', onUpgradeSocketError);
-      const log = logger.child({ conn: nextConnectionId++ });
-      sockets.add(ws);
-      const subscriber = adaptSocket(ws);
-      ws.on('error', (error) => {
-        log.warn('websocket error', { error: error.message });
-        ws.terminate();
-      });
-      ws.on('close', () => {
-        sockets.delete(ws);
-        hub.unsubscribe(subscriber);
-      });
-      ws.on('message', (data, isBinary) => {
-        if (isBinary) {
-          ws.close(CLOSE_CODES.unsupportedData, 'binary frames are not supported; send JSON text');
-          return;
-        }
-        handleClientMessage(sessions, subscriber, data.toString());
-      });
-      openSession(sessions, subscriber, { ...initial.value, ...(resume.value === undefined ? {} : { resume: resume.value }) });
-    });
+    if (url === undefined) return writeRawResponse(socket, 400, 'Bad Request');
+    ws.handleUpgrade(req, socket, head, url);
   });
 
   return {
     http,
     store,
     hub,
+    webSockets: ws.sockets,
     serverId,
     listen: () =>
       new Promise((resolve, reject) => {
@@ -176,7 +166,20 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
           resolve(http.address() as AddressInfo);
         });
       }),
-    close: () => closeGracefully(http, sockets, opts.shutdownTimeoutMs),
+    close: async () => {
+      const deadline = Date.now() + opts.shutdownTimeoutMs;
+      const listenerClosed = new Promise<void>((resolve) => (http.listening ? http.close(() => resolve()) : resolve()));
+      // Keep-alive connections close as soon as they are idle; requests in flight may finish.
+      const sweeper = setInterval(() => http.closeIdleConnections(), 25);
+      http.closeIdleConnections();
+      await inFlight.drained(opts.shutdownTimeoutMs);
+      clearInterval(sweeper);
+      http.closeAllConnections();
+      // Every write that was answered has emitted its event: deliver them before saying goodbye.
+      hub.flush();
+      await ws.closeAll(CLOSE_CODES.goingAway, 'server shutting down', Math.max(CLOSE_GRACE_MS, deadline - Date.now()));
+      await listenerClosed;
+    },
   };
 }
 
@@ -184,33 +187,36 @@ async function handleRequest(api: ApiContext, page: PageHandler | undefined, req
   const url = parseRequestUrl(req);
   if (url === undefined) {
     req.resume();
-    return sendProblem(res, toWireError(new Error('unparseable URL')));
+    return sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', 'The request target is not a path this server knows'));
   }
   if (isApiPath(url.pathname) || page === undefined) return handleApiRequest(api, req, res, url);
   return page(req, res, url);
 }
 
-/** The hub writes Buffers; `ws` would send those as binary frames unless told otherwise. */
-function adaptSocket(ws: WebSocket): SessionSocket {
-  return {
-    send: (frame) => ws.send(frame, { binary: false }),
-    get bufferedAmount() {
-      return ws.bufferedAmount;
-    },
-    close: (code, reason) => ws.close(code, reason),
-  };
-}
+/** Counts requests whose responses have not finished, so shutdown can wait for them. */
+class InFlightRequests {
+  #count = 0;
+  #waiters: (() => void)[] = [];
 
-/** `?status=a,b&order=ID&limit=N` on the WebSocket URL chooses the initial view. */
-function viewQuery(params: URLSearchParams): Record<string, unknown> {
-  const query: Record<string, unknown> = {};
-  const status = params.get('status');
-  if (status !== null) query.statuses = status.split(',').filter((s) => s !== '');
-  const order = params.get('order');
-  if (order !== null) query.orderId = order;
-  const limit = params.get('limit');
-  if (limit !== null) query.limit = /^\d{1,5}$/.test(limit) ? Number(limit) : limit;
-  return query;
+  track(res: ServerResponse): void {
+    this.#count++;
+    res.once('close', () => {
+      this.#count--;
+      if (this.#count === 0) for (const wake of this.#waiters.splice(0)) wake();
+    });
+  }
+
+  /** Resolves when no request is in flight, or after `timeoutMs`. */
+  drained(timeoutMs: number): Promise<void> {
+    if (this.#count === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.#waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
 }
 
 function parseRequestUrl(req: IncomingMessage): URL | undefined {
@@ -222,49 +228,20 @@ function parseRequestUrl(req: IncomingMessage): URL | undefined {
   }
 }
 
-/** Answer a refused upgrade (or a broken request) with a plain HTTP status and close the socket. */
-function rejectUpgrade(socket: Duplex, status: number, title: string, detail = title): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const body = `${detail}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${title}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    () => socket.destroy(),
-  );
-}
-
-function onUpgradeSocketError(this: Duplex): void {
-  // The peer went away mid-handshake; nothing to answer.
-  this.destroy();
-}
-
-async function closeGracefully(http: Server, sockets: Set<WebSocket>, timeoutMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => http.close(() => resolve()));
-  for (const ws of sockets) ws.close(CLOSE_CODES.goingAway, 'server shutting down');
-  http.closeIdleConnections();
-  const timer = setTimeout(() => {
-    http.closeAllConnections();
-    for (const ws of sockets) ws.terminate();
-  }, timeoutMs);
-  await closed;
-  clearTimeout(timer);
-}
-
 /** `{ port: undefined }` means "use the default", not "no port". */
 function withoutUndefined<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function validateOptions(opts: typeof DEFAULT_OPTIONS): void {
-  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
-    throw new RangeError(`port must be an integer from 0 to 65535, got ${opts.port}`);
-  }
-  if (!Number.isInteger(opts.maxPayload) || opts.maxPayload < 1024) {
-    throw new RangeError(`maxPayload must be an integer >= 1024 bytes, got ${opts.maxPayload}`);
-  }
-  if (!(opts.highWaterMark > 0)) throw new RangeError(`highWaterMark must be > 0 bytes, got ${opts.highWaterMark}`);
+  const integer = (name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void => {
+    if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  };
+  integer('port', opts.port, 0, 65535);
+  integer('maxPayload', opts.maxPayload, 1024);
+  integer('highWaterMark', opts.highWaterMark, 1);
+  integer('maxConnections', opts.maxConnections, 1);
+  integer('heartbeatIntervalMs', opts.heartbeatIntervalMs, 10);
+  integer('eventLogCapacity', opts.eventLogCapacity, 1);
+  integer('shutdownTimeoutMs', opts.shutdownTimeoutMs, 0);
 }
-

@@ -1,0 +1,178 @@
+/**
+ * @module ws-endpoint
+ * The WebSocket side of the server: which upgrades are accepted (path, view,
+ * resume point, connection limit), each connection's lifecycle, heartbeats
+ * that drop peers which stopped answering, and closing everyone on shutdown.
+ */
+
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { writeRawResponse } from './http-io.ts';
+import type { Logger } from './logger.ts';
+import { CLOSE_CODES, parseResumePoint, parseViewRequest } from './protocol.ts';
+import { handleClientMessage, openSession, type SessionContext, type SessionSocket } from './ws-session.ts';
+
+/** Settings; `createServer` fills every one. */
+export interface WsEndpointOptions {
+  /** Largest frame accepted, in bytes; bigger ones close the connection with 1009. */
+  readonly maxPayload: number;
+  /** Upgrades past this many open connections are refused with 503. */
+  readonly maxConnections: number;
+  /** How often every connection is pinged, in milliseconds; one that has not answered the previous ping is dropped. */
+  readonly heartbeatIntervalMs: number;
+  /** After a close frame is sent (slow consumer, shutdown), how long the peer has before the socket is destroyed, in milliseconds. */
+  readonly closeGraceMs: number;
+  readonly sessions: SessionContext;
+  readonly logger: Logger;
+}
+
+/** Paths that accept a WebSocket upgrade: `/ws`, and `/` for the original demo's clients. */
+export const WS_PATHS: ReadonlySet<string> = new Set(['/ws', '/']);
+
+/** The set of live WebSocket connections and the rules for joining it. */
+export class WsEndpoint {
+  readonly #options: WsEndpointOptions;
+  readonly #wss: WebSocketServer;
+  readonly #sockets = new Set<WebSocket>();
+  /** Sockets that answered (or were opened) since the last heartbeat. */
+  readonly #alive = new WeakSet<WebSocket>();
+  readonly #heartbeat: NodeJS.Timeout;
+  #nextId = 1;
+  #accepting = true;
+
+  /** @param options see {@link WsEndpointOptions} */
+  constructor(options: WsEndpointOptions) {
+    this.#options = options;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload, perMessageDeflate: false, clientTracking: false });
+    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatIntervalMs);
+    this.#heartbeat.unref();
+  }
+
+  /** Open connections. */
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  /** The open connections (read-only view, e.g. for fault-injection tests). */
+  get sockets(): ReadonlySet<WebSocket> {
+    return this.#sockets;
+  }
+
+  /**
+   * Accept or refuse an HTTP upgrade. Refusals are plain HTTP answers: 404 for
+   * other paths, 400 for a bad view or resume point, 503 when full or shutting down.
+   * @param req the upgrade request
+   * @param socket its socket
+   * @param head the first bytes after the headers
+   * @param url the parsed request URL
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
+    socket.on('error', destroyOnError);
+    if (!WS_PATHS.has(url.pathname)) return writeRawResponse(socket, 404, 'Not Found', 'WebSocket endpoint is /ws');
+    if (!this.#accepting) return writeRawResponse(socket, 503, 'Service Unavailable', 'the server is shutting down');
+    if (this.#sockets.size >= this.#options.maxConnections) {
+      this.#options.logger.warn('refusing websocket: connection limit reached', { limit: this.#options.maxConnections });
+      return writeRawResponse(socket, 503, 'Service Unavailable', 'too many connections; retry later');
+    }
+    const initial = parseViewRequest(viewQuery(url.searchParams));
+    if (!initial.ok) return writeRawResponse(socket, 400, 'Bad Request', initial.error.message);
+    const resume = parseResumePoint(url.searchParams.get('since'), url.searchParams.get('server'));
+    if (!resume.ok) return writeRawResponse(socket, 400, 'Bad Request', resume.error.message);
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('error', destroyOnError);
+      const subscriber = this.#track(ws);
+      openSession(this.#options.sessions, subscriber, { ...initial.value, ...(resume.value === undefined ? {} : { resume: resume.value }) });
+    });
+  }
+
+  /**
+   * Refuse new upgrades, close every connection with `code`, and resolve once
+   * all are closed (or were destroyed after `timeoutMs`).
+   * @param code close code, e.g. 1001
+   * @param reason close reason
+   * @param timeoutMs how long peers get to answer the close frame
+   */
+  async closeAll(code: number, reason: string, timeoutMs: number): Promise<void> {
+    this.#accepting = false;
+    clearInterval(this.#heartbeat);
+    const closed = [...this.#sockets].map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
+    for (const ws of this.#sockets) ws.close(code, reason);
+    const timer = setTimeout(() => {
+      for (const ws of this.#sockets) ws.terminate();
+    }, timeoutMs);
+    await Promise.all(closed);
+    clearTimeout(timer);
+  }
+
+  #track(ws: WebSocket): SessionSocket {
+    const log = this.#options.logger.child({ conn: this.#nextId++ });
+    this.#sockets.add(ws);
+    this.#alive.add(ws);
+    const subscriber = this.#adapt(ws);
+    ws.on('pong', () => this.#alive.add(ws));
+    ws.on('error', (error) => {
+      log.warn('websocket error', { error: error.message });
+      ws.terminate();
+    });
+    ws.on('close', () => {
+      this.#sockets.delete(ws);
+      this.#options.sessions.hub.unsubscribe(subscriber);
+    });
+    ws.on('message', (data, isBinary) => {
+      this.#alive.add(ws); // any traffic proves the peer is there
+      if (isBinary) {
+        ws.close(CLOSE_CODES.unsupportedData, 'binary frames are not supported; send JSON text');
+        return;
+      }
+      handleClientMessage(this.#options.sessions, subscriber, data.toString());
+    });
+    return subscriber;
+  }
+
+  /** The hub writes Buffers, which `ws` would send as binary frames unless told otherwise. */
+  #adapt(ws: WebSocket): SessionSocket {
+    const graceMs = this.#options.closeGraceMs;
+    return {
+      send: (frame) => ws.send(frame, { binary: false }),
+      get bufferedAmount() {
+        return ws.bufferedAmount;
+      },
+      close: (code, reason) => {
+        ws.close(code, reason);
+        // A peer that stopped reading will never read the close frame either; do not keep its backlog.
+        setTimeout(() => ws.terminate(), graceMs).unref();
+      },
+    };
+  }
+
+  /** Drop connections that did not answer the previous ping, then ping the rest. */
+  #beat(): void {
+    for (const ws of this.#sockets) {
+      if (!this.#alive.has(ws)) {
+        this.#options.logger.info('dropping websocket that stopped answering pings');
+        ws.terminate();
+        continue;
+      }
+      this.#alive.delete(ws);
+      ws.ping();
+    }
+  }
+}
+
+/** `?status=a,b&order=ID&limit=N` on the WebSocket URL chooses the initial view. */
+function viewQuery(params: URLSearchParams): Record<string, unknown> {
+  const query: Record<string, unknown> = {};
+  const status = params.get('status');
+  if (status !== null) query.statuses = status.split(',').filter((s) => s !== '');
+  const order = params.get('order');
+  if (order !== null) query.orderId = order;
+  const limit = params.get('limit');
+  if (limit !== null) query.limit = /^\d{1,5}$/.test(limit) ? Number(limit) : limit;
+  return query;
+}
+
+function destroyOnError(this: Duplex): void {
+  // The peer went away mid-handshake; there is no one to answer.
+  this.destroy();
+}
