@@ -41,6 +41,8 @@ export interface WatchOptions {
   readonly until?: OrderStatus;
   readonly timeoutSeconds?: number;
   readonly send?: ClientMessage;
+  /** Seconds between heartbeat pings; a server silent for that long after a ping is presumed gone. */
+  readonly heartbeatSeconds: number;
   readonly color: boolean;
   readonly help: boolean;
 }
@@ -64,6 +66,7 @@ Options:
   --timeout S      give up after S seconds (exit 4): the time allowed for --once, --count, --until
                    or --send to finish; without those, the longest silence allowed between events
   --send JSON      send one client message (e.g. createOrder, updateStatus), print the answer, exit
+  --heartbeat S    ping the server every S seconds and reconnect when it stops answering (default 15)
   --no-color       no colours (also when NO_COLOR is set or stdout is not a terminal)
   -h, --help       show this help
 
@@ -107,6 +110,7 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
         until: { type: 'string' },
         timeout: { type: 'string' },
         send: { type: 'string' },
+        heartbeat: { type: 'string', default: '15' },
         'no-color': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -151,6 +155,8 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     timeoutSeconds = Number(values.timeout);
     if (!/^\d+(\.\d+)?$/.test(values.timeout) || !(timeoutSeconds > 0)) return fail('--timeout: expected a number of seconds > 0');
   }
+  const heartbeatSeconds = Number(values.heartbeat);
+  if (!/^\d+(\.\d+)?$/.test(values.heartbeat) || !(heartbeatSeconds >= 0.1)) return fail('--heartbeat: expected a number of seconds >= 0.1');
   let send: ClientMessage | undefined;
   if (values.send !== undefined) {
     const parsed = parseClientMessage(values.send);
@@ -174,6 +180,7 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
       ...(until === undefined ? {} : { until }),
       ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
       ...(send === undefined ? {} : { send }),
+      heartbeatSeconds,
       color: isTty && !values['no-color'] && (env.NO_COLOR === undefined || env.NO_COLOR === ''),
       help: values.help,
     },

@@ -55,6 +55,9 @@ class Watch {
   #resolve: (code: number) => void = () => undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #timeoutTimer: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  /** Whether anything arrived since the last heartbeat ping. */
+  #heard = true;
 
   constructor(options: WatchOptions, io: WatchIo, signal: AbortSignal | undefined) {
     this.#options = options;
@@ -115,6 +118,7 @@ class Watch {
 
   #onFrame(text: string): void {
     if (this.#finished) return;
+    this.#heard = true;
     const parsed = parseServerMessage(text);
     if (!parsed.ok) {
       this.#note(`ignored a message this client does not understand: ${text.slice(0, 120)}`);
@@ -125,6 +129,7 @@ class Watch {
       if (this.#connectedOnce) this.#noteReconnected(message);
       this.#connectedOnce = true;
       this.#attempt = 0;
+      this.#startHeartbeat();
     }
     this.#handle(message, text);
   }
@@ -223,7 +228,30 @@ class Watch {
     this.#finish(EXIT.unreachable, `cannot connect to ${url}: ${error.message}`);
   }
 
+  /**
+   * A server (or network) that silently stopped answering sends no close: ping
+   * it, and when a whole interval passes without hearing anything, reconnect.
+   */
+  #startHeartbeat(): void {
+    clearInterval(this.#heartbeat);
+    this.#heard = true;
+    const ws = this.#ws;
+    if (ws === undefined) return;
+    this.#heartbeat = setInterval(() => {
+      if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN) return;
+      if (!this.#heard) {
+        clearInterval(this.#heartbeat);
+        this.#note(`no answer from the server for ${this.#options.heartbeatSeconds}s`);
+        ws.terminate(); // 'close' follows and reconnects
+        return;
+      }
+      this.#heard = false;
+      ws.send(encodeClientMessage({ type: 'ping' }));
+    }, this.#options.heartbeatSeconds * 1000);
+  }
+
   #onClose(ws: WebSocket, code: number, reason: string): void {
+    if (ws === this.#ws) clearInterval(this.#heartbeat);
     if (this.#finished || ws !== this.#ws || !this.#connectedOnce) return;
     const delay = backoffDelay(this.#attempt);
     this.#attempt++;
@@ -258,6 +286,7 @@ class Watch {
     this.#finished = true;
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#timeoutTimer);
+    clearInterval(this.#heartbeat);
     if (message !== undefined) this.#note(message);
     const ws = this.#ws;
     if (ws !== undefined && ws.readyState === WebSocket.OPEN) ws.close(1000);

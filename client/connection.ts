@@ -26,6 +26,9 @@ export interface ConnectionOptions {
   readonly onProtocolError?: (text: string) => void;
 }
 
+/** How often the page pings, in milliseconds; a server silent for a whole interval after a ping is presumed gone. */
+export const HEARTBEAT_MS = 15_000;
+
 /** A self-healing connection. */
 export interface Connection {
   /** Send if open; returns false when not connected (the caller decides what to do). */
@@ -52,15 +55,17 @@ export function openConnection(options: ConnectionOptions): Connection {
     options.onStatus({ kind: 'connecting', attempt });
     const ws = new WebSocket(options.url());
     socket = ws;
+    heard = true;
     ws.addEventListener('message', (event: MessageEvent<unknown>) => {
+      heard = true;
       if (typeof event.data !== 'string') return;
       const parsed = parseServerMessage(event.data);
       if (!parsed.ok) {
         options.onProtocolError?.(event.data);
         return;
       }
-      if (parsed.value.type === 'snapshot') {
-        attempt = 0; // only a snapshot proves the server is really back
+      if (parsed.value.type === 'snapshot' || parsed.value.type === 'resumed') {
+        attempt = 0; // only a snapshot (or a resume) proves the server is really back
         options.onStatus({ kind: 'open' });
       }
       options.onMessage(parsed.value);
@@ -71,6 +76,22 @@ export function openConnection(options: ConnectionOptions): Connection {
       scheduleRetry();
     });
   };
+
+  // Browsers answer protocol pings silently and never expose them, so the page
+  // pings in the protocol: a dead route or hung server sends no close event.
+  let heard = true;
+  setInterval(() => {
+    const ws = socket;
+    if (ws?.readyState !== WebSocket.OPEN) return;
+    if (!heard) {
+      socket = undefined; // this socket's late 'close' is ignored
+      ws.close();
+      scheduleRetry();
+      return;
+    }
+    heard = false;
+    ws.send(encodeClientMessage({ type: 'ping' }));
+  }, HEARTBEAT_MS);
 
   const scheduleRetry = (): void => {
     if (!navigator.onLine) {

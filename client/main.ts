@@ -7,7 +7,7 @@
 
 import { changeStatus, createOrder, getOrder, listOrders } from './api.ts';
 import { openConnection } from './connection.ts';
-import { addOlder, awaitSnapshot, initialState, reduce, type BoardState } from './state.ts';
+import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from './state.ts';
 import { formatFilter, parseDetailHash, parseFilter, type Filter } from './url-state.ts';
 import { createView, shortId, type BoardModel, type DetailModel, type ViewAction } from './view.ts';
 import type { Order, OrderEvent, ServerMessage, View as ServerView } from '../src/protocol.ts';
@@ -31,7 +31,7 @@ let detail: DetailModel = { kind: 'closed' };
 let frame = 0;
 
 const connection = openConnection({
-  url: () => socketUrl(state.view),
+  url: () => socketUrl(state),
   onStatus: (status) => {
     view.setConnection(status);
     if (status.kind !== 'open') state = awaitSnapshot(state, state.view);
@@ -48,7 +48,7 @@ openDetail(parseDetailHash(location.hash));
 scheduleRender();
 
 function onMessage(message: ServerMessage): void {
-  if (message.type === 'snapshot' && !sameView(message.view, serverView(filter))) {
+  if ((message.type === 'snapshot' || message.type === 'resumed') && !sameView(message.view, serverView(filter))) {
     // A snapshot for a view the user already left; the one asked for is on its way.
     return;
   }
@@ -216,8 +216,16 @@ function sameView(a: ServerView, b: ServerView): boolean {
   return a.orderId === b.orderId && (a.statuses ?? []).join() === (b.statuses ?? []).join();
 }
 
-function socketUrl(v: ServerView): string {
+/** The socket URL for the wanted view, resuming from the last applied seq when the data held allows it. */
+function socketUrl(current: BoardState): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const query = v.statuses === undefined ? '' : `?status=${v.statuses.join(',')}`;
-  return `${scheme}//${location.host}/ws${query}`;
+  const params = new URLSearchParams();
+  if (current.view.statuses !== undefined) params.set('status', current.view.statuses.join(','));
+  const resume = resumePoint(current);
+  if (resume !== undefined) {
+    params.set('since', String(resume.since));
+    params.set('server', resume.serverId);
+  }
+  const query = params.toString().replaceAll('%2C', ',');
+  return `${scheme}//${location.host}/ws${query === '' ? '' : `?${query}`}`;
 }

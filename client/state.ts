@@ -22,8 +22,10 @@ export interface BoardState {
   readonly serverId: string | undefined;
   /** Last applied seq. */
   readonly seq: number;
-  /** The server-side view this state mirrors. */
+  /** The server-side view asked for. */
   readonly view: View;
+  /** The view of the orders held (from the last snapshot or resume); differs from `view` while a new one is awaited. */
+  readonly dataView: View | undefined;
   /** Orders of the view that are loaded (snapshot plus older pages), by id. */
   readonly orders: ReadonlyMap<string, Order>;
   /** The same orders, newest first (kept sorted as events arrive, so renders never sort). */
@@ -51,6 +53,7 @@ export function initialState(view: View = {}): BoardState {
     serverId: undefined,
     seq: 0,
     view,
+    dataView: undefined,
     orders: new Map(),
     list: [],
     total: 0,
@@ -77,6 +80,7 @@ export function reduce(state: BoardState, message: ServerMessage): BoardState {
         serverId: message.serverId,
         seq: message.seq,
         view: message.view,
+        dataView: message.view,
         orders,
         list: [...orders.values()].sort(newestFirst),
         total: message.total,
@@ -89,7 +93,7 @@ export function reduce(state: BoardState, message: ServerMessage): BoardState {
     }
     case 'resumed':
       // The server will send exactly the events after our seq: keep everything.
-      return { ...state, synced: true, serverId: message.serverId, view: message.view, changed: [], applied: [] };
+      return { ...state, synced: true, serverId: message.serverId, view: message.view, dataView: message.view, changed: [], applied: [] };
     case 'events':
       return applyEvents(state, message.events);
     case 'pong':
@@ -106,6 +110,17 @@ export function reduce(state: BoardState, message: ServerMessage): BoardState {
  */
 export function awaitSnapshot(state: BoardState, view: View): BoardState {
   return { ...state, synced: false, view, changed: [], applied: [] };
+}
+
+/**
+ * Where to resume after a reconnect: only when the orders held are of the view
+ * being asked for (a filter changed while offline needs a fresh snapshot).
+ * @param state the current state
+ */
+export function resumePoint(state: BoardState): { since: number; serverId: string } | undefined {
+  if (state.serverId === undefined || state.dataView === undefined) return undefined;
+  const same = state.dataView.orderId === state.view.orderId && (state.dataView.statuses ?? []).join() === (state.view.statuses ?? []).join();
+  return same ? { since: state.seq, serverId: state.serverId } : undefined;
 }
 
 /**

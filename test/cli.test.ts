@@ -80,7 +80,7 @@ describe('liveorders-watch', () => {
     const cli = new Cli(['--help']);
     assert.equal(await cli.exited, 0);
     assert.equal(cli.stdout, HELP);
-    for (const option of ['--url', '--json', '--order', '--status', '--limit', '--once', '--count', '--until', '--timeout', '--send', '--no-color', '--help']) {
+    for (const option of ['--url', '--json', '--order', '--status', '--limit', '--once', '--count', '--until', '--timeout', '--send', '--heartbeat', '--no-color', '--help']) {
       assert.ok(cli.stdout.includes(option), `${option} is documented`);
     }
     assert.match(cli.stdout, /Exit codes: 0 done/);
@@ -230,6 +230,23 @@ describe('liveorders-watch', () => {
     assert.equal(await cli.exited, EXIT.ok);
     const seqs = cli.lines.map((l) => EVENT_LINE.exec(l)?.[1]).filter((s) => s !== undefined).map(Number);
     assert.deepEqual(seqs, Array.from({ length: 12 }, (_, i) => i + 1));
+  });
+
+  test('a server that silently stops answering is noticed by the heartbeat, and the client reconnects', async (t) => {
+    const fresh = await startServer();
+    t.after(fresh.close);
+    const proxy = await TcpProxy.start(Number(new URL(fresh.base).port));
+    t.after(() => proxy.close());
+    const cli = new Cli(['--url', `ws://127.0.0.1:${proxy.port}/ws`, '--heartbeat', '0.3', '--count', '2']);
+    await cli.until((out) => out.startsWith('snapshot'), 'the snapshot');
+    await create(fresh.base, 'before the silence');
+    await cli.until((out) => out.includes('before the silence'), 'the first event');
+    proxy.stall(); // no FIN, no RST: just silence, like a dead route
+    await cli.until((_out, err) => /no answer from the server for 0\.3s/.test(err), 'the heartbeat to notice', 10_000);
+    await cli.until((_out, err) => /reconnected; resuming after seq 1/.test(err), 'the resume', 10_000);
+    await create(fresh.base, 'after the silence');
+    assert.equal(await cli.exited, EXIT.ok);
+    assert.deepEqual(cli.lines.map((l) => EVENT_LINE.exec(l)?.[1]).filter((s) => s !== undefined), ['1', '2']);
   });
 
   test('a server restarted mid-stream: a fresh snapshot, then its events', async () => {

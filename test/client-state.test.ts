@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { backoffDelay, BACKOFF } from '../src/backoff.ts';
-import { addOlder, awaitSnapshot, initialState, reduce, type BoardState } from '../client/state.ts';
+import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from '../client/state.ts';
 
 const ordersNewestFirst = (state: BoardState) => state.list;
 import { detailHash, formatFilter, parseDetailHash, parseFilter, toggleStatus } from '../client/url-state.ts';
@@ -93,6 +93,25 @@ describe('reduce', () => {
     assert.equal(state.synced, false);
     assert.equal(state.orders.size, 1);
     assert.deepEqual(state.view, { statuses: ['shipped'] });
+  });
+});
+
+describe('resume point', () => {
+  test('resumes from the last applied seq, but not when the wanted view differs from the data held', () => {
+    assert.equal(resumePoint(initialState()), undefined, 'nothing to resume before a snapshot');
+    let state = reduce(initialState(), snapshot([order(1)], { seq: 10 }));
+    state = reduce(state, { type: 'events', events: [{ type: 'order.created', seq: 11, order: order(2) }] });
+    assert.deepEqual(resumePoint(state), { since: 11, serverId: 's1' });
+    assert.deepEqual(resumePoint(awaitSnapshot(state, {})), { since: 11, serverId: 's1' }, 'a reconnect keeps the view');
+    assert.equal(resumePoint(awaitSnapshot(state, { statuses: ['shipped'] })), undefined, 'a filter changed while offline');
+  });
+
+  test('a resumed message keeps the data and marks it synced', () => {
+    const state = awaitSnapshot(reduce(initialState(), snapshot([order(1)])), {});
+    const resumed = reduce(state, { type: 'resumed', serverId: 's1', since: 10, seq: 12, view: {} });
+    assert.equal(resumed.synced, true);
+    assert.equal(resumed.orders.size, 1);
+    assert.equal(resumed.seq, 10, 'the missed events are still to come');
   });
 });
 

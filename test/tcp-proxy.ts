@@ -9,6 +9,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 export class TcpProxy {
   readonly #server: Server;
   readonly #pairs = new Set<[Socket, Socket]>();
+  readonly #stalled = new Set<[Socket, Socket]>();
   #refusing = false;
   port = 0;
 
@@ -60,6 +61,22 @@ export class TcpProxy {
     this.#pairs.clear();
   }
 
+  /**
+   * Stop forwarding on every current connection without closing it: to both
+   * ends the other has gone silent (a dead route, a hung server). New
+   * connections still work.
+   */
+  stall(): void {
+    for (const [client, upstream] of this.#pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+      this.#stalled.add([client, upstream]);
+    }
+    this.#pairs.clear();
+  }
+
   /** While true, new connections are accepted and immediately closed. */
   refuse(on: boolean): void {
     this.#refusing = on;
@@ -67,6 +84,10 @@ export class TcpProxy {
 
   async close(): Promise<void> {
     this.dropAll();
+    for (const [client, upstream] of this.#stalled) {
+      client.destroy();
+      upstream.destroy();
+    }
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 }
