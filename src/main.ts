@@ -1,25 +1,38 @@
 /**
  * @module main
  * Entry point for `npm start`: read the environment, build the server, listen,
- * and shut down cleanly on SIGINT/SIGTERM.
+ * and shut down cleanly on SIGINT/SIGTERM (exit 0 once every socket is closed).
  */
 
-import { createLogger, isLogLevel } from './logger.ts';
+import { configFromEnv } from './config.ts';
+import { createLogger } from './logger.ts';
 import { createServer } from './server.ts';
 
 function main(): void {
-  const level = process.env.LOG_LEVEL;
-  const logger = createLogger({ level: isLogLevel(level) ? level : 'info' });
-  const port = process.env.PORT === undefined ? undefined : Number(process.env.PORT);
-  const server = createServer({ port, host: process.env.HOST || undefined, logger });
-  server.listen().then(
+  const config = configFromEnv(process.env);
+  if (!config.ok) {
+    process.stderr.write(`liveorders: ${config.error}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger({ level: config.value.logLevel });
+  let server;
+  try {
+    server = createServer({ ...config.value.options, logger });
+  } catch (error) {
+    // createServer validates its options with RangeErrors that name the option.
+    process.stderr.write(`liveorders: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  const running = server;
+  running.listen().then(
     (address) => {
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       process.stderr.write(`liveorders: http://${host}:${address.port} (WebSocket at ws://${host}:${address.port}/ws)\n`);
     },
-    (error: Error) => {
-      logger.error('cannot listen', { error });
-      process.exitCode = 1;
+    (error: NodeJS.ErrnoException) => {
+      const hint = error.code === 'EADDRINUSE' ? ' (the port is taken: stop the other process or set PORT)' : '';
+      process.stderr.write(`liveorders: cannot listen: ${error.message}${hint}\n`);
+      process.exit(1);
     },
   );
   let stopping = false;
@@ -27,7 +40,13 @@ function main(): void {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
-    server.close().then(() => process.exit(0));
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error });
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

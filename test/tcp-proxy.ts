@@ -13,7 +13,7 @@ export class TcpProxy {
   #refusing = false;
   port = 0;
 
-  private constructor(targetPort: number) {
+  private constructor(targetPort: number, maxDelayMs: number) {
     // `private` constructor: instances come from `start`, which awaits listen.
     this.#server = createServer((client) => {
       if (this.#refusing) {
@@ -30,17 +30,23 @@ export class TcpProxy {
       };
       client.on('error', end).on('close', end);
       upstream.on('error', end).on('close', end);
-      client.pipe(upstream);
-      upstream.pipe(client);
+      if (maxDelayMs > 0) {
+        forwardWithDelay(client, upstream, maxDelayMs);
+        forwardWithDelay(upstream, client, maxDelayMs);
+      } else {
+        client.pipe(upstream);
+        upstream.pipe(client);
+      }
     });
   }
 
   /**
    * Listen on an ephemeral port and forward to `targetPort` on 127.0.0.1.
    * @param targetPort the real server's port
+   * @param options.maxDelayMs hold each chunk back by a random 0..maxDelayMs (order is kept)
    */
-  static async start(targetPort: number): Promise<TcpProxy> {
-    const proxy = new TcpProxy(targetPort);
+  static async start(targetPort: number, options: { maxDelayMs?: number } = {}): Promise<TcpProxy> {
+    const proxy = new TcpProxy(targetPort, options.maxDelayMs ?? 0);
     await new Promise<void>((resolve) => proxy.#server.listen(0, '127.0.0.1', resolve));
     const address = proxy.#server.address();
     proxy.port = typeof address === 'object' && address !== null ? address.port : 0;
@@ -59,6 +65,17 @@ export class TcpProxy {
       upstream.destroy();
     }
     this.#pairs.clear();
+  }
+
+  /** Cut one connection chosen at random; returns whether there was one. */
+  dropOne(): boolean {
+    const pairs = [...this.#pairs];
+    const pair = pairs[Math.floor(Math.random() * pairs.length)];
+    if (pair === undefined) return false;
+    this.#pairs.delete(pair);
+    pair[0].destroy();
+    pair[1].destroy();
+    return true;
   }
 
   /**
@@ -90,4 +107,23 @@ export class TcpProxy {
     }
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
+}
+
+/** Forward `from` to `to`, each chunk after a random delay; one queue per direction keeps the order. */
+function forwardWithDelay(from: Socket, to: Socket, maxDelayMs: number): void {
+  const queue: { at: number; chunk: Buffer }[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const pump = (): void => {
+    timer = undefined;
+    while (queue.length > 0 && queue[0]!.at <= Date.now()) {
+      const { chunk } = queue.shift()!;
+      if (!to.destroyed) to.write(chunk);
+    }
+    if (queue.length > 0) timer = setTimeout(pump, queue[0]!.at - Date.now());
+  };
+  from.on('data', (chunk: Buffer) => {
+    const last = queue.at(-1)?.at ?? 0;
+    queue.push({ at: Math.max(last, Date.now() + Math.random() * maxDelayMs), chunk });
+    if (timer === undefined) timer = setTimeout(pump, queue[0]!.at - Date.now());
+  });
 }

@@ -1,0 +1,19 @@
+/** Environment variables for `npm start`. */
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { configFromEnv } from '../src/config.ts';
+
+test('maps each variable to its option and refuses malformed values by name', () => {
+  const config = configFromEnv({ PORT: '9000', HOST: '0.0.0.0', MAX_CONNECTIONS: '50', HEARTBEAT_INTERVAL_MS: '1000', EVENT_LOG_CAPACITY: '20', HIGH_WATER_MARK_BYTES: '4096', SHUTDOWN_TIMEOUT_MS: '100', LOG_LEVEL: 'warn' });
+  assert.ok(config.ok);
+  assert.deepEqual(config.value, {
+    options: { port: 9000, host: '0.0.0.0', maxConnections: 50, heartbeatIntervalMs: 1000, eventLogCapacity: 20, highWaterMark: 4096, shutdownTimeoutMs: 100 },
+    logLevel: 'warn',
+  });
+  assert.deepEqual(configFromEnv({}), { ok: true, value: { options: {}, logLevel: 'info' } });
+  const bad = configFromEnv({ HEARTBEAT_INTERVAL_MS: '1e3' });
+  assert.ok(!bad.ok);
+  assert.match(bad.error, /HEARTBEAT_INTERVAL_MS must be a whole number/);
+  assert.ok(!configFromEnv({ LOG_LEVEL: 'loud' }).ok);
+});

@@ -1,0 +1,80 @@
+/** One session without a network: the snapshot and the hub's queued events never overlap. */
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { EventLog } from '../src/event-log.ts';
+import { Hub, type Subscriber } from '../src/hub.ts';
+import { parseServerMessage, type ServerMessage } from '../src/protocol.ts';
+import { MemoryOrderStore } from '../src/store.ts';
+import { handleClientMessage, openSession, type SessionContext } from '../src/ws-session.ts';
+import { captureLogger } from './helpers.ts';
+
+class FakeSocket implements Subscriber {
+  readonly messages: ServerMessage[] = [];
+  bufferedAmount = 0;
+  send(frame: Buffer): void {
+    const parsed = parseServerMessage(frame.toString());
+    assert.ok(parsed.ok);
+    this.messages.push(parsed.value);
+  }
+  close(): void {}
+  seqs(): number[] {
+    return this.messages.flatMap((m) => (m.type === 'events' ? m.events.map((e) => e.seq) : []));
+  }
+}
+
+function context(): SessionContext {
+  const store = new MemoryOrderStore();
+  const hub = new Hub({ schedule: () => undefined }); // flushed by hand below
+  const eventLog = new EventLog(100);
+  store.onEvent((e) => {
+    eventLog.append(e);
+    hub.publish(e);
+  });
+  return { store, hub, eventLog, serverId: 'run', logger: captureLogger().logger };
+}
+
+const order = { customerName: 'A', items: [{ name: 'x', quantity: 1 }] };
+
+test('a snapshot taken while events are queued is not followed by those events again', () => {
+  const ctx = context();
+  ctx.store.create(order);
+  ctx.store.create(order); // seq 1 and 2 queued, not yet flushed
+  const socket = new FakeSocket();
+  openSession(ctx, socket, { view: {}, limit: 10 });
+  ctx.store.create(order); // seq 3 after the snapshot
+  ctx.hub.flush();
+  const [snapshot] = socket.messages;
+  assert.equal(snapshot?.type === 'snapshot' && snapshot.seq, 2);
+  assert.deepEqual(socket.seqs(), [3]);
+});
+
+test('a resume while events are queued replays them once and the flush does not repeat them', () => {
+  const ctx = context();
+  ctx.store.create(order);
+  ctx.hub.flush();
+  ctx.store.create(order);
+  ctx.store.create(order); // seq 2 and 3 queued
+  const socket = new FakeSocket();
+  openSession(ctx, socket, { view: {}, limit: 10, resume: { since: 1, serverId: 'run' } });
+  ctx.hub.flush();
+  assert.equal(socket.messages[0]?.type, 'resumed');
+  assert.deepEqual(socket.seqs(), [2, 3]);
+});
+
+test('subscribe answers with a snapshot of the new view; later events follow that view only', () => {
+  const ctx = context();
+  const socket = new FakeSocket();
+  openSession(ctx, socket, { view: {}, limit: 10 });
+  ctx.store.create(order); // seq 1 queued for the old view
+  handleClientMessage(ctx, socket, '{"type":"subscribe","statuses":["shipped"]}');
+  const created = ctx.store.create(order); // pending: outside the new view
+  assert.ok(created.ok);
+  ctx.store.changeStatus(created.value.order.id, 'shipped');
+  ctx.hub.flush();
+  const snapshot = socket.messages[1];
+  assert.ok(snapshot?.type === 'snapshot');
+  assert.deepEqual(snapshot.view, { statuses: ['shipped'] });
+  assert.equal(snapshot.seq, 1);
+  assert.deepEqual(socket.seqs(), [3]);
+});
