@@ -2,11 +2,12 @@
  * @module hub
  * Fan-out of store events to WebSocket subscribers. Events are queued and
  * flushed once per event-loop turn: each event is serialised once, each
- * distinct view gets one frame (as one Buffer), and that same Buffer is
- * written to every socket watching that view. Events produced in the same
- * turn (a burst of writes) share one frame per socket.
+ * distinct view gets one message whose WebSocket frame is built once, and
+ * those same bytes are written to every socket watching that view. Events
+ * produced in the same turn (a burst of writes) share one frame per socket.
  */
 
+import { prepareMessage, type OutgoingMessage } from './frame.ts';
 import {
   CLOSE_CODES,
   encodeEvent,
@@ -18,8 +19,8 @@ import {
 
 /** What the hub needs from a connection (a `ws` WebSocket fits; tests pass fakes). */
 export interface Subscriber {
-  /** Queue a text frame. The same Buffer is handed to many subscribers: do not mutate it. */
-  send(frame: Buffer): void;
+  /** Queue a message. The same buffers are handed to many subscribers: do not mutate them. */
+  send(message: OutgoingMessage): void;
   /** Bytes queued but not yet written to the network. */
   readonly bufferedAmount: number;
   /** Close with a WebSocket close code. */
@@ -66,14 +67,29 @@ interface Membership {
   afterSeq: number;
 }
 
-/** A frame prepared for one (view, starting point) pair during a flush. */
+/** A message prepared for one (view, starting point) pair during a flush. */
 interface PreparedFrame {
-  readonly bytes: Buffer | undefined;
+  readonly message: OutgoingMessage | undefined;
   readonly eventCount: number;
 }
 
+/**
+ * What the server needs from a fan-out. {@link Hub} is the one we ship; the
+ * benchmarks plug in naive baselines through the same shape, and a
+ * multi-instance transport can implement it too.
+ */
+export interface FanOut {
+  readonly size: number;
+  stats(): HubStats;
+  subscribe(subscriber: Subscriber, view: View, afterSeq: number): void;
+  unsubscribe(subscriber: Subscriber): void;
+  publish(event: OrderEvent): void;
+  /** Deliver whatever is queued now (shutdown calls this before closing sockets). */
+  flush(): void;
+}
+
 /** Routes events to subscribers by view; see the module comment for the cost model. */
-export class Hub {
+export class Hub implements FanOut {
   #members = new Map<Subscriber, Membership>();
   #pending: OrderEvent[] = [];
   #scheduled = false;
@@ -152,7 +168,7 @@ export class Hub {
         frame = prepareFrame(events, encoded, member.view, from);
         frames.set(key, frame);
       }
-      if (frame.bytes !== undefined) this.#deliver(subscriber, frame);
+      if (frame.message !== undefined) this.#deliver(subscriber, frame);
     }
   }
 
@@ -166,7 +182,7 @@ export class Hub {
       return;
     }
     try {
-      subscriber.send(frame.bytes!);
+      subscriber.send(frame.message!);
       this.#framesSent++;
       this.#eventsSent += frame.eventCount;
     } catch (error) {
@@ -181,8 +197,8 @@ function prepareFrame(events: readonly OrderEvent[], encoded: readonly string[],
   for (let i = from; i < events.length; i++) {
     if (viewMatchesEvent(view, events[i]!)) parts.push(encoded[i]!);
   }
-  if (parts.length === 0) return { bytes: undefined, eventCount: 0 };
-  return { bytes: Buffer.from(encodeEventsFrame(parts)), eventCount: parts.length };
+  if (parts.length === 0) return { message: undefined, eventCount: 0 };
+  return { message: prepareMessage(encodeEventsFrame(parts)), eventCount: parts.length };
 }
 
 /** Index of the first event with seq > `afterSeq` (events are in seq order; usually 0). */

@@ -13,7 +13,7 @@ import type { WebSocket } from 'ws';
 import { DEFAULT_EVENT_LOG_CAPACITY, EventLog } from './event-log.ts';
 import { handleApiRequest, isApiPath, type ApiContext } from './http-api.ts';
 import { sendProblem, writeRawResponse } from './http-io.ts';
-import { DEFAULT_HIGH_WATER_MARK, Hub } from './hub.ts';
+import { DEFAULT_HIGH_WATER_MARK, Hub, type FanOut, type HubOptions } from './hub.ts';
 import { IdempotencyCache } from './idempotency.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createPageHandler, type PageHandler } from './page.ts';
@@ -45,13 +45,17 @@ export interface ServerOptions {
   readonly store?: OrderStore;
   /** Serve the browser page at `/`. @default true */
   readonly servePage?: boolean;
+  /** Compress WebSocket frames (permessage-deflate). Costs CPU per socket; worth it only on slow links. @default false */
+  readonly perMessageDeflate?: boolean;
+  /** Build the fan-out (the benchmarks' baselines use this). @default a {@link Hub} */
+  readonly createFanOut?: (options: HubOptions) => FanOut;
 }
 
 /** A running (or ready to run) service. */
 export interface LiveOrdersServer {
   readonly http: Server;
   readonly store: OrderStore;
-  readonly hub: Hub;
+  readonly hub: FanOut;
   /** The open WebSocket connections. */
   readonly webSockets: ReadonlySet<WebSocket>;
   /** Identifies this run in snapshots. */
@@ -67,7 +71,7 @@ export interface LiveOrdersServer {
 }
 
 /** Defaults for {@link ServerOptions}. */
-export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | 'store'>>> = {
+export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | 'store' | 'createFanOut'>>> = {
   port: 8000,
   host: '127.0.0.1',
   maxPayload: MAX_PAYLOAD_BYTES,
@@ -77,6 +81,7 @@ export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | '
   eventLogCapacity: DEFAULT_EVENT_LOG_CAPACITY,
   shutdownTimeoutMs: 5000,
   servePage: true,
+  perMessageDeflate: false,
 };
 
 /** HTTP server timeouts, in milliseconds: one slow peer must not hold a socket forever. */
@@ -96,11 +101,12 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   const store = options.store ?? new MemoryOrderStore();
   const serverId = randomUUID();
   const startedAt = Date.now();
-  const hub = new Hub({
+  const hubOptions: HubOptions = {
     highWaterMark: opts.highWaterMark,
     onSlowSubscriber: (_s, buffered) => logger.warn('dropping slow websocket client', { buffered }),
     onSendError: (_s, error) => logger.error('websocket send failed', { error }),
-  });
+  };
+  const hub = options.createFanOut?.(hubOptions) ?? new Hub(hubOptions);
   const eventLog = new EventLog(opts.eventLogCapacity);
   store.onEvent((event) => {
     eventLog.append(event);
@@ -112,6 +118,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     maxConnections: opts.maxConnections,
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     closeGraceMs: CLOSE_GRACE_MS,
+    perMessageDeflate: opts.perMessageDeflate,
     sessions: { store, hub, eventLog, serverId, logger },
     logger,
   });

@@ -6,6 +6,7 @@
  */
 
 import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { writeRawResponse } from './http-io.ts';
@@ -23,6 +24,8 @@ export interface WsEndpointOptions {
   readonly heartbeatIntervalMs: number;
   /** After a close frame is sent (slow consumer, shutdown), how long the peer has before the socket is destroyed, in milliseconds. */
   readonly closeGraceMs: number;
+  /** Compress frames with permessage-deflate. */
+  readonly perMessageDeflate: boolean;
   readonly sessions: SessionContext;
   readonly logger: Logger;
 }
@@ -44,7 +47,12 @@ export class WsEndpoint {
   /** @param options see {@link WsEndpointOptions} */
   constructor(options: WsEndpointOptions) {
     this.#options = options;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload, perMessageDeflate: false, clientTracking: false });
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayload,
+      perMessageDeflate: options.perMessageDeflate,
+      clientTracking: false,
+    });
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatIntervalMs);
     this.#heartbeat.unref();
   }
@@ -130,11 +138,19 @@ export class WsEndpoint {
     return subscriber;
   }
 
-  /** The hub writes Buffers, which `ws` would send as binary frames unless told otherwise. */
+  /**
+   * The hub's side of a socket. A message framed once for many sockets is
+   * written as is to the TCP socket (saving `ws` a frame header and a write per
+   * socket); anything else goes through `ws` as a text frame.
+   */
   #adapt(ws: WebSocket): SessionSocket {
     const graceMs = this.#options.closeGraceMs;
+    const raw = rawSocket(ws);
     return {
-      send: (frame) => ws.send(frame, { binary: false }),
+      send: (message) => {
+        if (message.frame !== undefined && raw !== undefined && ws.readyState === ws.OPEN) raw.write(message.frame);
+        else ws.send(message.payload, { binary: false });
+      },
       get bufferedAmount() {
         return ws.bufferedAmount;
       },
@@ -158,6 +174,18 @@ export class WsEndpoint {
       ws.ping();
     }
   }
+}
+
+/**
+ * The TCP socket under a `ws` WebSocket, when frames may be written to it
+ * directly: only without extensions (a compressed connection needs `ws` to
+ * deflate each frame). `_socket` is internal to `ws`; if a future version
+ * renames it, this returns undefined and every message goes through `ws.send`.
+ */
+function rawSocket(ws: WebSocket): { write(chunk: Buffer): boolean } | undefined {
+  if (ws.extensions !== '') return undefined;
+  const socket = (ws as unknown as { _socket?: unknown })._socket;
+  return socket instanceof Socket ? socket : undefined;
 }
 
 /** `?status=a,b&order=ID&limit=N` on the WebSocket URL chooses the initial view. */

@@ -6,7 +6,7 @@
  */
 
 import type { EventLog } from './event-log.ts';
-import type { Hub, Subscriber } from './hub.ts';
+import type { FanOut, Subscriber } from './hub.ts';
 import type { Logger } from './logger.ts';
 import {
   SNAPSHOT_LIMITS,
@@ -34,7 +34,7 @@ export type SessionSocket = Subscriber;
 /** Shared by every session. */
 export interface SessionContext {
   readonly store: OrderStore;
-  readonly hub: Hub;
+  readonly hub: FanOut;
   /** Recent events, for clients that reconnect with `?since=`. */
   readonly eventLog: EventLog;
   readonly serverId: string;
@@ -79,7 +79,7 @@ export function openSession(ctx: SessionContext, socket: SessionSocket, request:
   }
   send(socket, { type: 'resumed', serverId: ctx.serverId, since: resume.since, seq: ctx.store.seq, view });
   const parts = missed.filter((event) => viewMatchesEvent(view, event)).map(encodeEvent);
-  if (parts.length > 0) socket.send(Buffer.from(encodeEventsFrame(parts)));
+  if (parts.length > 0) socket.send({ payload: Buffer.from(encodeEventsFrame(parts)) });
   ctx.hub.subscribe(socket, view, ctx.store.seq);
 }
 
@@ -149,8 +149,9 @@ function dispatch(ctx: SessionContext, socket: SessionSocket, message: ClientMes
   }
 }
 
+/** One-off messages (snapshots, answers) go to one socket: `ws` frames them. */
 function send(socket: SessionSocket, message: ServerMessage): void {
-  socket.send(Buffer.from(encodeServerMessage(message)));
+  socket.send({ payload: Buffer.from(encodeServerMessage(message)) });
 }
 
 function ack(order: Order, requestId: string | undefined): ServerMessage {

@@ -2,16 +2,19 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { OutgoingMessage } from '../src/frame.ts';
 import { Hub, type Subscriber } from '../src/hub.ts';
 import { parseServerMessage, type OrderEvent, type OrderStatus } from '../src/protocol.ts';
 import { SAMPLE_ORDER } from './fixtures/messages.ts';
 
 class FakeSubscriber implements Subscriber {
   frames: Buffer[] = [];
+  messages: OutgoingMessage[] = [];
   bufferedAmount = 0;
   closed: { code: number; reason: string } | undefined;
-  send(frame: Buffer): void {
-    this.frames.push(frame);
+  send(message: OutgoingMessage): void {
+    this.messages.push(message);
+    this.frames.push(message.payload);
   }
   close(code: number, reason: string): void {
     this.closed = { code, reason };
@@ -49,7 +52,7 @@ describe('hub', () => {
     for (const s of subs) {
       assert.equal(s.frames.length, 1);
       assert.deepEqual(s.seqs(), [1, 2, 3]);
-      assert.strictEqual(s.frames[0], subs[0]!.frames[0], 'encoded once, shared');
+      assert.strictEqual(s.messages[0], subs[0]!.messages[0], 'encoded and framed once, shared');
     }
     assert.deepEqual(hub.stats(), { subscribers: 3, eventsSent: 9, framesSent: 3, slowSubscribersDropped: 0 });
   });

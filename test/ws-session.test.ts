@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventLog } from '../src/event-log.ts';
+import type { OutgoingMessage } from '../src/frame.ts';
 import { Hub, type Subscriber } from '../src/hub.ts';
 import { parseServerMessage, type ServerMessage } from '../src/protocol.ts';
 import { MemoryOrderStore } from '../src/store.ts';
@@ -12,8 +13,8 @@ import { captureLogger } from './helpers.ts';
 class FakeSocket implements Subscriber {
   readonly messages: ServerMessage[] = [];
   bufferedAmount = 0;
-  send(frame: Buffer): void {
-    const parsed = parseServerMessage(frame.toString());
+  send(message: OutgoingMessage): void {
+    const parsed = parseServerMessage(message.payload.toString());
     assert.ok(parsed.ok);
     this.messages.push(parsed.value);
   }
