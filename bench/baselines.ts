@@ -72,15 +72,37 @@ export class FloorHub extends BaselineHub {
 }
 
 /**
- * (c) A bare HTTP server: reads the request body, answers `{"ok":true}`.
+ * (c) A bare HTTP server: reads the request body and answers a fixed JSON
+ * body. The body is a real created order and the headers are the ones
+ * liveorders sends, so the load generator (on the same two cores) spends the
+ * same effort parsing either answer; the difference is the server's work.
  * @param port 0 for any
  */
 export async function startBareServer(port = 0): Promise<{ server: Server; port: number }> {
-  const body = Buffer.from('{"ok":true}');
+  const body = Buffer.from(
+    JSON.stringify({
+      id: '01a2002e-3d94-7721-86ac-71d041fb9c46',
+      customerName: 'Load',
+      items: [{ name: 'laptop', quantity: 1 }, { name: 'mouse', quantity: 2, price: 19.99 }],
+      status: 'pending',
+      history: [{ status: 'pending', at: '2026-11-21T22:16:00.148Z' }],
+      version: 1,
+      createdAt: '2026-11-21T22:16:00.148Z',
+      updatedAt: '2026-11-21T22:16:00.148Z',
+    }),
+  );
+  const headers = {
+    'X-Content-Type-Options': 'nosniff',
+    ETag: '"1"',
+    Location: '/api/orders/01a2002e-3d94-7721-86ac-71d041fb9c46',
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'Content-Length': String(body.length),
+  };
   const server = createServer((req, res) => {
     req.on('data', () => undefined);
     req.on('end', () => {
-      res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
+      res.writeHead(201, headers);
       res.end(body);
     });
   });

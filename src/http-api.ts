@@ -12,6 +12,8 @@ import {
   ORDER_STATUSES,
   ProtocolError,
   isOrderId,
+  encodeOrder,
+  encodeOrders,
   isOrderStatus,
   parseCreateOrderInput,
   parseStatusChangeInput,
@@ -76,9 +78,9 @@ export async function handleApiRequest(ctx: ApiContext, req: IncomingMessage, re
     const m = route.pattern.exec(url.pathname);
     if (m === null) continue;
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
-    const allow = allowHeader(route);
     const handler = route.methods[method];
     if (handler !== undefined) return handler(ctx, req, res, { url, id: decodeSegment(m[1]) });
+    const allow = allowHeader(route);
     if (method === 'OPTIONS') return sendEmpty(res, 204, { Allow: allow });
     return sendProblem(res, new ProtocolError('LO_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allow}`), {
       Allow: allow,
@@ -104,7 +106,7 @@ function listOrders(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse,
     next.set('cursor', page.nextCursor);
     headers.Link = `</api/orders?${next.toString()}>; rel="next"`;
   }
-  sendJson(res, 200, page.orders, headers);
+  sendText(res, 200, encodeOrders(page.orders), { ...headers, 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-store' });
 }
 
 async function createOrder(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -120,7 +122,7 @@ async function createOrder(ctx: ApiContext, req: IncomingMessage, res: ServerRes
   if (!input.ok) return sendProblem(res, input.error);
 
   // From here to the end nothing awaits, so a concurrent retry cannot slip between the check and the store.
-  const fingerprint = JSON.stringify(input.value);
+  const fingerprint = typeof key === 'string' ? JSON.stringify(input.value) : '';
   if (typeof key === 'string') {
     const stored = ctx.idempotency.get(key);
     if (stored !== undefined) {
@@ -137,7 +139,7 @@ async function createOrder(ctx: ApiContext, req: IncomingMessage, res: ServerRes
   if (!result.ok) return sendProblem(res, result.error);
   const order = result.value.order;
   const headers = { ...orderHeaders(order), Location: `/api/orders/${order.id}` };
-  const responseBody = JSON.stringify(order);
+  const responseBody = encodeOrder(order);
   if (typeof key === 'string') {
     ctx.idempotency.set(key, { fingerprint, status: 201, body: responseBody, headers: { ...headers, 'Content-Type': JSON_TYPE } });
   }
@@ -147,7 +149,7 @@ async function createOrder(ctx: ApiContext, req: IncomingMessage, res: ServerRes
 function getOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
   const order = isOrderId(id) ? ctx.store.get(id) : undefined;
   if (order === undefined) return sendProblem(res, orderNotFound(id));
-  sendJson(res, 200, order, orderHeaders(order));
+  sendOrder(res, 200, order);
 }
 
 async function changeStatus(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): Promise<void> {
@@ -161,7 +163,7 @@ async function changeStatus(ctx: ApiContext, req: IncomingMessage, res: ServerRe
   if (!input.ok) return sendProblem(res, input.error);
   const result = ctx.store.changeStatus(id, input.value.status, expected.value);
   if (!result.ok) return sendProblem(res, result.error);
-  sendJson(res, 200, result.value.order, orderHeaders(result.value.order));
+  sendOrder(res, 200, result.value.order);
 }
 
 function deleteOrder(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
@@ -186,6 +188,10 @@ function getHealth(_ctx: ApiContext, _req: IncomingMessage, res: ServerResponse)
 // ---------------------------------------------------------------------------
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+
+function sendOrder(res: ServerResponse, status: number, order: Order): void {
+  sendText(res, status, encodeOrder(order), { ...orderHeaders(order), 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-store' });
+}
 
 function orderHeaders(order: Order): Record<string, string> {
   return { ETag: `"${order.version}"` };

@@ -6,6 +6,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isUtf8 } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import { ERROR_CODES, ProtocolError, fail, ok, parseJson, type Result } from './protocol.ts';
 
@@ -119,16 +120,17 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<Re
     };
     const onEnd = (): void => {
       cleanup();
-      resolve(decodeJson(Buffer.concat(chunks, size)));
+      resolve(decodeJson(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
     };
+    // An aborted request emits 'error' (ECONNRESET) and then 'close' without 'end'.
     const onGone = (): void => {
       cleanup();
       resolve(undefined);
     };
     const cleanup = (): void => {
-      req.off('data', onData).off('end', onEnd).off('error', onGone).off('aborted', onGone);
+      req.off('data', onData).off('end', onEnd).off('error', onGone).off('close', onGone);
     };
-    req.on('data', onData).on('end', onEnd).on('error', onGone).on('aborted', onGone);
+    req.on('data', onData).on('end', onEnd).on('error', onGone).on('close', onGone);
   });
 }
 
@@ -142,18 +144,11 @@ function tooLarge(maxBytes: number): ProtocolError {
   return new ProtocolError('LO_ERR_PAYLOAD_TOO_LARGE', `The body exceeds ${maxBytes} bytes`);
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 function decodeJson(bytes: Buffer): Result<unknown> {
   if (bytes.length === 0) return fail(new ProtocolError('LO_ERR_BAD_JSON', 'The body is empty; send a JSON object'));
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    // A fatal TextDecoder throws only for invalid UTF-8.
-    return fail(new ProtocolError('LO_ERR_BAD_JSON', 'The body is not valid UTF-8'));
-  }
-  const parsed = parseJson(text);
+  // toString would silently replace invalid sequences with U+FFFD; refuse them instead.
+  if (!isUtf8(bytes)) return fail(new ProtocolError('LO_ERR_BAD_JSON', 'The body is not valid UTF-8'));
+  const parsed = parseJson(bytes.toString('utf8'));
   return parsed.ok ? ok(parsed.value) : parsed;
 }
 

@@ -146,6 +146,8 @@ export class Hub implements FanOut {
    * @param event an event from the store, in seq order
    */
   publish(event: OrderEvent): void {
+    // With nobody subscribed there is no one to tell; a later subscriber's snapshot already has it.
+    if (this.#members.size === 0) return;
     this.#pending.push(event);
     if (this.#scheduled) return;
     this.#scheduled = true;

@@ -778,6 +778,11 @@ export function parseServerMessage(text: string): Result<ServerMessage> {
  * @param message the message
  */
 export function encodeServerMessage(message: ServerMessage): string {
+  if (message.type === 'snapshot') {
+    // The orders are the bulk of a snapshot: splice in their cached JSON.
+    const { orders, ...rest } = message;
+    return `${JSON.stringify(rest).slice(0, -1)},"orders":${encodeOrders(orders)}}`;
+  }
   return JSON.stringify(message);
 }
 
@@ -789,12 +794,39 @@ export function encodeClientMessage(message: ClientMessage): string {
   return JSON.stringify(message);
 }
 
+/** Orders are immutable (every change makes a new object), so an order's JSON never goes stale. */
+const encodedOrders = new WeakMap<Order, string>();
+
 /**
- * Serialise one event, once, no matter how many clients receive it.
+ * Serialise an order, once per order object: the REST answer, the event and
+ * every snapshot that includes it share the same string.
+ * @param order the order
+ */
+export function encodeOrder(order: Order): string {
+  let json = encodedOrders.get(order);
+  if (json === undefined) {
+    json = JSON.stringify(order);
+    encodedOrders.set(order, json);
+  }
+  return json;
+}
+
+/**
+ * Serialise one event, once, no matter how many clients receive it. Equal to
+ * `JSON.stringify(event)` (same keys, same order), built around {@link encodeOrder}.
  * @param event the event
  */
 export function encodeEvent(event: OrderEvent): string {
-  return JSON.stringify(event);
+  const head = `{"type":"${event.type}","seq":${event.seq},"order":${encodeOrder(event.order)}`;
+  return event.type === 'order.updated' ? `${head},"previousStatus":"${event.previousStatus}"}` : `${head}}`;
+}
+
+/**
+ * A JSON array of orders from their cached encodings (list answers and snapshots).
+ * @param orders the orders
+ */
+export function encodeOrders(orders: readonly Order[]): string {
+  return `[${orders.map(encodeOrder).join(',')}]`;
 }
 
 /**

@@ -18,6 +18,7 @@ import { IdempotencyCache } from './idempotency.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createPageHandler, type PageHandler } from './page.ts';
 import { CLOSE_CODES, MAX_PAYLOAD_BYTES, ProtocolError, toWireError } from './protocol.ts';
+import { SnapshotCache } from './snapshot-cache.ts';
 import { MemoryOrderStore, type OrderStore } from './store.ts';
 import { WsEndpoint } from './ws-endpoint.ts';
 
@@ -119,7 +120,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     closeGraceMs: CLOSE_GRACE_MS,
     perMessageDeflate: opts.perMessageDeflate,
-    sessions: { store, hub, eventLog, serverId, logger },
+    sessions: { store, hub, eventLog, snapshots: new SnapshotCache(), serverId, logger },
     logger,
   });
   const api: ApiContext = {

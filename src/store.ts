@@ -5,7 +5,6 @@
  * no logging. The clock and id generator are injected so tests are exact.
  */
 
-import { v7 as uuidv7 } from 'uuid';
 import {
   ALLOWED_TRANSITIONS,
   ORDER_STATUSES,
@@ -21,6 +20,7 @@ import {
   type StatusCounts,
   type View,
 } from './protocol.ts';
+import { createOrderIdGenerator } from './order-id.ts';
 import { SortedIds, mergeDescending } from './sorted-ids.ts';
 
 /** A page of orders, newest first. */
@@ -72,7 +72,7 @@ export interface OrderStore {
 export interface MemoryOrderStoreOptions {
   /** @default () => new Date() */
   readonly now?: () => Date;
-  /** @default uuid v7 */
+  /** @default UUID v7 ({@link createOrderIdGenerator}) */
   readonly newId?: () => string;
 }
 
@@ -89,7 +89,7 @@ export class MemoryOrderStore implements OrderStore {
   /** @param options injected clock and id generator */
   constructor(options: MemoryOrderStoreOptions = {}) {
     this.#now = options.now ?? (() => new Date());
-    this.#newId = options.newId ?? (() => uuidv7());
+    this.#newId = options.newId ?? createOrderIdGenerator();
   }
 
   get seq(): number {

@@ -7,6 +7,7 @@
 
 import type { EventLog } from './event-log.ts';
 import type { FanOut, Subscriber } from './hub.ts';
+import type { SnapshotCache } from './snapshot-cache.ts';
 import type { Logger } from './logger.ts';
 import {
   SNAPSHOT_LIMITS,
@@ -37,6 +38,8 @@ export interface SessionContext {
   readonly hub: FanOut;
   /** Recent events, for clients that reconnect with `?since=`. */
   readonly eventLog: EventLog;
+  /** Encoded snapshots reused until the store changes. */
+  readonly snapshots: SnapshotCache;
   readonly serverId: string;
   readonly logger: Logger;
 }
@@ -94,9 +97,15 @@ export function openSession(ctx: SessionContext, socket: SessionSocket, request:
  * @param reset mark the snapshot as replacing a resume that could not be honoured
  */
 export function startView(ctx: SessionContext, socket: SessionSocket, view: View, limit: number, reset = false): void {
-  const snapshot = buildSnapshot(ctx, view, limit);
-  send(socket, reset ? { ...snapshot, reset: true } : snapshot);
-  ctx.hub.subscribe(socket, view, snapshot.seq);
+  const seq = ctx.store.seq;
+  const key = `${view.orderId ?? '*'}|${view.statuses?.join(',') ?? '*'}|${limit}|${reset}`;
+  socket.send(
+    ctx.snapshots.get(key, seq, () => {
+      const snapshot = buildSnapshot(ctx, view, limit);
+      return reset ? { ...snapshot, reset: true } : snapshot;
+    }),
+  );
+  ctx.hub.subscribe(socket, view, seq);
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   ProtocolError,
   encodeEvent,
   encodeEventsFrame,
+  encodeOrders,
   encodeServerMessage,
   parseClientMessage,
   parseCreateOrderInput,
@@ -120,5 +121,30 @@ describe('docs', () => {
     for (const type of ['snapshot', 'resumed', 'events', 'pong', 'ack', 'error', 'ping', 'subscribe', 'createOrder', 'updateStatus']) {
       assert.match(doc, new RegExp(`"type": ?"${type}"`), `message ${type} is undocumented`);
     }
+  });
+});
+
+describe('cached encodings', () => {
+  test('events and snapshots built from cached order JSON equal plain JSON.stringify', () => {
+    const updated = { ...SAMPLE_ORDER, status: 'shipped' as const, version: 2, customerName: 'Quote " and \\ and \u2028' };
+    const events: OrderEvent[] = [
+      { type: 'order.created', seq: 1, order: SAMPLE_ORDER },
+      { type: 'order.updated', seq: 2, order: updated, previousStatus: 'pending' },
+      { type: 'order.deleted', seq: 3, order: updated },
+    ];
+    for (const event of events) assert.equal(encodeEvent(event), JSON.stringify(event));
+    const snapshot = {
+      type: 'snapshot' as const,
+      seq: 3,
+      serverId: 's',
+      view: { statuses: ['shipped' as const] },
+      orders: [updated, SAMPLE_ORDER],
+      total: 2,
+      counts: { pending: 1, processing: 0, shipped: 1, delivered: 0, cancelled: 0 },
+      limit: 10,
+      reset: true as const,
+    };
+    assert.deepEqual(JSON.parse(encodeServerMessage(snapshot)), snapshot);
+    assert.equal(encodeOrders([updated, SAMPLE_ORDER]), JSON.stringify([updated, SAMPLE_ORDER]));
   });
 });

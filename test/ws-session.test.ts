@@ -6,6 +6,7 @@ import { EventLog } from '../src/event-log.ts';
 import type { OutgoingMessage } from '../src/frame.ts';
 import { Hub, type Subscriber } from '../src/hub.ts';
 import { parseServerMessage, type ServerMessage } from '../src/protocol.ts';
+import { SnapshotCache } from '../src/snapshot-cache.ts';
 import { MemoryOrderStore } from '../src/store.ts';
 import { handleClientMessage, openSession, type SessionContext } from '../src/ws-session.ts';
 import { captureLogger } from './helpers.ts';
@@ -32,7 +33,7 @@ function context(): SessionContext {
     eventLog.append(e);
     hub.publish(e);
   });
-  return { store, hub, eventLog, serverId: 'run', logger: captureLogger().logger };
+  return { store, hub, eventLog, snapshots: new SnapshotCache(), serverId: 'run', logger: captureLogger().logger };
 }
 
 const order = { customerName: 'A', items: [{ name: 'x', quantity: 1 }] };
@@ -78,4 +79,28 @@ test('subscribe answers with a snapshot of the new view; later events follow tha
   assert.deepEqual(snapshot.view, { statuses: ['shipped'] });
   assert.equal(snapshot.seq, 1);
   assert.deepEqual(socket.seqs(), [3]);
+});
+
+test('snapshots are encoded once per view and seq, and rebuilt after a change', () => {
+  const ctx = context();
+  ctx.store.create(order);
+  const a = new FakeSocket();
+  const b = new FakeSocket();
+  const sent: unknown[] = [];
+  for (const socket of [a, b]) {
+    const original = socket.send.bind(socket);
+    socket.send = (message) => {
+      sent.push(message);
+      original(message);
+    };
+    openSession(ctx, socket, { view: {}, limit: 10 });
+  }
+  assert.strictEqual(sent[0], sent[1], 'the same encoded bytes for both');
+  ctx.store.create(order);
+  const c = new FakeSocket();
+  openSession(ctx, c, { view: {}, limit: 10 });
+  const fresh = c.messages[0];
+  assert.ok(fresh?.type === 'snapshot');
+  assert.equal(fresh.seq, 2);
+  assert.equal(fresh.orders.length, 2);
 });

@@ -1,0 +1,429 @@
+/**
+ * The benchmark suite: `npm run bench` (quick, a minute or two) or
+ * `npm run bench -- --full`. Every figure is measured side by side with its
+ * baselines in the same run, servers and clients in separate processes; the
+ * table shows medians and ratios. Writes bench/results/bench.json.
+ *
+ *   --full            more events, more repetitions, longer load
+ *   --only NAME,...   isolated,burst,latency,throughput,connect,memory,list
+ */
+
+import autocannon from 'autocannon';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { Worker } from './ipc.ts';
+
+const { values } = parseArgs({ options: { full: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const FULL = values.full;
+const ONLY = values.only?.split(',');
+const HERE = new URL('./', import.meta.url).pathname;
+
+type Variant = 'liveorders' | 'naive' | 'floor' | 'bare';
+
+/** One row of the results table. */
+interface Row {
+  figure: string;
+  variant: string;
+  metric: string;
+  value: number;
+  unit: string;
+  ratio?: string;
+  target?: string;
+  met?: boolean;
+}
+const rows: Row[] = [];
+const notes: string[] = [];
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+async function startServer(variant: Variant, execArgv: string[] = []): Promise<{ worker: Worker; port: number }> {
+  const worker = new Worker(`${HERE}server-process.ts`, [variant], execArgv);
+  const ready = await worker.ready;
+  return { worker, port: Number(ready.port) };
+}
+
+async function startClients(port: number, n: number, perProcess = 2500): Promise<Worker[]> {
+  const workers: Worker[] = [];
+  for (let left = n; left > 0; left -= perProcess) {
+    const worker = new Worker(`${HERE}client-process.ts`);
+    await worker.ready;
+    await worker.call('open', { url: `ws://127.0.0.1:${port}/ws`, n: Math.min(perProcess, left) });
+    workers.push(worker);
+  }
+  return workers;
+}
+
+async function cpuMicros(server: Worker): Promise<number> {
+  const usage = await server.call<{ userUs: number; systemUs: number }>('cpu');
+  return usage.userUs + usage.systemUs;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+function http(port: number, method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = request({ host: '127.0.0.1', port, method, path, agent, headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+async function createOrder(port: number, i: number): Promise<string> {
+  const res = await http(port, 'POST', '/api/orders', { customerName: `Bench ${i}`, items: ['laptop', { name: 'mouse', quantity: 2, price: 19.99 }] });
+  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.body}`);
+  return (JSON.parse(res.body) as { id: string }).id;
+}
+
+async function pool<T>(concurrency: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]!();
+    }
+  }));
+  return results;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function ratio(a: number, b: number): string {
+  return `${(a / b).toFixed(2)}x`;
+}
+
+async function armAll(clients: Worker[], count: number): Promise<void> {
+  await Promise.all(clients.map((c) => c.call('arm', { count })));
+}
+
+async function waitAll(clients: Worker[]): Promise<{ at: bigint; violations: number }> {
+  const answers = await Promise.all(clients.map((c) => c.call<{ at: string; violations: number }>('wait')));
+  return {
+    at: answers.reduce((max, a) => (BigInt(a.at) > max ? BigInt(a.at) : max), 0n),
+    violations: answers.reduce((n, a) => n + a.violations, 0),
+  };
+}
+
+async function stopAll(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map((w) => w.stop()));
+}
+
+function progress(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+function should(name: string): boolean {
+  return ONLY === undefined || ONLY.includes(name);
+}
+
+// ---------------------------------------------------------------------------
+// 1. Isolated events: server CPU per delivered event
+// ---------------------------------------------------------------------------
+
+async function isolatedEvents(clients: number, events: number): Promise<void> {
+  const perVariant: Record<string, number> = {};
+  for (const variant of ['floor', 'naive', 'liveorders'] as const) {
+    progress(`isolated events: ${variant}, ${clients} clients`);
+    const { worker: server, port } = await startServer(variant);
+    const watchers = await startClients(port, clients);
+    // Warm up the JIT on both sides before measuring.
+    for (let i = 0; i < 20; i++) {
+      await armAll(watchers, 1);
+      await createOrder(port, i);
+      await waitAll(watchers);
+    }
+    let lastCreated = '';
+    const before = await cpuMicros(server);
+    let violations = 0;
+    for (let i = 0; i < events; i++) {
+      await armAll(watchers, 1);
+      // Half creates, half status updates, one at a time: each waits until every client has it.
+      if (i % 2 === 0) lastCreated = await createOrder(port, i);
+      else {
+        const res = await http(port, 'PUT', `/api/orders/${lastCreated}/status`, { status: 'processing' });
+        if (res.status !== 200) throw new Error(`status change failed: ${res.status} ${res.body}`);
+      }
+      violations += (await waitAll(watchers)).violations;
+    }
+    const cpu = (await cpuMicros(server)) - before;
+    perVariant[variant] = cpu / (events * clients);
+    if (violations > 0) notes.push(`isolated ${variant} ${clients}: ${violations} ordering violations`);
+    await stopAll([...watchers, server]);
+  }
+  const ours = perVariant.liveorders!;
+  rows.push(
+    { figure: `1 isolated, ${clients} clients`, variant: 'floor (b)', metric: 'server CPU / delivered event', value: perVariant.floor!, unit: 'µs' },
+    { figure: `1 isolated, ${clients} clients`, variant: 'naive (a)', metric: 'server CPU / delivered event', value: perVariant.naive!, unit: 'µs' },
+    { figure: `1 isolated, ${clients} clients`, variant: 'liveorders', metric: 'vs floor', value: ours, unit: 'µs', ratio: ratio(ours, perVariant.floor!), target: '<= 1.20x', met: ours / perVariant.floor! <= 1.2 },
+    { figure: `1 isolated, ${clients} clients`, variant: 'liveorders', metric: 'vs naive', value: ours, unit: 'µs', ratio: ratio(ours, perVariant.naive!), target: '<= 0.75x', met: ours / perVariant.naive! <= 0.75 },
+  );
+}
+
+// ---------------------------------------------------------------------------
+// 2. Bursts: 1,000 creates over 20 connections while 1,000 clients watch
+// ---------------------------------------------------------------------------
+
+async function bursts(clients: number, creates: number): Promise<void> {
+  const results: Record<string, { cpuPerEvent: number; allDeliveredMs: number; violations: number }> = {};
+  for (const variant of ['naive', 'floor', 'liveorders'] as const) {
+    const { worker: server, port } = await startServer(variant);
+    const watchers = await startClients(port, clients);
+    await armAll(watchers, 20);
+    await pool(20, Array.from({ length: 20 }, (_, i) => () => createOrder(port, i))); // warm-up
+    await waitAll(watchers);
+    await armAll(watchers, creates);
+    const before = await cpuMicros(server);
+    const started = process.hrtime.bigint();
+    await pool(20, Array.from({ length: creates }, (_, i) => () => createOrder(port, i)));
+    const done = await waitAll(watchers);
+    const cpu = (await cpuMicros(server)) - before;
+    results[variant] = { cpuPerEvent: cpu / (creates * clients), allDeliveredMs: Number(done.at - started) / 1e6, violations: done.violations };
+    await stopAll([...watchers, server]);
+  }
+  const ours = results.liveorders!;
+  const naive = results.naive!;
+  for (const variant of ['naive', 'floor'] as const) {
+    rows.push(
+      { figure: `2 burst ${creates} creates, ${clients} clients`, variant: variant === 'naive' ? 'naive (a)' : 'floor (b)', metric: 'server CPU / delivered event', value: results[variant]!.cpuPerEvent, unit: 'µs' },
+      { figure: `2 burst ${creates} creates, ${clients} clients`, variant: variant === 'naive' ? 'naive (a)' : 'floor (b)', metric: 'all clients have all events', value: results[variant]!.allDeliveredMs, unit: 'ms' },
+    );
+  }
+  rows.push(
+    { figure: `2 burst ${creates} creates, ${clients} clients`, variant: 'liveorders', metric: 'server CPU / delivered event', value: ours.cpuPerEvent, unit: 'µs', ratio: ratio(ours.cpuPerEvent, naive.cpuPerEvent), target: '<= 0.20x naive', met: ours.cpuPerEvent / naive.cpuPerEvent <= 0.2 },
+    { figure: `2 burst ${creates} creates, ${clients} clients`, variant: 'liveorders', metric: 'all clients have all events', value: ours.allDeliveredMs, unit: 'ms', ratio: ratio(ours.allDeliveredMs, naive.allDeliveredMs), target: '<= 0.20x naive', met: ours.allDeliveredMs / naive.allDeliveredMs <= 0.2 },
+    { figure: `2 burst ${creates} creates, ${clients} clients`, variant: 'liveorders', metric: 'events lost, reordered or repeated', value: ours.violations, unit: '', target: '0', met: ours.violations === 0 },
+  );
+}
+
+// ---------------------------------------------------------------------------
+// 2b. An isolated event is not delayed by coalescing
+// ---------------------------------------------------------------------------
+
+async function isolatedLatency(samples: number): Promise<void> {
+  const medians: Record<string, { event: number; both: number }> = {};
+  for (const variant of ['floor', 'liveorders'] as const) {
+    const { worker: server, port } = await startServer(variant);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false });
+    const frames: (() => void)[] = [];
+    ws.on('message', () => frames.shift()?.());
+    await new Promise((resolve) => ws.once('message', resolve));
+    const event: number[] = [];
+    const both: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const arrived = new Promise<bigint>((resolve) => frames.push(() => resolve(process.hrtime.bigint())));
+      const sent = process.hrtime.bigint();
+      await createOrder(port, i);
+      const answered = process.hrtime.bigint();
+      const eventAt = await arrived;
+      event.push(Number(eventAt - sent) / 1e3);
+      both.push(Number((eventAt > answered ? eventAt : answered) - sent) / 1e3);
+    }
+    medians[variant] = { event: median(event.slice(5)), both: median(both.slice(5)) };
+    ws.terminate();
+    await server.stop();
+  }
+  const ours = medians.liveorders!;
+  const floor = medians.floor!;
+  rows.push(
+    { figure: '2 isolated event latency', variant: 'floor (b)', metric: 'POST sent -> event received, median', value: floor.event, unit: 'µs' },
+    { figure: '2 isolated event latency', variant: 'liveorders', metric: 'POST sent -> event received, median', value: ours.event, unit: 'µs', ratio: ratio(ours.event, floor.event) },
+    { figure: '2 isolated event latency', variant: 'floor (b)', metric: 'POST sent -> answer and event both in, median', value: floor.both, unit: 'µs' },
+    { figure: '2 isolated event latency', variant: 'liveorders', metric: 'POST sent -> answer and event both in, median', value: ours.both, unit: 'µs', ratio: ratio(ours.both, floor.both), target: 'same turn, no timer delay (~1x)', met: ours.both / floor.both <= 1.2 },
+  );
+}
+
+// ---------------------------------------------------------------------------
+// 3. Write throughput
+// ---------------------------------------------------------------------------
+
+async function throughput(seconds: number, watchers: number): Promise<void> {
+  const run = async (port: number): Promise<number> => {
+    const result = await autocannon({
+      url: `http://127.0.0.1:${port}/api/orders`,
+      method: 'POST',
+      connections: 50,
+      duration: seconds,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerName: 'Load', items: ['laptop', { name: 'mouse', quantity: 2, price: 19.99 }] }),
+    });
+    if (result.non2xx > 0 || result.errors > 0) notes.push(`throughput: ${result.non2xx} non-2xx, ${result.errors} errors on port ${port}`);
+    return result.requests.average;
+  };
+  /** Requests per second, and the server's CPU per request in µs. */
+  const measure = async (variant: Variant, watcherCount: number): Promise<{ rps: number; cpuPerRequest: number }> => {
+    const { worker: server, port } = await startServer(variant);
+    const clients = watcherCount === 0 ? [] : await startClients(port, watcherCount);
+    await run(port); // warm-up pass, discarded
+    const before = await cpuMicros(server);
+    const rps = await run(port);
+    const cpu = (await cpuMicros(server)) - before;
+    await stopAll([...clients, server]);
+    return { rps, cpuPerRequest: cpu / (rps * seconds) };
+  };
+  const bare = await measure('bare', 0);
+  const quiet = await measure('liveorders', 0);
+  const busy = await measure('liveorders', watchers);
+  const figure = '3 POST /api/orders, 50 connections';
+  rows.push(
+    { figure, variant: 'bare http (c)', metric: 'requests/s', value: bare.rps, unit: 'req/s' },
+    { figure, variant: 'bare http (c)', metric: 'server CPU / request', value: bare.cpuPerRequest, unit: 'µs' },
+    { figure, variant: 'liveorders, 0 watchers', metric: 'requests/s', value: quiet.rps, unit: 'req/s', ratio: ratio(quiet.rps, bare.rps), target: '>= 0.60x bare', met: quiet.rps / bare.rps >= 0.6 },
+    { figure, variant: 'liveorders, 0 watchers', metric: 'server CPU / request', value: quiet.cpuPerRequest, unit: 'µs', ratio: ratio(quiet.cpuPerRequest, bare.cpuPerRequest) },
+    { figure, variant: `liveorders, ${watchers} watchers`, metric: 'requests/s', value: busy.rps, unit: 'req/s', ratio: ratio(busy.rps, bare.rps) },
+    { figure, variant: `liveorders, ${watchers} watchers`, metric: 'server CPU / request (incl. fan-out)', value: busy.cpuPerRequest, unit: 'µs' },
+  );
+}
+
+// ---------------------------------------------------------------------------
+// 4. Connect cost vs store size
+// ---------------------------------------------------------------------------
+
+async function connectCost(samples: number): Promise<void> {
+  const sizes = [0, 10_000, 100_000];
+  // All three servers run at once and the samples are interleaved, so machine noise hits each size alike.
+  const servers = await Promise.all(sizes.map(async (size) => {
+    const started = await startServer('liveorders');
+    await started.worker.call('seed', { n: size });
+    return started;
+  }));
+  const connectOnce = async (port: number): Promise<{ ms: number; bytes: number }> => {
+    const started = process.hrtime.bigint();
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false });
+    const frame = await new Promise<Buffer>((resolve) => ws.once('message', (data: Buffer) => resolve(data)));
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    ws.terminate();
+    return { ms, bytes: frame.length };
+  };
+  const times: number[][] = sizes.map(() => []);
+  const uncached: number[] = [];
+  let bytes: number[] = [];
+  for (let i = 0; i < samples + 3; i++) {
+    const round = [];
+    for (const { port } of servers) round.push(await connectOnce(port));
+    // The same at 100,000 orders, but with a change just before: no cached snapshot can be reused.
+    await createOrder(servers[2]!.port, i);
+    const changed = await connectOnce(servers[2]!.port);
+    if (i < 3) continue; // warm-up
+    round.forEach((r, k) => times[k]!.push(r.ms));
+    uncached.push(changed.ms);
+    bytes = round.map((r) => r.bytes);
+  }
+  await stopAll(servers.map((s) => s.worker));
+  const base = median(times[0]!);
+  sizes.forEach((size, k) => {
+    const ms = median(times[k]!);
+    rows.push({
+      figure: '4 connect -> snapshot',
+      variant: `${size.toLocaleString('en-US')} orders`,
+      metric: `median (snapshot ${(bytes[k]! / 1024).toFixed(0)} KiB)`,
+      value: ms,
+      unit: 'ms',
+      ...(k === 0 ? {} : { ratio: ratio(ms, base) }),
+      ...(size === 100_000 ? { target: '<= 2x the time at 0', met: ms / base <= 2 } : {}),
+    });
+  });
+  const changing = median(uncached);
+  rows.push({ figure: '4 connect -> snapshot', variant: '100,000 orders, store changing', metric: 'median (snapshot rebuilt)', value: changing, unit: 'ms', ratio: ratio(changing, base) });
+}
+
+// ---------------------------------------------------------------------------
+// 5. Memory per idle connection
+// ---------------------------------------------------------------------------
+
+async function memory(connections: number): Promise<void> {
+  const perConnection: Record<string, { rss: number; heap: number }> = {};
+  for (const variant of ['naive', 'liveorders'] as const) {
+    const { worker: server, port } = await startServer(variant, ['--expose-gc']);
+    const before = await server.call<NodeJS.MemoryUsage>('mem');
+    const clients = await startClients(port, connections, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = await server.call<NodeJS.MemoryUsage>('mem');
+    perConnection[variant] = { rss: (after.rss - before.rss) / connections, heap: (after.heapUsed - before.heapUsed) / connections };
+    await stopAll([...clients, server]);
+  }
+  const ours = perConnection.liveorders!;
+  const naive = perConnection.naive!;
+  rows.push(
+    { figure: `5 memory, ${connections.toLocaleString('en-US')} idle connections`, variant: 'naive (a)', metric: 'RSS / connection', value: naive.rss / 1024, unit: 'KiB' },
+    { figure: `5 memory, ${connections.toLocaleString('en-US')} idle connections`, variant: 'naive (a)', metric: 'heap / connection', value: naive.heap / 1024, unit: 'KiB' },
+    { figure: `5 memory, ${connections.toLocaleString('en-US')} idle connections`, variant: 'liveorders', metric: 'RSS / connection', value: ours.rss / 1024, unit: 'KiB', ratio: ratio(ours.rss, naive.rss), target: '< 12 KiB and <= naive', met: ours.rss / 1024 < 12 && ours.rss <= naive.rss * 1.05 },
+    { figure: `5 memory, ${connections.toLocaleString('en-US')} idle connections`, variant: 'liveorders', metric: 'heap / connection', value: ours.heap / 1024, unit: 'KiB', ratio: ratio(ours.heap, naive.heap) },
+  );
+}
+
+// ---------------------------------------------------------------------------
+// 6. List API at 100,000 orders
+// ---------------------------------------------------------------------------
+
+async function listApi(samples: number): Promise<void> {
+  const latency: Record<string, number> = {};
+  for (const size of [1000, 100_000]) {
+    const { worker: server, port } = await startServer('liveorders');
+    await server.call('seed', { n: size });
+    for (const path of ['/api/orders?limit=100', '/api/orders?status=pending&limit=100', '/api/stats']) {
+      const times: number[] = [];
+      for (let i = 0; i < samples; i++) {
+        const started = process.hrtime.bigint();
+        const res = await http(port, 'GET', path);
+        if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
+        times.push(Number(process.hrtime.bigint() - started) / 1e3);
+      }
+      latency[`${size} ${path}`] = median(times.slice(10));
+    }
+    await server.stop();
+  }
+  for (const path of ['/api/orders?limit=100', '/api/orders?status=pending&limit=100', '/api/stats']) {
+    const small = latency[`1000 ${path}`]!;
+    const large = latency[`100000 ${path}`]!;
+    rows.push(
+      { figure: `6 GET ${path}`, variant: '1,000 orders', metric: 'median latency', value: small, unit: 'µs' },
+      { figure: `6 GET ${path}`, variant: '100,000 orders', metric: 'median latency', value: large, unit: 'µs', ratio: ratio(large, small), target: 'no whole-store scan (~1x)', met: large / small < 2 },
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+const started = Date.now();
+if (should('isolated')) {
+  await isolatedEvents(1000, FULL ? 400 : 60);
+  await isolatedEvents(5000, FULL ? 200 : 30);
+}
+if (should('burst')) await bursts(1000, 1000);
+if (should('latency')) await isolatedLatency(FULL ? 300 : 60);
+if (should('throughput')) await throughput(FULL ? 10 : 4, 1000);
+if (should('connect')) await connectCost(FULL ? 200 : 60);
+if (should('memory')) await memory(10_000);
+if (should('list')) await listApi(FULL ? 1000 : 200);
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+console.log(`\nliveorders benchmarks (${FULL ? 'full' : 'quick'}) on ${machine}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+console.table(rows.map((r) => ({
+  figure: r.figure,
+  variant: r.variant,
+  metric: r.metric,
+  value: `${r.value < 10 ? r.value.toFixed(2) : r.value.toFixed(0)} ${r.unit}`.trim(),
+  ratio: r.ratio ?? '',
+  target: r.target ?? '',
+  met: r.met === undefined ? '' : r.met ? 'yes' : 'NO',
+})));
+for (const note of notes) console.log(`note: ${note}`);
+mkdirSync(`${HERE}results`, { recursive: true });
+writeFileSync(`${HERE}results/bench.json`, JSON.stringify({ machine, mode: FULL ? 'full' : 'quick', date: new Date().toISOString(), rows, notes }, null, 2));
+agent.destroy();
+process.exit(0);

@@ -1,0 +1,55 @@
+/**
+ * A server under test, in its own process so its CPU time and memory can be
+ * measured apart from the clients'. argv[2] picks the variant:
+ * `liveorders` (what we ship), `naive` (baseline a), `floor` (baseline b),
+ * `bare` (baseline c). Commands over IPC: cpu, mem, seed, stats.
+ */
+
+import { createLogger } from '../src/logger.ts';
+import { createServer } from '../src/server.ts';
+import { FloorHub, NaiveHub, startBareServer } from './baselines.ts';
+import { serve } from './ipc.ts';
+
+const variant = process.argv[2] ?? 'liveorders';
+
+function cpu(): { userUs: number; systemUs: number } {
+  const usage = process.cpuUsage();
+  return { userUs: usage.user, systemUs: usage.system };
+}
+
+function mem(): NodeJS.MemoryUsage {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  return process.memoryUsage();
+}
+
+if (variant === 'bare') {
+  const { port } = await startBareServer();
+  serve({ cpu, mem }, { port });
+} else {
+  const fanOuts = { naive: () => new NaiveHub(), floor: () => new FloorHub(), liveorders: undefined } as const;
+  if (!(variant in fanOuts)) throw new Error(`unknown variant ${variant}`);
+  const createFanOut = fanOuts[variant as keyof typeof fanOuts];
+  const server = createServer({
+    port: 0,
+    servePage: false,
+    maxConnections: 100_000,
+    logger: createLogger({ level: 'error' }),
+    ...(createFanOut === undefined ? {} : { createFanOut }),
+  });
+  const { port } = await server.listen();
+  serve(
+    {
+      cpu,
+      mem,
+      seed: ({ n }) => {
+        const items = [{ name: 'widget', quantity: 2, price: 9.99 }, { name: 'cable', quantity: 1 }];
+        for (let i = 0; i < Number(n); i++) server.store.create({ customerName: `Seeded customer ${i}`, items });
+        return server.store.size;
+      },
+      stats: () => ({ ...server.hub.stats(), seq: server.store.seq, connections: server.webSockets.size }),
+    },
+    { port },
+  );
+}
