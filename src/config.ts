@@ -30,7 +30,7 @@ export interface StartConfig {
  * @param env usually `process.env`
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): Result<StartConfig, string> {
-  const options: Record<string, number | string> = {};
+  const options: Record<string, number | string | boolean> = {};
   for (const [variable, option] of Object.entries(INTEGER_VARIABLES)) {
     const raw = env[variable];
     if (raw === undefined || raw === '') continue;
@@ -38,6 +38,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Result<StartConfig, strin
     options[option] = Number(raw);
   }
   if (env.HOST !== undefined && env.HOST !== '') options.host = env.HOST;
+  const deflate = env.PER_MESSAGE_DEFLATE;
+  if (deflate !== undefined && deflate !== '') {
+    if (deflate !== '0' && deflate !== '1') return fail(`PER_MESSAGE_DEFLATE must be 0 or 1, got "${deflate}"`);
+    options.perMessageDeflate = deflate === '1';
+  }
   const level = env.LOG_LEVEL ?? 'info';
   if (!isLogLevel(level)) return fail(`LOG_LEVEL must be one of debug, info, warn, error, silent, got "${level}"`);
   return ok({ options: options as ServerOptions, logLevel: level });

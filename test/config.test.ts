@@ -16,4 +16,7 @@ test('maps each variable to its option and refuses malformed values by name', ()
   assert.ok(!bad.ok);
   assert.match(bad.error, /HEARTBEAT_INTERVAL_MS must be a whole number/);
   assert.ok(!configFromEnv({ LOG_LEVEL: 'loud' }).ok);
+  const deflate = configFromEnv({ PER_MESSAGE_DEFLATE: '1' });
+  assert.ok(deflate.ok && deflate.value.options.perMessageDeflate === true);
+  assert.ok(!configFromEnv({ PER_MESSAGE_DEFLATE: 'yes' }).ok);
 });

@@ -350,3 +350,19 @@ describe('robustness', () => {
 });
 
 
+
+describe('permessage-deflate', () => {
+  test('when turned on, compressed connections still get every event (through ws, not the raw frame path)', async (t) => {
+    const fresh = await startServer({ perMessageDeflate: true });
+    t.after(fresh.close);
+    const client = new TestClient(`${fresh.wsBase}/ws`, { perMessageDeflate: true });
+    t.after(() => client.close());
+    await client.opened();
+    assert.match(client.ws.extensions, /permessage-deflate/);
+    await client.next('snapshot');
+    await create(fresh.base, 'compressed one');
+    await create(fresh.base, 'compressed two');
+    await client.until(() => client.events.length === 2, 'two events');
+    assert.deepEqual(client.events.map((e) => e.order.customerName), ['compressed one', 'compressed two']);
+  });
+});
