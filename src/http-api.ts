@@ -6,6 +6,9 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AccessControl } from './access.ts';
+import type { Permission, Principal } from './auth.ts';
+import { corsHeaders } from './edge.ts';
 import { isValidIdempotencyKey, type IdempotencyCache } from './idempotency.ts';
 import { CLOSE_AFTER_RESPONSE, readJsonBody, sendEmpty, sendJson, sendProblem, sendText } from './http-io.ts';
 import {
@@ -34,27 +37,36 @@ export interface ApiContext {
   readonly maxBodyBytes: number;
   /** Live numbers for `GET /api/stats`. */
   readonly stats: () => Record<string, unknown>;
+  /** Who may do what. */
+  readonly access: AccessControl;
+  /** Origins allowed by CORS; empty (the default) sends no CORS headers. */
+  readonly corsOrigins: readonly string[];
 }
 
 type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, match: RouteMatch) => Promise<void> | void;
 
 interface RouteMatch {
   readonly url: URL;
-  /** The `:id` segment, when the route has one. */
+  /** The `:id` (or `:token`) segment, when the route has one. */
   readonly id: string;
+  readonly principal: Principal;
 }
+
+/** A handler and what it needs: a permission, `tracking` (the path's token is the credential), or nothing. */
+type Endpoint = readonly [Handler, Permission | 'tracking' | 'public'];
 
 interface Route {
   readonly pattern: RegExp;
-  readonly methods: Readonly<Record<string, Handler>>;
+  readonly methods: Readonly<Record<string, Endpoint>>;
 }
 
 const ROUTES: readonly Route[] = [
-  { pattern: /^\/api\/orders$/, methods: { GET: listOrders, POST: createOrder } },
-  { pattern: /^\/api\/orders\/([^/]+)$/, methods: { GET: getOrder, DELETE: deleteOrder } },
-  { pattern: /^\/api\/orders\/([^/]+)\/status$/, methods: { PUT: changeStatus, PATCH: changeStatus } },
-  { pattern: /^\/api\/stats$/, methods: { GET: getStats } },
-  { pattern: /^\/healthz$/, methods: { GET: getHealth } },
+  { pattern: /^\/api\/orders$/, methods: { GET: [listOrders, 'read'], POST: [createOrder, 'write'] } },
+  { pattern: /^\/api\/orders\/([^/]+)$/, methods: { GET: [getOrder, 'read'], DELETE: [deleteOrder, 'delete'] } },
+  { pattern: /^\/api\/orders\/([^/]+)\/status$/, methods: { PUT: [changeStatus, 'write'], PATCH: [changeStatus, 'write'] } },
+  { pattern: /^\/api\/track\/([^/]+)$/, methods: { GET: [getTrackedOrder, 'tracking'] } },
+  { pattern: /^\/api\/stats$/, methods: { GET: [getStats, 'read'] } },
+  { pattern: /^\/healthz$/, methods: { GET: [getHealth, 'public'] } },
 ];
 
 /**
@@ -74,19 +86,52 @@ export function isApiPath(pathname: string): boolean {
  * @param url the parsed request URL
  */
 export async function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const cors = corsHeaders(req.headers.origin, ctx.corsOrigins);
+  for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
   for (const route of ROUTES) {
     const m = route.pattern.exec(url.pathname);
     if (m === null) continue;
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
-    const handler = route.methods[method];
-    if (handler !== undefined) return handler(ctx, req, res, { url, id: decodeSegment(m[1]) });
-    const allow = allowHeader(route);
-    if (method === 'OPTIONS') return sendEmpty(res, 204, { Allow: allow });
-    return sendProblem(res, new ProtocolError('LO_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allow}`), {
-      Allow: allow,
-    });
+    const endpoint = route.methods[method];
+    if (endpoint === undefined) {
+      req.resume();
+      const allow = allowHeader(route);
+      if (method === 'OPTIONS') return sendEmpty(res, 204, { Allow: allow, ...(cors['Access-Control-Allow-Origin'] ? { 'Access-Control-Allow-Methods': allow } : {}) });
+      return sendProblem(res, new ProtocolError('LO_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allow}`), { Allow: allow });
+    }
+    const [handler, needs] = endpoint;
+    const id = decodeSegment(m[1]);
+    const principal = admit(ctx, req, needs, id);
+    if (!principal.ok) {
+      req.resume();
+      return sendAccessProblem(res, principal.error);
+    }
+    return handler(ctx, req, res, { url, id, principal: principal.value });
   }
-  sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', `No API route ${url.pathname}`));
+  req.resume();
+  sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', `No API route ${url.pathname.slice(0, 200)}`));
+}
+
+/** Who the request is, if they may use this endpoint: 401 without a valid credential, 403 without the permission, 429 past the write limit. */
+function admit(ctx: ApiContext, req: IncomingMessage, needs: Endpoint[1], id: string): Result<Principal> {
+  if (needs === 'public') return { ok: true, value: { kind: 'open' } };
+  if (needs === 'tracking') return ctx.access.track(id);
+  const principal = ctx.access.authenticate(req.headers.authorization);
+  if (!principal.ok) return principal;
+  const allowed = ctx.access.authorize(principal.value, needs);
+  if (!allowed.ok) return allowed;
+  if (needs !== 'read') {
+    const limited = ctx.access.limitWrite(principal.value, req.socket.remoteAddress);
+    if (!limited.ok) return limited;
+  }
+  return principal;
+}
+
+function sendAccessProblem(res: ServerResponse, error: ProtocolError): void {
+  const headers: Record<string, string> = {};
+  if (error.code === 'LO_ERR_UNAUTHORIZED') headers['WWW-Authenticate'] = 'Bearer realm="liveorders"';
+  if (error.details.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.details.retryAfterSeconds);
+  sendProblem(res, error, headers);
 }
 
 // ---------------------------------------------------------------------------
@@ -109,12 +154,14 @@ function listOrders(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse,
   sendText(res, 200, encodeOrders(page.orders), { ...headers, 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-store' });
 }
 
-async function createOrder(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const key = req.headers['idempotency-key'];
-  if (typeof key === 'string' && !isValidIdempotencyKey(key)) {
+async function createOrder(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, { principal }: RouteMatch): Promise<void> {
+  const rawKey = req.headers['idempotency-key'];
+  if (typeof rawKey === 'string' && !isValidIdempotencyKey(rawKey)) {
     req.resume();
     return sendProblem(res, invalidHeader('Idempotency-Key', 'must be 1 to 255 visible ASCII characters'));
   }
+  // Keys are scoped to the caller, so nobody can replay another client's answer (and its tracking token).
+  const key = typeof rawKey === 'string' ? (principal.kind === 'role' ? `${principal.name}\n${rawKey}` : rawKey) : undefined;
   const body = await readJsonBody(req, ctx.maxBodyBytes);
   if (body === undefined) return;
   if (!body.ok) return sendBodyProblem(res, body.error);
@@ -138,8 +185,10 @@ async function createOrder(ctx: ApiContext, req: IncomingMessage, res: ServerRes
   const result = ctx.store.create(input.value);
   if (!result.ok) return sendProblem(res, result.error);
   const order = result.value.order;
+  const trackingToken = ctx.access.tracking.issue(order.id);
   const headers = { ...orderHeaders(order), Location: `/api/orders/${order.id}` };
-  const responseBody = encodeOrder(order);
+  // The order, plus its tracking token: only the creator ever sees the token.
+  const responseBody = `${encodeOrder(order).slice(0, -1)},"trackingToken":"${trackingToken}"}`;
   if (typeof key === 'string') {
     ctx.idempotency.set(key, { fingerprint, status: 201, body: responseBody, headers: { ...headers, 'Content-Type': JSON_TYPE } });
   }
@@ -173,6 +222,12 @@ function deleteOrder(ctx: ApiContext, req: IncomingMessage, res: ServerResponse,
   const result = ctx.store.delete(id, expected.value);
   if (!result.ok) return sendProblem(res, result.error);
   sendEmpty(res, 204);
+}
+
+function getTrackedOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { principal }: RouteMatch): void {
+  const order = principal.kind === 'tracking' ? ctx.store.get(principal.orderId) : undefined;
+  if (order === undefined) return sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', 'No order has this tracking token'));
+  sendOrder(res, 200, order);
 }
 
 function getStats(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {

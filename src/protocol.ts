@@ -101,6 +101,25 @@ export interface Order {
   readonly updatedAt: string;
 }
 
+/**
+ * The answer to creating an order: the order plus its secret tracking token.
+ * Whoever holds the token can read that one order and stream its updates
+ * (`GET /api/track/TOKEN`, `/ws?track=TOKEN`, the page at `/track/TOKEN`), and nothing else.
+ */
+export type CreatedOrder = Order & { readonly trackingToken: string };
+
+/** Who may do what: `admin` everything, `operator` create and change status, `viewer` read and stream. */
+export const ROLES = ['admin', 'operator', 'viewer'] as const;
+
+/** One of {@link ROLES}. */
+export type Role = (typeof ROLES)[number];
+
+/** The WebSocket subprotocol the server speaks; browsers add `liveorders.bearer.TOKEN` to authenticate. */
+export const WS_SUBPROTOCOL = 'liveorders';
+
+/** Prefix of the subprotocol that carries a bearer token from a browser (which cannot set headers). */
+export const WS_BEARER_PREFIX = 'liveorders.bearer.';
+
 /** What a client sends to create an order, after validation. */
 export interface CreateOrderInput {
   readonly customerName: string;
@@ -247,6 +266,8 @@ export interface AckMessage {
   readonly type: 'ack';
   readonly requestId?: string;
   readonly order: Order;
+  /** For `createOrder`: the new order's customer tracking token (see {@link CreatedOrder}). */
+  readonly trackingToken?: string;
 }
 
 /** A request was refused; the connection stays open. */
@@ -332,6 +353,8 @@ export const ERROR_CODES = {
   LO_ERR_BAD_JSON: { status: 400, title: 'Malformed JSON' },
   LO_ERR_UNKNOWN_TYPE: { status: 400, title: 'Unknown message type' },
   LO_ERR_INVALID_FIELD: { status: 400, title: 'Invalid request' },
+  LO_ERR_UNAUTHORIZED: { status: 401, title: 'Authentication required' },
+  LO_ERR_FORBIDDEN: { status: 403, title: 'Forbidden' },
   LO_ERR_NOT_FOUND: { status: 404, title: 'Not found' },
   LO_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   LO_ERR_BAD_TRANSITION: { status: 409, title: 'Illegal status transition' },
@@ -339,6 +362,7 @@ export const ERROR_CODES = {
   LO_ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
   LO_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   LO_ERR_IDEMPOTENCY_MISMATCH: { status: 422, title: 'Idempotency key reused with a different request' },
+  LO_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   LO_ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
@@ -357,6 +381,8 @@ export interface ErrorDetails {
   readonly allowed?: readonly OrderStatus[];
   readonly currentVersion?: number;
   readonly currentStatus?: OrderStatus;
+  /** For `LO_ERR_RATE_LIMITED`: when to try again, in seconds. */
+  readonly retryAfterSeconds?: number;
 }
 
 /** An expected, client-caused failure with a stable code. Never carries a stack to the wire. */
@@ -747,7 +773,7 @@ function isServerMessage(value: unknown): value is ServerMessage {
     case 'pong':
       return isOptionalString(value.id);
     case 'ack':
-      return isOptionalString(value.requestId) && isOrder(value.order);
+      return isOptionalString(value.requestId) && isOrder(value.order) && isOptionalString(value.trackingToken);
     case 'error':
       return typeof value.code === 'string' && value.code in ERROR_CODES && typeof value.message === 'string' && isOptionalString(value.requestId);
     default:

@@ -10,6 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
+import { AccessControl } from './access.ts';
+import { isLoopback } from './edge.ts';
 import { DEFAULT_EVENT_LOG_CAPACITY, EventLog } from './event-log.ts';
 import { handleApiRequest, isApiPath, type ApiContext } from './http-api.ts';
 import { sendProblem, writeRawResponse } from './http-io.ts';
@@ -17,7 +19,7 @@ import { DEFAULT_HIGH_WATER_MARK, Hub, type FanOut, type HubOptions } from './hu
 import { IdempotencyCache } from './idempotency.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createPageHandler, type PageHandler } from './page.ts';
-import { CLOSE_CODES, MAX_PAYLOAD_BYTES, ProtocolError, toWireError } from './protocol.ts';
+import { CLOSE_CODES, MAX_PAYLOAD_BYTES, ProtocolError, toWireError, type Role } from './protocol.ts';
 import { SnapshotCache } from './snapshot-cache.ts';
 import { MemoryOrderStore, type OrderStore } from './store.ts';
 import { WsEndpoint } from './ws-endpoint.ts';
@@ -50,6 +52,20 @@ export interface ServerOptions {
   readonly perMessageDeflate?: boolean;
   /** Build the fan-out (the benchmarks' baselines use this). @default a {@link Hub} */
   readonly createFanOut?: (options: HubOptions) => FanOut;
+  /** Role tokens as `[role, token]`. None: open mode, which may only bind to loopback. @default [] */
+  readonly tokens?: readonly (readonly [Role, string])[];
+  /** Allow open mode (no tokens) on a non-loopback address. Anyone who can reach the port can do anything. @default false */
+  readonly allowOpenNetwork?: boolean;
+  /** Extra origins whose pages may open WebSockets (same origin and loopback always may). @default [] */
+  readonly allowedOrigins?: readonly string[];
+  /** Origins allowed by CORS on the REST API; `*` for any. @default [] (CORS off) */
+  readonly corsOrigins?: readonly string[];
+  /** Writes per client per minute when tokens are on. @default 600 */
+  readonly writeRatePerMinute?: number;
+  /** WebSocket connections per address when tokens are on. @default 100 */
+  readonly connectionsPerAddress?: number;
+  /** Apply the two limits above to loopback clients too. @default false */
+  readonly limitLoopback?: boolean;
 }
 
 /** A running (or ready to run) service. */
@@ -73,6 +89,13 @@ export interface LiveOrdersServer {
 
 /** Defaults for {@link ServerOptions}. */
 export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | 'store' | 'createFanOut'>>> = {
+  tokens: [],
+  allowOpenNetwork: false,
+  allowedOrigins: [],
+  corsOrigins: [],
+  writeRatePerMinute: 600,
+  connectionsPerAddress: 100,
+  limitLoopback: false,
   port: 8000,
   host: '127.0.0.1',
   maxPayload: MAX_PAYLOAD_BYTES,
@@ -108,9 +131,19 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     onSendError: (_s, error) => logger.error('websocket send failed', { error }),
   };
   const hub = options.createFanOut?.(hubOptions) ?? new Hub(hubOptions);
+  const access = new AccessControl({
+    tokens: opts.tokens,
+    writeRatePerMinute: opts.writeRatePerMinute,
+    connectionsPerAddress: opts.connectionsPerAddress,
+    limitLoopback: opts.limitLoopback,
+  });
+  if (!access.enabled && opts.allowOpenNetwork && !isLoopback(opts.host)) {
+    logger.warn('open mode on a network address: anyone who can reach this port can read, change and delete every order', { host: opts.host });
+  }
   const eventLog = new EventLog(opts.eventLogCapacity);
   store.onEvent((event) => {
     eventLog.append(event);
+    if (event.type === 'order.deleted') access.tracking.forget(event.order.id);
     hub.publish(event);
   });
 
@@ -120,13 +153,17 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     closeGraceMs: CLOSE_GRACE_MS,
     perMessageDeflate: opts.perMessageDeflate,
-    sessions: { store, hub, eventLog, snapshots: new SnapshotCache(), serverId, logger },
+    sessions: { store, hub, eventLog, snapshots: new SnapshotCache(), serverId, logger, access },
+    access,
+    allowedOrigins: opts.allowedOrigins,
     logger,
   });
   const api: ApiContext = {
     store,
     idempotency: new IdempotencyCache(),
     maxBodyBytes: opts.maxPayload,
+    access,
+    corsOrigins: opts.corsOrigins,
     stats: () => ({
       orders: { total: store.size, byStatus: store.counts() },
       connections: ws.size,
@@ -252,4 +289,13 @@ function validateOptions(opts: typeof DEFAULT_OPTIONS): void {
   integer('heartbeatIntervalMs', opts.heartbeatIntervalMs, 10);
   integer('eventLogCapacity', opts.eventLogCapacity, 1);
   integer('shutdownTimeoutMs', opts.shutdownTimeoutMs, 0);
+  integer('writeRatePerMinute', opts.writeRatePerMinute, 1);
+  integer('connectionsPerAddress', opts.connectionsPerAddress, 1);
+  // Safe by default: without tokens, only this machine may talk to the service.
+  if (opts.tokens.length === 0 && !opts.allowOpenNetwork && !isLoopback(opts.host)) {
+    throw new RangeError(
+      `refusing to listen on ${opts.host} without tokens: set LIVEORDERS_TOKENS (e.g. "admin:<24+ random characters>") ` +
+        'or LIVEORDERS_TOKENS_FILE, or set LIVEORDERS_OPEN=1 to let anyone who can reach the port do anything',
+    );
+  }
 }

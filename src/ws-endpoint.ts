@@ -9,10 +9,13 @@ import type { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { AccessControl } from './access.ts';
+import type { Principal } from './auth.ts';
+import { isAllowedOrigin } from './edge.ts';
 import { writeRawResponse } from './http-io.ts';
 import type { Logger } from './logger.ts';
-import { CLOSE_CODES, parseResumePoint, parseViewRequest } from './protocol.ts';
-import { handleClientMessage, openSession, type SessionContext, type SessionSocket } from './ws-session.ts';
+import { CLOSE_CODES, ERROR_CODES, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type ProtocolError } from './protocol.ts';
+import { handleClientMessage, openSession, type Session, type SessionContext, type SessionSocket } from './ws-session.ts';
 
 /** Settings; `createServer` fills every one. */
 export interface WsEndpointOptions {
@@ -27,6 +30,10 @@ export interface WsEndpointOptions {
   /** Compress frames with permessage-deflate. */
   readonly perMessageDeflate: boolean;
   readonly sessions: SessionContext;
+  /** Authentication and per-address limits (shared with HTTP). */
+  readonly access: AccessControl;
+  /** Extra origins whose pages may connect; same origin and loopback always may. */
+  readonly allowedOrigins: readonly string[];
   readonly logger: Logger;
 }
 
@@ -41,6 +48,8 @@ export class WsEndpoint {
   /** Sockets that answered (or were opened) since the last heartbeat. */
   readonly #alive = new WeakSet<WebSocket>();
   readonly #heartbeat: NodeJS.Timeout;
+  /** Open connections per peer address, for the per-address limit. */
+  readonly #perAddress = new Map<string, number>();
   #nextId = 1;
   #accepting = true;
 
@@ -52,6 +61,8 @@ export class WsEndpoint {
       maxPayload: options.maxPayload,
       perMessageDeflate: options.perMessageDeflate,
       clientTracking: false,
+      // Select our protocol name, never echo the one that carries a token.
+      handleProtocols: (offered) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
     });
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatIntervalMs);
     this.#heartbeat.unref();
@@ -79,18 +90,35 @@ export class WsEndpoint {
     socket.on('error', destroyOnError);
     if (!WS_PATHS.has(url.pathname)) return writeRawResponse(socket, 404, 'Not Found', 'WebSocket endpoint is /ws');
     if (!this.#accepting) return writeRawResponse(socket, 503, 'Service Unavailable', 'the server is shutting down');
+    // Against cross-site WebSocket hijacking: a page from another site cannot open a socket with our users' browsers.
+    if (!isAllowedOrigin(req.headers.origin, req.headers.host, this.#options.allowedOrigins)) {
+      return writeRawResponse(socket, 403, 'Forbidden', 'this Origin may not open a WebSocket here');
+    }
     if (this.#sockets.size >= this.#options.maxConnections) {
       this.#options.logger.warn('refusing websocket: connection limit reached', { limit: this.#options.maxConnections });
       return writeRawResponse(socket, 503, 'Service Unavailable', 'too many connections; retry later');
     }
+    const address = req.socket.remoteAddress ?? '';
+    if (!this.#options.access.connectionAllowed(address, this.#perAddress.get(address) ?? 0)) {
+      return writeRawResponse(socket, 429, 'Too Many Requests', 'too many connections from this address');
+    }
+    const principal = this.#options.access.authenticateUpgrade(req, url);
+    if (!principal.ok) return refuse(socket, principal.error);
     const initial = parseViewRequest(viewQuery(url.searchParams));
     if (!initial.ok) return writeRawResponse(socket, 400, 'Bad Request', initial.error.message);
     const resume = parseResumePoint(url.searchParams.get('since'), url.searchParams.get('server'));
     if (!resume.ok) return writeRawResponse(socket, 400, 'Bad Request', resume.error.message);
+    const who = principal.value;
+    // A tracking socket sees its one order, whatever the URL asked for.
+    const view = who.kind === 'tracking' ? { ...initial.value.view, orderId: who.orderId } : initial.value.view;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', destroyOnError);
-      const subscriber = this.#track(ws);
-      openSession(this.#options.sessions, subscriber, { ...initial.value, ...(resume.value === undefined ? {} : { resume: resume.value }) });
+      const session = this.#track(ws, who, address);
+      openSession(this.#options.sessions, session, {
+        view,
+        limit: initial.value.limit,
+        ...(resume.value === undefined ? {} : { resume: resume.value }),
+      });
     });
   }
 
@@ -113,11 +141,13 @@ export class WsEndpoint {
     clearTimeout(timer);
   }
 
-  #track(ws: WebSocket): SessionSocket {
+  #track(ws: WebSocket, principal: Principal, address: string): Session {
     const log = this.#options.logger.child({ conn: this.#nextId++ });
     this.#sockets.add(ws);
     this.#alive.add(ws);
+    this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     const subscriber = this.#adapt(ws);
+    const session: Session = { socket: subscriber, principal, address };
     ws.on('pong', () => this.#alive.add(ws));
     ws.on('error', (error) => {
       log.warn('websocket error', { error: error.message });
@@ -125,6 +155,9 @@ export class WsEndpoint {
     });
     ws.on('close', () => {
       this.#sockets.delete(ws);
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left === 0) this.#perAddress.delete(address);
+      else this.#perAddress.set(address, left);
       this.#options.sessions.hub.unsubscribe(subscriber);
     });
     ws.on('message', (data, isBinary) => {
@@ -133,9 +166,9 @@ export class WsEndpoint {
         ws.close(CLOSE_CODES.unsupportedData, 'binary frames are not supported; send JSON text');
         return;
       }
-      handleClientMessage(this.#options.sessions, subscriber, data.toString());
+      handleClientMessage(this.#options.sessions, session, data.toString());
     });
-    return subscriber;
+    return session;
   }
 
   /**
@@ -198,6 +231,12 @@ function viewQuery(params: URLSearchParams): Record<string, unknown> {
   const limit = params.get('limit');
   if (limit !== null) query.limit = /^\d{1,5}$/.test(limit) ? Number(limit) : limit;
   return query;
+}
+
+/** Refuse an upgrade with the HTTP status of a protocol error (401, 403, 404). */
+function refuse(socket: Duplex, error: ProtocolError): void {
+  const { status, title } = ERROR_CODES[error.code];
+  writeRawResponse(socket, status, title, error.message);
 }
 
 function destroyOnError(this: Duplex): void {

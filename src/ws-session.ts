@@ -5,6 +5,8 @@
  * tests hand {@link handleClientMessage} a fake {@link SessionSocket}.
  */
 
+import type { AccessControl } from './access.ts';
+import type { Principal } from './auth.ts';
 import type { EventLog } from './event-log.ts';
 import type { FanOut, Subscriber } from './hub.ts';
 import type { SnapshotCache } from './snapshot-cache.ts';
@@ -18,10 +20,11 @@ import {
   parseClientMessage,
   viewMatchesEvent,
   toWireError,
+  type AckMessage,
   type ClientMessage,
   type ErrorMessage,
   type Order,
-  type ProtocolError,
+  ProtocolError,
   type ResumePoint,
   type ServerMessage,
   type SnapshotMessage,
@@ -31,6 +34,13 @@ import type { OrderStore } from './store.ts';
 
 /** A client connection as the session sees it: a hub subscriber that can also be sent one-off frames. */
 export type SessionSocket = Subscriber;
+
+/** One connected client: its socket, who it is, and where it connects from. */
+export interface Session {
+  readonly socket: SessionSocket;
+  readonly principal: Principal;
+  readonly address?: string;
+}
 
 /** Shared by every session. */
 export interface SessionContext {
@@ -42,6 +52,8 @@ export interface SessionContext {
   readonly snapshots: SnapshotCache;
   readonly serverId: string;
   readonly logger: Logger;
+  /** Who may do what over the socket (the same rules as HTTP). */
+  readonly access: AccessControl;
 }
 
 /**
@@ -70,14 +82,15 @@ export function buildSnapshot(ctx: Pick<SessionContext, 'store' | 'serverId'>, v
  * covers on this server run (sending `resumed` and exactly the missed events),
  * otherwise send a snapshot (marked `reset` when a resume was asked for).
  * @param ctx shared context
- * @param socket the client
+ * @param session the client
  * @param request view, snapshot size and where the client left off
  */
-export function openSession(ctx: SessionContext, socket: SessionSocket, request: { view: View; limit: number; resume?: ResumePoint }): void {
+export function openSession(ctx: SessionContext, session: Session, request: { view: View; limit: number; resume?: ResumePoint }): void {
   const { view, resume } = request;
+  const { socket } = session;
   const missed = resume !== undefined && resume.serverId === ctx.serverId ? ctx.eventLog.since(resume.since) : undefined;
   if (resume === undefined || missed === undefined) {
-    startView(ctx, socket, view, request.limit, resume !== undefined);
+    startView(ctx, session, view, request.limit, resume !== undefined);
     return;
   }
   send(socket, { type: 'resumed', serverId: ctx.serverId, since: resume.since, seq: ctx.store.seq, view });
@@ -89,23 +102,33 @@ export function openSession(ctx: SessionContext, socket: SessionSocket, request:
 /**
  * Send a fresh snapshot of `view` and route later events to the socket.
  * The snapshot goes first and the hub skips queued events it already
- * reflects, so the client sees every change exactly once.
+ * reflects, so the client sees every change exactly once. A tracking
+ * session's snapshot counts only its own order: store-wide numbers are not
+ * the customer's business.
  * @param ctx shared context
- * @param socket the client
+ * @param session the client
  * @param view what it watches
  * @param limit most orders in the snapshot
  * @param reset mark the snapshot as replacing a resume that could not be honoured
  */
-export function startView(ctx: SessionContext, socket: SessionSocket, view: View, limit: number, reset = false): void {
+export function startView(ctx: SessionContext, session: Session, view: View, limit: number, reset = false): void {
   const seq = ctx.store.seq;
-  const key = `${view.orderId ?? '*'}|${view.statuses?.join(',') ?? '*'}|${limit}|${reset}`;
-  socket.send(
+  const tracking = session.principal.kind === 'tracking';
+  const key = `${view.orderId ?? '*'}|${view.statuses?.join(',') ?? '*'}|${limit}|${reset}|${tracking}`;
+  session.socket.send(
     ctx.snapshots.get(key, seq, () => {
       const snapshot = buildSnapshot(ctx, view, limit);
-      return reset ? { ...snapshot, reset: true } : snapshot;
+      const counts = tracking ? countsOf(snapshot.orders) : snapshot.counts;
+      return reset ? { ...snapshot, counts, reset: true } : { ...snapshot, counts };
     }),
   );
-  ctx.hub.subscribe(socket, view, seq);
+  ctx.hub.subscribe(session.socket, view, seq);
+}
+
+function countsOf(orders: readonly Order[]): SnapshotMessage['counts'] {
+  const counts = { pending: 0, processing: 0, shipped: 0, delivered: 0, cancelled: 0 };
+  for (const order of orders) counts[order.status]++;
+  return counts;
 }
 
 /**
@@ -115,22 +138,51 @@ export function startView(ctx: SessionContext, socket: SessionSocket, view: View
  * @param socket the client
  * @param text the frame
  */
-export function handleClientMessage(ctx: SessionContext, socket: SessionSocket, text: string): void {
+export function handleClientMessage(ctx: SessionContext, session: Session, text: string): void {
   const parsed = parseClientMessage(text);
   if (!parsed.ok) {
-    send(socket, errorMessage(parsed.error));
+    send(session.socket, errorMessage(parsed.error));
     return;
   }
   const message = parsed.value;
   try {
-    dispatch(ctx, socket, message);
+    const refused = checkAccess(ctx, session, message);
+    if (refused !== undefined) {
+      send(session.socket, errorMessage(refused, requestIdOf(message)));
+      return;
+    }
+    dispatch(ctx, session, message);
   } catch (error) {
     ctx.logger.error('client message handler failed', { error, type: message.type });
-    send(socket, errorMessage(toWireError(error), requestIdOf(message)));
+    send(session.socket, errorMessage(toWireError(error), requestIdOf(message)));
   }
 }
 
-function dispatch(ctx: SessionContext, socket: SessionSocket, message: ClientMessage): void {
+/** The socket obeys the same rules as HTTP: writes need the write permission; a tracking socket cannot widen its view. */
+function checkAccess(ctx: SessionContext, session: Session, message: ClientMessage): ProtocolError | undefined {
+  const { principal } = session;
+  switch (message.type) {
+    case 'ping':
+      return undefined;
+    case 'subscribe':
+      if (principal.kind === 'tracking' && message.orderId !== principal.orderId) {
+        return new ProtocolError('LO_ERR_FORBIDDEN', 'A tracking connection can only watch its own order');
+      }
+      return undefined;
+    case 'createOrder':
+    case 'updateStatus': {
+      const allowed = ctx.access.authorize(principal, 'write');
+      if (!allowed.ok) return allowed.error;
+      const limited = ctx.access.limitWrite(principal, session.address);
+      return limited.ok ? undefined : limited.error;
+    }
+    default:
+      return assertNever(message);
+  }
+}
+
+function dispatch(ctx: SessionContext, session: Session, message: ClientMessage): void {
+  const { socket } = session;
   switch (message.type) {
     case 'ping':
       send(socket, message.id === undefined ? { type: 'pong' } : { type: 'pong', id: message.id });
@@ -140,12 +192,14 @@ function dispatch(ctx: SessionContext, socket: SessionSocket, message: ClientMes
         ...(message.orderId === undefined ? {} : { orderId: message.orderId }),
         ...(message.statuses === undefined ? {} : { statuses: message.statuses }),
       };
-      startView(ctx, socket, view, message.limit ?? SNAPSHOT_LIMITS.default);
+      startView(ctx, session, view, message.limit ?? SNAPSHOT_LIMITS.default);
       return;
     }
     case 'createOrder': {
       const result = ctx.store.create(message.order);
-      send(socket, result.ok ? ack(result.value.order, message.requestId) : errorMessage(result.error, message.requestId));
+      if (!result.ok) return send(socket, errorMessage(result.error, message.requestId));
+      const trackingToken = ctx.access.tracking.issue(result.value.order.id);
+      send(socket, { ...ack(result.value.order, message.requestId), trackingToken });
       return;
     }
     case 'updateStatus': {
@@ -163,7 +217,7 @@ function send(socket: SessionSocket, message: ServerMessage): void {
   socket.send({ payload: Buffer.from(encodeServerMessage(message)) });
 }
 
-function ack(order: Order, requestId: string | undefined): ServerMessage {
+function ack(order: Order, requestId: string | undefined): AckMessage {
   return requestId === undefined ? { type: 'ack', order } : { type: 'ack', requestId, order };
 }
 

@@ -67,7 +67,8 @@ describe('POST /api/orders', () => {
       items: [{ name: 'keyboard', quantity: 2, price: 49.5 }, { name: 'cable', price: 3.25 }],
     });
     assert.equal(res.status, 201);
-    const order = res.body as Order;
+    const { trackingToken, ...order } = res.body as Order & { trackingToken: string };
+    assert.match(trackingToken, /^[A-Za-z0-9_-]{22}$/, 'a 128-bit tracking token comes with the new order');
     assert.equal(res.headers.get('location'), `/api/orders/${order.id}`);
     assert.equal(res.headers.get('etag'), '"1"');
     assert.equal(order.customerName, 'Grace');

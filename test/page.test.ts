@@ -182,7 +182,7 @@ describe('the order board in Chromium', () => {
     assert.match((await right.locator('#announcer').textContent()) ?? '', /is now shipped/);
   });
 
-  test('after the connection drops, the indicator counts down and the page resyncs exactly', async () => {
+  test('after the connection drops, the indicator counts down and the page resyncs exactly', async (t) => {
     allowedErrors = [/WebSocket connection to .* failed/];
     const page = await openBoard();
     const keep = await createViaApi('Survivor');
@@ -190,6 +190,7 @@ describe('the order board in Chromium', () => {
     await card(page, remove.id).waitFor();
 
     proxy.refuse(true);
+    t.after(() => proxy.refuse(false)); // later tests need the proxy even if this one fails
     proxy.dropAll();
     await page.locator('#connection[data-state="waiting"]').waitFor();
     assert.match((await page.locator('#connection-text').textContent()) ?? '', /^Reconnecting in \d+s$/);

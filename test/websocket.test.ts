@@ -12,7 +12,9 @@ after(srv.close);
 async function create(base = srv.base, name = 'Ada'): Promise<Order> {
   const res = await request(base, 'POST', '/api/orders', orderBody(name));
   assert.equal(res.status, 201, res.text);
-  return res.body as Order;
+  const { trackingToken, ...order } = res.body as Order & { trackingToken: string };
+  assert.match(trackingToken, /^[A-Za-z0-9_-]{22}$/);
+  return order;
 }
 
 /** Apply a snapshot and then events to a map, the way any client must. */

@@ -2,13 +2,14 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { AccessControl } from '../src/access.ts';
 import { EventLog } from '../src/event-log.ts';
 import type { OutgoingMessage } from '../src/frame.ts';
 import { Hub, type Subscriber } from '../src/hub.ts';
 import { parseServerMessage, type ServerMessage } from '../src/protocol.ts';
 import { SnapshotCache } from '../src/snapshot-cache.ts';
 import { MemoryOrderStore } from '../src/store.ts';
-import { handleClientMessage, openSession, type SessionContext } from '../src/ws-session.ts';
+import { handleClientMessage, openSession, type Session, type SessionContext } from '../src/ws-session.ts';
 import { captureLogger } from './helpers.ts';
 
 class FakeSocket implements Subscriber {
@@ -33,7 +34,13 @@ function context(): SessionContext {
     eventLog.append(e);
     hub.publish(e);
   });
-  return { store, hub, eventLog, snapshots: new SnapshotCache(), serverId: 'run', logger: captureLogger().logger };
+  const access = new AccessControl({ tokens: [], writeRatePerMinute: 600, connectionsPerAddress: 100, limitLoopback: false });
+  return { store, hub, eventLog, snapshots: new SnapshotCache(), serverId: 'run', logger: captureLogger().logger, access };
+}
+
+/** A session in open mode around a fake socket. */
+function open(socket: FakeSocket): Session {
+  return { socket, principal: { kind: 'open' } };
 }
 
 const order = { customerName: 'A', items: [{ name: 'x', quantity: 1 }] };
@@ -43,7 +50,7 @@ test('a snapshot taken while events are queued is not followed by those events a
   ctx.store.create(order);
   ctx.store.create(order); // seq 1 and 2 queued, not yet flushed
   const socket = new FakeSocket();
-  openSession(ctx, socket, { view: {}, limit: 10 });
+  openSession(ctx, open(socket), { view: {}, limit: 10 });
   ctx.store.create(order); // seq 3 after the snapshot
   ctx.hub.flush();
   const [snapshot] = socket.messages;
@@ -58,7 +65,7 @@ test('a resume while events are queued replays them once and the flush does not 
   ctx.store.create(order);
   ctx.store.create(order); // seq 2 and 3 queued
   const socket = new FakeSocket();
-  openSession(ctx, socket, { view: {}, limit: 10, resume: { since: 1, serverId: 'run' } });
+  openSession(ctx, open(socket), { view: {}, limit: 10, resume: { since: 1, serverId: 'run' } });
   ctx.hub.flush();
   assert.equal(socket.messages[0]?.type, 'resumed');
   assert.deepEqual(socket.seqs(), [2, 3]);
@@ -67,9 +74,9 @@ test('a resume while events are queued replays them once and the flush does not 
 test('subscribe answers with a snapshot of the new view; later events follow that view only', () => {
   const ctx = context();
   const socket = new FakeSocket();
-  openSession(ctx, socket, { view: {}, limit: 10 });
+  openSession(ctx, open(socket), { view: {}, limit: 10 });
   ctx.store.create(order); // seq 1 queued for the old view
-  handleClientMessage(ctx, socket, '{"type":"subscribe","statuses":["shipped"]}');
+  handleClientMessage(ctx, open(socket), '{"type":"subscribe","statuses":["shipped"]}');
   const created = ctx.store.create(order); // pending: outside the new view
   assert.ok(created.ok);
   ctx.store.changeStatus(created.value.order.id, 'shipped');
@@ -93,12 +100,12 @@ test('snapshots are encoded once per view and seq, and rebuilt after a change', 
       sent.push(message);
       original(message);
     };
-    openSession(ctx, socket, { view: {}, limit: 10 });
+    openSession(ctx, open(socket), { view: {}, limit: 10 });
   }
   assert.strictEqual(sent[0], sent[1], 'the same encoded bytes for both');
   ctx.store.create(order);
   const c = new FakeSocket();
-  openSession(ctx, c, { view: {}, limit: 10 });
+  openSession(ctx, open(c), { view: {}, limit: 10 });
   const fresh = c.messages[0];
   assert.ok(fresh?.type === 'snapshot');
   assert.equal(fresh.seq, 2);

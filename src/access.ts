@@ -1,0 +1,136 @@
+/**
+ * @module access
+ * The one access policy for HTTP and WebSocket: who is asking (role token,
+ * tracking token, or open mode), whether they may, and how often. Handlers
+ * ask it; they never look at tokens themselves.
+ */
+
+import type { IncomingMessage } from 'node:http';
+import { bearerToken, can, isTrackingToken, TokenRegistry, type Permission, type Principal } from './auth.ts';
+import { isLoopback } from './edge.ts';
+import { ProtocolError, WS_BEARER_PREFIX, fail, ok, type Result, type Role } from './protocol.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { TrackingTokens } from './tracking.ts';
+
+/** Settings for {@link AccessControl}. */
+export interface AccessOptions {
+  /** Role tokens; none means open mode. */
+  readonly tokens: readonly (readonly [Role, string])[];
+  /** Writes allowed per client per minute when tokens are on. */
+  readonly writeRatePerMinute: number;
+  /** WebSocket connections allowed per address when tokens are on. */
+  readonly connectionsPerAddress: number;
+  /** Apply the limits to loopback clients too (off: the demo, tests and benchmarks run there). */
+  readonly limitLoopback: boolean;
+}
+
+const OPEN: Principal = { kind: 'open' };
+
+/** Authentication, authorisation and abuse limits. */
+export class AccessControl {
+  readonly tracking = new TrackingTokens();
+  readonly #tokens: TokenRegistry;
+  readonly #writes: RateLimiter;
+  readonly #options: AccessOptions;
+
+  /** @param options tokens and limits */
+  constructor(options: AccessOptions) {
+    this.#options = options;
+    this.#tokens = new TokenRegistry(options.tokens);
+    this.#writes = new RateLimiter({ perMinute: options.writeRatePerMinute });
+  }
+
+  /** Whether role tokens are configured. */
+  get enabled(): boolean {
+    return this.#tokens.enabled;
+  }
+
+  /**
+   * Who an HTTP request is: open mode, or the role of its `Authorization: Bearer` token.
+   * @param authorization the Authorization header
+   */
+  authenticate(authorization: string | undefined): Result<Principal> {
+    if (!this.#tokens.enabled) return ok(OPEN);
+    if (authorization === undefined) return fail(unauthorized('Send "Authorization: Bearer TOKEN"'));
+    return this.#roleFor(bearerToken(authorization));
+  }
+
+  /**
+   * Who a WebSocket upgrade is: a tracking token (`?track=`) opens one order;
+   * otherwise a role token from `Authorization: Bearer` or, for browsers, the
+   * `liveorders.bearer.TOKEN` subprotocol.
+   * @param req the upgrade request
+   * @param url its URL
+   */
+  authenticateUpgrade(req: IncomingMessage, url: URL): Result<Principal> {
+    const track = url.searchParams.get('track');
+    if (track !== null) return this.#trackingFor(track);
+    if (!this.#tokens.enabled) return ok(OPEN);
+    if (req.headers.authorization !== undefined) return this.authenticate(req.headers.authorization);
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+    const carried = offered.find((p) => p.startsWith(WS_BEARER_PREFIX));
+    if (carried === undefined) return fail(unauthorized('Send "Authorization: Bearer TOKEN" or the liveorders.bearer.TOKEN subprotocol'));
+    return this.#roleFor(carried.slice(WS_BEARER_PREFIX.length));
+  }
+
+  /**
+   * The principal a tracking token stands for.
+   * @param token a presented tracking token
+   */
+  track(token: string): Result<Principal> {
+    return this.#trackingFor(token);
+  }
+
+  /**
+   * Refuse what `principal` may not do (403).
+   * @param principal who
+   * @param permission what
+   */
+  authorize(principal: Principal, permission: Permission): Result<void> {
+    if (can(principal, permission)) return ok(undefined);
+    const who = principal.kind === 'role' ? `The ${principal.role} role` : 'A tracking token';
+    return fail(new ProtocolError('LO_ERR_FORBIDDEN', `${who} may not ${permission === 'read' ? 'read the store' : permission === 'write' ? 'create or change orders' : 'delete orders'}`));
+  }
+
+  /**
+   * Count one write against its sender's allowance (only when tokens are on).
+   * @param principal who
+   * @param address the peer address
+   */
+  limitWrite(principal: Principal, address: string | undefined): Result<void> {
+    if (!this.#limits(address)) return ok(undefined);
+    const key = principal.kind === 'role' ? principal.name : `addr:${address ?? '?'}`;
+    const decision = this.#writes.take(key);
+    if (decision.ok) return ok(undefined);
+    return fail(new ProtocolError('LO_ERR_RATE_LIMITED', `Too many writes; retry in ${decision.retryAfterSeconds} s`, { retryAfterSeconds: decision.retryAfterSeconds }));
+  }
+
+  /**
+   * Whether one more WebSocket from `address` is allowed, given how many it has open.
+   * @param address the peer address
+   * @param open connections it has open now
+   */
+  connectionAllowed(address: string | undefined, open: number): boolean {
+    return !this.#limits(address) || open < this.#options.connectionsPerAddress;
+  }
+
+  #limits(address: string | undefined): boolean {
+    return this.#tokens.enabled && (this.#options.limitLoopback || !isLoopback(address));
+  }
+
+  #roleFor(token: string | undefined): Result<Principal> {
+    const found = token === undefined ? undefined : this.#tokens.lookup(token);
+    if (found === undefined) return fail(unauthorized('The token is not valid'));
+    return ok({ kind: 'role', role: found.role, name: found.name });
+  }
+
+  #trackingFor(token: string): Result<Principal> {
+    const orderId = isTrackingToken(token) ? this.tracking.orderFor(token) : undefined;
+    if (orderId === undefined) return fail(new ProtocolError('LO_ERR_NOT_FOUND', 'No order has this tracking token'));
+    return ok({ kind: 'tracking', orderId });
+  }
+}
+
+function unauthorized(detail: string): ProtocolError {
+  return new ProtocolError('LO_ERR_UNAUTHORIZED', detail);
+}

@@ -1,0 +1,133 @@
+/**
+ * @module auth
+ * Who is asking, and what they may do. Role tokens come from configuration
+ * (never a default); customer tracking tokens are minted per order. With no
+ * role tokens configured the service is open (and `createServer` then only
+ * binds to loopback unless told otherwise). Tokens are compared in constant time.
+ */
+
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ROLES, fail, ok, type Result, type Role } from './protocol.ts';
+
+/** What a request may do. */
+export type Permission = 'read' | 'write' | 'delete';
+
+/** The permissions of each role. */
+export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
+  admin: ['read', 'write', 'delete'],
+  operator: ['read', 'write'],
+  viewer: ['read'],
+};
+
+/** Who a request or connection is. */
+export type Principal =
+  /** No tokens are configured: the local demo, everything allowed. */
+  | { readonly kind: 'open' }
+  | { readonly kind: 'role'; readonly role: Role; readonly name: string }
+  /** A customer holding one order's tracking token: that order, read only. */
+  | { readonly kind: 'tracking'; readonly orderId: string };
+
+/** Shortest accepted role token: guessing one must be hopeless. */
+export const MIN_TOKEN_LENGTH = 24;
+
+/**
+ * Whether `principal` may do `permission` on the whole store (tracking
+ * principals may do nothing store-wide; their one order is checked apart).
+ * @param principal who
+ * @param permission what
+ */
+export function can(principal: Principal, permission: Permission): boolean {
+  switch (principal.kind) {
+    case 'open':
+      return true;
+    case 'role':
+      return ROLE_PERMISSIONS[principal.role].includes(permission);
+    case 'tracking':
+      return false;
+  }
+}
+
+/** A configured role token. */
+interface RoleToken {
+  readonly role: Role;
+  /** SHA-256 of the token: fixed length for timingSafeEqual, and the secret is not kept in memory as is. */
+  readonly digest: Buffer;
+  /** Position in the configuration, for logs ("token #2"), never the token itself. */
+  readonly name: string;
+}
+
+/** The configured role tokens. Empty means open mode. */
+export class TokenRegistry {
+  readonly #tokens: readonly RoleToken[];
+
+  /** @param entries `[role, token]` pairs, validated by {@link parseTokenList} */
+  constructor(entries: readonly (readonly [Role, string])[]) {
+    this.#tokens = entries.map(([role, token], i) => ({ role, digest: digest(token), name: `token #${i + 1} (${role})` }));
+  }
+
+  /** Whether any role token is configured (otherwise the service is open). */
+  get enabled(): boolean {
+    return this.#tokens.length > 0;
+  }
+
+  /**
+   * The role a bearer token grants, comparing against every configured token
+   * in constant time (no early exit, so timing reveals nothing).
+   * @param token the presented token
+   */
+  lookup(token: string): RoleToken | undefined {
+    const presented = digest(token);
+    let found: RoleToken | undefined;
+    for (const candidate of this.#tokens) {
+      if (timingSafeEqual(presented, candidate.digest) && found === undefined) found = candidate;
+    }
+    return found;
+  }
+}
+
+/**
+ * Parse role tokens as configured: entries `role:token`, separated by commas
+ * or newlines; `#` starts a comment line. Refuses unknown roles, short or
+ * duplicate tokens, so a typo cannot silently open or lock the service.
+ * @param text the environment variable's or file's content
+ */
+export function parseTokenList(text: string): Result<[Role, string][], string> {
+  const entries: [Role, string][] = [];
+  const seen = new Set<string>();
+  const parts = text.split(/[\n,]/).map((s) => s.trim()).filter((s) => s !== '' && !s.startsWith('#'));
+  for (const [i, part] of parts.entries()) {
+    const colon = part.indexOf(':');
+    const role = colon < 0 ? '' : part.slice(0, colon).trim();
+    const token = colon < 0 ? '' : part.slice(colon + 1).trim();
+    if (!(ROLES as readonly string[]).includes(role)) return fail(`entry ${i + 1}: expected role:token with role one of ${ROLES.join(', ')}`);
+    if (token.length < MIN_TOKEN_LENGTH) return fail(`entry ${i + 1}: a token must be at least ${MIN_TOKEN_LENGTH} characters`);
+    if (!/^[\x21-\x7e]+$/.test(token)) return fail(`entry ${i + 1}: a token must be visible ASCII without spaces`);
+    if (seen.has(token)) return fail(`entry ${i + 1}: the same token is listed twice`);
+    seen.add(token);
+    entries.push([role as Role, token]);
+  }
+  return ok(entries);
+}
+
+/** Make a new tracking token: 128 random bits, URL-safe. */
+export function newTrackingToken(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** Whether `value` has the shape of a tracking token (22 base64url characters). */
+export function isTrackingToken(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{22}$/.test(value);
+}
+
+/**
+ * The token in an `Authorization: Bearer TOKEN` header, if that is what it holds.
+ * @param header the raw header
+ */
+export function bearerToken(header: string | undefined): string | undefined {
+  const m = /^Bearer +([\x21-\x7e]{1,512})\s*$/i.exec(header ?? '');
+  return m?.[1];
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
