@@ -43,6 +43,10 @@ export interface WatchOptions {
   readonly send?: ClientMessage;
   /** Seconds between heartbeat pings; a server silent for that long after a ping is presumed gone. */
   readonly heartbeatSeconds: number;
+  /** Access token for a server with tokens on (sent as Authorization: Bearer). */
+  readonly token?: string;
+  /** A customer tracking token: watch that one order. */
+  readonly track?: string;
   readonly color: boolean;
   readonly help: boolean;
 }
@@ -66,6 +70,8 @@ Options:
   --timeout S      give up after S seconds (exit 4): the time allowed for --once, --count, --until
                    or --send to finish; without those, the longest silence allowed between events
   --send JSON      send one client message (e.g. createOrder, updateStatus), print the answer, exit
+  --token TOKEN    access token, when the server has tokens on (or $LIVEORDERS_TOKEN)
+  --track TOKEN    watch the one order a customer tracking token opens
   --heartbeat S    ping the server every S seconds and reconnect when it stops answering (default 15)
   --no-color       no colours (also when NO_COLOR is set or stdout is not a terminal)
   -h, --help       show this help
@@ -75,7 +81,8 @@ status change. The client reconnects by itself with backoff (said on stderr) and
 last seq it saw, so it neither repeats nor misses an event.
 
 Exit codes: 0 done (or Ctrl-C), 1 unexpected failure, 2 bad usage, 3 server not reachable,
-4 timed out, 5 connection refused by the server, 6 the server answered with an error.
+4 timed out, 5 connection refused by the server (e.g. 401: no or bad --token), 6 the server
+answered with an error.
 
 Examples:
   npm run -s watch                                   # watch everything
@@ -111,6 +118,8 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
         timeout: { type: 'string' },
         send: { type: 'string' },
         heartbeat: { type: 'string', default: '15' },
+        token: { type: 'string' },
+        track: { type: 'string' },
         'no-color': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -155,6 +164,9 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     timeoutSeconds = Number(values.timeout);
     if (!/^\d+(\.\d+)?$/.test(values.timeout) || !(timeoutSeconds > 0)) return fail('--timeout: expected a number of seconds > 0');
   }
+  const token = values.token ?? (env.LIVEORDERS_TOKEN === '' ? undefined : env.LIVEORDERS_TOKEN);
+  if (token !== undefined && !/^[\x21-\x7e]{1,512}$/.test(token)) return fail('--token: expected visible ASCII without spaces');
+  if (values.track !== undefined && !/^[A-Za-z0-9_-]{22}$/.test(values.track)) return fail('--track: expected the 22-character tracking token');
   const heartbeatSeconds = Number(values.heartbeat);
   if (!/^\d+(\.\d+)?$/.test(values.heartbeat) || !(heartbeatSeconds >= 0.1)) return fail('--heartbeat: expected a number of seconds >= 0.1');
   let send: ClientMessage | undefined;
@@ -181,6 +193,8 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
       ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
       ...(send === undefined ? {} : { send }),
       heartbeatSeconds,
+      ...(token === undefined ? {} : { token }),
+      ...(values.track === undefined ? {} : { track: values.track }),
       color: isTty && !values['no-color'] && (env.NO_COLOR === undefined || env.NO_COLOR === ''),
       help: values.help,
     },

@@ -92,7 +92,8 @@ class Watch {
   }
 
   #connect(): void {
-    const ws = new WebSocket(this.#socketUrl(), { perMessageDeflate: false, handshakeTimeout: 10_000 });
+    const headers = this.#options.token === undefined ? {} : { Authorization: `Bearer ${this.#options.token}` };
+    const ws = new WebSocket(this.#socketUrl(), { perMessageDeflate: false, handshakeTimeout: 10_000, headers });
     this.#ws = ws;
     ws.on('unexpected-response', (_req: ClientRequest, res: IncomingMessage) => this.#onRefused(res));
     ws.on('error', (error: NodeJS.ErrnoException) => this.#onError(error));
@@ -107,6 +108,7 @@ class Watch {
     const o = this.#options;
     if (o.statuses !== undefined) url.searchParams.set('status', o.statuses.join(','));
     if (o.orderId !== undefined) url.searchParams.set('order', o.orderId);
+    if (o.track !== undefined) url.searchParams.set('track', o.track);
     const limit = o.limit ?? (o.send === undefined ? undefined : 1);
     if (limit !== undefined) url.searchParams.set('limit', String(limit));
     if (this.#serverId !== undefined) {

@@ -13,6 +13,17 @@ import {
   type Result,
 } from '../src/protocol.ts';
 
+/** The bearer token the page sends, if the user signed in (kept in sessionStorage by the page). */
+let bearer: string | undefined;
+
+/**
+ * Use `token` for every later call (undefined: none).
+ * @param token an access token
+ */
+export function setBearerToken(token: string | undefined): void {
+  bearer = token;
+}
+
 /** An API failure as the page shows it. */
 export interface ApiProblem {
   /** HTTP status; 0 when the server could not be reached. */
@@ -64,6 +75,19 @@ export function getOrder(id: string): Promise<Result<Order, ApiProblem>> {
   return call('GET', `/api/orders/${encodeURIComponent(id)}`).then((r) => (r.ok ? asOrder(r.value.body) : r));
 }
 
+/** `GET /api/stats`, to learn whether the page may read (401: sign in; 403: the token may not read). */
+export function probeAccess(): Promise<Result<unknown, ApiProblem>> {
+  return call('GET', '/api/stats').then((r) => (r.ok ? { ok: true, value: r.value.body } : r));
+}
+
+/**
+ * `GET /api/track/TOKEN`: the one order a customer tracking token opens.
+ * @param token the tracking token
+ */
+export function getTrackedOrder(token: string): Promise<Result<Order, ApiProblem>> {
+  return call('GET', `/api/track/${encodeURIComponent(token)}`).then((r) => (r.ok ? asOrder(r.value.body) : r));
+}
+
 /**
  * `GET /api/orders` for one older page.
  * @param query statuses to include, cursor to continue from, page size
@@ -99,9 +123,10 @@ async function call(
 ): Promise<Result<{ body: unknown; headers: Headers }, ApiProblem>> {
   let response: Response;
   try {
+    const auth: Record<string, string> = bearer === undefined ? {} : { Authorization: `Bearer ${bearer}` };
     response = await fetch(path, {
       method,
-      headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
+      headers: body === undefined ? { ...auth, ...headers } : { 'Content-Type': 'application/json', ...auth, ...headers },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch {

@@ -20,6 +20,8 @@ export type ConnectionStatus =
 export interface ConnectionOptions {
   /** Called before each attempt, so a reconnect asks for the page's current view. */
   readonly url: () => string;
+  /** Subprotocols to offer (a browser's only way to send a token with the upgrade). */
+  readonly protocols: () => string[];
   readonly onMessage: (message: ServerMessage) => void;
   readonly onStatus: (status: ConnectionStatus) => void;
   /** A frame that did not decode; the connection goes on. */
@@ -53,7 +55,7 @@ export function openConnection(options: ConnectionOptions): Connection {
       return;
     }
     options.onStatus({ kind: 'connecting', attempt });
-    const ws = new WebSocket(options.url());
+    const ws = new WebSocket(options.url(), options.protocols());
     socket = ws;
     heard = true;
     ws.addEventListener('message', (event: MessageEvent<unknown>) => {

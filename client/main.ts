@@ -5,12 +5,12 @@
  * animation frame however many messages arrive.
  */
 
-import { changeStatus, createOrder, getOrder, listOrders } from './api.ts';
-import { openConnection } from './connection.ts';
+import { changeStatus, createOrder, getOrder, getTrackedOrder, listOrders, probeAccess, setBearerToken } from './api.ts';
+import { openConnection, type Connection } from './connection.ts';
 import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from './state.ts';
 import { formatFilter, parseDetailHash, parseFilter, type Filter } from './url-state.ts';
 import { createView, shortId, type BoardModel, type DetailModel, type ViewAction } from './view.ts';
-import type { Order, OrderEvent, ServerMessage, View as ServerView } from '../src/protocol.ts';
+import { WS_BEARER_PREFIX, WS_SUBPROTOCOL, type Order, type OrderEvent, type ServerMessage, type View as ServerView } from '../src/protocol.ts';
 
 /** Cards rendered at first, and added per "Show more". Keeps 10,000 loaded orders cheap to draw. */
 const RENDER_PAGE = 120;
@@ -30,25 +30,59 @@ let highlight: string[] = [];
 let detail: DetailModel = { kind: 'closed' };
 let frame = 0;
 
-const connection = openConnection({
-  url: () => socketUrl(state),
-  onStatus: (status) => {
-    view.setConnection(status);
-    if (status.kind !== 'open') state = awaitSnapshot(state, state.view);
-    scheduleRender();
-  },
-  onMessage,
-  onProtocolError: (text) => console.warn('liveorders: ignored a frame this page does not understand', text.slice(0, 200)),
-});
+/** Where the access token lives: this tab only, gone when it closes. */
+const TOKEN_KEY = 'liveorders.token';
+/** `/track/TOKEN`: the customer view of one order. */
+const trackingToken = /^\/track\/([A-Za-z0-9_-]{22})$/.exec(location.pathname)?.[1];
+let token = sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+setBearerToken(token);
+
+/** Offline until started: the page connects once it knows it may read. */
+let connection: Connection = { send: () => false, retryNow: () => undefined };
 
 view.onAction((action) => void handleAction(action));
 window.addEventListener('hashchange', () => openDetail(parseDetailHash(location.hash)));
 window.addEventListener('popstate', () => applyFilter(parseFilter(location.search), false));
-openDetail(parseDetailHash(location.hash));
-scheduleRender();
+void start();
+
+async function start(): Promise<void> {
+  if (trackingToken !== undefined) {
+    view.setTrackingMode();
+    state = initialState({});
+    detail = { kind: 'loading', id: 'tracking' };
+    const order = await getTrackedOrder(trackingToken);
+    detail = order.ok ? { kind: 'order', order: order.value } : { kind: 'missing', id: 'tracking' };
+    if (order.ok) connect();
+    scheduleRender();
+    return;
+  }
+  const probe = await probeAccess();
+  if (!probe.ok && (probe.error.status === 401 || probe.error.status === 403)) {
+    view.showLogin(token === undefined ? 'This board needs an access token.' : `That token was refused: ${probe.error.detail}`);
+    return;
+  }
+  view.showBoard(token !== undefined);
+  openDetail(parseDetailHash(location.hash));
+  connect();
+  scheduleRender();
+}
+
+function connect(): void {
+  connection = openConnection({
+    url: () => socketUrl(state),
+    protocols: () => (token === undefined ? [WS_SUBPROTOCOL] : [WS_SUBPROTOCOL, WS_BEARER_PREFIX + token]),
+    onStatus: (status) => {
+      view.setConnection(status);
+      if (status.kind !== 'open') state = awaitSnapshot(state, state.view);
+      scheduleRender();
+    },
+    onMessage,
+    onProtocolError: (text) => console.warn('liveorders: ignored a frame this page does not understand', text.slice(0, 200)),
+  });
+}
 
 function onMessage(message: ServerMessage): void {
-  if ((message.type === 'snapshot' || message.type === 'resumed') && !sameView(message.view, serverView(filter))) {
+  if (trackingToken === undefined && (message.type === 'snapshot' || message.type === 'resumed') && !sameView(message.view, serverView(filter))) {
     // A snapshot for a view the user already left; the one asked for is on its way.
     return;
   }
@@ -102,6 +136,14 @@ async function handleAction(action: ViewAction): Promise<void> {
       return;
     case 'retry':
       connection.retryNow();
+      return;
+    case 'login':
+      sessionStorage.setItem(TOKEN_KEY, action.token);
+      location.reload(); // start over with the token: one code path for signed-in pages
+      return;
+    case 'logout':
+      sessionStorage.removeItem(TOKEN_KEY);
+      location.reload();
       return;
     case 'closeDetail':
       if (parseDetailHash(location.hash) !== undefined) history.pushState(null, '', location.pathname + location.search);
@@ -220,6 +262,7 @@ function sameView(a: ServerView, b: ServerView): boolean {
 function socketUrl(current: BoardState): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const params = new URLSearchParams();
+  if (trackingToken !== undefined) params.set('track', trackingToken);
   if (current.view.statuses !== undefined) params.set('status', current.view.statuses.join(','));
   const resume = resumePoint(current);
   if (resume !== undefined) {

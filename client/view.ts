@@ -55,7 +55,9 @@ export type ViewAction =
   | { readonly type: 'showMore' }
   | { readonly type: 'loadOlder' }
   | { readonly type: 'retry' }
-  | { readonly type: 'closeDetail' };
+  | { readonly type: 'closeDetail' }
+  | { readonly type: 'login'; readonly token: string }
+  | { readonly type: 'logout' };
 
 /** The page's view. */
 export interface View {
@@ -70,6 +72,12 @@ export interface View {
   toast(text: string, kind?: 'info' | 'error'): void;
   /** Say something to screen readers. */
   announce(text: string): void;
+  /** Ask for a token (the board stays hidden until one works); `message` explains why. */
+  showLogin(message: string): void;
+  /** Signed in (or no sign-in needed): show the board; offer "Sign out" when a token is in use. */
+  showBoard(signedIn: boolean): void;
+  /** The customer tracking view: one order, no board, no buttons. */
+  setTrackingMode(): void;
 }
 
 const TOAST_MS = 4000;
@@ -95,6 +103,9 @@ export function createView(doc: Document): View {
     return element;
   };
   const el = {
+    login: $<HTMLFormElement>('#login'),
+    loginError: $<HTMLElement>('#login-error'),
+    signOut: $<HTMLButtonElement>('#sign-out'),
     connection: $<HTMLElement>('#connection'),
     connectionText: $<HTMLElement>('#connection-text'),
     retry: $<HTMLButtonElement>('#retry'),
@@ -152,6 +163,12 @@ export function createView(doc: Document): View {
   }
 
   function bindEvents(): void {
+    el.login.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const token = String(new FormData(el.login).get('token') ?? '').trim();
+      if (token !== '') emit({ type: 'login', token });
+    });
+    el.signOut.addEventListener('click', () => emit({ type: 'logout' }));
     el.retry.addEventListener('click', () => emit({ type: 'retry' }));
     el.addItem.addEventListener('click', () => addItemRow().querySelector('input')?.focus());
     el.itemRows.addEventListener('click', (event) => {
@@ -498,9 +515,31 @@ export function createView(doc: Document): View {
     return time;
   }
 
+  function showLogin(message: string): void {
+    doc.body.classList.add('locked');
+    el.login.hidden = false;
+    el.signOut.hidden = true;
+    el.loginError.textContent = message;
+    el.login.querySelector<HTMLInputElement>('input')?.focus();
+  }
+
+  function showBoard(signedIn: boolean): void {
+    doc.body.classList.remove('locked');
+    el.login.hidden = true;
+    el.login.reset();
+    el.loginError.textContent = '';
+    el.signOut.hidden = !signedIn;
+  }
+
   return {
     render,
     setConnection,
+    showLogin,
+    showBoard,
+    setTrackingMode: () => {
+      doc.body.classList.add('tracking');
+      el.detail.addEventListener('cancel', (event) => event.preventDefault()); // Esc must not close the only view
+    },
     onAction: (listener) => {
       emit = listener;
     },

@@ -5,8 +5,10 @@
  * with a message naming it rather than being silently ignored.
  */
 
+import { readFileSync } from 'node:fs';
+import { parseTokenList } from './auth.ts';
 import { isLogLevel, type LogLevel } from './logger.ts';
-import { fail, ok, type Result } from './protocol.ts';
+import { fail, ok, type Result, type Role } from './protocol.ts';
 import type { ServerOptions } from './server.ts';
 
 /** Integer-valued variables and the option each sets. */
@@ -17,6 +19,8 @@ const INTEGER_VARIABLES = {
   EVENT_LOG_CAPACITY: 'eventLogCapacity',
   HIGH_WATER_MARK_BYTES: 'highWaterMark',
   SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
+  WRITE_RATE_PER_MINUTE: 'writeRatePerMinute',
+  CONNECTIONS_PER_ADDRESS: 'connectionsPerAddress',
 } as const satisfies Record<string, keyof ServerOptions>;
 
 /** What `npm start` runs with. */
@@ -29,8 +33,8 @@ export interface StartConfig {
  * Read the configuration from `env`.
  * @param env usually `process.env`
  */
-export function configFromEnv(env: NodeJS.ProcessEnv): Result<StartConfig, string> {
-  const options: Record<string, number | string | boolean> = {};
+export function configFromEnv(env: NodeJS.ProcessEnv, readFile: (path: string) => string = (path) => readFileSync(path, 'utf8')): Result<StartConfig, string> {
+  const options: Record<string, unknown> = {};
   for (const [variable, option] of Object.entries(INTEGER_VARIABLES)) {
     const raw = env[variable];
     if (raw === undefined || raw === '') continue;
@@ -43,7 +47,39 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Result<StartConfig, strin
     if (deflate !== '0' && deflate !== '1') return fail(`PER_MESSAGE_DEFLATE must be 0 or 1, got "${deflate}"`);
     options.perMessageDeflate = deflate === '1';
   }
+  for (const [variable, option] of [['LIVEORDERS_OPEN', 'allowOpenNetwork'], ['LIMIT_LOOPBACK', 'limitLoopback']] as const) {
+    const raw = env[variable];
+    if (raw === undefined || raw === '') continue;
+    if (raw !== '0' && raw !== '1') return fail(`${variable} must be 0 or 1, got "${raw}"`);
+    options[option] = raw === '1';
+  }
+  for (const [variable, option] of [['ALLOWED_ORIGINS', 'allowedOrigins'], ['CORS_ORIGINS', 'corsOrigins']] as const) {
+    const raw = env[variable];
+    if (raw === undefined || raw === '') continue;
+    const origins = raw.split(',').map((o) => o.trim()).filter((o) => o !== '');
+    const bad = origins.find((o) => o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o));
+    if (bad !== undefined) return fail(`${variable}: "${bad}" is not an origin like https://board.example.com`);
+    options[option] = origins;
+  }
+  const tokens = readTokens(env, readFile);
+  if (!tokens.ok) return tokens;
+  if (tokens.value.length > 0) options.tokens = tokens.value;
   const level = env.LOG_LEVEL ?? 'info';
   if (!isLogLevel(level)) return fail(`LOG_LEVEL must be one of debug, info, warn, error, silent, got "${level}"`);
   return ok({ options: options as ServerOptions, logLevel: level });
+}
+
+/** Role tokens from LIVEORDERS_TOKENS and/or the file named by LIVEORDERS_TOKENS_FILE. */
+function readTokens(env: NodeJS.ProcessEnv, readFile: (path: string) => string): Result<[Role, string][], string> {
+  let text = env.LIVEORDERS_TOKENS ?? '';
+  const file = env.LIVEORDERS_TOKENS_FILE;
+  if (file !== undefined && file !== '') {
+    try {
+      text += `\n${readFile(file)}`;
+    } catch (error) {
+      return fail(`LIVEORDERS_TOKENS_FILE: cannot read ${file}: ${(error as Error).message}`);
+    }
+  }
+  const parsed = parseTokenList(text);
+  return parsed.ok ? parsed : fail(`LIVEORDERS_TOKENS: ${parsed.error}`);
 }

@@ -42,6 +42,9 @@ const ASSETS: Readonly<Record<string, () => Promise<Asset>>> = {
   '/app.js': () => bundleClient(),
 };
 
+/** The customer tracking page: the same page, which reads the token from its path. */
+const TRACK_PATH = /^\/track\/[A-Za-z0-9_-]{22}$/;
+
 /** Built assets, shared by every server in the process (tests start many). */
 const cache = new Map<string, Promise<Asset>>();
 
@@ -51,7 +54,8 @@ const cache = new Map<string, Promise<Asset>>();
  */
 export function createPageHandler(options: { logger: Logger }): PageHandler {
   return async (req, res, url) => {
-    const produce = ASSETS[url.pathname];
+    const path = TRACK_PATH.test(url.pathname) ? '/' : url.pathname;
+    const produce = ASSETS[path];
     if (produce === undefined) return sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', `No page at ${url.pathname}`));
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return sendProblem(res, new ProtocolError('LO_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET, HEAD`), {
@@ -60,7 +64,7 @@ export function createPageHandler(options: { logger: Logger }): PageHandler {
     }
     let asset: Asset;
     try {
-      asset = await cached(url.pathname, produce);
+      asset = await cached(path, produce);
     } catch (error) {
       options.logger.error('cannot build the page', { error, path: url.pathname });
       return sendProblem(res, new ProtocolError('LO_ERR_INTERNAL', 'The page could not be built; see the server log'));

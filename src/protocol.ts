@@ -470,9 +470,16 @@ class FieldErrors {
   }
 }
 
+/** Control characters and unpaired surrogates: nothing a name needs, and trouble for terminals and encoders. */
+const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function parseTrimmedString(value: unknown, maxLength: number, field: string, errors: FieldErrors): string | undefined {
   if (typeof value !== 'string') {
     errors.add(field, 'must be a string');
+    return undefined;
+  }
+  if (UNSAFE_TEXT.test(value)) {
+    errors.add(field, 'must not contain control characters or unpaired surrogates');
     return undefined;
   }
   const trimmed = value.trim();

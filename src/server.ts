@@ -186,8 +186,10 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   http.headersTimeout = HTTP_TIMEOUTS.headers;
   http.requestTimeout = HTTP_TIMEOUTS.request;
   http.keepAliveTimeout = HTTP_TIMEOUTS.keepAlive;
-  http.on('clientError', (error, socket) => {
-    logger.debug('bad HTTP from client', { error: (error as Error).message });
+  http.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    logger.debug('bad HTTP from client', { error: error.message, code: error.code });
+    if (error.code === 'HPE_HEADER_OVERFLOW') return writeRawResponse(socket, 431, 'Request Header Fields Too Large');
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return writeRawResponse(socket, 408, 'Request Timeout');
     writeRawResponse(socket, 400, 'Bad Request');
   });
   http.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {

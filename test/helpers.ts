@@ -87,8 +87,8 @@ export class TestClient {
   closeReason = '';
   readonly closed: Promise<number>;
 
-  constructor(url: string, options: WebSocket.ClientOptions = {}) {
-    this.ws = new WebSocket(url, options);
+  constructor(url: string, options: WebSocket.ClientOptions = {}, protocols?: string[]) {
+    this.ws = protocols === undefined ? new WebSocket(url, options) : new WebSocket(url, protocols, options);
     this.ws.on('message', (data: Buffer) => {
       const text = data.toString();
       this.frames.push(text);
