@@ -286,3 +286,23 @@ describe('formatting', () => {
     assert.equal(clean('ok'), 'ok');
   });
 });
+
+describe('liveorders-watch with tokens on', () => {
+  const VIEWER = 'viewer-token-for-the-cli-0123456789';
+  test('without a token the server refuses (exit 5, 401); --token and LIVEORDERS_TOKEN work; --track watches one order', async (t) => {
+    const secured = await startServer({ tokens: [['viewer', VIEWER], ['operator', `op-${VIEWER}`]] });
+    t.after(secured.close);
+    const refused = new Cli(['--url', `${secured.wsBase}/ws`, '--once']);
+    assert.equal(await refused.exited, EXIT.rejected);
+    assert.match(refused.stderr, /refused the connection: 401/);
+    const withFlag = new Cli(['--url', `${secured.wsBase}/ws`, '--once', '--token', VIEWER]);
+    assert.equal(await withFlag.exited, EXIT.ok);
+    const withEnv = new Cli(['--url', `${secured.wsBase}/ws`, '--once'], { env: { LIVEORDERS_TOKEN: VIEWER } });
+    assert.equal(await withEnv.exited, EXIT.ok);
+    const res = await fetch(`${secured.base}/api/orders`, { method: 'POST', headers: { authorization: `Bearer op-${VIEWER}`, 'content-type': 'application/json' }, body: JSON.stringify(orderBody('Tracked by CLI')) });
+    const { trackingToken } = (await res.json()) as { trackingToken: string };
+    const tracked = new Cli(['--url', `${secured.wsBase}/ws`, '--once', '--track', trackingToken]);
+    assert.equal(await tracked.exited, EXIT.ok);
+    assert.match(tracked.stdout, /Tracked by CLI/);
+  });
+});

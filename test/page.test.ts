@@ -327,3 +327,72 @@ function ensureDir(dir: string): string {
   mkdirSync(dir, { recursive: true });
   return dir;
 }
+
+describe('the page with tokens on', () => {
+  const VIEWER = 'viewer-token-for-the-page-0123456789';
+  const OPERATOR = 'operator-token-for-the-page-012345678';
+
+  test('asks for a token, refuses a wrong one, and shows the live board with a right one', async (t) => {
+    allowedErrors = [/status of 401/];
+    const secured = await startServer({ tokens: [['viewer', VIEWER], ['operator', OPERATOR]] });
+    t.after(secured.close);
+    const created = await fetch(`${secured.base}/api/orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+      body: JSON.stringify(orderBody('Behind a token')),
+    });
+    assert.equal(created.status, 201);
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+    await page.goto(secured.base);
+    await page.locator('#login', { hasText: 'Access token' }).waitFor();
+    assert.match((await page.locator('#login-error').textContent()) ?? '', /needs an access token/);
+    assert.equal(await page.locator('.layout').isVisible(), false, 'no board before signing in');
+
+    await page.getByLabel('Access token').fill('wrong-token-wrong-token-wrong');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#login-error', { hasText: 'That token was refused' }).waitFor();
+
+    await page.getByLabel('Access token').fill(VIEWER);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#connection[data-state="open"]').waitFor();
+    await page.locator('#orders .card', { hasText: 'Behind a token' }).waitFor();
+    assert.equal(await page.locator('#sign-out').isVisible(), true);
+    const live = await fetch(`${secured.base}/api/orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+      body: JSON.stringify(orderBody('Arrives live')),
+    });
+    assert.equal(live.status, 201);
+    await page.locator('#orders .card', { hasText: 'Arrives live' }).waitFor();
+  });
+
+  test('/track/TOKEN shows one order\'s timeline, read only, and follows it live', async (t) => {
+    const secured = await startServer({ tokens: [['operator', OPERATOR]] });
+    t.after(secured.close);
+    const post = await fetch(`${secured.base}/api/orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+      body: JSON.stringify(orderBody('Customer view')),
+    });
+    const order = (await post.json()) as Order & { trackingToken: string };
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+    await page.goto(`${secured.base}/track/${order.trackingToken}`);
+    const dialog = page.locator('#detail');
+    await dialog.locator('.timeline li').first().waitFor();
+    assert.equal(await page.locator('.layout').isVisible(), false, 'no board for customers');
+    assert.equal(await dialog.locator('.actions button').first().isVisible().catch(() => false), false, 'no buttons for customers');
+    await fetch(`${secured.base}/api/orders/${order.id}/status`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+      body: '{"status":"shipped"}',
+    });
+    await dialog.locator('.timeline li').nth(1).waitFor();
+    assert.deepEqual(await dialog.locator('.timeline li strong').allTextContents(), ['pending', 'shipped']);
+  });
+});
