@@ -244,6 +244,8 @@ describe('the order board in Chromium', () => {
 
     await page.getByLabel('Search by customer or order id').fill('filter ship');
     await page.waitForURL(/\?status=shipped&q=filter(\+|%20)ship$/);
+    // The URL changes at once; the cards follow on the next animation frame.
+    await page.locator('#summary', { hasText: 'matching “filter ship”' }).waitFor();
     assert.deepEqual((await shownCards(page)).map(([id]) => id), [shipped.id]);
 
     await page.reload();
