@@ -63,8 +63,8 @@ after(async () => {
   await srv?.close();
 });
 
-/** A fresh page (own context) on the board, waiting until it is live. */
-async function openBoard(path = ''): Promise<Page> {
+/** A page in a context of its own, whose console errors and exceptions are collected. */
+async function freshPage(): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   contexts.push(context);
   const page = await context.newPage();
@@ -73,6 +73,12 @@ async function openBoard(path = ''): Promise<Page> {
     if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+  return page;
+}
+
+/** A fresh page on the board, waiting until it is live. */
+async function openBoard(path = ''): Promise<Page> {
+  const page = await freshPage();
   await page.goto(pageUrl + path);
   await page.locator('#connection[data-state="open"]').waitFor();
   return page;
@@ -280,10 +286,7 @@ describe('the order board in Chromium', () => {
     const big = await startServer();
     t.after(big.close);
     for (let i = 0; i < 1100; i++) big.server.store.create({ customerName: `Bulk ${i}`, items: [{ name: 'x', quantity: 1 }] });
-    const context = await browser.newContext();
-    contexts.push(context);
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+    const page = await freshPage();
     await page.goto(big.base);
     await page.locator('#summary', { hasText: '1,000 of 1,100 orders loaded' }).waitFor();
     assert.equal(await page.locator('#orders .card').count(), 120, 'renders one page of cards, not all 1,000');
@@ -294,6 +297,7 @@ describe('the order board in Chromium', () => {
     await page.locator('#orders .card').nth(1).waitFor({ state: 'detached' });
     assert.deepEqual(await page.locator('#orders .card .customer').allTextContents(), ['Bulk 0']);
     await page.screenshot({ path: join(ensureDir(SCREENSHOT_DIR), 'large-store.png') });
+    await page.context().close(); // before its server goes, or it would retry (and log) into the next test
   });
 
   test('the page is keyboard usable and a screenshot is taken', async () => {
@@ -344,10 +348,7 @@ describe('the page with tokens on', () => {
       body: JSON.stringify(orderBody('Behind a token')),
     });
     assert.equal(created.status, 201);
-    const context = await browser.newContext();
-    contexts.push(context);
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+    const page = await freshPage();
     await page.goto(secured.base);
     await page.locator('#login', { hasText: 'Access token' }).waitFor();
     assert.match((await page.locator('#login-error').textContent()) ?? '', /needs an access token/);
@@ -369,6 +370,7 @@ describe('the page with tokens on', () => {
     });
     assert.equal(live.status, 201);
     await page.locator('#orders .card', { hasText: 'Arrives live' }).waitFor();
+    await page.context().close();
   });
 
   test('/track/TOKEN shows one order\'s timeline, read only, and follows it live', async (t) => {
@@ -380,10 +382,7 @@ describe('the page with tokens on', () => {
       body: JSON.stringify(orderBody('Customer view')),
     });
     const order = (await post.json()) as Order & { trackingToken: string };
-    const context = await browser.newContext();
-    contexts.push(context);
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+    const page = await freshPage();
     await page.goto(`${secured.base}/track/${order.trackingToken}`);
     const dialog = page.locator('#detail');
     await dialog.locator('.timeline li').first().waitFor();
@@ -396,5 +395,6 @@ describe('the page with tokens on', () => {
     });
     await dialog.locator('.timeline li').nth(1).waitFor();
     assert.deepEqual(await dialog.locator('.timeline li strong').allTextContents(), ['pending', 'shipped']);
+    await page.context().close();
   });
 });
