@@ -10,7 +10,7 @@ import { openConnection, type Connection } from './connection.ts';
 import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from './state.ts';
 import { formatFilter, parseDetailHash, parseFilter, type Filter } from './url-state.ts';
 import { createView, shortId, type BoardModel, type DetailModel, type ViewAction } from './view.ts';
-import { WS_BEARER_PREFIX, WS_SUBPROTOCOL, type Order, type OrderEvent, type ServerMessage, type View as ServerView } from '../src/protocol.ts';
+import { WS_BEARER_PREFIX, WS_SUBPROTOCOL, viewKey, type Order, type OrderEvent, type ServerMessage, type View as ServerView } from '../src/protocol.ts';
 
 /** Cards rendered at first, and added per "Show more". Keeps 10,000 loaded orders cheap to draw. */
 const RENDER_PAGE = 120;
@@ -255,7 +255,7 @@ function serverView(f: Filter): ServerView {
 }
 
 function sameView(a: ServerView, b: ServerView): boolean {
-  return a.orderId === b.orderId && (a.statuses ?? []).join() === (b.statuses ?? []).join();
+  return viewKey(a) === viewKey(b);
 }
 
 /** The socket URL for the wanted view, resuming from the last applied seq when the data held allows it. */

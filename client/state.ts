@@ -8,6 +8,7 @@
 import {
   ORDER_STATUSES,
   viewIncludes,
+  viewKey,
   type Order,
   type OrderEvent,
   type ServerMessage,
@@ -119,8 +120,7 @@ export function awaitSnapshot(state: BoardState, view: View): BoardState {
  */
 export function resumePoint(state: BoardState): { since: number; serverId: string } | undefined {
   if (state.serverId === undefined || state.dataView === undefined) return undefined;
-  const same = state.dataView.orderId === state.view.orderId && (state.dataView.statuses ?? []).join() === (state.view.statuses ?? []).join();
-  return same ? { since: state.seq, serverId: state.serverId } : undefined;
+  return viewKey(state.dataView) === viewKey(state.view) ? { since: state.seq, serverId: state.serverId } : undefined;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   CLOSE_CODES,
   encodeEvent,
   encodeEventsFrame,
+  viewKey,
   viewMatchesEvent,
   type OrderEvent,
   type View,
@@ -211,6 +212,3 @@ function firstIndexAfter(events: readonly OrderEvent[], afterSeq: number): numbe
   return i;
 }
 
-function viewKey(view: View): string {
-  return `${view.orderId ?? '*'}|${view.statuses?.join(',') ?? '*'}`;
-}

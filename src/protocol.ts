@@ -165,9 +165,6 @@ export interface OrderDeletedEvent {
 /** Every change to the store is one of these. */
 export type OrderEvent = OrderCreatedEvent | OrderUpdatedEvent | OrderDeletedEvent;
 
-/** The `type` of every {@link OrderEvent}. */
-export const EVENT_TYPES = ['order.created', 'order.updated', 'order.deleted'] as const;
-
 // ---------------------------------------------------------------------------
 // Views (what one connection watches)
 // ---------------------------------------------------------------------------
@@ -179,6 +176,15 @@ export const EVENT_TYPES = ['order.created', 'order.updated', 'order.deleted'] a
 export interface View {
   readonly orderId?: string;
   readonly statuses?: readonly OrderStatus[];
+}
+
+/**
+ * A string that is equal for equal views (statuses are kept in status order
+ * by the validators), for grouping subscribers and caching snapshots.
+ * @param view a view
+ */
+export function viewKey(view: View): string {
+  return `${view.orderId ?? '*'}|${view.statuses?.join(',') ?? '*'}`;
 }
 
 /** Default and maximum number of orders in a snapshot. */

@@ -18,6 +18,7 @@ import {
   encodeEventsFrame,
   encodeServerMessage,
   parseClientMessage,
+  viewKey,
   viewMatchesEvent,
   toWireError,
   type AckMessage,
@@ -114,7 +115,7 @@ export function openSession(ctx: SessionContext, session: Session, request: { vi
 export function startView(ctx: SessionContext, session: Session, view: View, limit: number, reset = false): void {
   const seq = ctx.store.seq;
   const tracking = session.principal.kind === 'tracking';
-  const key = `${view.orderId ?? '*'}|${view.statuses?.join(',') ?? '*'}|${limit}|${reset}|${tracking}`;
+  const key = `${viewKey(view)}|${limit}|${reset}|${tracking}`;
   session.socket.send(
     ctx.snapshots.get(key, seq, () => {
       const snapshot = buildSnapshot(ctx, view, limit);

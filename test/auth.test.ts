@@ -12,7 +12,7 @@ import { RateLimiter } from '../src/rate-limit.ts';
 import { TokenRegistry, can, parseTokenList } from '../src/auth.ts';
 import { corsHeaders, isAllowedOrigin, isLoopback } from '../src/edge.ts';
 import { createServer } from '../src/server.ts';
-import type { Order, ServerMessage } from '../src/protocol.ts';
+import type { Order, ServerMessage, CreatedOrder } from '../src/protocol.ts';
 import { TestClient, captureLogger, orderBody, startServer, type TestServer } from './helpers.ts';
 
 const ADMIN = 'admin-token-0123456789abcdefghij';
@@ -41,10 +41,10 @@ function raw(method: string, path: string, headers: Record<string, string> = {},
 const auth = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 const json = { 'content-type': 'application/json' };
 
-async function createAs(token: string, name = 'Ada'): Promise<Order & { trackingToken: string }> {
+async function createAs(token: string, name = 'Ada'): Promise<CreatedOrder> {
   const res = await raw('POST', '/api/orders', { ...auth(token), ...json }, JSON.stringify(orderBody(name)));
   assert.equal(res.status, 201, res.text);
-  return JSON.parse(res.text) as Order & { trackingToken: string };
+  return JSON.parse(res.text) as CreatedOrder;
 }
 
 /** What must not change when a hostile request is refused. */
@@ -269,7 +269,7 @@ describe('abuse limits (only with tokens on; loopback exempt unless configured)'
 interface HttpCase {
   readonly name: string;
   readonly method: string;
-  readonly path: string | ((order: Order & { trackingToken: string }) => string);
+  readonly path: string | ((order: CreatedOrder) => string);
   readonly headers?: Record<string, string>;
   readonly body?: string;
   readonly status: number;
@@ -358,7 +358,7 @@ describe(`hostile battery: ${HTTP_CASES.length} HTTP requests`, () => {
 
 interface WsCase {
   readonly name: string;
-  readonly path?: (order: Order & { trackingToken: string }) => string;
+  readonly path?: (order: CreatedOrder) => string;
   readonly headers?: Record<string, string>;
   readonly protocols?: string[];
   /** The upgrade's HTTP status, or what the open connection must answer. */

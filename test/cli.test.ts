@@ -7,7 +7,7 @@ import { EXIT, HELP } from '../cli/args.ts';
 import { clean, formatEvent } from '../cli/format.ts';
 import { parseServerMessage, type Order } from '../src/protocol.ts';
 import { SAMPLE_ORDER } from './fixtures/messages.ts';
-import { orderBody, request, startServer, type TestServer } from './helpers.ts';
+import { orderBody, postOrder, request, startServer, type TestServer } from './helpers.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
 const CLI = new URL('../cli/ws-client.ts', import.meta.url).pathname;
@@ -67,11 +67,7 @@ class Cli {
   }
 }
 
-async function create(base: string, name = 'Ada'): Promise<Order> {
-  const res = await request(base, 'POST', '/api/orders', orderBody(name));
-  assert.equal(res.status, 201);
-  return res.body as Order;
-}
+const create = postOrder;
 
 const EVENT_LINE = /^\d\d:\d\d:\d\d\.\d{3} {2}#(\d+) {2}(order\.\w+) +([0-9a-f-]{36}) {2}(.+?) {2,}(\S.*)$/;
 

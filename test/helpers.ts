@@ -3,9 +3,10 @@
  * WebSocket client that queues parsed server messages so tests can await them.
  */
 
+import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { createLogger, type Logger } from '../src/logger.ts';
-import { parseServerMessage, type OrderEvent, type ServerMessage } from '../src/protocol.ts';
+import { parseServerMessage, type CreatedOrder, type Order, type OrderEvent, type ServerMessage } from '../src/protocol.ts';
 import { createServer, type LiveOrdersServer, type ServerOptions } from '../src/server.ts';
 
 /** A logger that keeps every line for assertions. */
@@ -187,6 +188,20 @@ export async function connect(url: string): Promise<{ client: TestClient; snapsh
   await client.opened();
   const snapshot = await client.next('snapshot');
   return { client, snapshot };
+}
+
+/**
+ * Create an order over HTTP; checks the 201 and the tracking token that comes
+ * with it, and returns the order as events and snapshots carry it (no token).
+ * @param base the server's http:// base
+ * @param name the customer name
+ */
+export async function postOrder(base: string, name = 'Ada'): Promise<Order> {
+  const res = await request(base, 'POST', '/api/orders', orderBody(name));
+  assert.equal(res.status, 201, res.text);
+  const { trackingToken, ...order } = res.body as CreatedOrder;
+  assert.match(trackingToken, /^[A-Za-z0-9_-]{22}$/);
+  return order;
 }
 
 /** A valid order body for POST /api/orders. */

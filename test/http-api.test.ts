@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { connect as netConnect } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { ALLOWED_TRANSITIONS, ORDER_STATUSES, type Order } from '../src/protocol.ts';
+import { ALLOWED_TRANSITIONS, ORDER_STATUSES, type Order, type CreatedOrder } from '../src/protocol.ts';
 import { INVALID_ORDER_BODIES } from './fixtures/messages.ts';
 import { orderBody, request, startServer, type TestServer } from './helpers.ts';
 
@@ -67,7 +67,7 @@ describe('POST /api/orders', () => {
       items: [{ name: 'keyboard', quantity: 2, price: 49.5 }, { name: 'cable', price: 3.25 }],
     });
     assert.equal(res.status, 201);
-    const { trackingToken, ...order } = res.body as Order & { trackingToken: string };
+    const { trackingToken, ...order } = res.body as CreatedOrder;
     assert.match(trackingToken, /^[A-Za-z0-9_-]{22}$/, 'a 128-bit tracking token comes with the new order');
     assert.equal(res.headers.get('location'), `/api/orders/${order.id}`);
     assert.equal(res.headers.get('etag'), '"1"');

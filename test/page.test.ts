@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { Order } from '../src/protocol.ts';
+import type { Order, CreatedOrder } from '../src/protocol.ts';
 import { orderBody, request, startServer, type TestServer } from './helpers.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
@@ -381,7 +381,7 @@ describe('the page with tokens on', () => {
       headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
       body: JSON.stringify(orderBody('Customer view')),
     });
-    const order = (await post.json()) as Order & { trackingToken: string };
+    const order = (await post.json()) as CreatedOrder;
     const page = await freshPage();
     await page.goto(`${secured.base}/track/${order.trackingToken}`);
     const dialog = page.locator('#detail');

@@ -4,17 +4,13 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Order, OrderEvent } from '../src/protocol.ts';
 import { INVALID_CLIENT_MESSAGES } from './fixtures/messages.ts';
-import { TestClient, connect, orderBody, request, startServer, type TestServer } from './helpers.ts';
+import { TestClient, connect, orderBody, postOrder, request, startServer, type TestServer } from './helpers.ts';
 
 const srv: TestServer = await startServer();
 after(srv.close);
 
-async function create(base = srv.base, name = 'Ada'): Promise<Order> {
-  const res = await request(base, 'POST', '/api/orders', orderBody(name));
-  assert.equal(res.status, 201, res.text);
-  const { trackingToken, ...order } = res.body as Order & { trackingToken: string };
-  assert.match(trackingToken, /^[A-Za-z0-9_-]{22}$/);
-  return order;
+function create(base = srv.base, name = 'Ada'): Promise<Order> {
+  return postOrder(base, name);
 }
 
 /** Apply a snapshot and then events to a map, the way any client must. */
