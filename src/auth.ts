@@ -6,8 +6,9 @@
  * binds to loopback unless told otherwise). Tokens are compared in constant time.
  */
 
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { ROLES, fail, ok, type Result, type Role } from './protocol.ts';
+import { RandomPool } from './random-pool.ts';
 
 /** What a request may do. */
 export type Permission = 'read' | 'write' | 'delete';
@@ -109,9 +110,13 @@ export function parseTokenList(text: string): Result<[Role, string][], string> {
   return ok(entries);
 }
 
+/** Random bits per tracking token. */
+const TRACKING_TOKEN_BYTES = 16;
+const trackingTokenRandomness = new RandomPool();
+
 /** Make a new tracking token: 128 random bits, URL-safe. */
 export function newTrackingToken(): string {
-  return randomBytes(16).toString('base64url');
+  return trackingTokenRandomness.base64url(TRACKING_TOKEN_BYTES);
 }
 
 /** Whether `value` has the shape of a tracking token (22 base64url characters). */

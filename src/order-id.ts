@@ -1,18 +1,17 @@
 /**
  * @module order-id
  * Order ids: UUID v7 built by `uuid`, with two things `uuid`'s default does
- * not give cheaply. Random bytes come from a pooled `randomFillSync` (one
- * call per 256 ids; `uuid` calls `crypto.getRandomValues` for every id, which
- * showed as 10% of the server's CPU under a write load). The timestamp and
- * counter are kept here, as `uuid` keeps them, so ids stay strictly
- * increasing within a millisecond and across a clock that steps back.
+ * not give cheaply. Random bytes come from a {@link RandomPool} (`uuid` calls
+ * `crypto.getRandomValues` for every id, which showed as 10% of the server's
+ * CPU under a write load). The timestamp and counter are kept here, as
+ * `uuid` keeps them, so ids stay strictly increasing within a millisecond
+ * and across a clock that steps back.
  */
 
-import { randomFillSync } from 'node:crypto';
 import { v7 } from 'uuid';
+import { RandomPool } from './random-pool.ts';
 
 const RANDOM_BYTES_PER_ID = 16;
-const POOL_IDS = 256;
 /** The 32-bit counter `uuid` stores in bits 48-79; wrapping it moves to the next millisecond. */
 const SEQ_MODULO = 2 ** 32;
 
@@ -21,17 +20,11 @@ const SEQ_MODULO = 2 ** 32;
  * @param now the clock, in milliseconds @default Date.now
  */
 export function createOrderIdGenerator(now: () => number = Date.now): () => string {
-  const pool = new Uint8Array(RANDOM_BYTES_PER_ID * POOL_IDS);
-  let offset = pool.length;
+  const pool = new RandomPool();
   let msecs = -Infinity;
   let seq = 0;
   return () => {
-    if (offset === pool.length) {
-      randomFillSync(pool);
-      offset = 0;
-    }
-    const random = pool.subarray(offset, offset + RANDOM_BYTES_PER_ID);
-    offset += RANDOM_BYTES_PER_ID;
+    const random = pool.bytes(RANDOM_BYTES_PER_ID);
     const t = now();
     if (t > msecs) {
       msecs = t;
