@@ -186,13 +186,11 @@ async function createOrder(ctx: ApiContext, req: IncomingMessage, res: ServerRes
   if (!result.ok) return sendProblem(res, result.error);
   const order = result.value.order;
   const trackingToken = ctx.access.tracking.issue(order.id);
-  const headers = { ...orderHeaders(order), Location: `/api/orders/${order.id}` };
+  const headers = { ETag: etagOf(order), Location: `/api/orders/${order.id}`, 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-store' };
   // The order, plus its tracking token: only the creator ever sees the token.
   const responseBody = `${encodeOrder(order).slice(0, -1)},"trackingToken":"${trackingToken}"}`;
-  if (typeof key === 'string') {
-    ctx.idempotency.set(key, { fingerprint, status: 201, body: responseBody, headers: { ...headers, 'Content-Type': JSON_TYPE } });
-  }
-  sendText(res, 201, responseBody, { ...headers, 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-store' });
+  if (typeof key === 'string') ctx.idempotency.set(key, { fingerprint, status: 201, body: responseBody, headers });
+  sendText(res, 201, responseBody, headers);
 }
 
 function getOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
@@ -245,11 +243,12 @@ function getHealth(_ctx: ApiContext, _req: IncomingMessage, res: ServerResponse)
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 function sendOrder(res: ServerResponse, status: number, order: Order): void {
-  sendText(res, status, encodeOrder(order), { ...orderHeaders(order), 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-store' });
+  sendText(res, status, encodeOrder(order), { ETag: etagOf(order), 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-store' });
 }
 
-function orderHeaders(order: Order): Record<string, string> {
-  return { ETag: `"${order.version}"` };
+/** The order's version as a strong entity tag. */
+function etagOf(order: Order): string {
+  return `"${order.version}"`;
 }
 
 function orderNotFound(id: string): ProtocolError {

@@ -10,10 +10,8 @@ import { isUtf8 } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import { ERROR_CODES, ProtocolError, fail, ok, parseJson, type Result } from './protocol.ts';
 
-/** Headers on every response. */
-const COMMON_HEADERS = {
-  'X-Content-Type-Options': 'nosniff',
-} as const;
+/** Headers on every response, as [name, value, ...]. */
+const COMMON_FIELDS = ['X-Content-Type-Options', 'nosniff'] as const;
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
@@ -39,10 +37,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
  * @param body the body (omitted on HEAD)
  * @param headers headers including Content-Type
  */
-export function sendText(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string>): void {
+export function sendText(res: ServerResponse, status: number, body: string | Buffer, headers: Readonly<Record<string, string>>): void {
   if (res.headersSent) return;
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  res.writeHead(status, { ...COMMON_HEADERS, ...headers, 'Content-Length': String(bytes.length) });
+  // A flat [name, value, ...] list goes to the socket as is; an object would be walked and copied per response.
+  const fields: string[] = [...COMMON_FIELDS, 'Content-Length', String(bytes.length)];
+  for (const name in headers) fields.push(name, headers[name]!);
+  res.writeHead(status, fields);
   res.end(res.req.method === 'HEAD' ? undefined : bytes);
 }
 
@@ -52,9 +53,11 @@ export function sendText(res: ServerResponse, status: number, body: string | Buf
  * @param status HTTP status
  * @param headers extra headers
  */
-export function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
+export function sendEmpty(res: ServerResponse, status: number, headers: Readonly<Record<string, string>> = {}): void {
   if (res.headersSent) return;
-  res.writeHead(status, { ...COMMON_HEADERS, ...headers });
+  const fields: string[] = [...COMMON_FIELDS];
+  for (const name in headers) fields.push(name, headers[name]!);
+  res.writeHead(status, fields);
   res.end();
 }
 
@@ -109,28 +112,20 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<Re
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (chunk: Buffer): void => {
+    // Inline listeners, left in place: settling a promise twice is a no-op, and named closures
+    // cost a defineProperty each under tsx (esbuild's keepNames) on every request.
+    req.on('data', (chunk: Buffer) => {
+      if (size > maxBytes) return;
       size += chunk.length;
-      if (size > maxBytes) {
-        cleanup();
-        resolve(fail(tooLarge(maxBytes)));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(decodeJson(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    };
+      if (size > maxBytes) resolve(fail(tooLarge(maxBytes)));
+      else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (size <= maxBytes) resolve(decodeJson(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    });
     // An aborted request emits 'error' (ECONNRESET) and then 'close' without 'end'.
-    const onGone = (): void => {
-      cleanup();
-      resolve(undefined);
-    };
-    const cleanup = (): void => {
-      req.off('data', onData).off('end', onEnd).off('error', onGone).off('close', onGone);
-    };
-    req.on('data', onData).on('end', onEnd).on('error', onGone).on('close', onGone);
+    req.on('error', () => resolve(undefined));
+    req.on('close', () => resolve(undefined));
   });
 }
 
