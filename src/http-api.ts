@@ -15,6 +15,7 @@ import {
   ORDER_STATUSES,
   ProtocolError,
   isOrderId,
+  encodeCreatedOrder,
   encodeOrder,
   encodeOrders,
   isOrderStatus,
@@ -188,7 +189,7 @@ async function createOrder(ctx: ApiContext, req: IncomingMessage, res: ServerRes
   const trackingToken = ctx.access.tracking.issue(order.id);
   const headers = { ETag: etagOf(order), Location: `/api/orders/${order.id}`, 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-store' };
   // The order, plus its tracking token: only the creator ever sees the token.
-  const responseBody = `${encodeOrder(order).slice(0, -1)},"trackingToken":"${trackingToken}"}`;
+  const responseBody = encodeCreatedOrder(order, trackingToken);
   if (typeof key === 'string') ctx.idempotency.set(key, { fingerprint, status: 201, body: responseBody, headers });
   sendText(res, 201, responseBody, headers);
 }

@@ -851,6 +851,18 @@ export function encodeOrder(order: Order): string {
 }
 
 /**
+ * Serialise a just-created order with its tracking token: the creator's
+ * answer, equal to `JSON.stringify({ ...order, trackingToken })`. Not cached
+ * (one client sees it); the order's own encoding is cached when the first
+ * event, snapshot or list needs it.
+ * @param order the new order
+ * @param trackingToken its tracking token
+ */
+export function encodeCreatedOrder(order: Order, trackingToken: string): string {
+  return `${JSON.stringify(order).slice(0, -1)},"trackingToken":${JSON.stringify(trackingToken)}}`;
+}
+
+/**
  * Serialise one event, once, no matter how many clients receive it. Equal to
  * `JSON.stringify(event)` (same keys, same order), built around {@link encodeOrder}.
  * @param event the event

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import {
   ERROR_CODES,
   ProtocolError,
+  encodeCreatedOrder,
   encodeEvent,
   encodeEventsFrame,
   encodeOrders,
@@ -94,6 +95,11 @@ describe('encoding', () => {
     const decoded = parseServerMessage(encodeEventsFrame(events.map(encodeEvent)));
     assert.ok(decoded.ok);
     assert.deepEqual(decoded.value, { type: 'events', events });
+  });
+
+  test('the creator\'s answer is the order plus its tracking token, as JSON.stringify writes it', () => {
+    const token = 'kE5Iw58TRuwd7MP0Q1eVAg';
+    assert.equal(encodeCreatedOrder(SAMPLE_ORDER, token), JSON.stringify({ ...SAMPLE_ORDER, trackingToken: token }));
   });
 
   test('an update reaches views of both the old and the new status', () => {
