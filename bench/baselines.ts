@@ -6,11 +6,13 @@
  *   client per event, at the moment the event happens.
  * - FloorHub (b): the floor without coalescing. Each event is serialised and
  *   framed once, and those very bytes are written to every socket.
- * - startBareServer (c): a bare `node:http` server that reads the body and
+ * - bareHandler (c): a bare `node:http` handler that reads the body and
  *   answers a fixed JSON object: the ceiling for write throughput.
+ * - keepHandler (d): parses the body and keeps the order in a Map, nothing
+ *   else: the ceiling for a server that stores what it is sent.
  */
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { prepareMessage } from '../src/frame.ts';
 import type { FanOut, HubStats, Subscriber } from '../src/hub.ts';
@@ -71,41 +73,87 @@ export class FloorHub extends BaselineHub {
   }
 }
 
+/** A request handler, as `node:http` calls it. */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The answer the bare server sends: a real created order, with the headers liveorders sends. */
+const BARE_BODY = Buffer.from(
+  JSON.stringify({
+    id: '01a2002e-3d94-7721-86ac-71d041fb9c46',
+    customerName: 'Load',
+    items: [{ name: 'laptop', quantity: 1 }, { name: 'mouse', quantity: 2, price: 19.99 }],
+    status: 'pending',
+    history: [{ status: 'pending', at: '2026-11-21T22:16:00.148Z' }],
+    version: 1,
+    createdAt: '2026-11-21T22:16:00.148Z',
+    updatedAt: '2026-11-21T22:16:00.148Z',
+    trackingToken: 'kE5Iw58TRuwd7MP0Q1eVAg',
+  }),
+);
+const BARE_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  ETag: '"1"',
+  Location: '/api/orders/01a2002e-3d94-7721-86ac-71d041fb9c46',
+  'Content-Type': 'application/json; charset=utf-8',
+  'Cache-Control': 'no-store',
+  'Content-Length': String(BARE_BODY.length),
+};
+
 /**
- * (c) A bare HTTP server: reads the request body and answers a fixed JSON
- * body. The body is a real created order and the headers are the ones
- * liveorders sends, so the load generator (on the same two cores) spends the
- * same effort parsing either answer; the difference is the server's work.
- * @param port 0 for any
+ * (c) The bare handler: reads the request body and answers a fixed JSON body.
+ * The body is a real created order and the headers are the ones liveorders
+ * sends, so the load generator (on the same two cores) spends the same effort
+ * parsing either answer; the difference is the server's work.
  */
-export async function startBareServer(port = 0): Promise<{ server: Server; port: number }> {
-  const body = Buffer.from(
-    JSON.stringify({
-      id: '01a2002e-3d94-7721-86ac-71d041fb9c46',
-      customerName: 'Load',
-      items: [{ name: 'laptop', quantity: 1 }, { name: 'mouse', quantity: 2, price: 19.99 }],
-      status: 'pending',
-      history: [{ status: 'pending', at: '2026-11-21T22:16:00.148Z' }],
-      version: 1,
-      createdAt: '2026-11-21T22:16:00.148Z',
-      updatedAt: '2026-11-21T22:16:00.148Z',
-    }),
-  );
-  const headers = {
-    'X-Content-Type-Options': 'nosniff',
-    ETag: '"1"',
-    Location: '/api/orders/01a2002e-3d94-7721-86ac-71d041fb9c46',
-    'Content-Type': 'application/json; charset=utf-8',
-    'Cache-Control': 'no-store',
-    'Content-Length': String(body.length),
-  };
-  const server = createServer((req, res) => {
+export function bareHandler(): RequestHandler {
+  return (req, res) => {
     req.on('data', () => undefined);
     req.on('end', () => {
-      res.writeHead(201, headers);
+      res.writeHead(201, BARE_HEADERS);
+      res.end(BARE_BODY);
+    });
+  };
+}
+
+/**
+ * (d) The least a server that keeps what it is sent must do: parse the body,
+ * build the order, serialise it, keep both in a Map and answer with it. No
+ * validation, routing, ids, indexes, events or tokens: the ceiling for any
+ * server that stores orders in memory.
+ */
+export function keepHandler(): RequestHandler {
+  const kept = new Map<string, { order: object; json: string }>();
+  let next = 0;
+  return (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const input = JSON.parse(Buffer.concat(chunks).toString()) as object;
+      const at = new Date().toISOString();
+      const order = { id: `order-${next++}`, ...input, status: 'pending', history: [{ status: 'pending', at }], version: 1, createdAt: at, updatedAt: at };
+      const json = JSON.stringify(order);
+      kept.set(order.id, { order, json });
+      const body = Buffer.from(json);
+      res.writeHead(201, [
+        'X-Content-Type-Options', 'nosniff',
+        'ETag', '"1"',
+        'Location', `/api/orders/${order.id}`,
+        'Content-Type', 'application/json; charset=utf-8',
+        'Cache-Control', 'no-store',
+        'Content-Length', String(body.length),
+      ]);
       res.end(body);
     });
-  });
+  };
+}
+
+/**
+ * Serve `handler` on 127.0.0.1 (baselines c and d).
+ * @param handler {@link bareHandler} or {@link keepHandler}
+ * @param port 0 for any
+ */
+export async function startHandlerServer(handler: RequestHandler, port = 0): Promise<{ server: Server; port: number }> {
+  const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return { server, port: (server.address() as AddressInfo).port };
 }

@@ -5,7 +5,7 @@
  * table shows medians and ratios. Writes bench/results/bench.json.
  *
  *   --full            more events, more repetitions, longer load
- *   --only NAME,...   isolated,burst,latency,throughput,connect,memory,list
+ *   --only NAME,...   isolated,burst,latency,throughput,handler,connect,memory,list
  */
 
 import autocannon from 'autocannon';
@@ -14,6 +14,7 @@ import { Agent, request } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import { ORDER_BODY } from './handler-cpu.ts';
 import { Worker } from './ipc.ts';
 
 const { values } = parseArgs({ options: { full: { type: 'boolean', default: false }, only: { type: 'string' } } });
@@ -21,7 +22,7 @@ const FULL = values.full;
 const ONLY = values.only?.split(',');
 const HERE = new URL('./', import.meta.url).pathname;
 
-type Variant = 'liveorders' | 'naive' | 'floor' | 'bare';
+type Variant = 'liveorders' | 'naive' | 'floor' | 'bare' | 'keep';
 
 /** One row of the results table. */
 interface Row {
@@ -259,7 +260,7 @@ async function throughput(seconds: number, watchers: number): Promise<void> {
       connections: 50,
       duration: seconds,
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ customerName: 'Load', items: ['laptop', { name: 'mouse', quantity: 2, price: 19.99 }] }),
+      body: ORDER_BODY,
     });
     if (result.non2xx > 0 || result.errors > 0) notes.push(`throughput: ${result.non2xx} non-2xx, ${result.errors} errors on port ${port}`);
     return result.requests.average;
@@ -276,16 +277,41 @@ async function throughput(seconds: number, watchers: number): Promise<void> {
     return { rps, cpuPerRequest: cpu / (rps * seconds) };
   };
   const bare = await measure('bare', 0);
+  const keep = await measure('keep', 0);
   const quiet = await measure('liveorders', 0);
   const busy = await measure('liveorders', watchers);
   const figure = '3 POST /api/orders, 50 connections';
   rows.push(
     { figure, variant: 'bare http (c)', metric: 'requests/s', value: bare.rps, unit: 'req/s' },
     { figure, variant: 'bare http (c)', metric: 'server CPU / request', value: bare.cpuPerRequest, unit: 'µs' },
+    { figure, variant: 'keep-the-order (d)', metric: 'requests/s', value: keep.rps, unit: 'req/s', ratio: ratio(keep.rps, bare.rps) },
+    { figure, variant: 'keep-the-order (d)', metric: 'server CPU / request', value: keep.cpuPerRequest, unit: 'µs', ratio: ratio(keep.cpuPerRequest, bare.cpuPerRequest) },
     { figure, variant: 'liveorders, 0 watchers', metric: 'requests/s', value: quiet.rps, unit: 'req/s', ratio: ratio(quiet.rps, bare.rps), target: '>= 0.60x bare', met: quiet.rps / bare.rps >= 0.6 },
+    { figure, variant: 'liveorders, 0 watchers', metric: 'requests/s vs keep-the-order (d)', value: quiet.rps, unit: 'req/s', ratio: ratio(quiet.rps, keep.rps) },
     { figure, variant: 'liveorders, 0 watchers', metric: 'server CPU / request', value: quiet.cpuPerRequest, unit: 'µs', ratio: ratio(quiet.cpuPerRequest, bare.cpuPerRequest) },
     { figure, variant: `liveorders, ${watchers} watchers`, metric: 'requests/s', value: busy.rps, unit: 'req/s', ratio: ratio(busy.rps, bare.rps) },
     { figure, variant: `liveorders, ${watchers} watchers`, metric: 'server CPU / request (incl. fan-out)', value: busy.cpuPerRequest, unit: 'µs' },
+  );
+}
+
+/** CPU per POST inside one process, without the network (bench/handler-cpu.ts); each variant in a fresh process. */
+async function handlerCpu(rounds: number): Promise<void> {
+  const perRequest: Record<string, number> = {};
+  for (const variant of ['bare', 'keep', 'liveorders'] as const) {
+    const worker = new Worker(`${HERE}handler-cpu.ts`, [variant]);
+    await worker.ready;
+    perRequest[variant] = await worker.call<number>('measure', { rounds });
+    await worker.stop();
+  }
+  const figure = '3b POST handler CPU, in-process';
+  const bare = perRequest.bare!;
+  const keep = perRequest.keep!;
+  const ours = perRequest.liveorders!;
+  rows.push(
+    { figure, variant: 'bare http (c)', metric: 'CPU / request, median', value: bare, unit: 'µs' },
+    { figure, variant: 'keep-the-order (d)', metric: 'CPU / request, median', value: keep, unit: 'µs', ratio: ratio(keep, bare) },
+    { figure, variant: 'liveorders', metric: 'CPU / request, median', value: ours, unit: 'µs', ratio: ratio(ours, bare) },
+    { figure, variant: 'liveorders', metric: 'CPU / request vs keep-the-order (d)', value: ours, unit: 'µs', ratio: ratio(ours, keep) },
   );
 }
 
@@ -407,6 +433,7 @@ if (should('isolated')) {
 if (should('burst')) await bursts(1000, 1000);
 if (should('latency')) await isolatedLatency(FULL ? 300 : 60);
 if (should('throughput')) await throughput(FULL ? 10 : 4, 1000);
+if (should('handler')) await handlerCpu(FULL ? 31 : 15);
 if (should('connect')) await connectCost(FULL ? 200 : 60);
 if (should('memory')) await memory(10_000);
 if (should('list')) await listApi(FULL ? 1000 : 200);

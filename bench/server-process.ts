@@ -2,12 +2,12 @@
  * A server under test, in its own process so its CPU time and memory can be
  * measured apart from the clients'. argv[2] picks the variant:
  * `liveorders` (what we ship), `naive` (baseline a), `floor` (baseline b),
- * `bare` (baseline c). Commands over IPC: cpu, mem, seed, stats.
+ * `bare` (baseline c), `keep` (baseline d). Commands over IPC: cpu, mem, seed, stats.
  */
 
 import { createLogger } from '../src/logger.ts';
 import { createServer } from '../src/server.ts';
-import { FloorHub, NaiveHub, startBareServer } from './baselines.ts';
+import { FloorHub, NaiveHub, bareHandler, keepHandler, startHandlerServer } from './baselines.ts';
 import { serve } from './ipc.ts';
 
 const variant = process.argv[2] ?? 'liveorders';
@@ -24,8 +24,8 @@ function mem(): NodeJS.MemoryUsage {
   return process.memoryUsage();
 }
 
-if (variant === 'bare') {
-  const { port } = await startBareServer();
+if (variant === 'bare' || variant === 'keep') {
+  const { port } = await startHandlerServer(variant === 'bare' ? bareHandler() : keepHandler());
   serve({ cpu, mem }, { port });
 } else {
   const fanOuts = { naive: () => new NaiveHub(), floor: () => new FloorHub(), liveorders: undefined } as const;

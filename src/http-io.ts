@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import { ERROR_CODES, ProtocolError, fail, ok, parseJson, type Result } from './protocol.ts';
+import { queueResponse } from './response-batch.ts';
 
 /** Headers on every response, as [name, value, ...]. */
 const COMMON_FIELDS = ['X-Content-Type-Options', 'nosniff'] as const;
@@ -31,20 +32,19 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /**
- * Write a body that is already serialised.
+ * Write a body that is already serialised. The answer leaves at the end of
+ * this event-loop turn, together with the others ({@link queueResponse}).
  * @param res the response
  * @param status HTTP status
  * @param body the body (omitted on HEAD)
  * @param headers headers including Content-Type
  */
 export function sendText(res: ServerResponse, status: number, body: string | Buffer, headers: Readonly<Record<string, string>>): void {
-  if (res.headersSent) return;
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
   // A flat [name, value, ...] list goes to the socket as is; an object would be walked and copied per response.
   const fields: string[] = [...COMMON_FIELDS, 'Content-Length', String(bytes.length)];
   for (const name in headers) fields.push(name, headers[name]!);
-  res.writeHead(status, fields);
-  res.end(res.req.method === 'HEAD' ? undefined : bytes);
+  queueResponse(res, status, fields, res.req.method === 'HEAD' ? undefined : bytes);
 }
 
 /**
@@ -54,11 +54,9 @@ export function sendText(res: ServerResponse, status: number, body: string | Buf
  * @param headers extra headers
  */
 export function sendEmpty(res: ServerResponse, status: number, headers: Readonly<Record<string, string>> = {}): void {
-  if (res.headersSent) return;
   const fields: string[] = [...COMMON_FIELDS];
   for (const name in headers) fields.push(name, headers[name]!);
-  res.writeHead(status, fields);
-  res.end();
+  queueResponse(res, status, fields, undefined);
 }
 
 /**

@@ -1,0 +1,104 @@
+/**
+ * CPU per `POST /api/orders` inside one process, without the network: real
+ * `node:http` request and response objects on a socket that discards what is
+ * written. Over loopback on this two-core machine every request also pays the
+ * kernel and the load generator's wake-ups, and those scale with the server's
+ * own cost (about 4-5 µs per µs measured here), so this figure is the one to
+ * watch when changing the write path: it moves by a microsecond where the
+ * throughput figure moves by noise.
+ */
+
+import { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { createLogger } from '../src/logger.ts';
+import { createServer } from '../src/server.ts';
+import { bareHandler, keepHandler, type RequestHandler } from './baselines.ts';
+import { serve } from './ipc.ts';
+
+/** The request body of the write benchmarks. */
+export const ORDER_BODY = JSON.stringify({ customerName: 'Load', items: ['laptop', { name: 'mouse', quantity: 2, price: 19.99 }] });
+
+/** Requests in flight at once, as with the load generator's 50 connections. */
+const CONCURRENCY = 50;
+
+/** A connection that accepts and drops every write. */
+class DiscardSocket extends Duplex {
+  readonly remoteAddress = '127.0.0.1';
+  override _read(): void {}
+  override _write(_chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    callback();
+  }
+  override _writev(_chunks: unknown[], callback: () => void): void {
+    callback();
+  }
+  setTimeout(): this {
+    return this;
+  }
+}
+
+/**
+ * The handler for a variant: `bare` (c), `keep` (d) or `liveorders` (the
+ * real server's request listener, not listening on any port).
+ * @param variant which server
+ */
+export function handlerFor(variant: 'bare' | 'keep' | 'liveorders'): RequestHandler {
+  if (variant === 'bare') return bareHandler();
+  if (variant === 'keep') return keepHandler();
+  const server = createServer({ port: 0, servePage: false, logger: createLogger({ level: 'error' }) });
+  return (req, res) => server.http.emit('request', req, res);
+}
+
+/** Run one POST through `handler`; resolves when the response has finished. */
+function post(handler: RequestHandler, body: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = new DiscardSocket();
+    const req = new IncomingMessage(socket as unknown as Socket);
+    req.method = 'POST';
+    req.url = '/api/orders';
+    req.headers = { host: '127.0.0.1', 'content-type': 'application/json', 'content-length': String(body.length) };
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as unknown as Socket);
+    res.on('finish', () => {
+      res.detachSocket(socket as unknown as Socket);
+      resolve();
+    });
+    handler(req, res);
+    // What the HTTP parser would do: the body, then the end of a complete message.
+    req.complete = true;
+    req.push(body);
+    req.push(null);
+  });
+}
+
+/**
+ * Median CPU time (user + system) per request, in µs, over `rounds` rounds of
+ * `perRound` requests, after a warm-up of `warmup` requests.
+ * @param handler the request handler
+ * @param options counts
+ */
+export async function handlerCpuPerRequest(
+  handler: RequestHandler,
+  { warmup = 20_000, rounds = 15, perRound = 5_000 }: { warmup?: number; rounds?: number; perRound?: number } = {},
+): Promise<number> {
+  const body = Buffer.from(ORDER_BODY);
+  const round = async (count: number): Promise<number> => {
+    const start = process.cpuUsage();
+    for (let sent = 0; sent < count; sent += CONCURRENCY) {
+      await Promise.all(Array.from({ length: CONCURRENCY }, () => post(handler, body)));
+    }
+    const used = process.cpuUsage(start);
+    return (used.user + used.system) / count;
+  };
+  await round(warmup);
+  const samples: number[] = [];
+  for (let i = 0; i < rounds; i++) samples.push(await round(perRound));
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)]!;
+}
+
+// Forked by bench/run.ts with the variant as argv[2]: each variant gets a fresh process and heap.
+const variant = process.argv[2];
+if (process.send !== undefined && (variant === 'bare' || variant === 'keep' || variant === 'liveorders')) {
+  serve({ measure: ({ rounds }) => handlerCpuPerRequest(handlerFor(variant), { rounds: Number(rounds) }) }, {});
+}
