@@ -14,6 +14,7 @@ import {
   ok,
   type CreateOrderInput,
   type Order,
+  type OrderItem,
   type OrderEvent,
   type OrderStatus,
   type Result,
@@ -143,20 +144,7 @@ export class MemoryOrderStore implements OrderStore {
    * @param input a validated order
    */
   create(input: CreateOrderInput): Result<CommandResult> {
-    const at = this.#now().toISOString();
-    const total = orderTotal(input);
-    const order: Order = {
-      id: this.#newId(),
-      customerName: input.customerName,
-      ...(input.customerEmail === undefined ? {} : { customerEmail: input.customerEmail }),
-      items: input.items.map((item) => ({ ...item })),
-      ...(total === undefined ? {} : { total }),
-      status: 'pending',
-      history: [{ status: 'pending', at }],
-      version: 1,
-      createdAt: at,
-      updatedAt: at,
-    };
+    const order = newOrder(this.#newId(), input, this.#now().toISOString());
     if (this.#orders.has(order.id)) throw new Error(`id generator repeated ${order.id}`);
     this.#orders.set(order.id, order);
     this.#all.insert(order.id);
@@ -257,6 +245,31 @@ export function orderTotal(input: Pick<CreateOrderInput, 'items'>): number | und
     cents += Math.round(item.price * 100) * item.quantity;
   }
   return cents / 100;
+}
+
+/**
+ * A new pending order. Written as plain object literals, one per combination
+ * of the optional fields, in wire order: conditional spreads made creating an
+ * order about four times slower.
+ */
+function newOrder(id: string, input: CreateOrderInput, at: string): Order {
+  const { customerName, customerEmail } = input;
+  const items = input.items.map(copyItem);
+  const total = orderTotal(input);
+  const history = [{ status: 'pending', at }] as const;
+  if (customerEmail === undefined) {
+    return total === undefined
+      ? { id, customerName, items, status: 'pending', history, version: 1, createdAt: at, updatedAt: at }
+      : { id, customerName, items, total, status: 'pending', history, version: 1, createdAt: at, updatedAt: at };
+  }
+  return total === undefined
+    ? { id, customerName, customerEmail, items, status: 'pending', history, version: 1, createdAt: at, updatedAt: at }
+    : { id, customerName, customerEmail, items, total, status: 'pending', history, version: 1, createdAt: at, updatedAt: at };
+}
+
+/** The store keeps its own copy of every item (callers may reuse theirs). */
+function copyItem(item: OrderItem): OrderItem {
+  return item.price === undefined ? { name: item.name, quantity: item.quantity } : { name: item.name, quantity: item.quantity, price: item.price };
 }
 
 function notFound(id: string): ProtocolError {
