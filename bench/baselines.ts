@@ -16,6 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { prepareMessage } from '../src/frame.ts';
 import type { FanOut, HubStats, Subscriber } from '../src/hub.ts';
+import { queueResponse } from '../src/response-batch.ts';
 import { encodeEvent, encodeEventsFrame, viewMatchesEvent, type OrderEvent, type View } from '../src/protocol.ts';
 
 abstract class BaselineHub implements FanOut {
@@ -117,9 +118,10 @@ export function bareHandler(): RequestHandler {
 
 /**
  * (d) The least a server that keeps what it is sent must do: parse the body,
- * build the order, serialise it, keep both in a Map and answer with it. No
- * validation, routing, ids, indexes, events or tokens: the ceiling for any
- * server that stores orders in memory.
+ * build the order, serialise it, keep both in a Map and answer with it,
+ * answers written at the end of the turn as liveorders writes them
+ * (src/response-batch.ts). No validation, routing, ids, indexes, events or
+ * tokens: the ceiling for any server that stores orders in memory.
  */
 export function keepHandler(): RequestHandler {
   const kept = new Map<string, { order: object; json: string }>();
@@ -134,15 +136,15 @@ export function keepHandler(): RequestHandler {
       const json = JSON.stringify(order);
       kept.set(order.id, { order, json });
       const body = Buffer.from(json);
-      res.writeHead(201, [
+      const fields = [
         'X-Content-Type-Options', 'nosniff',
         'ETag', '"1"',
         'Location', `/api/orders/${order.id}`,
         'Content-Type', 'application/json; charset=utf-8',
         'Cache-Control', 'no-store',
         'Content-Length', String(body.length),
-      ]);
-      res.end(body);
+      ];
+      queueResponse(res, 201, fields, body);
     });
   };
 }
