@@ -216,27 +216,33 @@ async function bursts(clients: number, creates: number): Promise<void> {
 // ---------------------------------------------------------------------------
 
 async function isolatedLatency(samples: number): Promise<void> {
-  const medians: Record<string, { event: number; both: number }> = {};
-  for (const variant of ['floor', 'liveorders'] as const) {
-    const { worker: server, port } = await startServer(variant);
+  const variants = ['floor', 'liveorders'] as const;
+  // Both servers run at once and take turns sample by sample, so a busy minute slows both alike.
+  const subjects = await Promise.all(variants.map(async (variant) => {
+    const { worker, port } = await startServer(variant);
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false });
     const frames: (() => void)[] = [];
     ws.on('message', () => frames.shift()?.());
     await new Promise((resolve) => ws.once('message', resolve));
-    const event: number[] = [];
-    const both: number[] = [];
-    for (let i = 0; i < samples; i++) {
-      const arrived = new Promise<bigint>((resolve) => frames.push(() => resolve(process.hrtime.bigint())));
+    return { variant, worker, port, ws, frames, event: [] as number[], both: [] as number[] };
+  }));
+  for (let i = 0; i < samples; i++) {
+    for (const subject of subjects) {
+      const arrived = new Promise<bigint>((resolve) => subject.frames.push(() => resolve(process.hrtime.bigint())));
       const sent = process.hrtime.bigint();
-      await createOrder(port, i);
+      await createOrder(subject.port, i);
       const answered = process.hrtime.bigint();
       const eventAt = await arrived;
-      event.push(Number(eventAt - sent) / 1e3);
-      both.push(Number((eventAt > answered ? eventAt : answered) - sent) / 1e3);
+      if (i < 5) continue; // warm-up
+      subject.event.push(Number(eventAt - sent) / 1e3);
+      subject.both.push(Number((eventAt > answered ? eventAt : answered) - sent) / 1e3);
     }
-    medians[variant] = { event: median(event.slice(5)), both: median(both.slice(5)) };
-    ws.terminate();
-    await server.stop();
+  }
+  const medians: Record<string, { event: number; both: number }> = {};
+  for (const subject of subjects) {
+    medians[subject.variant] = { event: median(subject.event), both: median(subject.both) };
+    subject.ws.terminate();
+    await subject.worker.stop();
   }
   const ours = medians.liveorders!;
   const floor = medians.floor!;
