@@ -414,7 +414,7 @@ async function memory(connections: number): Promise<void> {
   rows.push(
     { figure: `5 memory, ${connections.toLocaleString('en-US')} idle connections`, variant: 'naive (a)', metric: 'RSS / connection', value: naive.rss / 1024, unit: 'KiB' },
     { figure: `5 memory, ${connections.toLocaleString('en-US')} idle connections`, variant: 'naive (a)', metric: 'heap / connection', value: naive.heap / 1024, unit: 'KiB' },
-    { figure: `5 memory, ${connections.toLocaleString('en-US')} idle connections`, variant: 'liveorders', metric: 'RSS / connection', value: ours.rss / 1024, unit: 'KiB', ratio: ratio(ours.rss, naive.rss), target: '< 12 KiB and <= naive', met: ours.rss / 1024 < 12 && ours.rss <= naive.rss * 1.05 },
+    { figure: `5 memory, ${connections.toLocaleString('en-US')} idle connections`, variant: 'liveorders', metric: 'RSS / connection', value: ours.rss / 1024, unit: 'KiB', ratio: ratio(ours.rss, naive.rss), target: '< 12 KiB, <= naive (within 5%)', met: ours.rss / 1024 < 12 && ours.rss <= naive.rss * 1.05 },
     { figure: `5 memory, ${connections.toLocaleString('en-US')} idle connections`, variant: 'liveorders', metric: 'heap / connection', value: ours.heap / 1024, unit: 'KiB', ratio: ratio(ours.heap, naive.heap) },
   );
 }
