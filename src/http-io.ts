@@ -8,17 +8,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import type { Duplex } from 'node:stream';
-import { ERROR_CODES, ProtocolError, fail, ok, parseJson, type Result } from './protocol.ts';
+import { ERROR_CODES, PROBLEM_CONTENT_TYPE, ProtocolError, encodeProblem, fail, ok, parseJson, type Result } from './protocol.ts';
 import { queueResponse } from './response-batch.ts';
 
 /** Headers on every response, as [name, value, ...]. */
 const COMMON_FIELDS = ['X-Content-Type-Options', 'nosniff'] as const;
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
-const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
-
-/** Prefix of every problem `type`; the suffix is the error code in kebab case. */
-export const PROBLEM_TYPE_PREFIX = 'urn:liveorders:problem:';
 
 /**
  * Write a JSON response.
@@ -60,25 +56,14 @@ export function sendEmpty(res: ServerResponse, status: number, headers: Readonly
 }
 
 /**
- * Write an error as `application/problem+json`: `type`, `title`, `status`,
- * `detail`, `instance`, plus `code` and the error's details (field `errors`,
- * `allowed` next statuses, `currentVersion`).
+ * Write an error as `application/problem+json` ({@link encodeProblem}).
  * @param res the response
  * @param error the error to render
  * @param headers extra headers (e.g. `Allow`)
  */
 export function sendProblem(res: ServerResponse, error: ProtocolError, headers: Record<string, string> = {}): void {
-  const { status, title } = ERROR_CODES[error.code];
-  const body = {
-    type: PROBLEM_TYPE_PREFIX + error.code.replace(/^LO_ERR_/, '').toLowerCase().replaceAll('_', '-'),
-    title,
-    status,
-    detail: error.message,
-    instance: res.req.url,
-    code: error.code,
-    ...error.details,
-  };
-  sendText(res, status, JSON.stringify(body), { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Cache-Control': 'no-store', ...headers });
+  const { status } = ERROR_CODES[error.code];
+  sendText(res, status, encodeProblem(error, res.req.url), { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Cache-Control': 'no-store', ...headers });
 }
 
 /**

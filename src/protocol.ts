@@ -850,6 +850,32 @@ export function encodeOrder(order: Order): string {
   return json;
 }
 
+/** Media type of every HTTP error body. */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/** Prefix of every problem `type`; the suffix is the error code in kebab case. */
+export const PROBLEM_TYPE_PREFIX = 'urn:liveorders:problem:';
+
+/**
+ * An error as an RFC 9457 problem document: `type`, `title`, `status`,
+ * `detail`, `instance`, plus `code` and the error's details (field `errors`,
+ * `allowed` next statuses, `currentVersion`).
+ * @param error the error
+ * @param instance the request target it answers
+ */
+export function encodeProblem(error: ProtocolError, instance: string | undefined): string {
+  const { status, title } = ERROR_CODES[error.code];
+  return JSON.stringify({
+    type: PROBLEM_TYPE_PREFIX + error.code.replace(/^LO_ERR_/, '').toLowerCase().replaceAll('_', '-'),
+    title,
+    status,
+    detail: error.message,
+    instance,
+    code: error.code,
+    ...error.details,
+  });
+}
+
 /**
  * Serialise a just-created order with its tracking token: the creator's
  * answer, equal to `JSON.stringify({ ...order, trackingToken })`. Not cached

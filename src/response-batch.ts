@@ -14,6 +14,7 @@
  */
 
 import type { ServerResponse } from 'node:http';
+import { PROBLEM_CONTENT_TYPE, ProtocolError, encodeProblem } from './protocol.ts';
 
 /** An answer waiting for the end of the turn. */
 interface QueuedAnswer {
@@ -64,6 +65,7 @@ function writeInternalError(res: ServerResponse): void {
     res.destroy();
     return;
   }
-  res.writeHead(500, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '22', 'X-Content-Type-Options', 'nosniff']);
-  res.end('Internal Server Error\n');
+  const body = Buffer.from(encodeProblem(new ProtocolError('LO_ERR_INTERNAL', 'The server failed to write its answer'), res.req.url));
+  res.writeHead(500, ['Content-Type', PROBLEM_CONTENT_TYPE, 'Content-Length', String(body.length), 'X-Content-Type-Options', 'nosniff']);
+  res.end(body);
 }

@@ -13,11 +13,13 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse) => voi
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-function get(url: string): Promise<{ status: number; body: string }> {
+function get(url: string): Promise<{ status: number; body: string; type?: string }> {
   return new Promise((resolve, reject) => {
     request(url, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve({ status: res.statusCode!, body }));
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => {
+        resolve(res.statusCode === 200 ? { status: 200, body } : { status: res.statusCode!, body, type: res.headers['content-type'] });
+      });
     }).on('error', reject).end();
   });
 }
@@ -53,6 +55,11 @@ test('a header node:http refuses becomes a 500 for that request only', async (t)
   t.after(() => server.close());
   const [bad, good] = await Promise.all([get(`${url}/bad`), get(`${url}/good`)]);
   assert.equal(bad.status, 500);
+  assert.equal(bad.type, 'application/problem+json; charset=utf-8');
+  assert.deepEqual(
+    { ...JSON.parse(bad.body), detail: undefined },
+    { type: 'urn:liveorders:problem:internal', title: 'Internal error', status: 500, detail: undefined, instance: '/bad', code: 'LO_ERR_INTERNAL' },
+  );
   assert.deepEqual(good, { status: 200, body: 'fine' });
   assert.deepEqual(await get(`${url}/after`), { status: 200, body: 'fine' });
 });
