@@ -43,15 +43,18 @@ export function isAllowedOrigin(origin: string | undefined, host: string | undef
 /** Headers a CORS preflight may ask for. */
 const CORS_ALLOWED_HEADERS = 'Authorization, Content-Type, If-Match, Idempotency-Key';
 
+/** What {@link corsHeaders} returns when there is nothing to send: shared, not built per request. */
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 /**
  * CORS response headers for `origin`, or none when it is not configured (the default).
  * @param origin the Origin header
  * @param allowed configured origins; `*` allows any (without credentials)
  */
-export function corsHeaders(origin: string | undefined, allowed: readonly string[]): Record<string, string> {
-  if (origin === undefined || allowed.length === 0) return {};
+export function corsHeaders(origin: string | undefined, allowed: readonly string[]): Readonly<Record<string, string>> {
+  if (origin === undefined || allowed.length === 0) return NO_HEADERS;
   const ok = allowed.includes('*') || allowed.includes(origin);
-  if (!ok) return {};
+  if (!ok) return NO_HEADERS;
   return {
     'Access-Control-Allow-Origin': allowed.includes('*') ? '*' : origin,
     'Access-Control-Allow-Headers': CORS_ALLOWED_HEADERS,

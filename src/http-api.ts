@@ -88,7 +88,7 @@ export function isApiPath(pathname: string): boolean {
  */
 export async function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const cors = corsHeaders(req.headers.origin, ctx.corsOrigins);
-  for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
+  for (const name in cors) res.setHeader(name, cors[name]!);
   for (const route of ROUTES) {
     const m = route.pattern.exec(url.pathname);
     if (m === null) continue;

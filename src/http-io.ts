@@ -72,6 +72,7 @@ export function sendProblem(res: ServerResponse, error: ProtocolError, headers: 
  */
 export function isJsonContentType(header: string | undefined): boolean {
   if (header === undefined) return false;
+  if (header === 'application/json') return true; // what nearly every client sends
   const mediaType = header.split(';', 1)[0]!.trim().toLowerCase();
   return mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
 }

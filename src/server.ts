@@ -247,11 +247,14 @@ class InFlightRequests {
 
   track(res: ServerResponse): void {
     this.#count++;
-    res.once('close', () => {
-      this.#count--;
-      if (this.#count === 0) for (const wake of this.#waiters.splice(0)) wake();
-    });
+    // One listener shared by every response ('close' fires once): no closure or once-wrapper per request.
+    res.on('close', this.#finished);
   }
+
+  readonly #finished = (): void => {
+    this.#count--;
+    if (this.#count === 0) for (const wake of this.#waiters.splice(0)) wake();
+  };
 
   /** Resolves when no request is in flight, or after `timeoutMs`. */
   drained(timeoutMs: number): Promise<void> {
