@@ -9,6 +9,7 @@ import {
   SNAPSHOT_LIMITS,
   isOrderId,
   isOrderStatus,
+  isTrackingToken,
   parseClientMessage,
   type ClientMessage,
   type OrderStatus,
@@ -166,7 +167,7 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
   }
   const token = values.token ?? (env.LIVEORDERS_TOKEN === '' ? undefined : env.LIVEORDERS_TOKEN);
   if (token !== undefined && !/^[\x21-\x7e]{1,512}$/.test(token)) return fail('--token: expected visible ASCII without spaces');
-  if (values.track !== undefined && !/^[A-Za-z0-9_-]{22}$/.test(values.track)) return fail('--track: expected the 22-character tracking token');
+  if (values.track !== undefined && !isTrackingToken(values.track)) return fail('--track: expected the 22-character tracking token');
   const heartbeatSeconds = Number(values.heartbeat);
   if (!/^\d+(\.\d+)?$/.test(values.heartbeat) || !(heartbeatSeconds >= 0.1)) return fail('--heartbeat: expected a number of seconds >= 0.1');
   let send: ClientMessage | undefined;

@@ -10,7 +10,7 @@ import { openConnection, type Connection } from './connection.ts';
 import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from './state.ts';
 import { formatFilter, parseDetailHash, parseFilter, type Filter } from './url-state.ts';
 import { createView, shortId, type BoardModel, type DetailModel, type ViewAction } from './view.ts';
-import { WS_BEARER_PREFIX, WS_SUBPROTOCOL, viewKey, type Order, type OrderEvent, type ServerMessage, type View as ServerView } from '../src/protocol.ts';
+import { WS_BEARER_PREFIX, WS_SUBPROTOCOL, trackingTokenInPath, viewKey, type Order, type OrderEvent, type ServerMessage, type View as ServerView } from '../src/protocol.ts';
 
 /** Cards rendered at first, and added per "Show more". Keeps 10,000 loaded orders cheap to draw. */
 const RENDER_PAGE = 120;
@@ -33,7 +33,7 @@ let frame = 0;
 /** Where the access token lives: this tab only, gone when it closes. */
 const TOKEN_KEY = 'liveorders.token';
 /** `/track/TOKEN`: the customer view of one order. */
-const trackingToken = /^\/track\/([A-Za-z0-9_-]{22})$/.exec(location.pathname)?.[1];
+const trackingToken = trackingTokenInPath(location.pathname);
 let token = sessionStorage.getItem(TOKEN_KEY) ?? undefined;
 setBearerToken(token);
 

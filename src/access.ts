@@ -6,9 +6,9 @@
  */
 
 import type { IncomingMessage } from 'node:http';
-import { bearerToken, can, isTrackingToken, TokenRegistry, type Permission, type Principal } from './auth.ts';
+import { bearerToken, can, TokenRegistry, type Permission, type Principal } from './auth.ts';
 import { isLoopback } from './edge.ts';
-import { ProtocolError, WS_BEARER_PREFIX, fail, ok, type Result, type Role } from './protocol.ts';
+import { ProtocolError, WS_BEARER_PREFIX, fail, isTrackingToken, ok, type Result, type Role } from './protocol.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { TrackingTokens } from './tracking.ts';
 

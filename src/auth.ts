@@ -119,10 +119,6 @@ export function newTrackingToken(): string {
   return trackingTokenRandomness.base64url(TRACKING_TOKEN_BYTES);
 }
 
-/** Whether `value` has the shape of a tracking token (22 base64url characters). */
-export function isTrackingToken(value: unknown): value is string {
-  return typeof value === 'string' && /^[A-Za-z0-9_-]{22}$/.test(value);
-}
 
 /**
  * The token in an `Authorization: Bearer TOKEN` header, if that is what it holds.

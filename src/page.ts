@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendProblem, sendText } from './http-io.ts';
 import type { Logger } from './logger.ts';
-import { ProtocolError } from './protocol.ts';
+import { ProtocolError, trackingTokenInPath } from './protocol.ts';
 
 /** Answers a non-API request. */
 export type PageHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
@@ -42,8 +42,6 @@ const ASSETS: Readonly<Record<string, () => Promise<Asset>>> = {
   '/app.js': () => bundleClient(),
 };
 
-/** The customer tracking page: the same page, which reads the token from its path. */
-const TRACK_PATH = /^\/track\/[A-Za-z0-9_-]{22}$/;
 
 /** Built assets, shared by every server in the process (tests start many). */
 const cache = new Map<string, Promise<Asset>>();
@@ -54,7 +52,8 @@ const cache = new Map<string, Promise<Asset>>();
  */
 export function createPageHandler(options: { logger: Logger }): PageHandler {
   return async (req, res, url) => {
-    const path = TRACK_PATH.test(url.pathname) ? '/' : url.pathname;
+    // The customer tracking page is the same page, which reads the token from its path.
+    const path = trackingTokenInPath(url.pathname) === undefined ? url.pathname : '/';
     const produce = ASSETS[path];
     if (produce === undefined) return sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', `No page at ${url.pathname}`));
     if (req.method !== 'GET' && req.method !== 'HEAD') {

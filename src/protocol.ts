@@ -120,6 +120,26 @@ export const WS_SUBPROTOCOL = 'liveorders';
 /** Prefix of the subprotocol that carries a bearer token from a browser (which cannot set headers). */
 export const WS_BEARER_PREFIX = 'liveorders.bearer.';
 
+/** A customer tracking token: 128 random bits as unpadded base64url, 22 characters. */
+export const TRACKING_TOKEN_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+/**
+ * Whether `value` has the shape of a tracking token (not whether it opens an order).
+ * @param value anything
+ */
+export function isTrackingToken(value: unknown): value is string {
+  return typeof value === 'string' && TRACKING_TOKEN_PATTERN.test(value);
+}
+
+/**
+ * The token in a customer tracking page's path (`/track/TOKEN`), if it is one.
+ * @param pathname a URL path
+ */
+export function trackingTokenInPath(pathname: string): string | undefined {
+  const token = pathname.startsWith('/track/') ? pathname.slice('/track/'.length) : undefined;
+  return isTrackingToken(token) ? token : undefined;
+}
+
 /** What a client sends to create an order, after validation. */
 export interface CreateOrderInput {
   readonly customerName: string;

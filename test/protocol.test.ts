@@ -15,6 +15,7 @@ import {
   parseCreateOrderInput,
   parseServerMessage,
   toWireError,
+  trackingTokenInPath,
   viewMatchesEvent,
   type OrderEvent,
 } from '../src/protocol.ts';
@@ -153,4 +154,16 @@ describe('cached encodings', () => {
     assert.deepEqual(JSON.parse(encodeServerMessage(snapshot)), snapshot);
     assert.equal(encodeOrders([updated, SAMPLE_ORDER]), JSON.stringify([updated, SAMPLE_ORDER]));
   });
+});
+
+describe('tracking tokens in paths', () => {
+  const token = 'kE5Iw58TRuwd7MP0Q1eVAg';
+  test('the customer page path yields its token', () => {
+    assert.equal(trackingTokenInPath(`/track/${token}`), token);
+  });
+  for (const path of ['/track/', `/track/${token}x`, `/track/${token.slice(1)}`, `/track/${token}/`, `/tracks/${token}`, `/track/${token.slice(0, 21)}=`, `/x/track/${token}`]) {
+    test(`refuses ${JSON.stringify(path)}`, () => {
+      assert.equal(trackingTokenInPath(path), undefined);
+    });
+  }
 });

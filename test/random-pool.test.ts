@@ -2,7 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { newTrackingToken, isTrackingToken } from '../src/auth.ts';
+import { newTrackingToken } from '../src/auth.ts';
+import { isTrackingToken } from '../src/protocol.ts';
 import { RandomPool } from '../src/random-pool.ts';
 
 test('draws across several refills are all different', () => {
