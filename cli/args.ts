@@ -95,6 +95,26 @@ Examples:
 `;
 
 /**
+ * `--track TOKEN` with a token that starts with `-` (one in 64 do) would read
+ * to parseArgs as a missing value followed by an option; written as
+ * `--track=TOKEN` it is unambiguous, so that is what it becomes.
+ * @param argv the arguments
+ */
+function joinDashLeadingTokens(argv: readonly string[]): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (argv[i] === '--track' && next !== undefined && next.startsWith('-') && isTrackingToken(next)) {
+      args.push(`--track=${next}`);
+      i++;
+    } else {
+      args.push(argv[i]!);
+    }
+  }
+  return args;
+}
+
+/**
  * Parse and validate argv (without the node and script paths).
  * @param argv the arguments
  * @param env the environment (`LIVEORDERS_URL`, `NO_COLOR`)
@@ -104,7 +124,7 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
   let values;
   try {
     ({ values } = parseArgs({
-      args: [...argv],
+      args: joinDashLeadingTokens(argv),
       strict: true,
       allowPositionals: false,
       options: {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, describe, test } from 'node:test';
-import { EXIT, HELP } from '../cli/args.ts';
+import { EXIT, HELP, parseWatchArgs } from '../cli/args.ts';
 import { clean, formatEvent } from '../cli/format.ts';
 import { parseServerMessage, type Order } from '../src/protocol.ts';
 import { SAMPLE_ORDER } from './fixtures/messages.ts';
@@ -281,6 +281,17 @@ describe('formatting', () => {
     assert.match(coloured, /\u001b\[33mpending\u001b\[0m/);
     assert.equal(clean('ok'), 'ok');
   });
+});
+
+test('--track takes every token the server can issue, including one that starts with a dash', () => {
+  for (const token of ['-bcdefghijklmnopqrstuv', '_bcdefghijklmnopqrstuv', 'kE5Iw58TRuwd7MP0Q1eVAg']) {
+    for (const argv of [['--track', token], [`--track=${token}`]]) {
+      const parsed = parseWatchArgs(argv, {}, false);
+      assert.ok(parsed.ok, `${argv.join(' ')}: ${parsed.ok ? '' : parsed.error}`);
+      assert.equal(parsed.value.track, token);
+    }
+  }
+  assert.equal(parseWatchArgs(['--track', '--once'], {}, false).ok, false);
 });
 
 describe('liveorders-watch with tokens on', () => {
