@@ -72,33 +72,24 @@ function post(handler: RequestHandler, body: Buffer): Promise<void> {
 }
 
 /**
- * Median CPU time (user + system) per request, in µs, over `rounds` rounds of
- * `perRound` requests, after a warm-up of `warmup` requests.
+ * CPU time (user + system) per request, in µs, over `count` requests, 50 in flight at a time.
  * @param handler the request handler
- * @param options counts
+ * @param count how many requests
  */
-export async function handlerCpuPerRequest(
-  handler: RequestHandler,
-  { warmup = 20_000, rounds = 15, perRound = 5_000 }: { warmup?: number; rounds?: number; perRound?: number } = {},
-): Promise<number> {
+export async function cpuPerRequest(handler: RequestHandler, count: number): Promise<number> {
   const body = Buffer.from(ORDER_BODY);
-  const round = async (count: number): Promise<number> => {
-    const start = process.cpuUsage();
-    for (let sent = 0; sent < count; sent += CONCURRENCY) {
-      await Promise.all(Array.from({ length: CONCURRENCY }, () => post(handler, body)));
-    }
-    const used = process.cpuUsage(start);
-    return (used.user + used.system) / count;
-  };
-  await round(warmup);
-  const samples: number[] = [];
-  for (let i = 0; i < rounds; i++) samples.push(await round(perRound));
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)]!;
+  const start = process.cpuUsage();
+  for (let sent = 0; sent < count; sent += CONCURRENCY) {
+    await Promise.all(Array.from({ length: CONCURRENCY }, () => post(handler, body)));
+  }
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / count;
 }
 
-// Forked by bench/run.ts with the variant as argv[2]: each variant gets a fresh process and heap.
+// Forked by bench/run.ts with the variant as argv[2]: each variant gets a fresh process and heap,
+// and the harness alternates rounds between them.
 const variant = process.argv[2];
 if (process.send !== undefined && (variant === 'bare' || variant === 'keep' || variant === 'liveorders')) {
-  serve({ measure: ({ rounds }) => handlerCpuPerRequest(handlerFor(variant), { rounds: Number(rounds) }) }, {});
+  const handler = handlerFor(variant);
+  serve({ run: ({ count }) => cpuPerRequest(handler, Number(count)) }, {});
 }
