@@ -3,7 +3,7 @@
  * `node:http` request and response objects on a socket that discards what is
  * written. Over loopback on this two-core machine every request also pays the
  * kernel and the load generator's wake-ups, and those scale with the server's
- * own cost (about 4-5 µs per µs measured here), so this figure is the one to
+ * own cost (3-5 µs per µs measured here), so this figure is the one to
  * watch when changing the write path: it moves by a microsecond where the
  * throughput figure moves by noise.
  */
