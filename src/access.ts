@@ -8,7 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import { bearerToken, can, TokenRegistry, type Permission, type Principal } from './auth.ts';
 import { isLoopback } from './edge.ts';
-import { ProtocolError, WS_BEARER_PREFIX, fail, isTrackingToken, ok, type Result, type Role } from './protocol.ts';
+import { ProtocolError, WS_BEARER_PREFIX, fail, ok, type Result, type Role } from './protocol.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { TrackingTokens } from './tracking.ts';
 
@@ -22,6 +22,8 @@ export interface AccessOptions {
   readonly connectionsPerAddress: number;
   /** Apply the limits to loopback clients too (off: the demo, tests and benchmarks run there). */
   readonly limitLoopback: boolean;
+  /** Whether an order with this id exists: a tracking token opens only a live order. */
+  readonly orderExists: (orderId: string) => boolean;
 }
 
 const OPEN: Principal = { kind: 'open' };
@@ -125,8 +127,8 @@ export class AccessControl {
   }
 
   #trackingFor(token: string): Result<Principal> {
-    const orderId = isTrackingToken(token) ? this.tracking.orderFor(token) : undefined;
-    if (orderId === undefined) return fail(new ProtocolError('LO_ERR_NOT_FOUND', 'No order has this tracking token'));
+    const orderId = this.tracking.orderFor(token);
+    if (orderId === undefined || !this.#options.orderExists(orderId)) return fail(new ProtocolError('LO_ERR_NOT_FOUND', 'No order has this tracking token'));
     return ok({ kind: 'tracking', orderId });
   }
 }

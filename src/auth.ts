@@ -1,14 +1,13 @@
 /**
  * @module auth
  * Who is asking, and what they may do. Role tokens come from configuration
- * (never a default); customer tracking tokens are minted per order. With no
+ * (never a default); customer tracking tokens are derived per order (tracking.ts). With no
  * role tokens configured the service is open (and `createServer` then only
  * binds to loopback unless told otherwise). Tokens are compared in constant time.
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ROLES, fail, ok, type Result, type Role } from './protocol.ts';
-import { RandomPool } from './random-pool.ts';
 
 /** What a request may do. */
 export type Permission = 'read' | 'write' | 'delete';
@@ -108,15 +107,6 @@ export function parseTokenList(text: string): Result<[Role, string][], string> {
     entries.push([role as Role, token]);
   }
   return ok(entries);
-}
-
-/** Random bits per tracking token. */
-const TRACKING_TOKEN_BYTES = 16;
-const trackingTokenRandomness = new RandomPool();
-
-/** Make a new tracking token: 128 random bits, URL-safe. */
-export function newTrackingToken(): string {
-  return trackingTokenRandomness.base64url(TRACKING_TOKEN_BYTES);
 }
 
 

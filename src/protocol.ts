@@ -120,7 +120,7 @@ export const WS_SUBPROTOCOL = 'liveorders';
 /** Prefix of the subprotocol that carries a bearer token from a browser (which cannot set headers). */
 export const WS_BEARER_PREFIX = 'liveorders.bearer.';
 
-/** A customer tracking token: 128 random bits as unpadded base64url, 22 characters. */
+/** A customer tracking token: 16 bytes (the order id enciphered, see tracking.ts) as unpadded base64url, 22 characters. */
 export const TRACKING_TOKEN_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 
 /**

@@ -2,16 +2,16 @@
  * @module random-pool
  * Cryptographically strong random bytes, drawn from a pool that one
  * `randomFillSync` call refills. Every `randomBytes`/`getRandomValues` call
- * goes through OpenSSL's generator lookup and costs about 10 µs of CPU here;
- * two of them per created order (id and tracking token) were the largest
- * single item in the write path's profile. Bytes are handed out once and
- * never reused, so drawing from the pool is as unpredictable as calling
- * `randomBytes` each time (Node's own `randomUUID` pools the same way).
+ * goes through OpenSSL's generator lookup and costs about 10 µs of CPU here,
+ * the largest single item in the write path's profile when each new order
+ * id made one. Bytes are handed out once and never reused, so drawing from
+ * the pool is as unpredictable as calling `randomBytes` each time (Node's own
+ * `randomUUID` pools the same way).
  */
 
 import { randomFillSync } from 'node:crypto';
 
-/** Bytes fetched per refill: 256 order ids or tracking tokens. */
+/** Bytes fetched per refill: 256 order ids. */
 const DEFAULT_POOL_BYTES = 4096;
 
 /** A pool of random bytes; each byte is handed out once. */
@@ -30,20 +30,6 @@ export class RandomPool {
    * @param n how many bytes (at most the pool's size)
    */
   bytes(n: number): Uint8Array {
-    const start = this.#reserve(n);
-    return this.#pool.subarray(start, start + n);
-  }
-
-  /**
-   * `n` fresh random bytes as a base64url string (no padding).
-   * @param n how many bytes (at most the pool's size)
-   */
-  base64url(n: number): string {
-    const start = this.#reserve(n);
-    return this.#pool.toString('base64url', start, start + n);
-  }
-
-  #reserve(n: number): number {
     if (n > this.#pool.length) throw new RangeError(`cannot draw ${n} bytes from a pool of ${this.#pool.length}`);
     if (this.#offset + n > this.#pool.length) {
       randomFillSync(this.#pool);
@@ -51,6 +37,6 @@ export class RandomPool {
     }
     const start = this.#offset;
     this.#offset += n;
-    return start;
+    return this.#pool.subarray(start, start + n);
   }
 }

@@ -136,6 +136,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     writeRatePerMinute: opts.writeRatePerMinute,
     connectionsPerAddress: opts.connectionsPerAddress,
     limitLoopback: opts.limitLoopback,
+    orderExists: (orderId) => store.get(orderId) !== undefined,
   });
   if (!access.enabled && opts.allowOpenNetwork && !isLoopback(opts.host)) {
     logger.warn('open mode on a network address: anyone who can reach this port can read, change and delete every order', { host: opts.host });
@@ -143,7 +144,6 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   const eventLog = new EventLog(opts.eventLogCapacity);
   store.onEvent((event) => {
     eventLog.append(event);
-    if (event.type === 'order.deleted') access.tracking.forget(event.order.id);
     hub.publish(event);
   });
 

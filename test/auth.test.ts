@@ -278,6 +278,13 @@ interface HttpCase {
 const A = auth(ADMIN);
 const O = { ...auth(OPERATOR), ...json };
 const big = (n: number): string => 'x'.repeat(n);
+/** The token with its first character replaced by another valid one. */
+const changeFirstCharacter = (token: string): string => (token[0] === 'A' ? 'B' : 'A') + token.slice(1);
+/** The token with a final character that decodes to the same 16 bytes (the last 4 bits are padding). */
+const respell = (token: string): string => {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  return token.slice(0, -1) + alphabet[alphabet.indexOf(token.at(-1)!) + 1]!;
+};
 
 const HTTP_CASES: readonly HttpCase[] = [
   { name: 'no credentials', method: 'GET', path: '/api/orders', status: 401 },
@@ -298,6 +305,8 @@ const HTTP_CASES: readonly HttpCase[] = [
   { name: 'order by id without credentials', method: 'GET', path: (o) => `/api/orders/${o.id}`, status: 401 },
   { name: 'stats without credentials', method: 'GET', path: '/api/stats', status: 401 },
   { name: 'unknown tracking token', method: 'GET', path: '/api/track/AAAAAAAAAAAAAAAAAAAAAA', status: 404 },
+  { name: 'a real tracking token with one character changed', method: 'GET', path: (o) => `/api/track/${changeFirstCharacter(o.trackingToken)}`, status: 404 },
+  { name: 'another spelling of a real tracking token (same bytes)', method: 'GET', path: (o) => `/api/track/${respell(o.trackingToken)}`, status: 404 },
   { name: 'malformed tracking token', method: 'GET', path: '/api/track/..%2F..%2Fetc%2Fpasswd', status: 404 },
   { name: 'tracking token path traversal to the list', method: 'GET', path: '/api/track/..%2Forders', status: 404 },
   { name: 'write through the tracking route', method: 'PUT', path: (o) => `/api/track/${o.trackingToken}`, headers: json, body: '{"status":"delivered"}', status: 405 },
@@ -371,6 +380,8 @@ const WS_CASES: readonly WsCase[] = [
   { name: 'bad subprotocol token', protocols: ['liveorders', `liveorders.bearer.${VIEWER}x`], expect: 401 },
   { name: 'token in the query string', path: () => `/ws?token=${ADMIN}`, expect: 401 },
   { name: 'unknown tracking token', path: () => '/ws?track=AAAAAAAAAAAAAAAAAAAAAA', expect: 404 },
+  { name: 'a real tracking token with one character changed', path: (o) => `/ws?track=${changeFirstCharacter(o.trackingToken)}`, expect: 404 },
+  { name: 'another spelling of a real tracking token (same bytes)', path: (o) => `/ws?track=${respell(o.trackingToken)}`, expect: 404 },
   { name: 'malformed tracking token', path: () => '/ws?track=../../etc', expect: 404 },
   { name: 'forged Origin', headers: { ...auth(ADMIN), origin: 'https://evil.example' }, expect: 403 },
   { name: 'null Origin', headers: { ...auth(ADMIN), origin: 'null' }, expect: 403 },

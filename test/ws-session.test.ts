@@ -34,7 +34,7 @@ function context(): SessionContext {
     eventLog.append(e);
     hub.publish(e);
   });
-  const access = new AccessControl({ tokens: [], writeRatePerMinute: 600, connectionsPerAddress: 100, limitLoopback: false });
+  const access = new AccessControl({ tokens: [], writeRatePerMinute: 600, connectionsPerAddress: 100, limitLoopback: false, orderExists: (id) => store.get(id) !== undefined });
   return { store, hub, eventLog, snapshots: new SnapshotCache(), serverId: 'run', logger: captureLogger().logger, access };
 }
 
