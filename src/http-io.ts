@@ -36,11 +36,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
  * @param headers headers including Content-Type
  */
 export function sendText(res: ServerResponse, status: number, body: string | Buffer, headers: Readonly<Record<string, string>>): void {
-  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
   // A flat [name, value, ...] list goes to the socket as is; an object would be walked and copied per response.
-  const fields: string[] = [...COMMON_FIELDS, 'Content-Length', String(bytes.length)];
+  const fields: string[] = [...COMMON_FIELDS, 'Content-Length', String(Buffer.byteLength(body))];
   for (const name in headers) fields.push(name, headers[name]!);
-  queueResponse(res, status, fields, res.req.method === 'HEAD' ? undefined : bytes);
+  // A string body stays a string: node:http sends it in one write with the head, with no Buffer to allocate.
+  queueResponse(res, status, fields, res.req.method === 'HEAD' ? undefined : body);
 }
 
 /**

@@ -22,7 +22,7 @@ interface QueuedAnswer {
   readonly status: number;
   /** Header fields as [name, value, ...]. */
   readonly fields: string[];
-  readonly body: Buffer | undefined;
+  readonly body: string | Buffer | undefined;
 }
 
 let queue: QueuedAnswer[] = [];
@@ -36,7 +36,7 @@ let queue: QueuedAnswer[] = [];
  * @param fields header fields as [name, value, ...]
  * @param body the body, or `undefined` for none
  */
-export function queueResponse(res: ServerResponse, status: number, fields: string[], body: Buffer | undefined): void {
+export function queueResponse(res: ServerResponse, status: number, fields: string[], body: string | Buffer | undefined): void {
   if (res.headersSent) return;
   if (queue.length === 0) setImmediate(writeQueuedResponses);
   queue.push({ res, status, fields, body });
