@@ -24,6 +24,7 @@ import {
   type Order,
   type OrderStatus,
   type Result,
+  type TrackingTokenAnswer,
 } from './protocol.ts';
 import type { OrderStore } from './store.ts';
 
@@ -65,6 +66,8 @@ const ROUTES: readonly Route[] = [
   { pattern: /^\/api\/orders$/, methods: { GET: [listOrders, 'read'], POST: [createOrder, 'write'] } },
   { pattern: /^\/api\/orders\/([^/]+)$/, methods: { GET: [getOrder, 'read'], DELETE: [deleteOrder, 'delete'] } },
   { pattern: /^\/api\/orders\/([^/]+)\/status$/, methods: { PUT: [changeStatus, 'write'], PATCH: [changeStatus, 'write'] } },
+  // A tracking token is a shareable capability: only those who get one when creating may ask again (and it counts as a write).
+  { pattern: /^\/api\/orders\/([^/]+)\/tracking-token$/, methods: { GET: [getTrackingToken, 'write'] } },
   { pattern: /^\/api\/track\/([^/]+)$/, methods: { GET: [getTrackedOrder, 'tracking'] } },
   { pattern: /^\/api\/stats$/, methods: { GET: [getStats, 'read'] } },
   { pattern: /^\/healthz$/, methods: { GET: [getHealth, 'public'] } },
@@ -221,6 +224,12 @@ function deleteOrder(ctx: ApiContext, req: IncomingMessage, res: ServerResponse,
   const result = ctx.store.delete(id, expected.value);
   if (!result.ok) return sendProblem(res, result.error);
   sendEmpty(res, 204);
+}
+
+function getTrackingToken(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
+  if (!isOrderId(id) || ctx.store.get(id) === undefined) return sendProblem(res, orderNotFound(id));
+  const answer: TrackingTokenAnswer = { orderId: id, trackingToken: ctx.access.tracking.issue(id) };
+  sendJson(res, 200, answer);
 }
 
 function getTrackedOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { principal }: RouteMatch): void {

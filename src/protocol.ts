@@ -108,6 +108,12 @@ export interface Order {
  */
 export type CreatedOrder = Order & { readonly trackingToken: string };
 
+/** `GET /api/orders/ID/tracking-token`: an order's tracking token again, for whoever may create orders. */
+export interface TrackingTokenAnswer {
+  readonly orderId: string;
+  readonly trackingToken: string;
+}
+
 /** Who may do what: `admin` everything, `operator` create and change status, `viewer` read and stream. */
 export const ROLES = ['admin', 'operator', 'viewer'] as const;
 

@@ -175,6 +175,24 @@ describe('customer tracking links', () => {
     assert.deepEqual(client.events.map((e) => e.order.id), [mine.id]);
   });
 
+  test('whoever may create orders can fetch an order\'s token again; viewers and customers cannot', async () => {
+    const mine = await createAs(OPERATOR, 'Lost the link');
+    for (const token of [OPERATOR, ADMIN]) {
+      const again = await raw('GET', `/api/orders/${mine.id}/tracking-token`, auth(token));
+      assert.equal(again.status, 200);
+      assert.equal(again.headers['cache-control'], 'no-store');
+      assert.deepEqual(JSON.parse(again.text), { orderId: mine.id, trackingToken: mine.trackingToken });
+    }
+    assert.equal((await raw('GET', `/api/orders/${mine.id}/tracking-token`, auth(VIEWER))).status, 403);
+    assert.equal((await raw('GET', `/api/orders/${mine.id}/tracking-token`)).status, 401);
+    assert.equal((await raw('GET', `/api/orders/${mine.id}/tracking-token`, auth(mine.trackingToken))).status, 401);
+    assert.equal((await raw('GET', '/api/orders/01890a5d-ac96-774b-bcce-b302099a8057/tracking-token', auth(OPERATOR))).status, 404);
+    assert.equal((await raw('GET', '/api/orders/not-an-id/tracking-token', auth(OPERATOR))).status, 404);
+    assert.equal((await raw('POST', `/api/orders/${mine.id}/tracking-token`, auth(ADMIN))).status, 405);
+    assert.equal((await raw('DELETE', `/api/orders/${mine.id}`, auth(ADMIN))).status, 204);
+    assert.equal((await raw('GET', `/api/orders/${mine.id}/tracking-token`, auth(ADMIN))).status, 404, 'deleted');
+  });
+
   test('a deleted order\'s token opens nothing', async () => {
     const mine = await createAs(OPERATOR, 'Short lived');
     assert.equal((await raw('DELETE', `/api/orders/${mine.id}`, auth(ADMIN))).status, 204);
