@@ -10,6 +10,7 @@ import { bearerToken, can, TokenRegistry, type Permission, type Principal } from
 import { isLoopback } from './edge.ts';
 import { ProtocolError, WS_BEARER_PREFIX, fail, ok, type Result, type Role } from './protocol.ts';
 import { RateLimiter } from './rate-limit.ts';
+import type { RequestTarget } from './request-target.ts';
 import { TrackingTokens } from './tracking.ts';
 
 /** Settings for {@link AccessControl}. */
@@ -64,7 +65,7 @@ export class AccessControl {
    * @param req the upgrade request
    * @param url its URL
    */
-  authenticateUpgrade(req: IncomingMessage, url: URL): Result<Principal> {
+  authenticateUpgrade(req: IncomingMessage, url: RequestTarget): Result<Principal> {
     const track = url.searchParams.get('track');
     if (track !== null) return this.#trackingFor(track);
     if (!this.#tokens.enabled) return ok(OPEN);

@@ -26,6 +26,7 @@ import {
   type Result,
   type TrackingTokenAnswer,
 } from './protocol.ts';
+import type { RequestTarget } from './request-target.ts';
 import type { OrderStore } from './store.ts';
 
 /** Page sizes for `GET /api/orders`. */
@@ -48,7 +49,7 @@ export interface ApiContext {
 type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, match: RouteMatch) => Promise<void> | void;
 
 interface RouteMatch {
-  readonly url: URL;
+  readonly url: RequestTarget;
   /** The `:id` (or `:token`) segment, when the route has one. */
   readonly id: string;
   readonly principal: Principal;
@@ -89,7 +90,7 @@ export function isApiPath(pathname: string): boolean {
  * @param res the response
  * @param url the parsed request URL
  */
-export async function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: RequestTarget): Promise<void> {
   const cors = corsHeaders(req.headers.origin, ctx.corsOrigins);
   for (const name in cors) res.setHeader(name, cors[name]!);
   for (const route of ROUTES) {

@@ -12,9 +12,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendProblem, sendText } from './http-io.ts';
 import type { Logger } from './logger.ts';
 import { ProtocolError, trackingTokenInPath } from './protocol.ts';
+import type { RequestTarget } from './request-target.ts';
 
 /** Answers a non-API request. */
-export type PageHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+export type PageHandler = (req: IncomingMessage, res: ServerResponse, url: RequestTarget) => Promise<void>;
 
 /** One file ready to send. */
 interface Asset {

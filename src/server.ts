@@ -20,6 +20,7 @@ import { IdempotencyCache } from './idempotency.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createPageHandler, type PageHandler } from './page.ts';
 import { CLOSE_CODES, MAX_PAYLOAD_BYTES, ProtocolError, toWireError, type Role } from './protocol.ts';
+import { parseRequestTarget } from './request-target.ts';
 import { SnapshotCache } from './snapshot-cache.ts';
 import { MemoryOrderStore, type OrderStore } from './store.ts';
 import { WsEndpoint } from './ws-endpoint.ts';
@@ -193,7 +194,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     writeRawResponse(socket, 400, 'Bad Request');
   });
   http.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
-    const url = parseRequestUrl(req);
+    const url = parseRequestTarget(req.url);
     if (url === undefined) return writeRawResponse(socket, 400, 'Bad Request');
     ws.handleUpgrade(req, socket, head, url);
   });
@@ -231,7 +232,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
 }
 
 async function handleRequest(api: ApiContext, page: PageHandler | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = parseRequestUrl(req);
+  const url = parseRequestTarget(req.url);
   if (url === undefined) {
     req.resume();
     return sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', 'The request target is not a path this server knows'));
@@ -266,15 +267,6 @@ class InFlightRequests {
         resolve();
       });
     });
-  }
-}
-
-function parseRequestUrl(req: IncomingMessage): URL | undefined {
-  try {
-    return new URL(req.url ?? '/', 'http://localhost');
-  } catch {
-    // Request targets like "//" or raw spaces do not parse; the caller answers 400/404.
-    return undefined;
   }
 }
 

@@ -15,6 +15,7 @@ import { isAllowedOrigin } from './edge.ts';
 import { writeRawResponse } from './http-io.ts';
 import type { Logger } from './logger.ts';
 import { CLOSE_CODES, ERROR_CODES, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type ProtocolError } from './protocol.ts';
+import type { RequestTarget } from './request-target.ts';
 import { handleClientMessage, openSession, type Session, type SessionContext, type SessionSocket } from './ws-session.ts';
 
 /** Settings; `createServer` fills every one. */
@@ -86,7 +87,7 @@ export class WsEndpoint {
    * @param head the first bytes after the headers
    * @param url the parsed request URL
    */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: RequestTarget): void {
     socket.on('error', destroyOnError);
     if (!WS_PATHS.has(url.pathname)) return writeRawResponse(socket, 404, 'Not Found', 'WebSocket endpoint is /ws');
     if (!this.#accepting) return writeRawResponse(socket, 503, 'Service Unavailable', 'the server is shutting down');
