@@ -9,6 +9,7 @@ import {
   encodeCreatedOrder,
   encodeEvent,
   encodeEventsFrame,
+  encodeOrder,
   encodeOrders,
   encodeServerMessage,
   parseClientMessage,
@@ -27,6 +28,7 @@ import {
   VALID_CLIENT_MESSAGES,
   VALID_SERVER_MESSAGES,
 } from './fixtures/messages.ts';
+import { MemoryOrderStore } from '../src/store.ts';
 
 describe('parseClientMessage', () => {
   for (const { name, text, parsed } of VALID_CLIENT_MESSAGES) {
@@ -153,6 +155,42 @@ describe('cached encodings', () => {
     };
     assert.deepEqual(JSON.parse(encodeServerMessage(snapshot)), snapshot);
     assert.equal(encodeOrders([updated, SAMPLE_ORDER]), JSON.stringify([updated, SAMPLE_ORDER]));
+  });
+});
+
+describe('order JSON, written field by field', () => {
+  test('equals JSON.stringify for every shape of order the store makes', () => {
+    const store = new MemoryOrderStore();
+    const names = ['Ada', 'Quote " and \\ and \u2028', 'Ünïcödé ✓ 🚚', '<script>', 'tab\there'];
+    const orders = [];
+    for (const [i, customerName] of names.entries()) {
+      const items = [
+        { name: names[(i + 1) % names.length]!, quantity: 1 },
+        { name: 'priced', quantity: 3, price: 0.1 },
+      ];
+      const allPriced = [{ name: 'a', quantity: 2, price: 19.99 }, { name: 'b', quantity: 1_000_000, price: 1_000_000_000 }];
+      for (const input of [
+        { customerName, items },
+        { customerName, items: allPriced },
+        { customerName, customerEmail: `c${i}@example.com`, items },
+        { customerName, customerEmail: 'e"scaped@example.com', items: allPriced },
+      ]) {
+        const created = store.create(input);
+        assert.ok(created.ok);
+        orders.push(created.value.order);
+        const moved = store.changeStatus(created.value.order.id, 'processing');
+        assert.ok(moved.ok);
+        const shipped = store.changeStatus(created.value.order.id, 'shipped');
+        assert.ok(shipped.ok);
+        orders.push(moved.value.order, shipped.value.order);
+      }
+    }
+    assert.ok(orders.some((o) => o.total !== undefined) && orders.some((o) => o.total === undefined));
+    assert.ok(orders.some((o) => o.customerEmail !== undefined) && orders.some((o) => o.history.length === 3));
+    for (const order of orders) {
+      assert.equal(encodeOrder(order), JSON.stringify(order));
+      assert.equal(encodeCreatedOrder(order, 'T'), JSON.stringify({ ...order, trackingToken: 'T' }));
+    }
   });
 });
 
