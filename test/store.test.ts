@@ -226,3 +226,31 @@ describe('listing and counts', () => {
     assert.deepEqual(store.list({ limit: 10 }).orders.map((o) => o.id), [...ids].sort().reverse());
   });
 });
+
+describe('timestamps', () => {
+  test('are the clock\'s time in ISO 8601, also when several writes share a millisecond', () => {
+    const times = [0, 0, 0, 1, 1, 86_400_000];
+    let call = 0;
+    const store = new MemoryOrderStore({ now: () => new Date(times[call++]!) });
+    const first = store.create({ customerName: 'A', items: [{ name: 'x', quantity: 1 }] });
+    const second = store.create({ customerName: 'B', items: [{ name: 'x', quantity: 1 }] });
+    assert.ok(first.ok && second.ok);
+    const moved = store.changeStatus(first.value.order.id, 'processing');
+    const third = store.create({ customerName: 'C', items: [{ name: 'x', quantity: 1 }] });
+    const movedAgain = store.changeStatus(first.value.order.id, 'shipped');
+    const fourth = store.create({ customerName: 'D', items: [{ name: 'x', quantity: 1 }] });
+    assert.ok(moved.ok && third.ok && movedAgain.ok && fourth.ok);
+    assert.deepEqual(
+      [first, second, third, fourth].map((r) => r.value.order.createdAt),
+      ['1970-01-01T00:00:00.000Z', '1970-01-01T00:00:00.000Z', '1970-01-01T00:00:00.001Z', '1970-01-02T00:00:00.000Z'],
+    );
+    assert.equal(moved.value.order.updatedAt, '1970-01-01T00:00:00.000Z');
+    assert.deepEqual(movedAgain.value.order.history.map((h) => h.at), ['1970-01-01T00:00:00.000Z', '1970-01-01T00:00:00.000Z', '1970-01-01T00:00:00.001Z']);
+  });
+
+  test('a clock that returns an invalid date is refused, as toISOString refuses it', () => {
+    const store = new MemoryOrderStore({ now: () => new Date(Number.NaN) });
+    assert.throws(() => store.create({ customerName: 'A', items: [{ name: 'x', quantity: 1 }] }), RangeError);
+    assert.equal(store.size, 0);
+  });
+});
