@@ -88,8 +88,16 @@ export async function cpuPerRequest(handler: RequestHandler, count: number): Pro
 
 // Forked by bench/run.ts with the variant as argv[2]: each variant gets a fresh process and heap,
 // and the harness alternates rounds between them.
+// Run directly (`node --import tsx bench/handler-cpu.ts liveorders 25000`) it sends that many requests and
+// exits: under `valgrind --tool=callgrind`, two counts give instructions per request (BENCHMARKS.md).
 const variant = process.argv[2];
-if (process.send !== undefined && (variant === 'bare' || variant === 'keep' || variant === 'liveorders')) {
+if (variant === 'bare' || variant === 'keep' || variant === 'liveorders') {
   const handler = handlerFor(variant);
-  serve({ run: ({ count }) => cpuPerRequest(handler, Number(count)) }, {});
+  if (process.send !== undefined) {
+    serve({ run: ({ count }) => cpuPerRequest(handler, Number(count)) }, {});
+  } else {
+    const count = Number(process.argv[3] ?? 10_000);
+    console.log(`${variant}: ${(await cpuPerRequest(handler, count)).toFixed(1)} µs CPU per POST over ${count}`);
+    process.exit(0);
+  }
 }
