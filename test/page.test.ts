@@ -216,6 +216,43 @@ describe('the order board in Chromium', () => {
     assert.deepEqual(await shownCards(page), expected, 'exactly the server\'s orders, no duplicates, none missing');
   });
 
+  test('the heartbeat keeps a healthy connection and replaces one that went silent', async (t) => {
+    // A route of its own, so other pages' connections do not count; page timers run on a
+    // fake clock, so the 15 s heartbeat is stepped through, not waited for.
+    const route = await TcpProxy.start(Number(new URL(srv.base).port));
+    const page = await freshPage();
+    // The page goes before its route, or its reconnect attempts would log errors into later tests.
+    t.after(async () => {
+      await page.context().close();
+      await route.close();
+    });
+    await page.clock.install();
+    await page.goto(`http://127.0.0.1:${route.port}/`);
+    await page.locator('#connection[data-state="open"]').waitFor();
+    const accepted = route.accepted;
+
+    // Healthy: each ping is answered, so three intervals pass without a reconnect.
+    for (let i = 0; i < 3; i++) {
+      await page.clock.runFor(15_000);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // real time for the pong to arrive
+    }
+    assert.equal(await page.locator('#connection').getAttribute('data-state'), 'open');
+    assert.equal(route.accepted, accepted, 'no new connection while pongs arrive');
+
+    // A dead route: nothing is closed, nothing arrives. One interval sends an unanswered ping,
+    // the next gives up on the socket; the backoff timer then reconnects through a fresh connection.
+    route.stall();
+    const missed = await createViaApi('Made While Silent');
+    await page.clock.runFor(15_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(route.accepted, accepted, 'one unanswered ping is not yet a verdict');
+    await page.clock.runFor(15_000);
+    await page.clock.runFor(10_000);
+    await page.locator('#connection[data-state="open"]').waitFor();
+    await card(page, missed.id).waitFor(); // only a new connection can have brought it
+    assert.equal(route.accepted, accepted + 1, 'exactly one reconnect');
+  });
+
   test('customer text is inserted as text, never as HTML', async () => {
     let dialogs = 0;
     const page = await openBoard();

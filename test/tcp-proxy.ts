@@ -12,6 +12,8 @@ export class TcpProxy {
   readonly #stalled = new Set<[Socket, Socket]>();
   #refusing = false;
   port = 0;
+  /** Connections accepted so far (refused ones not counted). */
+  accepted = 0;
 
   private constructor(targetPort: number, maxDelayMs: number) {
     // `private` constructor: instances come from `start`, which awaits listen.
@@ -20,6 +22,7 @@ export class TcpProxy {
         client.destroy();
         return;
       }
+      this.accepted++;
       const upstream = connect(targetPort, '127.0.0.1');
       const pair: [Socket, Socket] = [client, upstream];
       this.#pairs.add(pair);
