@@ -76,6 +76,14 @@ async function freshPage(): Promise<Page> {
   return page;
 }
 
+/** Resolve once `condition` holds, polling in real time; fail after 10 s. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !condition(); ) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** A fresh page on the board, waiting until it is live. */
 async function openBoard(path = ''): Promise<Page> {
   const page = await freshPage();
@@ -226,15 +234,17 @@ describe('the order board in Chromium', () => {
       await page.context().close();
       await route.close();
     });
+    let pongs = 0;
+    page.on('websocket', (ws) => ws.on('framereceived', ({ payload }) => (pongs += String(payload).includes('"type":"pong"') ? 1 : 0)));
     await page.clock.install();
     await page.goto(`http://127.0.0.1:${route.port}/`);
     await page.locator('#connection[data-state="open"]').waitFor();
     const accepted = route.accepted;
 
     // Healthy: each ping is answered, so three intervals pass without a reconnect.
-    for (let i = 0; i < 3; i++) {
+    for (let i = 1; i <= 3; i++) {
       await page.clock.runFor(15_000);
-      await new Promise((resolve) => setTimeout(resolve, 300)); // real time for the pong to arrive
+      await until(() => pongs >= i, `pong ${i}`); // the answer is in before the clock moves on
     }
     assert.equal(await page.locator('#connection').getAttribute('data-state'), 'open');
     assert.equal(route.accepted, accepted, 'no new connection while pongs arrive');
