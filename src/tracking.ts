@@ -24,7 +24,7 @@ import { isOrderId, isTrackingToken } from './protocol.ts';
 /** AES-128 on one 16-byte block: the order id in, the token's bytes out. */
 const CIPHER = 'aes-128-ecb';
 /** Bytes of key, of an order id (a UUID), and of a token. */
-export const TRACKING_KEY_BYTES = 16;
+const TRACKING_KEY_BYTES = 16;
 
 /**
  * The last of 22 base64url characters carries 2 bits of the 16th byte and 4
