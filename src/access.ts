@@ -32,7 +32,7 @@ const OPEN: Principal = { kind: 'open' };
 /** Authentication, authorisation and abuse limits. */
 export class AccessControl {
   readonly tracking = new TrackingTokens();
-  readonly #tokens: TokenRegistry;
+  #tokens: TokenRegistry;
   readonly #writes: RateLimiter;
   readonly #options: AccessOptions;
 
@@ -46,6 +46,30 @@ export class AccessControl {
   /** Whether role tokens are configured. */
   get enabled(): boolean {
     return this.#tokens.enabled;
+  }
+
+  /**
+   * Swap the role tokens (a configuration reload): requests are checked
+   * against the new ones from now on. Turning tokens on or off this way is
+   * refused: it changes who may reach the service at all, so it takes a restart.
+   * @param tokens the new role tokens, validated by `parseTokenList`
+   */
+  replaceTokens(tokens: readonly (readonly [Role, string])[]): Result<void, string> {
+    const next = new TokenRegistry(tokens);
+    if (next.enabled !== this.#tokens.enabled) {
+      return fail(this.#tokens.enabled ? 'no tokens left: that would open the service to everyone; restart to do that' : 'tokens cannot be turned on by a reload; restart with them');
+    }
+    this.#tokens = next;
+    return ok(undefined);
+  }
+
+  /**
+   * Whether someone admitted earlier would still be admitted: for a role token,
+   * that it is still configured with the same role.
+   * @param principal who was admitted
+   */
+  stillAdmits(principal: Principal): boolean {
+    return principal.kind !== 'role' || this.#tokens.holds(principal.digest, principal.role);
   }
 
   /**
@@ -124,7 +148,7 @@ export class AccessControl {
   #roleFor(token: string | undefined): Result<Principal> {
     const found = token === undefined ? undefined : this.#tokens.lookup(token);
     if (found === undefined) return fail(unauthorized('The token is not valid'));
-    return ok({ kind: 'role', role: found.role, name: found.name });
+    return ok({ kind: 'role', role: found.role, name: found.name, digest: found.digest });
   }
 
   #trackingFor(token: string): Result<Principal> {

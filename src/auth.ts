@@ -23,7 +23,13 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
 export type Principal =
   /** No tokens are configured: the local demo, everything allowed. */
   | { readonly kind: 'open' }
-  | { readonly kind: 'role'; readonly role: Role; readonly name: string }
+  | {
+      readonly kind: 'role';
+      readonly role: Role;
+      readonly name: string;
+      /** SHA-256 of the token used, so a reload can tell whether it still holds. */
+      readonly digest: Buffer;
+    }
   /** A customer holding one order's tracking token: that order, read only. */
   | { readonly kind: 'tracking'; readonly orderId: string };
 
@@ -68,6 +74,15 @@ export class TokenRegistry {
   /** Whether any role token is configured (otherwise the service is open). */
   get enabled(): boolean {
     return this.#tokens.length > 0;
+  }
+
+  /**
+   * Whether the token with this digest is configured, with this role.
+   * @param tokenDigest SHA-256 of a token, as {@link RoleToken.digest}
+   * @param role the role it granted
+   */
+  holds(tokenDigest: Buffer, role: Role): boolean {
+    return this.#tokens.some((t) => t.role === role && timingSafeEqual(t.digest, tokenDigest));
   }
 
   /**

@@ -61,7 +61,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, readFile: (path: string) =
     if (bad !== undefined) return fail(`${variable}: "${bad}" is not an origin like https://board.example.com`);
     options[option] = origins;
   }
-  const tokens = readTokens(env, readFile);
+  const tokens = tokensFromEnv(env, readFile);
   if (!tokens.ok) return tokens;
   if (tokens.value.length > 0) options.tokens = tokens.value;
   const level = env.LOG_LEVEL ?? 'info';
@@ -69,8 +69,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv, readFile: (path: string) =
   return ok({ options: options as ServerOptions, logLevel: level });
 }
 
-/** Role tokens from LIVEORDERS_TOKENS and/or the file named by LIVEORDERS_TOKENS_FILE. */
-function readTokens(env: NodeJS.ProcessEnv, readFile: (path: string) => string): Result<[Role, string][], string> {
+/**
+ * Role tokens from LIVEORDERS_TOKENS and/or the file named by
+ * LIVEORDERS_TOKENS_FILE (read again on every call: `npm start` reloads it on SIGHUP).
+ * @param env usually `process.env`
+ * @param readFile reads the tokens file
+ */
+export function tokensFromEnv(env: NodeJS.ProcessEnv, readFile: (path: string) => string = (path) => readFileSync(path, 'utf8')): Result<[Role, string][], string> {
   let text = env.LIVEORDERS_TOKENS ?? '';
   const file = env.LIVEORDERS_TOKENS_FILE;
   if (file !== undefined && file !== '') {

@@ -1,10 +1,11 @@
 /**
  * @module main
  * Entry point for `npm start`: read the environment, build the server, listen,
- * and shut down cleanly on SIGINT/SIGTERM (exit 0 once every socket is closed).
+ * shut down cleanly on SIGINT/SIGTERM (exit 0 once every socket is closed), and
+ * re-read LIVEORDERS_TOKENS_FILE on SIGHUP.
  */
 
-import { configFromEnv } from './config.ts';
+import { configFromEnv, tokensFromEnv } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createServer } from './server.ts';
 
@@ -50,6 +51,16 @@ function main(): void {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Rotating a leaked token must not cost the in-memory orders: edit the file, then `kill -HUP <pid>`.
+  // Without a tokens file there is nothing to re-read, and SIGHUP keeps its default (stop).
+  if (process.env.LIVEORDERS_TOKENS_FILE) {
+    process.on('SIGHUP', () => {
+      const tokens = tokensFromEnv(process.env);
+      const replaced = tokens.ok ? running.replaceTokens(tokens.value) : tokens;
+      // Success is logged by the server ('role tokens replaced', with the sockets it closed).
+      if (!replaced.ok) logger.error('role tokens not reloaded; the previous ones stay', { reason: replaced.error });
+    });
+  }
 }
 
 main();

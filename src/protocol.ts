@@ -362,6 +362,8 @@ export const CLOSE_CODES = {
   goingAway: 1001,
   /** A binary frame: this protocol is text only. */
   unsupportedData: 1003,
+  /** The token this socket was opened with is no longer configured (the tokens were reloaded). */
+  policyViolation: 1008,
   /** A frame larger than the server's maximum payload. */
   messageTooBig: 1009,
   /** The server failed; reconnect. */

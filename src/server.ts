@@ -19,7 +19,7 @@ import { DEFAULT_HIGH_WATER_MARK, Hub, type FanOut, type HubOptions } from './hu
 import { IdempotencyCache } from './idempotency.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createPageHandler, type PageHandler } from './page.ts';
-import { CLOSE_CODES, MAX_PAYLOAD_BYTES, ProtocolError, toWireError, type Role } from './protocol.ts';
+import { CLOSE_CODES, MAX_PAYLOAD_BYTES, ProtocolError, ok, toWireError, type Result, type Role } from './protocol.ts';
 import { parseRequestTarget } from './request-target.ts';
 import { SnapshotCache } from './snapshot-cache.ts';
 import { MemoryOrderStore, type OrderStore } from './store.ts';
@@ -80,6 +80,15 @@ export interface LiveOrdersServer {
   readonly serverId: string;
   /** Start listening; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
+  /**
+   * Swap the role tokens without a restart (which would lose the in-memory
+   * orders). Requests are checked against the new tokens at once; sockets
+   * whose token is gone, or now grants another role, are closed with 1008.
+   * Turning tokens on or off this way is refused.
+   * @param tokens the new role tokens, validated by `parseTokenList`
+   * @returns how many sockets were closed, or why the tokens were refused
+   */
+  replaceTokens(tokens: readonly (readonly [Role, string])[]): Result<{ readonly closedSockets: number }, string>;
   /**
    * Shut down without losing an acknowledged write: stop accepting, let
    * requests in flight finish, deliver their events, then close every socket
@@ -205,6 +214,13 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     hub,
     webSockets: ws.sockets,
     serverId,
+    replaceTokens: (tokens) => {
+      const replaced = access.replaceTokens(tokens);
+      if (!replaced.ok) return replaced;
+      const closedSockets = ws.closeRevoked();
+      logger.info('role tokens replaced', { tokens: tokens.length, closedSockets });
+      return ok({ closedSockets });
+    },
     listen: () =>
       new Promise((resolve, reject) => {
         http.once('error', reject);

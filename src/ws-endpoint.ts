@@ -46,6 +46,8 @@ export class WsEndpoint {
   readonly #options: WsEndpointOptions;
   readonly #wss: WebSocketServer;
   readonly #sockets = new Set<WebSocket>();
+  /** Each open socket's session: who it is, for re-checking after a token reload. */
+  readonly #sessions = new WeakMap<WebSocket, Session>();
   /** Sockets that answered (or were opened) since the last heartbeat. */
   readonly #alive = new WeakSet<WebSocket>();
   readonly #heartbeat: NodeJS.Timeout;
@@ -142,6 +144,22 @@ export class WsEndpoint {
     clearTimeout(timer);
   }
 
+  /**
+   * Close, with 1008, every connection whose credential no longer admits it
+   * (its role token was removed or now grants another role).
+   * @returns how many were closed
+   */
+  closeRevoked(): number {
+    let closed = 0;
+    for (const ws of this.#sockets) {
+      const session = this.#sessions.get(ws);
+      if (session === undefined || this.#options.access.stillAdmits(session.principal)) continue;
+      session.socket.close(CLOSE_CODES.policyViolation, 'token revoked');
+      closed++;
+    }
+    return closed;
+  }
+
   #track(ws: WebSocket, principal: Principal, address: string): Session {
     const log = this.#options.logger.child({ conn: this.#nextId++ });
     this.#sockets.add(ws);
@@ -149,6 +167,7 @@ export class WsEndpoint {
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     const subscriber = this.#adapt(ws);
     const session: Session = { socket: subscriber, principal, address };
+    this.#sessions.set(ws, session);
     ws.on('pong', () => this.#alive.add(ws));
     ws.on('error', (error) => {
       log.warn('websocket error', { error: error.message });

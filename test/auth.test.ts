@@ -7,6 +7,10 @@
 
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { RateLimiter } from '../src/rate-limit.ts';
 import { TokenRegistry, can, parseTokenList } from '../src/auth.ts';
@@ -81,7 +85,7 @@ describe('configuration and policy', () => {
     assert.equal(registry.lookup(VIEWER)?.role, 'viewer');
     assert.equal(registry.lookup(VIEWER + 'x'), undefined);
     assert.equal(registry.lookup(VIEWER.slice(0, -1)), undefined);
-    const matrix = (['admin', 'operator', 'viewer'] as const).map((role) => (['read', 'write', 'delete'] as const).map((p) => can({ kind: 'role', role, name: role }, p)));
+    const matrix = (['admin', 'operator', 'viewer'] as const).map((role) => (['read', 'write', 'delete'] as const).map((p) => can({ kind: 'role', role, name: role, digest: Buffer.alloc(32) }, p)));
     assert.deepEqual(matrix, [[true, true, true], [true, true, false], [true, false, false]]);
     assert.equal(can({ kind: 'tracking', orderId: 'x' }, 'read'), false);
     assert.equal(can({ kind: 'open' }, 'delete'), true);
@@ -235,6 +239,97 @@ describe('the socket obeys the same rules', () => {
     client.send({ type: 'createOrder', order: orderBody('Via socket') });
     const ack = await client.next('ack');
     assert.match(ack.trackingToken ?? '', /^[A-Za-z0-9_-]{22}$/);
+  });
+});
+
+describe('replacing role tokens without a restart', () => {
+  const NEW_VIEWER = 'viewer-token-rotated-0123456789abc';
+  const status = (base: string, token: string): Promise<number> => fetch(`${base}/api/stats`, { headers: auth(token) }).then((r) => r.status);
+
+  test('removed tokens stop working at once, kept ones go on, and their sockets are closed with 1008', async (t) => {
+    const rotating = await startServer({ tokens: TOKENS });
+    t.after(rotating.close);
+    const order = await (await fetch(`${rotating.base}/api/orders`, { method: 'POST', headers: { ...auth(OPERATOR), ...json }, body: JSON.stringify(orderBody('Kept')) })).json() as CreatedOrder;
+    const viewerSocket = new TestClient(`${rotating.wsBase}/ws`, { headers: auth(VIEWER) });
+    const adminSocket = new TestClient(`${rotating.wsBase}/ws`, { headers: auth(ADMIN) });
+    const operatorSocket = new TestClient(`${rotating.wsBase}/ws`, { headers: auth(OPERATOR) });
+    const trackingSocket = new TestClient(`${rotating.wsBase}/ws?track=${order.trackingToken}`);
+    await Promise.all([viewerSocket, adminSocket, operatorSocket, trackingSocket].map((c) => c.next('snapshot')));
+
+    // The viewer token is replaced, the operator token now grants viewer, the admin token stays.
+    const result = rotating.server.replaceTokens([['admin', ADMIN], ['viewer', OPERATOR], ['viewer', NEW_VIEWER]]);
+    assert.deepEqual(result, { ok: true, value: { closedSockets: 2 } });
+    assert.equal(await viewerSocket.closed, 1008);
+    assert.equal(await operatorSocket.closed, 1008);
+    assert.equal(await status(rotating.base, VIEWER), 401);
+    assert.equal(await status(rotating.base, NEW_VIEWER), 200);
+    assert.equal(await status(rotating.base, ADMIN), 200);
+    const write = await fetch(`${rotating.base}/api/orders`, { method: 'POST', headers: { ...auth(OPERATOR), ...json }, body: JSON.stringify(orderBody()) });
+    assert.equal(write.status, 403, 'the operator token now only reads');
+    assert.equal(((await new TestClient(`${rotating.wsBase}/ws`, { headers: auth(VIEWER) }).opened().catch((e: Error) => e.message)) as string).includes('401'), true);
+
+    // Sockets whose credential still holds are untouched and still get events.
+    await fetch(`${rotating.base}/api/orders/${order.id}/status`, { method: 'PUT', headers: { ...auth(ADMIN), ...json }, body: '{"status":"processing"}' });
+    await adminSocket.until(() => adminSocket.events.length >= 1, 'admin socket event');
+    await trackingSocket.until(() => trackingSocket.events.length >= 1, 'tracking socket event');
+  });
+
+  test('npm start re-reads LIVEORDERS_TOKENS_FILE on SIGHUP, and keeps the old tokens when the file is bad', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'liveorders-tokens-'));
+    const file = join(dir, 'tokens');
+    writeFileSync(file, `admin:${ADMIN}\nviewer:${VIEWER}\n`);
+    const child = spawn(process.execPath, ['--import', 'tsx', new URL('../src/main.ts', import.meta.url).pathname], {
+      env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', LIVEORDERS_TOKENS: '', LIVEORDERS_TOKENS_FILE: file },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    t.after(() => {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const logged = async (pattern: RegExp): Promise<void> => {
+      for (const deadline = Date.now() + 10_000; !pattern.test(stderr); await new Promise((r) => setTimeout(r, 20))) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no ${pattern} in:\n${stderr}`);
+      }
+    };
+    await logged(/liveorders: http:\/\/127\.0\.0\.1:\d+/);
+    const base = `http://127.0.0.1:${/liveorders: http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)![1]}`;
+    const created = await fetch(`${base}/api/orders`, { method: 'POST', headers: { ...auth(ADMIN), ...json }, body: JSON.stringify(orderBody('Survives the reload')) });
+    assert.equal(created.status, 201);
+    assert.equal(await status(base, VIEWER), 200);
+
+    writeFileSync(file, `admin:${ADMIN}\nviewer:${NEW_VIEWER}\n`);
+    child.kill('SIGHUP');
+    await logged(/"msg":"role tokens replaced"/);
+    assert.equal(await status(base, VIEWER), 401);
+    assert.equal(await status(base, NEW_VIEWER), 200);
+    const orders = await (await fetch(`${base}/api/orders`, { headers: auth(NEW_VIEWER) })).json() as Order[];
+    assert.deepEqual(orders.map((o) => o.customerName), ['Survives the reload'], 'the orders are still there');
+
+    writeFileSync(file, 'viewer:too-short\n');
+    child.kill('SIGHUP');
+    await logged(/"msg":"role tokens not reloaded; the previous ones stay"/);
+    assert.equal(await status(base, NEW_VIEWER), 200);
+    assert.equal(child.exitCode, null, 'still running');
+  });
+
+  test('turning tokens off or on is refused and changes nothing', async (t) => {
+    const rotating = await startServer({ tokens: TOKENS });
+    t.after(rotating.close);
+    const socket = new TestClient(`${rotating.wsBase}/ws`, { headers: auth(VIEWER) });
+    await socket.next('snapshot');
+    const off = rotating.server.replaceTokens([]);
+    assert.equal(off.ok, false);
+    assert.match(off.ok ? '' : off.error, /open the service/);
+    assert.equal(await status(rotating.base, VIEWER), 200);
+    assert.equal(rotating.server.webSockets.size, 1);
+
+    const open = await startServer();
+    t.after(open.close);
+    const on = open.server.replaceTokens([['admin', ADMIN]]);
+    assert.equal(on.ok, false);
+    assert.equal((await fetch(`${open.base}/api/stats`)).status, 200, 'still open, as started');
   });
 });
 
