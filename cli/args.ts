@@ -82,8 +82,8 @@ status change. The client reconnects by itself with backoff (said on stderr) and
 last seq it saw, so it neither repeats nor misses an event.
 
 Exit codes: 0 done (or Ctrl-C), 1 unexpected failure, 2 bad usage, 3 server not reachable,
-4 timed out, 5 connection refused by the server (e.g. 401: no or bad --token), 6 the server
-answered with an error.
+4 timed out, 5 connection refused by the server (e.g. 401: no or bad --token, or the token
+revoked while watching), 6 the server answered with an error.
 
 Examples:
   npm run -s watch                                   # watch everything

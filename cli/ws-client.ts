@@ -14,6 +14,7 @@ import { formatEvent, formatOrder, formatSnapshot } from './format.ts';
 import { backoffDelay } from '../src/backoff.ts';
 import {
   ALLOWED_TRANSITIONS,
+  CLOSE_CODES,
   encodeClientMessage,
   parseServerMessage,
   type Order,
@@ -255,6 +256,8 @@ class Watch {
   #onClose(ws: WebSocket, code: number, reason: string): void {
     if (ws === this.#ws) clearInterval(this.#heartbeat);
     if (this.#finished || ws !== this.#ws || !this.#connectedOnce) return;
+    // The token was revoked (the server's tokens were reloaded): reconnecting with it cannot work.
+    if (code === CLOSE_CODES.policyViolation) return this.#finish(EXIT.rejected, `the server closed the connection: ${reason === '' ? 'token revoked' : reason}`);
     const delay = backoffDelay(this.#attempt);
     this.#attempt++;
     const why = code === 1001 ? 'the server is shutting down' : `connection lost (${code}${reason === '' ? '' : ` ${reason}`})`;

@@ -7,7 +7,7 @@
  */
 
 import { backoffDelay } from '../src/backoff.ts';
-import { encodeClientMessage, parseServerMessage, type ClientMessage, type ServerMessage } from '../src/protocol.ts';
+import { CLOSE_CODES, encodeClientMessage, parseServerMessage, type ClientMessage, type ServerMessage } from '../src/protocol.ts';
 
 /** What the indicator shows. */
 export type ConnectionStatus =
@@ -26,6 +26,8 @@ export interface ConnectionOptions {
   readonly onStatus: (status: ConnectionStatus) => void;
   /** A frame that did not decode; the connection goes on. */
   readonly onProtocolError?: (text: string) => void;
+  /** The server closed the socket because its token was revoked (1008): reconnecting with it is pointless. */
+  readonly onRevoked?: () => void;
 }
 
 /** How often the page pings, in milliseconds; a server silent for a whole interval after a ping is presumed gone. */
@@ -72,10 +74,11 @@ export function openConnection(options: ConnectionOptions): Connection {
       }
       options.onMessage(parsed.value);
     });
-    ws.addEventListener('close', () => {
+    ws.addEventListener('close', (event: CloseEvent) => {
       if (socket !== ws) return;
       socket = undefined;
-      scheduleRetry();
+      if (event.code === CLOSE_CODES.policyViolation && options.onRevoked !== undefined) options.onRevoked();
+      else scheduleRetry();
     });
   };
 

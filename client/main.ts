@@ -78,6 +78,8 @@ function connect(): void {
     },
     onMessage,
     onProtocolError: (text) => console.warn('liveorders: ignored a frame this page does not understand', text.slice(0, 200)),
+    // Start over: the access probe then says the token was refused and asks for another.
+    onRevoked: () => location.reload(),
   });
 }
 

@@ -312,4 +312,15 @@ describe('liveorders-watch with tokens on', () => {
     assert.equal(await tracked.exited, EXIT.ok);
     assert.match(tracked.stdout, /Tracked by CLI/);
   });
+
+  test('a token revoked while watching ends the watch with exit 5 instead of reconnecting', async (t) => {
+    const secured = await startServer({ tokens: [['viewer', VIEWER], ['operator', `op-${VIEWER}`]] });
+    t.after(secured.close);
+    const cli = new Cli(['--url', `${secured.wsBase}/ws`, '--json', '--token', VIEWER]);
+    await cli.until((out) => out.includes('"snapshot"'), 'the snapshot');
+    assert.deepEqual(secured.server.replaceTokens([['operator', `op-${VIEWER}`]]), { ok: true, value: { closedSockets: 1 } });
+    assert.equal(await cli.exited, EXIT.rejected);
+    assert.match(cli.stderr, /the server closed the connection: token revoked/);
+    assert.doesNotMatch(cli.stderr, /reconnecting/);
+  });
 });

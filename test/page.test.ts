@@ -420,6 +420,23 @@ describe('the page with tokens on', () => {
     await page.context().close();
   });
 
+  test('a token revoked while the board is open sends the page back to the sign-in form', async (t) => {
+    allowedErrors = [/status of 401/];
+    const secured = await startServer({ tokens: [['viewer', VIEWER], ['operator', OPERATOR]] });
+    t.after(secured.close);
+    const page = await freshPage();
+    await page.goto(secured.base);
+    await page.getByLabel('Access token').fill(VIEWER);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#connection[data-state="open"]').waitFor();
+
+    const replaced = secured.server.replaceTokens([['operator', OPERATOR]]);
+    assert.deepEqual(replaced, { ok: true, value: { closedSockets: 1 } });
+    await page.locator('#login-error', { hasText: 'That token was refused' }).waitFor();
+    assert.equal(await page.locator('.layout').isVisible(), false, 'the board is gone');
+    await page.context().close();
+  });
+
   test('/track/TOKEN shows one order\'s timeline, read only, and follows it live', async (t) => {
     const secured = await startServer({ tokens: [['operator', OPERATOR]] });
     t.after(secured.close);
