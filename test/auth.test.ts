@@ -17,7 +17,7 @@ import { TokenRegistry, can, parseTokenList } from '../src/auth.ts';
 import { corsHeaders, isAllowedOrigin, isLoopback } from '../src/edge.ts';
 import { createServer } from '../src/server.ts';
 import type { Order, ServerMessage, CreatedOrder } from '../src/protocol.ts';
-import { TestClient, captureLogger, orderBody, startServer, type TestServer } from './helpers.ts';
+import { TestClient, captureLogger, orderBody, startServer, waitFor, type TestServer } from './helpers.ts';
 
 const ADMIN = 'admin-token-0123456789abcdefghij';
 const OPERATOR = 'operator-token-0123456789abcdefgh';
@@ -289,9 +289,8 @@ describe('replacing role tokens without a restart', () => {
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const logged = async (pattern: RegExp): Promise<void> => {
-      for (const deadline = Date.now() + 10_000; !pattern.test(stderr); await new Promise((r) => setTimeout(r, 20))) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no ${pattern} in:\n${stderr}`);
-      }
+      await waitFor(() => pattern.test(stderr) || child.exitCode !== null, String(pattern), 10_000);
+      assert.match(stderr, pattern, 'the server exited first');
     };
     await logged(/liveorders: http:\/\/127\.0\.0\.1:\d+/);
     const base = `http://127.0.0.1:${/liveorders: http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)![1]}`;

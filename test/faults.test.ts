@@ -12,7 +12,7 @@ import { describe, test, type TestContext } from 'node:test';
 import WebSocket from 'ws';
 import { parseServerMessage, type Order, type OrderStatus } from '../src/protocol.ts';
 import { MemoryOrderStore } from '../src/store.ts';
-import { TestClient, connect, orderBody, request, startServer } from './helpers.ts';
+import { TestClient, connect, orderBody, request, startServer, waitFor } from './helpers.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
 /**
@@ -105,14 +105,6 @@ async function pool<T>(concurrency: number, tasks: (() => Promise<T>)[]): Promis
     }),
   );
   return results;
-}
-
-async function waitFor(predicate: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 

@@ -208,3 +208,17 @@ export async function postOrder(base: string, name = 'Ada'): Promise<Order> {
 export function orderBody(name = 'John Doe', items: unknown[] = ['laptop', 'mouse']): Record<string, unknown> {
   return { customerName: name, items };
 }
+
+/**
+ * Resolve once `predicate` holds, polling every 20 ms in real time.
+ * @param predicate the condition
+ * @param what what is awaited, for the timeout message
+ * @param timeoutMs how long before failing
+ */
+export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Order, CreatedOrder } from '../src/protocol.ts';
-import { orderBody, request, startServer, type TestServer } from './helpers.ts';
+import { orderBody, request, startServer, waitFor, type TestServer } from './helpers.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
 const CHROME_PATH = process.env.CHROME_PATH ?? '/usr/bin/chromium';
@@ -74,14 +74,6 @@ async function freshPage(): Promise<Page> {
   });
   page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
   return page;
-}
-
-/** Resolve once `condition` holds, polling in real time; fail after 10 s. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (const deadline = Date.now() + 10_000; !condition(); ) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** A fresh page on the board, waiting until it is live. */
@@ -244,7 +236,7 @@ describe('the order board in Chromium', () => {
     // Healthy: each ping is answered, so three intervals pass without a reconnect.
     for (let i = 1; i <= 3; i++) {
       await page.clock.runFor(15_000);
-      await until(() => pongs >= i, `pong ${i}`); // the answer is in before the clock moves on
+      await waitFor(() => pongs >= i, `pong ${i}`, 10_000); // the answer is in before the clock moves on
     }
     assert.equal(await page.locator('#connection').getAttribute('data-state'), 'open');
     assert.equal(route.accepted, accepted, 'no new connection while pongs arrive');
