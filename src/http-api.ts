@@ -199,7 +199,7 @@ async function createOrder(ctx: ApiContext, req: IncomingMessage, res: ServerRes
 }
 
 function getOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
-  const order = isOrderId(id) ? ctx.store.get(id) : undefined;
+  const order = findOrder(ctx, id);
   if (order === undefined) return sendProblem(res, orderNotFound(id));
   sendOrder(res, 200, order);
 }
@@ -209,7 +209,7 @@ async function changeStatus(ctx: ApiContext, req: IncomingMessage, res: ServerRe
   const body = await readJsonBody(req, ctx.maxBodyBytes);
   if (body === undefined) return;
   if (!body.ok) return sendBodyProblem(res, body.error);
-  if (!isOrderId(id) || ctx.store.get(id) === undefined) return sendProblem(res, orderNotFound(id));
+  if (findOrder(ctx, id) === undefined) return sendProblem(res, orderNotFound(id));
   if (!expected.ok) return sendProblem(res, expected.error);
   const input = parseStatusChangeInput(body.value);
   if (!input.ok) return sendProblem(res, input.error);
@@ -219,7 +219,7 @@ async function changeStatus(ctx: ApiContext, req: IncomingMessage, res: ServerRe
 }
 
 function deleteOrder(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
-  if (!isOrderId(id) || ctx.store.get(id) === undefined) return sendProblem(res, orderNotFound(id));
+  if (findOrder(ctx, id) === undefined) return sendProblem(res, orderNotFound(id));
   const expected = parseIfMatch(req.headers['if-match']);
   if (!expected.ok) return sendProblem(res, expected.error);
   const result = ctx.store.delete(id, expected.value);
@@ -228,7 +228,7 @@ function deleteOrder(ctx: ApiContext, req: IncomingMessage, res: ServerResponse,
 }
 
 function getTrackingToken(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
-  if (!isOrderId(id) || ctx.store.get(id) === undefined) return sendProblem(res, orderNotFound(id));
+  if (findOrder(ctx, id) === undefined) return sendProblem(res, orderNotFound(id));
   const answer: TrackingTokenAnswer = { orderId: id, trackingToken: ctx.access.tracking.issue(id) };
   sendJson(res, 200, answer);
 }
@@ -260,6 +260,11 @@ function sendOrder(res: ServerResponse, status: number, order: Order): void {
 /** The order's version as a strong entity tag. */
 function etagOf(order: Order): string {
   return `"${order.version}"`;
+}
+
+/** The order a path's `:id` names, if it is an order id and the order exists. */
+function findOrder(ctx: ApiContext, id: string): Order | undefined {
+  return isOrderId(id) ? ctx.store.get(id) : undefined;
 }
 
 function orderNotFound(id: string): ProtocolError {
