@@ -43,7 +43,6 @@ const ASSETS: Readonly<Record<string, () => Promise<Asset>>> = {
   '/app.js': () => bundleClient(),
 };
 
-
 /** Built assets, shared by every server in the process (tests start many). */
 const cache = new Map<string, Promise<Asset>>();
 

@@ -65,7 +65,7 @@ function writeInternalError(res: ServerResponse): void {
     res.destroy();
     return;
   }
-  const body = Buffer.from(encodeProblem(new ProtocolError('LO_ERR_INTERNAL', 'The server failed to write its answer'), res.req.url));
-  res.writeHead(500, ['Content-Type', PROBLEM_CONTENT_TYPE, 'Content-Length', String(body.length), 'X-Content-Type-Options', 'nosniff']);
+  const body = encodeProblem(new ProtocolError('LO_ERR_INTERNAL', 'The server failed to write its answer'), res.req.url);
+  res.writeHead(500, ['Content-Type', PROBLEM_CONTENT_TYPE, 'Content-Length', String(Buffer.byteLength(body)), 'X-Content-Type-Options', 'nosniff']);
   res.end(body);
 }
