@@ -53,6 +53,21 @@ test('malformed tokens name nothing, and only order ids get tokens', () => {
     assert.equal(tokens.orderFor(bad), undefined, JSON.stringify(bad));
   }
   assert.throws(() => tokens.issue('order-1'), TypeError);
-  assert.throws(() => tokens.issue('01890A5D-AC96-774B-BCCE-B302099A8057'), TypeError);
+  const id = '01890a5d-ac96-774b-bcce-b302099a8057';
+  assert.equal(typeof tokens.issue(id), 'string');
+  for (const bad of [
+    id.toUpperCase(),
+    id.replaceAll('-', ''),
+    `${id}0`,
+    id.slice(0, -1),
+    `${id.slice(0, 8)}0${id.slice(9)}`, // a dash replaced by a digit
+    '01890a5da-c96-774b-bcce-b302099a8057', // a dash one place late
+    `g${id.slice(1)}`,
+    `${id.slice(0, 35)}\u00e9`,
+    `${id.slice(0, 35)}\u0130`,
+    `${id.slice(0, 20)} ${id.slice(21)}`,
+  ]) {
+    assert.throws(() => tokens.issue(bad), TypeError, JSON.stringify(bad));
+  }
   assert.throws(() => new TrackingTokens(randomBytes(15)), RangeError);
 });
