@@ -25,13 +25,15 @@ export interface AccessOptions {
   readonly limitLoopback: boolean;
   /** Whether an order with this id exists: a tracking token opens only a live order. */
   readonly orderExists: (orderId: string) => boolean;
+  /** @default tokens under a fresh key */
+  readonly tracking?: TrackingTokens;
 }
 
 const OPEN: Principal = { kind: 'open' };
 
 /** Authentication, authorisation and abuse limits. */
 export class AccessControl {
-  readonly tracking = new TrackingTokens();
+  readonly tracking: TrackingTokens;
   #tokens: TokenRegistry;
   readonly #writes: RateLimiter;
   readonly #options: AccessOptions;
@@ -39,6 +41,7 @@ export class AccessControl {
   /** @param options tokens and limits */
   constructor(options: AccessOptions) {
     this.#options = options;
+    this.tracking = options.tracking ?? new TrackingTokens();
     this.#tokens = new TokenRegistry(options.tokens);
     this.#writes = new RateLimiter({ perMinute: options.writeRatePerMinute });
   }

@@ -18,11 +18,13 @@ import { sendProblem, writeRawResponse } from './http-io.ts';
 import { DEFAULT_HIGH_WATER_MARK, Hub, type FanOut, type HubOptions } from './hub.ts';
 import { IdempotencyCache } from './idempotency.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { createOrderIdGenerator } from './order-id.ts';
 import { createPageHandler, type PageHandler } from './page.ts';
 import { CLOSE_CODES, MAX_PAYLOAD_BYTES, ProtocolError, ok, toWireError, type Result, type Role } from './protocol.ts';
 import { parseRequestTarget } from './request-target.ts';
 import { SnapshotCache } from './snapshot-cache.ts';
 import { MemoryOrderStore, type OrderStore } from './store.ts';
+import { TrackingTokens } from './tracking.ts';
 import { WsEndpoint } from './ws-endpoint.ts';
 
 /** Options for {@link createServer}. Every field has a default. */
@@ -132,7 +134,9 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   const opts = { ...DEFAULT_OPTIONS, ...withoutUndefined(options) };
   validateOptions(opts);
   const logger = options.logger ?? createLogger();
-  const store = options.store ?? new MemoryOrderStore();
+  const tracking = new TrackingTokens();
+  // Ids are made in runs whose tracking tokens are enciphered in one call (order-id.ts).
+  const store = options.store ?? new MemoryOrderStore({ newId: createOrderIdGenerator({ onRun: (ids) => tracking.prepare(ids) }) });
   const serverId = randomUUID();
   const startedAt = Date.now();
   const hubOptions: HubOptions = {
@@ -147,6 +151,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     connectionsPerAddress: opts.connectionsPerAddress,
     limitLoopback: opts.limitLoopback,
     orderExists: (orderId) => store.get(orderId) !== undefined,
+    tracking,
   });
   if (!access.enabled && opts.allowOpenNetwork && !isLoopback(opts.host)) {
     logger.warn('open mode on a network address: anyone who can reach this port can read, change and delete every order', { host: opts.host });

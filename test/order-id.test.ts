@@ -1,15 +1,15 @@
-/** Order ids: valid UUID v7, strictly increasing even within a millisecond or when the clock steps back. */
+/** Order ids: valid UUID v7, strictly increasing even within a millisecond or when the clock steps back, made in runs. */
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createOrderIdGenerator } from '../src/order-id.ts';
+import { ORDER_ID_BYTES, createOrderIdGenerator, formatOrderId } from '../src/order-id.ts';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 test('ids are UUID v7, unique, and strictly increasing through a frozen and a backward clock', () => {
   const times = [1000, 1000, 1000, 999, 1001, 1001];
   let call = 0;
-  const next = createOrderIdGenerator(() => times[Math.min(call++, times.length - 1)]!);
+  const next = createOrderIdGenerator({ now: () => times[Math.min(call++, times.length - 1)]! });
   const ids = Array.from({ length: 5000 }, () => next());
   assert.ok(ids.every((id) => UUID_V7.test(id)));
   assert.equal(new Set(ids).size, ids.length);
@@ -17,6 +17,43 @@ test('ids are UUID v7, unique, and strictly increasing through a frozen and a ba
 });
 
 test('the timestamp is the clock\'s', () => {
-  const next = createOrderIdGenerator(() => 0x0123456789ab);
+  const next = createOrderIdGenerator({ now: () => 0x0123456789ab });
   assert.ok(next().replaceAll('-', '').startsWith('0123456789ab'));
+});
+
+test('ids come in runs that double within a millisecond, and each run is announced before its ids are handed out', () => {
+  let clock = 5000;
+  const runs: string[][] = [];
+  const next = createOrderIdGenerator({
+    now: () => clock,
+    onRun: (ids) => runs.push(Array.from({ length: ids.length / ORDER_ID_BYTES }, (_, i) => formatOrderId(ids, i * ORDER_ID_BYTES))),
+  });
+  const handedOut: string[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const runsBefore = runs.length;
+    handedOut.push(next());
+    // The id just handed out is in the last run announced, whether or not this call announced it.
+    assert.ok(runs.at(-1)!.includes(handedOut.at(-1)!), `run ${runsBefore} holds ${handedOut.at(-1)}`);
+  }
+  assert.deepEqual(
+    runs.map((run) => run.length),
+    [1, 2, 4, 8, 16, 32, 64, 128, 256, 256, 256],
+  );
+  assert.deepEqual(handedOut, runs.flat().slice(0, 1000), 'ids are handed out in run order, none skipped within a millisecond');
+
+  // The clock moves on: the rest of the last run (23 ids) is dropped and runs start again at one id.
+  clock = 5001;
+  const later = [next(), next(), next()];
+  assert.deepEqual(runs.slice(-2).map((run) => run.length), [1, 2]);
+  assert.deepEqual(later, runs.slice(-2).flat());
+  assert.ok(later.every((id) => id.replaceAll('-', '').startsWith((5001).toString(16).padStart(12, '0'))), 'ids carry the new millisecond');
+  assert.ok(handedOut.at(-1)! < later[0]!);
+});
+
+test('a clock that moves every call makes runs of one id', () => {
+  let clock = 0;
+  const lengths: number[] = [];
+  const next = createOrderIdGenerator({ now: () => clock++, onRun: (ids) => lengths.push(ids.length / ORDER_ID_BYTES) });
+  for (let i = 0; i < 50; i++) next();
+  assert.deepEqual(lengths, Array.from({ length: 50 }, () => 1));
 });

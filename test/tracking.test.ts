@@ -71,3 +71,37 @@ test('malformed tokens name nothing, and only order ids get tokens', () => {
   }
   assert.throws(() => new TrackingTokens(randomBytes(15)), RangeError);
 });
+
+test('tokens of a prepared run are the tokens each id gets on its own, in or out of order', () => {
+  const key = randomBytes(16);
+  const prepared = new TrackingTokens(key);
+  const alone = new TrackingTokens(Buffer.from(key));
+  let clock = 1000;
+  let runs = 0;
+  const next = createOrderIdGenerator({
+    now: () => clock,
+    onRun: (ids) => {
+      runs++;
+      prepared.prepare(ids);
+    },
+  });
+  const early = next();
+  const ids: string[] = [];
+  for (let i = 0; i < 600; i++) {
+    if (i % 97 === 0) clock++;
+    // As the API does: each order's token right after its id is made.
+    const id = next();
+    ids.push(id);
+    assert.equal(prepared.issue(id), alone.issue(id), id);
+  }
+  assert.ok(runs > 10);
+  // Again, newest first (only the last run is still prepared), then an id from before them all.
+  for (const id of [...ids].reverse()) assert.equal(prepared.issue(id), alone.issue(id), id);
+  assert.equal(prepared.issue(early), alone.issue(early));
+  // Issued out of order inside the current run, too.
+  const a = next();
+  const b = next();
+  assert.equal(prepared.issue(b), alone.issue(b));
+  assert.equal(prepared.issue(a), alone.issue(a));
+  assert.equal(prepared.orderFor(prepared.issue(a)), a);
+});
