@@ -5,14 +5,19 @@
  *
  *   npx tsx bench/instructions.ts [liveorders|keep|bare ...] [--count N]
  *
- * Each variant runs bench/handler-cpu.ts twice under callgrind, with 5,000
- * and 5,000 + N requests; the difference divided by N is the cost of one
- * request with start-up and warm-up taken out. Functions are split into the
- * garbage collector, the compilers (whose work depends on when V8 decides to
- * optimise, the least repeatable part) and the rest ("mutator": our code,
- * node:http, builtins), which is the column to compare. Paired runs of the
- * same tree agreed within ~5% on the mutator column. Needs `valgrind`
- * (Debian package); takes about two minutes per variant.
+ * Each variant runs bench/handler-cpu.ts twice under callgrind, with 20,000
+ * and 20,000 + N requests (N = 40,000 unless `--count` says otherwise); the
+ * difference divided by N is the cost of one request with start-up and
+ * warm-up taken out. Functions are split into the garbage collector, the
+ * compilers and the rest ("mutator": our code, node:http, builtins), which
+ * is the column to compare. With 5,000 requests as the base, V8 was still
+ * moving functions between tiers during the measured part: the same tree
+ * gave 78k and 92k mutator instructions in two runs. From 20,000 on, two
+ * runs of one tree agreed within 4% (85.5k, 89.0k) and the compiler column
+ * shrank (-1k to 10k per request, against -15k to 45k). Needs `valgrind`
+ * (Debian package); about five minutes for the three variants. Not for
+ * changes that depend on time: under valgrind a millisecond sees one or two
+ * requests, so the id runs of order-id.ts never grow past one or two.
  */
 
 import { execFile } from 'node:child_process';
@@ -23,7 +28,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-const BASE_COUNT = 5_000;
+const BASE_COUNT = 20_000;
 const HANDLER = new URL('./handler-cpu.ts', import.meta.url).pathname;
 
 /** Functions of V8's garbage collector, by name. */
@@ -68,7 +73,7 @@ async function measure(dir: string, variant: string, extra: number): Promise<Spl
 
 const args = process.argv.slice(2);
 const countAt = args.indexOf('--count');
-const extra = countAt === -1 ? 20_000 : Number(args[countAt + 1]);
+const extra = countAt === -1 ? 40_000 : Number(args[countAt + 1]);
 const variants = args.filter((a, i) => !a.startsWith('--') && (countAt === -1 || i !== countAt + 1));
 const dir = await mkdtemp(join(tmpdir(), 'liveorders-callgrind-'));
 try {
