@@ -168,7 +168,6 @@ async function createOrder(ctx: ApiContext, req: IncomingMessage, res: ServerRes
   // Keys are scoped to the caller, so nobody can replay another client's answer (and its tracking token).
   const key = typeof rawKey === 'string' ? (principal.kind === 'role' ? `${principal.name}\n${rawKey}` : rawKey) : undefined;
   const body = await readJsonBody(req, ctx.maxBodyBytes);
-  if (body === undefined) return;
   if (!body.ok) return sendBodyProblem(res, body.error);
   const input = parseCreateOrderInput(body.value);
   if (!input.ok) return sendProblem(res, input.error);
@@ -207,7 +206,6 @@ function getOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, {
 async function changeStatus(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): Promise<void> {
   const expected = parseIfMatch(req.headers['if-match']);
   const body = await readJsonBody(req, ctx.maxBodyBytes);
-  if (body === undefined) return;
   if (!body.ok) return sendBodyProblem(res, body.error);
   if (findOrder(ctx, id) === undefined) return sendProblem(res, orderNotFound(id));
   if (!expected.ok) return sendProblem(res, expected.error);

@@ -91,6 +91,8 @@ export class TrackingTokens {
    * @param ids {@link ORDER_ID_BYTES} bytes per id, in the order they will be issued; not written afterwards
    */
   prepare(ids: Buffer): void {
+    // ECB would hold a partial block back and shift every later token.
+    if (ids.length % ORDER_ID_BYTES !== 0) throw new RangeError(`a run of ids is a multiple of ${ORDER_ID_BYTES} bytes, got ${ids.length}`);
     this.#runIds = ids;
     this.#runTokens = this.#encipher.update(ids);
     this.#runIssued = 0;

@@ -335,4 +335,29 @@ describe('stats, health, routing', () => {
     assert.match(reply, /^HTTP\/1\.1 400/);
     assert.equal((await request(srv.base, 'GET', '/healthz')).status, 200);
   });
+
+  test('a client that leaves halfway through a body changes nothing and is not waited for', async () => {
+    const own = await startServer({ shutdownTimeoutMs: 10_000 });
+    const port = Number(new URL(own.base).port);
+    for (const leave of ['end', 'reset'] as const) {
+      const socket = netConnect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.resume(); // whatever the server says (a 400 after the half-closed body), read it so 'close' can come
+      const received = new Promise((resolve) => own.server.http.once('request', resolve));
+      socket.write('POST /api/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"customerName":"Ha');
+      await received;
+      await new Promise((resolve) => setImmediate(resolve));
+      if (leave === 'end') socket.end();
+      else socket.resetAndDestroy();
+      await new Promise((resolve) => socket.once('close', resolve));
+    }
+    const stats = (await request(own.base, 'GET', '/api/stats')).body as { seq: number; orders: { total: number } };
+    assert.equal(stats.seq, 0);
+    assert.equal(stats.orders.total, 0);
+    assert.equal((await request(own.base, 'POST', '/api/orders', orderBody())).status, 201, 'still serving');
+    // Shutdown waits for requests in flight: the two abandoned ones must not count.
+    const closing = Date.now();
+    await own.close();
+    assert.ok(Date.now() - closing < 2000, `close took ${Date.now() - closing} ms`);
+  });
 });

@@ -70,6 +70,7 @@ test('malformed tokens name nothing, and only order ids get tokens', () => {
     assert.throws(() => tokens.issue(bad), TypeError, JSON.stringify(bad));
   }
   assert.throws(() => new TrackingTokens(randomBytes(15)), RangeError);
+  assert.throws(() => tokens.prepare(randomBytes(40)), RangeError);
 });
 
 test('tokens of a prepared run are the tokens each id gets on its own, in or out of order', () => {
