@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import type { Duplex } from 'node:stream';
-import { ERROR_CODES, PROBLEM_CONTENT_TYPE, ProtocolError, encodeProblem, fail, ok, parseJson, type Result } from './protocol.ts';
+import { ERROR_CODES, PROBLEM_CONTENT_TYPE, ProtocolError, encodeProblem, fail, parseJson, type Result } from './protocol.ts';
 import { queueResponse } from './response-batch.ts';
 
 /** Headers on every response, as [name, value, ...]. */
@@ -129,8 +129,7 @@ function decodeJson(bytes: Buffer): Result<unknown> {
   if (bytes.length === 0) return fail(new ProtocolError('LO_ERR_BAD_JSON', 'The body is empty; send a JSON object'));
   // toString would silently replace invalid sequences with U+FFFD; refuse them instead.
   if (!isUtf8(bytes)) return fail(new ProtocolError('LO_ERR_BAD_JSON', 'The body is not valid UTF-8'));
-  const parsed = parseJson(bytes.toString('utf8'));
-  return parsed.ok ? ok(parsed.value) : parsed;
+  return parseJson(bytes.toString('utf8'));
 }
 
 /**
