@@ -124,7 +124,6 @@ export function parseTokenList(text: string): Result<[Role, string][], string> {
   return ok(entries);
 }
 
-
 /**
  * The token in an `Authorization: Bearer TOKEN` header, if that is what it holds.
  * @param header the raw header
