@@ -1,6 +1,7 @@
 /** Order ids: valid UUID v7, strictly increasing even within a millisecond or when the clock steps back, made in runs. */
 
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { ORDER_ID_BYTES, createOrderIdGenerator, formatOrderId } from '../src/order-id.ts';
 
@@ -56,4 +57,22 @@ test('a clock that moves every call makes runs of one id', () => {
   const next = createOrderIdGenerator({ now: () => clock++, onRun: (ids) => lengths.push(ids.length / ORDER_ID_BYTES) });
   for (let i = 0; i < 50; i++) next();
   assert.deepEqual(lengths, Array.from({ length: 50 }, () => 1));
+});
+
+test('formatOrderId writes any 16 bytes, at any offset, as lowercase 8-4-4-4-12 hex', () => {
+  const reference = (bytes: Buffer): string => bytes.toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
+  // Every byte value in every position, then random blocks behind a 3-byte offset.
+  for (let value = 0; value < 256; value++) {
+    const bytes = Buffer.alloc(ORDER_ID_BYTES, value);
+    bytes[value % ORDER_ID_BYTES] = 255 - value;
+    assert.equal(formatOrderId(bytes), reference(bytes));
+  }
+  for (let i = 0; i < 200; i++) {
+    const bytes = randomBytes(3 + ORDER_ID_BYTES + 5);
+    assert.equal(formatOrderId(bytes, 3), reference(bytes.subarray(3, 3 + ORDER_ID_BYTES)));
+  }
+  // Each call returns its own string: the next call does not change the last one's text.
+  const first = formatOrderId(Buffer.alloc(ORDER_ID_BYTES, 0x11));
+  formatOrderId(Buffer.alloc(ORDER_ID_BYTES, 0x22));
+  assert.equal(first, '11111111-1111-1111-1111-111111111111');
 });
