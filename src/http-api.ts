@@ -89,8 +89,9 @@ export function isApiPath(pathname: string): boolean {
  * @param req the request
  * @param res the response
  * @param url the parsed request URL
+ * @returns the handler's promise when it reads a body, so the caller can catch its failure
  */
-export async function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: RequestTarget): Promise<void> {
+export function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: RequestTarget): Promise<void> | void {
   const cors = corsHeaders(req.headers.origin, ctx.corsOrigins);
   for (const name in cors) res.setHeader(name, cors[name]!);
   for (const route of ROUTES) {

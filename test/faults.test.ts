@@ -302,7 +302,13 @@ describe('delivery under faults', () => {
         if (input.customerName === 'boom') throw new Error('secret internal detail');
         return super.create(input);
       }
+      override get(id: string): ReturnType<MemoryOrderStore['get']> {
+        if (id === BOOM_ID) throw new Error('secret internal detail');
+        return super.get(id);
+      }
     }
+    // A create fails after its body was read (inside a promise); a read fails before anything is awaited.
+    const BOOM_ID = '01234567-89ab-7def-8123-456789abcdef';
     const srv = await startServer({ store: new FaultyStore() });
     t.after(srv.close);
     const res = await request(srv.base, 'POST', '/api/orders', orderBody('boom'));
@@ -311,6 +317,10 @@ describe('delivery under faults', () => {
     assert.doesNotMatch(res.text, /secret internal detail|at .*\.ts/);
     assert.ok(srv.logLines.some((l) => l.msg === 'request handler failed' && JSON.stringify(l.error).includes('secret internal detail')));
     assert.equal((await request(srv.base, 'POST', '/api/orders', orderBody('fine'))).status, 201);
+    const read = await request(srv.base, 'GET', `/api/orders/${BOOM_ID}`);
+    assert.equal(read.status, 500);
+    assert.equal((read.body as { code: string }).code, 'LO_ERR_INTERNAL');
+    assert.doesNotMatch(read.text, /secret internal detail/);
 
     const { client } = await connect(`${srv.wsBase}/ws`);
     t.after(() => client.close());
