@@ -280,15 +280,17 @@ async function throughput(seconds: number, rounds: number, watchers: number): Pr
   };
   // The three servers run side by side and take turns, round after round: load on this shared
   // machine drifts by up to 1.7x within minutes, and interleaving spreads the drift over all three.
+  // Each round starts with the next server, so none always follows the same one (and its GC debt).
   const variants = ['bare', 'keep', 'liveorders'] as const;
   const servers = await Promise.all(variants.map((variant) => startServer(variant)));
   for (const { port } of servers) await run(port); // warm-up pass, discarded
   const samples = variants.map(() => ({ rps: [] as number[], cpu: [] as number[] }));
   for (let round = 0; round < rounds; round++) {
-    for (const [i, { worker, port }] of servers.entries()) {
-      const { rps, cpuPerRequest } = await measure(worker, port);
-      samples[i]!.rps.push(rps);
-      samples[i]!.cpu.push(cpuPerRequest);
+    for (let turn = 0; turn < servers.length; turn++) {
+      const i = (round + turn) % servers.length;
+      const { rps, cpuPerRequest } = await measure(servers[i]!.worker, servers[i]!.port);
+      samples[i]!.rps[round] = rps;
+      samples[i]!.cpu[round] = cpuPerRequest;
     }
   }
   await stopAll(servers.map((s) => s.worker));
