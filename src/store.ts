@@ -19,6 +19,7 @@ import {
   type OrderStatus,
   type Result,
   type StatusCounts,
+  type StatusHistoryEntry,
   type View,
 } from './protocol.ts';
 import { createOrderIdGenerator } from './order-id.ts';
@@ -88,6 +89,7 @@ export class MemoryOrderStore implements OrderStore {
   #newId: () => string;
   #lastMs = Number.NaN;
   #lastIso = '';
+  #createdHistory: readonly StatusHistoryEntry[] = [];
 
   /** @param options injected clock and id generator */
   constructor(options: MemoryOrderStoreOptions = {}) {
@@ -146,7 +148,9 @@ export class MemoryOrderStore implements OrderStore {
    * @param input a validated order
    */
   create(input: CreateOrderInput): Result<CommandResult> {
-    const order = newOrder(this.#newId(), input, this.#timestamp());
+    const id = this.#newId();
+    const at = this.#timestamp(); // renews #createdHistory when the millisecond has changed
+    const order = newOrder(id, input, at, this.#createdHistory);
     if (this.#orders.has(order.id)) throw new Error(`id generator repeated ${order.id}`);
     this.#orders.set(order.id, order);
     this.#all.insert(order.id);
@@ -227,6 +231,9 @@ export class MemoryOrderStore implements OrderStore {
     if (ms !== this.#lastMs) {
       this.#lastIso = now.toISOString();
       this.#lastMs = ms;
+      // Orders are immutable (a change makes a new history), so the orders created within one
+      // millisecond share their history: two objects, ~100 bytes, fewer per stored order.
+      this.#createdHistory = [{ status: 'pending', at: this.#lastIso }];
     }
     return this.#lastIso;
   }
@@ -269,11 +276,10 @@ export function orderTotal(input: Pick<CreateOrderInput, 'items'>): number | und
  * of the optional fields, in wire order: conditional spreads made creating an
  * order about four times slower.
  */
-function newOrder(id: string, input: CreateOrderInput, at: string): Order {
+function newOrder(id: string, input: CreateOrderInput, at: string, history: readonly StatusHistoryEntry[]): Order {
   const { customerName, customerEmail } = input;
   const items = input.items.map(copyItem);
   const total = orderTotal(input);
-  const history = [{ status: 'pending', at }] as const;
   if (customerEmail === undefined) {
     return total === undefined
       ? { id, customerName, items, status: 'pending', history, version: 1, createdAt: at, updatedAt: at }

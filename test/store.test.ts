@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ALLOWED_TRANSITIONS, ORDER_STATUSES, type OrderEvent, type OrderStatus } from '../src/protocol.ts';
+import { ALLOWED_TRANSITIONS, ORDER_STATUSES, type Order, type OrderEvent, type OrderStatus } from '../src/protocol.ts';
 import { MemoryOrderStore, orderTotal } from '../src/store.ts';
 
 /** A store with a fake clock that ticks 1 s per call and predictable ids. */
@@ -246,6 +246,12 @@ describe('timestamps', () => {
     );
     assert.equal(moved.value.order.updatedAt, '1970-01-01T00:00:00.000Z');
     assert.deepEqual(movedAgain.value.order.history.map((h) => h.at), ['1970-01-01T00:00:00.000Z', '1970-01-01T00:00:00.000Z', '1970-01-01T00:00:00.001Z']);
+    // Orders created in one millisecond share their first history; changing one leaves the others' as they were.
+    for (const created of [first, second, third, fourth]) {
+      const { id, createdAt } = created.value.order;
+      const stored: Order = id === first.value.order.id ? first.value.order : store.get(id)!;
+      assert.deepEqual(stored.history, [{ status: 'pending', at: createdAt }]);
+    }
   });
 
   test('a clock that returns an invalid date is refused, as toISOString refuses it', () => {
