@@ -89,7 +89,7 @@ export class MemoryOrderStore implements OrderStore {
   #newId: () => string;
   #lastMs = Number.NaN;
   #lastIso = '';
-  #createdHistory: readonly StatusHistoryEntry[] = [];
+  #firstHistory: readonly StatusHistoryEntry[] = [];
 
   /** @param options injected clock and id generator */
   constructor(options: MemoryOrderStoreOptions = {}) {
@@ -149,8 +149,8 @@ export class MemoryOrderStore implements OrderStore {
    */
   create(input: CreateOrderInput): Result<CommandResult> {
     const id = this.#newId();
-    const at = this.#timestamp(); // renews #createdHistory when the millisecond has changed
-    const order = newOrder(id, input, at, this.#createdHistory);
+    const at = this.#timestamp();
+    const order = newOrder(id, input, at, this.#firstHistoryAt(at));
     if (this.#orders.has(order.id)) throw new Error(`id generator repeated ${order.id}`);
     this.#orders.set(order.id, order);
     this.#all.insert(order.id);
@@ -231,11 +231,18 @@ export class MemoryOrderStore implements OrderStore {
     if (ms !== this.#lastMs) {
       this.#lastIso = now.toISOString();
       this.#lastMs = ms;
-      // Orders are immutable (a change makes a new history), so the orders created within one
-      // millisecond share their history: two objects, ~100 bytes, fewer per stored order.
-      this.#createdHistory = [{ status: 'pending', at: this.#lastIso }];
     }
     return this.#lastIso;
+  }
+
+  /**
+   * A new order's history, `[{ status: 'pending', at }]`. Orders are
+   * immutable (a change makes a new history), so the orders created at one
+   * timestamp share it: two objects, ~100 bytes, fewer per stored order.
+   */
+  #firstHistoryAt(at: string): readonly StatusHistoryEntry[] {
+    if (this.#firstHistory[0]?.at !== at) this.#firstHistory = [{ status: 'pending', at }];
+    return this.#firstHistory;
   }
 
   #index(status: OrderStatus): SortedIds {
