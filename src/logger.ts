@@ -33,20 +33,8 @@ export type LogSink = (line: string) => void;
  * @param options.fields fields added to every line
  */
 export function createLogger(options: { level?: LogLevel; sink?: LogSink; fields?: LogFields } = {}): Logger {
-  const min = LOG_LEVELS.indexOf(options.level ?? 'info');
   const sink = options.sink ?? ((line: string) => process.stderr.write(line + '\n'));
-  const base = options.fields ?? {};
-  const write = (level: LogLevel, message: string, fields?: LogFields): void => {
-    if (LOG_LEVELS.indexOf(level) < min) return;
-    sink(JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...base, ...fields }, errorReplacer));
-  };
-  return {
-    debug: (m, f) => write('debug', m, f),
-    info: (m, f) => write('info', m, f),
-    warn: (m, f) => write('warn', m, f),
-    error: (m, f) => write('error', m, f),
-    child: (fields) => createLogger({ ...options, fields: { ...base, ...fields } }),
-  };
+  return new JsonLogger(LOG_LEVELS.indexOf(options.level ?? 'info'), sink, options.fields ?? {});
 }
 
 /**
@@ -55,6 +43,48 @@ export function createLogger(options: { level?: LogLevel; sink?: LogSink; fields
  */
 export function isLogLevel(value: unknown): value is LogLevel {
   return typeof value === 'string' && (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+/**
+ * Methods on a class, not closures per logger: every WebSocket connection has
+ * a child logger, and six closures each (named ones cost a property table
+ * apiece under tsx) were ~2 KiB of heap per idle connection.
+ */
+class JsonLogger implements Logger {
+  readonly #min: number;
+  readonly #sink: LogSink;
+  readonly #fields: LogFields;
+
+  constructor(min: number, sink: LogSink, fields: LogFields) {
+    this.#min = min;
+    this.#sink = sink;
+    this.#fields = fields;
+  }
+
+  debug(message: string, fields?: LogFields): void {
+    this.#write('debug', message, fields);
+  }
+
+  info(message: string, fields?: LogFields): void {
+    this.#write('info', message, fields);
+  }
+
+  warn(message: string, fields?: LogFields): void {
+    this.#write('warn', message, fields);
+  }
+
+  error(message: string, fields?: LogFields): void {
+    this.#write('error', message, fields);
+  }
+
+  child(fields: LogFields): Logger {
+    return new JsonLogger(this.#min, this.#sink, { ...this.#fields, ...fields });
+  }
+
+  #write(level: LogLevel, message: string, fields: LogFields | undefined): void {
+    if (LOG_LEVELS.indexOf(level) < this.#min) return;
+    this.#sink(JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...this.#fields, ...fields }, errorReplacer));
+  }
 }
 
 // Errors have no enumerable fields; log their name, message and stack explicitly.
