@@ -12,6 +12,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { AccessControl } from './access.ts';
 import type { Principal } from './auth.ts';
 import { isAllowedOrigin } from './edge.ts';
+import type { OutgoingMessage } from './frame.ts';
 import { writeRawResponse } from './http-io.ts';
 import type { Logger } from './logger.ts';
 import { CLOSE_CODES, ERROR_CODES, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type ProtocolError } from './protocol.ts';
@@ -165,7 +166,7 @@ export class WsEndpoint {
     this.#sockets.add(ws);
     this.#alive.add(ws);
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
-    const subscriber = this.#adapt(ws);
+    const subscriber = new HubSocket(ws, this.#options.closeGraceMs);
     const session: Session = { socket: subscriber, principal, address };
     this.#sessions.set(ws, session);
     ws.on('pong', () => this.#alive.add(ws));
@@ -191,30 +192,6 @@ export class WsEndpoint {
     return session;
   }
 
-  /**
-   * The hub's side of a socket. A message framed once for many sockets is
-   * written as is to the TCP socket (saving `ws` a frame header and a write per
-   * socket); anything else goes through `ws` as a text frame.
-   */
-  #adapt(ws: WebSocket): SessionSocket {
-    const graceMs = this.#options.closeGraceMs;
-    const raw = rawSocket(ws);
-    return {
-      send: (message) => {
-        if (message.frame !== undefined && raw !== undefined && ws.readyState === ws.OPEN) raw.write(message.frame);
-        else ws.send(message.payload, { binary: false });
-      },
-      get bufferedAmount() {
-        return ws.bufferedAmount;
-      },
-      close: (code, reason) => {
-        ws.close(code, reason);
-        // A peer that stopped reading will never read the close frame either; do not keep its backlog.
-        setTimeout(() => ws.terminate(), graceMs).unref();
-      },
-    };
-  }
-
   /** Drop connections that did not answer the previous ping, then ping the rest. */
   #beat(): void {
     for (const ws of this.#sockets) {
@@ -235,6 +212,42 @@ export class WsEndpoint {
  * deflate each frame). `_socket` is internal to `ws`; if a future version
  * renames it, this returns undefined and every message goes through `ws.send`.
  */
+/**
+ * The hub's side of a socket. A message framed once for many sockets is
+ * written as is to the TCP socket (saving `ws` a frame header and a write per
+ * socket); anything else goes through `ws` as a text frame. A class rather
+ * than an object of closures: there is one per connection, and each named
+ * closure costs a property table of its own under tsx (~256 bytes).
+ */
+class HubSocket implements SessionSocket {
+  readonly #ws: WebSocket;
+  readonly #raw: { write(chunk: Buffer): boolean } | undefined;
+  readonly #closeGraceMs: number;
+
+  constructor(ws: WebSocket, closeGraceMs: number) {
+    this.#ws = ws;
+    this.#raw = rawSocket(ws);
+    this.#closeGraceMs = closeGraceMs;
+  }
+
+  send(message: OutgoingMessage): void {
+    const ws = this.#ws;
+    if (message.frame !== undefined && this.#raw !== undefined && ws.readyState === ws.OPEN) this.#raw.write(message.frame);
+    else ws.send(message.payload, { binary: false });
+  }
+
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  close(code: number, reason: string): void {
+    const ws = this.#ws;
+    ws.close(code, reason);
+    // A peer that stopped reading will never read the close frame either; do not keep its backlog.
+    setTimeout(() => ws.terminate(), this.#closeGraceMs).unref();
+  }
+}
+
 function rawSocket(ws: WebSocket): { write(chunk: Buffer): boolean } | undefined {
   if (ws.extensions !== '') return undefined;
   const socket = (ws as unknown as { _socket?: unknown })._socket;
