@@ -207,12 +207,6 @@ export class WsEndpoint {
 }
 
 /**
- * The TCP socket under a `ws` WebSocket, when frames may be written to it
- * directly: only without extensions (a compressed connection needs `ws` to
- * deflate each frame). `_socket` is internal to `ws`; if a future version
- * renames it, this returns undefined and every message goes through `ws.send`.
- */
-/**
  * The hub's side of a socket. A message framed once for many sockets is
  * written as is to the TCP socket (saving `ws` a frame header and a write per
  * socket); anything else goes through `ws` as a text frame. A class rather
@@ -248,6 +242,12 @@ class HubSocket implements SessionSocket {
   }
 }
 
+/**
+ * The TCP socket under a `ws` WebSocket, when frames may be written to it
+ * directly: only without extensions (a compressed connection needs `ws` to
+ * deflate each frame). `_socket` is internal to `ws`; if a future version
+ * renames it, this returns undefined and every message goes through `ws.send`.
+ */
 function rawSocket(ws: WebSocket): { write(chunk: Buffer): boolean } | undefined {
   if (ws.extensions !== '') return undefined;
   const socket = (ws as unknown as { _socket?: unknown })._socket;
