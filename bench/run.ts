@@ -167,7 +167,7 @@ async function sendIsolated(subject: IsolatedSubject, count: number): Promise<nu
 async function isolatedEvents(clients: number, events: number, rounds: number): Promise<void> {
   // The three servers run at once, each with its own watchers, and take turns round by round (each
   // round starting with the next one), as in figures 2, 3 and 5. Measured one after the other, a busy
-  // minute landed on one server only: four runs of the same code under Node 24 gave 0.70-0.96x naive.
+  // minute landed on one server only: three runs of the same code under Node 24 gave 0.70-0.96x naive.
   const subjects: IsolatedSubject[] = [];
   for (const variant of ['floor', 'naive', 'liveorders'] as const) {
     progress(`isolated events: ${variant}, ${clients} clients`);
