@@ -5,6 +5,10 @@
  * distinct view gets one message whose WebSocket frame is built once, and
  * those same bytes are written to every socket watching that view. Events
  * produced in the same turn (a burst of writes) share one frame per socket.
+ * Subscribers are grouped by view, and views of one order are indexed by its
+ * id, so a flush costs O(events + wide views + subscribers that get a frame),
+ * not O(subscribers): a thousand customers each tracking their own order cost
+ * an event about what one of them does.
  */
 
 import { prepareMessage, type OutgoingMessage } from './frame.ts';
@@ -60,18 +64,31 @@ export interface HubStats {
 /** Default {@link HubOptions.highWaterMark}, in bytes. */
 export const DEFAULT_HIGH_WATER_MARK = 4 * 1024 * 1024;
 
-interface Membership {
-  view: View;
-  /** Cache key of the view: subscribers with equal keys share frames. */
-  viewKey: string;
-  /** Events up to this seq are already reflected in the subscriber's snapshot. */
-  afterSeq: number;
+/** Subscribers with equal views: they get the same frames. */
+interface ViewGroup {
+  readonly view: View;
+  /** {@link viewKey} of the view. */
+  readonly key: string;
+  readonly members: Set<Membership>;
 }
 
-/** A message prepared for one (view, starting point) pair during a flush. */
+interface Membership {
+  readonly subscriber: Subscriber;
+  readonly group: ViewGroup;
+  /** Events up to this seq are already reflected in the subscriber's snapshot. */
+  readonly afterSeq: number;
+}
+
+/** A message prepared for one view during a flush. */
 interface PreparedFrame {
   readonly message: OutgoingMessage | undefined;
   readonly eventCount: number;
+}
+
+/** The events of one flush, each encoded at most once, and only if some view wants it. */
+interface FlushBatch {
+  readonly events: readonly OrderEvent[];
+  readonly encoded: (string | undefined)[];
 }
 
 /**
@@ -92,6 +109,12 @@ export interface FanOut {
 /** Routes events to subscribers by view; see the module comment for the cost model. */
 export class Hub implements FanOut {
   #members = new Map<Subscriber, Membership>();
+  /** Every group, by view key. */
+  #groups = new Map<string, ViewGroup>();
+  /** Groups whose view has no order id: they may want any event. */
+  #wideGroups = new Set<ViewGroup>();
+  /** Groups whose view names one order, by that order's id. */
+  #orderGroups = new Map<string, Set<ViewGroup>>();
   #pending: OrderEvent[] = [];
   #scheduled = false;
   #schedule: (flush: () => void) => void;
@@ -134,12 +157,22 @@ export class Hub implements FanOut {
    * @param afterSeq the seq of the snapshot it was just sent
    */
   subscribe(subscriber: Subscriber, view: View, afterSeq: number): void {
-    this.#members.set(subscriber, { view, viewKey: viewKey(view), afterSeq });
+    this.unsubscribe(subscriber);
+    const key = viewKey(view);
+    const group = this.#groups.get(key) ?? this.#addGroup(view, key);
+    const membership: Membership = { subscriber, group, afterSeq };
+    group.members.add(membership);
+    this.#members.set(subscriber, membership);
   }
 
-  /** @param subscriber a connection that closed */
+  /** @param subscriber a connection that closed (or any other: then nothing happens) */
   unsubscribe(subscriber: Subscriber): void {
+    const membership = this.#members.get(subscriber);
+    if (membership === undefined) return;
     this.#members.delete(subscriber);
+    const group = membership.group;
+    group.members.delete(membership);
+    if (group.members.size === 0) this.#removeGroup(group);
   }
 
   /**
@@ -161,24 +194,50 @@ export class Hub implements FanOut {
     const events = this.#pending;
     if (events.length === 0) return;
     this.#pending = [];
-    const encoded = events.map(encodeEvent);
-    const frames = new Map<string, PreparedFrame>();
-    for (const [subscriber, member] of this.#members) {
-      const from = firstIndexAfter(events, member.afterSeq);
-      const key = from === 0 ? member.viewKey : `${member.viewKey}@${from}`;
-      let frame = frames.get(key);
-      if (frame === undefined) {
-        frame = prepareFrame(events, encoded, member.view, from);
-        frames.set(key, frame);
+    const batch: FlushBatch = { events, encoded: new Array<string | undefined>(events.length) };
+    if (this.#wideGroups.size > 0) {
+      const all = events.map((_, i) => i);
+      for (const group of this.#wideGroups) this.#deliverToGroup(group, batch, all);
+    }
+    if (this.#orderGroups.size > 0) {
+      for (const [orderId, indexes] of indexesByOrder(events)) {
+        const groups = this.#orderGroups.get(orderId);
+        if (groups === undefined) continue;
+        for (const group of groups) this.#deliverToGroup(group, batch, indexes);
       }
-      if (frame.message !== undefined) this.#deliver(subscriber, frame);
+    }
+  }
+
+  /**
+   * Send one group the events at `indexes` that its view wants: one frame
+   * shared by every member, and a frame of its own for a member whose snapshot
+   * already has some of them (it subscribed during this turn).
+   */
+  #deliverToGroup(group: ViewGroup, batch: FlushBatch, indexes: readonly number[]): void {
+    const shared = prepareFrame(group.view, batch, indexes);
+    // When no event is for this view, no later starting point can find one either.
+    if (shared.message === undefined) return;
+    const firstSeq = batch.events[indexes[0]!]!.seq;
+    let late: Map<number, PreparedFrame> | undefined;
+    for (const member of group.members) {
+      if (member.afterSeq < firstSeq) {
+        this.#deliver(member.subscriber, shared);
+        continue;
+      }
+      late ??= new Map();
+      let frame = late.get(member.afterSeq);
+      if (frame === undefined) {
+        frame = prepareFrame(group.view, batch, indexes.filter((i) => batch.events[i]!.seq > member.afterSeq));
+        late.set(member.afterSeq, frame);
+      }
+      if (frame.message !== undefined) this.#deliver(member.subscriber, frame);
     }
   }
 
   #deliver(subscriber: Subscriber, frame: PreparedFrame): void {
     const buffered = subscriber.bufferedAmount;
     if (buffered > this.#highWaterMark) {
-      this.#members.delete(subscriber);
+      this.unsubscribe(subscriber);
       this.#slowDropped++;
       this.#onSlow?.(subscriber, buffered);
       subscriber.close(CLOSE_CODES.tryAgainLater, 'slow consumer: too far behind, reconnect to resume');
@@ -189,26 +248,58 @@ export class Hub implements FanOut {
       this.#framesSent++;
       this.#eventsSent += frame.eventCount;
     } catch (error) {
-      this.#members.delete(subscriber);
+      this.unsubscribe(subscriber);
       this.#onSendError?.(subscriber, error);
     }
   }
+
+  #addGroup(view: View, key: string): ViewGroup {
+    const group: ViewGroup = { view, key, members: new Set() };
+    this.#groups.set(key, group);
+    if (view.orderId === undefined) {
+      this.#wideGroups.add(group);
+    } else {
+      const groups = this.#orderGroups.get(view.orderId);
+      if (groups === undefined) this.#orderGroups.set(view.orderId, new Set([group]));
+      else groups.add(group);
+    }
+    return group;
+  }
+
+  #removeGroup(group: ViewGroup): void {
+    this.#groups.delete(group.key);
+    const orderId = group.view.orderId;
+    if (orderId === undefined) {
+      this.#wideGroups.delete(group);
+      return;
+    }
+    const groups = this.#orderGroups.get(orderId);
+    groups?.delete(group);
+    if (groups?.size === 0) this.#orderGroups.delete(orderId);
+  }
 }
 
-function prepareFrame(events: readonly OrderEvent[], encoded: readonly string[], view: View, from: number): PreparedFrame {
+/** The events at `indexes` that `view` wants, as one frame (encoding each event the first time any view wants it). */
+function prepareFrame(view: View, batch: FlushBatch, indexes: readonly number[]): PreparedFrame {
   const parts: string[] = [];
-  for (let i = from; i < events.length; i++) {
-    if (viewMatchesEvent(view, events[i]!)) parts.push(encoded[i]!);
+  for (const i of indexes) {
+    const event = batch.events[i]!;
+    if (viewMatchesEvent(view, event)) parts.push((batch.encoded[i] ??= encodeEvent(event)));
   }
-  if (parts.length === 0) return { message: undefined, eventCount: 0 };
+  if (parts.length === 0) return NO_FRAME;
   return { message: prepareMessage(encodeEventsFrame(parts)), eventCount: parts.length };
 }
 
-/** Index of the first event with seq > `afterSeq` (events are in seq order; usually 0). */
-function firstIndexAfter(events: readonly OrderEvent[], afterSeq: number): number {
-  if (events.length === 0 || events[0]!.seq > afterSeq) return 0;
-  let i = 0;
-  while (i < events.length && events[i]!.seq <= afterSeq) i++;
-  return i;
-}
+const NO_FRAME: PreparedFrame = { message: undefined, eventCount: 0 };
 
+/** Indexes of the events about each order, in seq order. */
+function indexesByOrder(events: readonly OrderEvent[]): Map<string, number[]> {
+  const byOrder = new Map<string, number[]>();
+  for (let i = 0; i < events.length; i++) {
+    const id = events[i]!.order.id;
+    const indexes = byOrder.get(id);
+    if (indexes === undefined) byOrder.set(id, [i]);
+    else indexes.push(i);
+  }
+  return byOrder;
+}

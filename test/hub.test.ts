@@ -75,6 +75,56 @@ describe('hub', () => {
     assert.deepEqual(oneOrder.seqs(), [3]);
   });
 
+  test("watchers of one order each get that order's events only; wider views still get every event", () => {
+    const { hub } = manualHub();
+    const ids = Array.from({ length: 100 }, (_, i) => `01890a5d-ac96-774b-bcce-${String(i).padStart(12, '0')}`);
+    const trackers = ids.map((id) => {
+      const sub = new FakeSubscriber();
+      hub.subscribe(sub, { orderId: id }, 0);
+      return sub;
+    });
+    const everything = new FakeSubscriber();
+    const order3Shipped = new FakeSubscriber();
+    hub.subscribe(everything, {}, 0);
+    hub.subscribe(order3Shipped, { orderId: ids[3]!, statuses: ['shipped'] }, 0);
+    for (let i = 0; i < 5; i++) hub.publish(created(i + 1, 'pending', ids[i]));
+    hub.publish({ type: 'order.updated', seq: 6, order: { ...SAMPLE_ORDER, id: ids[3]!, status: 'shipped', version: 2 }, previousStatus: 'pending' });
+    hub.publish(created(7, 'pending', ids[3]));
+    hub.flush();
+    assert.deepEqual(everything.seqs(), [1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(trackers[0]!.seqs(), [1]);
+    assert.deepEqual(trackers[3]!.seqs(), [4, 6, 7], "one frame with all of order 3's events, in seq order");
+    assert.equal(trackers[3]!.frames.length, 1);
+    assert.deepEqual(order3Shipped.seqs(), [6]);
+    assert.deepEqual(trackers.slice(5).map((t) => t.frames.length), new Array(95).fill(0), 'no frame for orders that did not change');
+    assert.deepEqual(hub.stats(), { subscribers: 102, eventsSent: 7 + 5 + 2 + 1, framesSent: 7, slowSubscribersDropped: 0 });
+  });
+
+  test('subscribing again moves a subscriber to its new view; a view nobody watches any more is forgotten', () => {
+    const { hub } = manualHub();
+    const a = '01890a5d-ac96-774b-bcce-00000000000a';
+    const b = '01890a5d-ac96-774b-bcce-00000000000b';
+    const sub = new FakeSubscriber();
+    hub.subscribe(sub, { orderId: a }, 0);
+    hub.subscribe(sub, { orderId: b }, 0);
+    assert.equal(hub.size, 1);
+    hub.publish(created(1, 'pending', a));
+    hub.publish(created(2, 'pending', b));
+    hub.flush();
+    assert.deepEqual(sub.seqs(), [2]);
+    hub.subscribe(sub, { statuses: ['shipped'] }, 2);
+    hub.publish(created(3, 'pending', b));
+    hub.flush();
+    assert.deepEqual(sub.seqs(), [2], 'no longer watching order b');
+    hub.unsubscribe(sub);
+    assert.equal(hub.size, 0);
+    const again = new FakeSubscriber();
+    hub.subscribe(again, { orderId: a }, 3);
+    hub.publish(created(4, 'pending', a));
+    hub.flush();
+    assert.deepEqual(again.seqs(), [4], 'a view left empty and watched again works like new');
+  });
+
   test('a subscriber that joined mid-turn skips events its snapshot already has', () => {
     const { hub } = manualHub();
     const early = new FakeSubscriber();
@@ -87,6 +137,23 @@ describe('hub', () => {
     hub.flush();
     assert.deepEqual(early.seqs(), [1, 2, 3]);
     assert.deepEqual(late.seqs(), [3]);
+  });
+
+  test("a watcher of one order that joined mid-turn skips that order's events its snapshot already has", () => {
+    const { hub } = manualHub();
+    const id = '01890a5d-ac96-774b-bcce-00000000000c';
+    const early = new FakeSubscriber();
+    const late = new FakeSubscriber();
+    const later = new FakeSubscriber();
+    hub.subscribe(early, { orderId: id }, 0);
+    hub.publish(created(1, 'pending', id));
+    hub.subscribe(late, { orderId: id }, 1);
+    hub.publish({ type: 'order.updated', seq: 2, order: { ...SAMPLE_ORDER, id, status: 'processing', version: 2 }, previousStatus: 'pending' });
+    hub.subscribe(later, { orderId: id }, 2);
+    hub.flush();
+    assert.deepEqual(early.seqs(), [1, 2]);
+    assert.deepEqual(late.seqs(), [2]);
+    assert.equal(later.frames.length, 0, 'its snapshot already had both');
   });
 
   test('a subscriber past the high-water mark is closed with 1013 and dropped; others still get the frame', () => {
