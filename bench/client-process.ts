@@ -1,7 +1,7 @@
 /**
  * Many WebSocket watchers in one process, apart from the server. Each checks
  * that events arrive in seq order with no gap or repeat. Commands over IPC:
- * open (n connections, resolved when every snapshot arrived), arm and wait
+ * open (n connections, each watching everything or one order; resolved when every snapshot arrived), arm and wait
  * (every connection has `count` more events; when it happened), close.
  */
 
@@ -66,11 +66,14 @@ function open(url: string): Promise<void> {
 
 serve(
   {
-    async open({ url, n }) {
+    /** Open `n` connections to `url`; with `orderIds`, connection i watches only order `orderIds[i]`. */
+    async open({ url, n, orderIds }) {
       const count = Number(n);
+      const ids = orderIds as string[] | undefined;
+      const urlOf = (i: number): string => (ids === undefined ? String(url) : `${String(url)}?order=${ids[i % ids.length]}`);
       // Connect in batches so the server's accept queue is not flooded.
       for (let i = 0; i < count; i += 250) {
-        await Promise.all(Array.from({ length: Math.min(250, count - i) }, () => open(String(url))));
+        await Promise.all(Array.from({ length: Math.min(250, count - i) }, (_, k) => open(urlOf(i + k))));
       }
       return watchers.length;
     },

@@ -48,12 +48,15 @@ async function startServer(variant: Variant, execArgv: string[] = []): Promise<{
   return { worker, port: Number(ready.port) };
 }
 
-async function startClients(port: number, n: number, perProcess = 2500): Promise<Worker[]> {
+/** Open `n` watchers in client processes; with `orderIds`, watcher i watches only order `orderIds[i]`. */
+async function startClients(port: number, n: number, orderIds?: string[], perProcess = 2500): Promise<Worker[]> {
   const workers: Worker[] = [];
   for (let left = n; left > 0; left -= perProcess) {
     const worker = new Worker(`${HERE}client-process.ts`);
     await worker.ready;
-    await worker.call('open', { url: `ws://127.0.0.1:${port}/ws`, n: Math.min(perProcess, left) });
+    const first = n - left;
+    const ids = orderIds?.slice(first, first + perProcess);
+    await worker.call('open', { url: `ws://127.0.0.1:${port}/ws`, n: Math.min(perProcess, left), ...(ids === undefined ? {} : { orderIds: ids }) });
     workers.push(worker);
   }
   return workers;
@@ -326,6 +329,14 @@ async function throughput(seconds: number, rounds: number, watchers: number): Pr
   const busy = await measure(server, port);
   await stopAll([...clients, server]);
 
+  // Customers tracking their own orders: each watcher sees one order, which the load does not touch.
+  const tracked = await startServer('liveorders');
+  const orderIds = await pool(20, Array.from({ length: watchers }, (_, i) => () => createOrder(tracked.port, i)));
+  const trackers = await startClients(tracked.port, watchers, orderIds);
+  await run(tracked.port); // warm-up pass, discarded
+  const tracking = await measure(tracked.worker, tracked.port);
+  await stopAll([...trackers, tracked.worker]);
+
   const figure = `3 POST /api/orders, 50 connections, median of ${rounds}`;
   rows.push(
     { figure, variant: 'bare http (c)', metric: 'requests/s', value: bare.rps, unit: 'req/s' },
@@ -338,6 +349,8 @@ async function throughput(seconds: number, rounds: number, watchers: number): Pr
     { figure, variant: 'liveorders, 0 watchers', metric: 'server CPU / request', value: quiet.cpuPerRequest, unit: 'µs', ratio: ratio(quiet.cpuPerRequest, bare.cpuPerRequest) },
     { figure, variant: `liveorders, ${watchers} watchers`, metric: 'requests/s', value: busy.rps, unit: 'req/s', ratio: ratio(busy.rps, bare.rps) },
     { figure, variant: `liveorders, ${watchers} watchers`, metric: 'server CPU / request (incl. fan-out)', value: busy.cpuPerRequest, unit: 'µs' },
+    { figure, variant: `liveorders, ${watchers} watchers of one order each`, metric: 'requests/s', value: tracking.rps, unit: 'req/s', ratio: ratio(tracking.rps, bare.rps) },
+    { figure, variant: `liveorders, ${watchers} watchers of one order each`, metric: 'server CPU / request', value: tracking.cpuPerRequest, unit: 'µs', ratio: ratio(tracking.cpuPerRequest, bare.cpuPerRequest) },
   );
 }
 
@@ -434,7 +447,7 @@ async function memory(connections: number, rounds: number): Promise<void> {
     for (const variant of ['naive', 'liveorders'] as const) {
       const { worker: server, port } = await startServer(variant, ['--expose-gc']);
       const before = await server.call<NodeJS.MemoryUsage>('mem');
-      const clients = await startClients(port, connections, 5000);
+      const clients = await startClients(port, connections, undefined, 5000);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const after = await server.call<NodeJS.MemoryUsage>('mem');
       samples[variant]!.rss.push((after.rss - before.rss) / connections);
