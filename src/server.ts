@@ -22,7 +22,7 @@ import { createOrderIdGenerator } from './order-id.ts';
 import { createPageHandler, type PageHandler } from './page.ts';
 import { CLOSE_CODES, MAX_PAYLOAD_BYTES, ProtocolError, ok, toWireError, type Result, type Role } from './protocol.ts';
 import { parseRequestTarget } from './request-target.ts';
-import { SnapshotCache } from './snapshot-cache.ts';
+import { ConnectCache } from './connect-cache.ts';
 import { MemoryOrderStore, type OrderStore } from './store.ts';
 import { TrackingTokens } from './tracking.ts';
 import { WsEndpoint } from './ws-endpoint.ts';
@@ -168,7 +168,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     closeGraceMs: CLOSE_GRACE_MS,
     perMessageDeflate: opts.perMessageDeflate,
-    sessions: { store, hub, eventLog, snapshots: new SnapshotCache(), serverId, logger, access },
+    sessions: { store, hub, eventLog, connectCache: new ConnectCache(), serverId, logger, access },
     access,
     allowedOrigins: opts.allowedOrigins,
     logger,

@@ -7,9 +7,9 @@
 
 import type { AccessControl } from './access.ts';
 import type { Principal } from './auth.ts';
+import type { ConnectCache } from './connect-cache.ts';
 import type { EventLog } from './event-log.ts';
 import type { FanOut, Subscriber } from './hub.ts';
-import type { SnapshotCache } from './snapshot-cache.ts';
 import type { Logger } from './logger.ts';
 import {
   SNAPSHOT_LIMITS,
@@ -49,8 +49,8 @@ export interface SessionContext {
   readonly hub: FanOut;
   /** Recent events, for clients that reconnect with `?since=`. */
   readonly eventLog: EventLog;
-  /** Encoded snapshots reused until the store changes. */
-  readonly snapshots: SnapshotCache;
+  /** Encoded snapshots and missed events, reused until the store changes. */
+  readonly connectCache: ConnectCache;
   readonly serverId: string;
   readonly logger: Logger;
   /** Who may do what over the socket (the same rules as HTTP). */
@@ -94,10 +94,14 @@ export function openSession(ctx: SessionContext, session: Session, request: { vi
     startView(ctx, session, view, request.limit, resume !== undefined);
     return;
   }
-  send(socket, { type: 'resumed', serverId: ctx.serverId, since: resume.since, seq: ctx.store.seq, view });
-  const parts = missed.filter((event) => viewMatchesEvent(view, event)).map(encodeEvent);
-  if (parts.length > 0) socket.send({ payload: Buffer.from(encodeEventsFrame(parts)) });
-  ctx.hub.subscribe(socket, view, ctx.store.seq);
+  const seq = ctx.store.seq;
+  send(socket, { type: 'resumed', serverId: ctx.serverId, since: resume.since, seq, view });
+  const replay = missed.filter((event) => viewMatchesEvent(view, event));
+  if (replay.length > 0) {
+    // Clients cut off together come back with the same resume point: encode their missed events once.
+    socket.send(ctx.connectCache.get(`${viewKey(view)}|since ${resume.since}`, seq, () => encodeEventsFrame(replay.map(encodeEvent))));
+  }
+  ctx.hub.subscribe(socket, view, seq);
 }
 
 /**
@@ -117,10 +121,10 @@ export function startView(ctx: SessionContext, session: Session, view: View, lim
   const tracking = session.principal.kind === 'tracking';
   const key = `${viewKey(view)}|${limit}|${reset}|${tracking}`;
   session.socket.send(
-    ctx.snapshots.get(key, seq, () => {
+    ctx.connectCache.get(key, seq, () => {
       const snapshot = buildSnapshot(ctx, view, limit);
       const counts = tracking ? countsOf(snapshot.orders) : snapshot.counts;
-      return reset ? { ...snapshot, counts, reset: true } : { ...snapshot, counts };
+      return encodeServerMessage(reset ? { ...snapshot, counts, reset: true } : { ...snapshot, counts });
     }),
   );
   ctx.hub.subscribe(session.socket, view, seq);

@@ -7,7 +7,7 @@ import { EventLog } from '../src/event-log.ts';
 import type { OutgoingMessage } from '../src/frame.ts';
 import { Hub, type Subscriber } from '../src/hub.ts';
 import { parseServerMessage, type ServerMessage } from '../src/protocol.ts';
-import { SnapshotCache } from '../src/snapshot-cache.ts';
+import { ConnectCache } from '../src/connect-cache.ts';
 import { MemoryOrderStore } from '../src/store.ts';
 import { handleClientMessage, openSession, type Session, type SessionContext } from '../src/ws-session.ts';
 import { captureLogger } from './helpers.ts';
@@ -35,7 +35,7 @@ function context(): SessionContext {
     hub.publish(e);
   });
   const access = new AccessControl({ tokens: [], writeRatePerMinute: 600, connectionsPerAddress: 100, limitLoopback: false, orderExists: (id) => store.get(id) !== undefined });
-  return { store, hub, eventLog, snapshots: new SnapshotCache(), serverId: 'run', logger: captureLogger().logger, access };
+  return { store, hub, eventLog, connectCache: new ConnectCache(), serverId: 'run', logger: captureLogger().logger, access };
 }
 
 /** A session in open mode around a fake socket. */
@@ -110,4 +110,35 @@ test('snapshots are encoded once per view and seq, and rebuilt after a change', 
   assert.ok(fresh?.type === 'snapshot');
   assert.equal(fresh.seq, 2);
   assert.equal(fresh.orders.length, 2);
+});
+
+test('clients resuming from the same point share one encoded replay, rebuilt after a change; nothing to replay sends nothing', () => {
+  const ctx = context();
+  for (let i = 0; i < 3; i++) ctx.store.create(order);
+  ctx.hub.flush();
+  /** The raw messages a resuming session is sent, after `resumed`. */
+  const replayOf = (view: { statuses?: ['shipped'] }, since: number): OutgoingMessage[] => {
+    const socket = new FakeSocket();
+    const sent: OutgoingMessage[] = [];
+    const original = socket.send.bind(socket);
+    socket.send = (message) => {
+      sent.push(message);
+      original(message);
+    };
+    openSession(ctx, open(socket), { view, limit: 10, resume: { since, serverId: 'run' } });
+    assert.equal(socket.messages[0]?.type, 'resumed');
+    return sent.slice(1);
+  };
+  const [first] = replayOf({}, 1);
+  const [second] = replayOf({}, 1);
+  assert.ok(first !== undefined && first.frame !== undefined, 'framed once, for the raw write path');
+  assert.strictEqual(second, first, 'the same encoded bytes for both');
+  assert.deepEqual(JSON.parse(first.payload.toString()).events.map((e: { seq: number }) => e.seq), [2, 3]);
+  const [fromZero] = replayOf({}, 0);
+  assert.deepEqual(JSON.parse(fromZero!.payload.toString()).events.map((e: { seq: number }) => e.seq), [1, 2, 3], 'another resume point');
+  assert.deepEqual(replayOf({ statuses: ['shipped'] }, 1), [], 'no shipped orders: no events message at all');
+  ctx.store.create(order);
+  const [afterChange] = replayOf({}, 1);
+  assert.notStrictEqual(afterChange, first);
+  assert.deepEqual(JSON.parse(afterChange!.payload.toString()).events.map((e: { seq: number }) => e.seq), [2, 3, 4]);
 });
