@@ -5,7 +5,7 @@
  * table shows medians and ratios. Writes bench/results/bench.json.
  *
  *   --full            more events, more repetitions, longer load
- *   --only NAME,...   isolated,burst,latency,throughput,handler,connect,memory,list
+ *   --only NAME,...   isolated,burst,latency,throughput,handler,connect,storm,memory,list
  */
 
 import autocannon from 'autocannon';
@@ -436,6 +436,53 @@ async function connectCost(samples: number): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------
+// 4b. Reconnect storm: many clients back at once, with a snapshot or resuming
+// ---------------------------------------------------------------------------
+
+async function reconnectStorm(clients: number, missed: number, rounds: number): Promise<void> {
+  const { worker: server, port } = await startServer('liveorders');
+  await server.call('seed', { n: 5000 });
+  const first = await new Promise<{ seq: number; serverId: string }>((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false });
+    ws.once('message', (data: Buffer) => {
+      resolve(JSON.parse(data.toString()) as { seq: number; serverId: string });
+      ws.terminate();
+    });
+  });
+  await server.call('seed', { n: missed }); // the events the resuming clients missed
+  /** Open `clients` sockets at once; resolves with server CPU per client when each has its snapshot or its replay. */
+  const storm = async (query: string, messagesEach: number): Promise<number> => {
+    const before = await cpuMicros(server);
+    const sockets = await Promise.all(Array.from({ length: clients }, () => new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws${query}`, { perMessageDeflate: false });
+      let received = 0;
+      ws.on('message', () => {
+        if (++received === messagesEach) resolve(ws);
+      });
+      ws.on('error', reject);
+    })));
+    const perClient = ((await cpuMicros(server)) - before) / clients;
+    for (const ws of sockets) ws.terminate();
+    return perClient;
+  };
+  const snapshot: number[] = [];
+  const resume: number[] = [];
+  for (let round = 0; round <= rounds; round++) {
+    const s = await storm('', 1); // the snapshot
+    const r = await storm(`?since=${first.seq}&server=${first.serverId}`, 2); // resumed, then the missed events
+    if (round === 0) continue; // warm-up
+    snapshot.push(s);
+    resume.push(r);
+  }
+  await server.stop();
+  const figure = `4b reconnect, ${clients} clients at once, median of ${rounds}`;
+  rows.push(
+    { figure, variant: 'snapshot (1,000 orders)', metric: 'server CPU / client', value: median(snapshot), unit: 'µs' },
+    { figure, variant: `resume after ${missed.toLocaleString('en-US')} missed events`, metric: 'server CPU / client', value: median(resume), unit: 'µs', ratio: ratio(median(resume), median(snapshot)) },
+  );
+}
+
+// ---------------------------------------------------------------------------
 // 5. Memory per idle connection
 // ---------------------------------------------------------------------------
 
@@ -529,6 +576,7 @@ if (should('latency')) await isolatedLatency(FULL ? 300 : 60);
 if (should('throughput')) await throughput(FULL ? 5 : 3, FULL ? 7 : 3, 1000);
 if (should('handler')) await handlerCpu(FULL ? 31 : 15);
 if (should('connect')) await connectCost(FULL ? 200 : 60);
+if (should('storm')) await reconnectStorm(FULL ? 1000 : 300, 1000, FULL ? 7 : 3);
 if (should('memory')) await memory(10_000, FULL ? 5 : 3);
 if (should('list')) await listApi(FULL ? 1000 : 200, FULL ? 15 : 7);
 
