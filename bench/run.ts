@@ -194,7 +194,8 @@ async function isolatedEvents(clients: number, events: number, rounds: number): 
   const perVariant = Object.fromEntries([...cpu].map(([variant, us]) => [variant, us / (perRound * rounds * clients)]));
   const ours = perVariant.liveorders!;
   rows.push(
-    { figure: `1 isolated, ${clients} clients`, variant: 'floor (b)', metric: 'server CPU / delivered event', value: perVariant.floor!, unit: 'µs' },
+    // The floor's own ratio to naive bounds what any server that writes each event to each socket can reach.
+    { figure: `1 isolated, ${clients} clients`, variant: 'floor (b)', metric: 'server CPU / delivered event (ratio: vs naive)', value: perVariant.floor!, unit: 'µs', ratio: ratio(perVariant.floor!, perVariant.naive!) },
     { figure: `1 isolated, ${clients} clients`, variant: 'naive (a)', metric: 'server CPU / delivered event', value: perVariant.naive!, unit: 'µs' },
     { figure: `1 isolated, ${clients} clients`, variant: 'liveorders', metric: 'vs floor', value: ours, unit: 'µs', ratio: ratio(ours, perVariant.floor!), target: '<= 1.20x', met: ours / perVariant.floor! <= 1.2 },
     { figure: `1 isolated, ${clients} clients`, variant: 'liveorders', metric: 'vs naive', value: ours, unit: 'µs', ratio: ratio(ours, perVariant.naive!), target: '<= 0.75x', met: ours / perVariant.naive! <= 0.75 },
