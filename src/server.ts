@@ -11,6 +11,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
 import { AccessControl } from './access.ts';
+import { ConnectCache } from './connect-cache.ts';
 import { isLoopback } from './edge.ts';
 import { DEFAULT_EVENT_LOG_CAPACITY, EventLog } from './event-log.ts';
 import { handleApiRequest, isApiPath, type ApiContext } from './http-api.ts';
@@ -22,7 +23,6 @@ import { createOrderIdGenerator } from './order-id.ts';
 import { createPageHandler, type PageHandler } from './page.ts';
 import { CLOSE_CODES, MAX_PAYLOAD_BYTES, ProtocolError, ok, toWireError, type Result, type Role } from './protocol.ts';
 import { parseRequestTarget } from './request-target.ts';
-import { ConnectCache } from './connect-cache.ts';
 import { MemoryOrderStore, type OrderStore } from './store.ts';
 import { TrackingTokens } from './tracking.ts';
 import { WsEndpoint } from './ws-endpoint.ts';

@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AccessControl } from '../src/access.ts';
+import { ConnectCache } from '../src/connect-cache.ts';
 import { EventLog } from '../src/event-log.ts';
 import type { OutgoingMessage } from '../src/frame.ts';
 import { Hub, type Subscriber } from '../src/hub.ts';
 import { parseServerMessage, type ServerMessage } from '../src/protocol.ts';
-import { ConnectCache } from '../src/connect-cache.ts';
 import { MemoryOrderStore } from '../src/store.ts';
 import { handleClientMessage, openSession, type Session, type SessionContext } from '../src/ws-session.ts';
 import { captureLogger } from './helpers.ts';
