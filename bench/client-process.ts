@@ -1,8 +1,9 @@
 /**
  * Many WebSocket watchers in one process, apart from the server. Each checks
  * that events arrive in seq order with no gap or repeat. Commands over IPC:
- * open (n connections, each watching everything or one order; resolved when every snapshot arrived), arm and wait
- * (every connection has `count` more events; when it happened), close.
+ * open (n connections, each watching everything or one order; resolved when
+ * every snapshot arrived), arm and wait (every connection has `count` more
+ * events; when it happened), close.
  */
 
 import WebSocket from 'ws';
