@@ -9,6 +9,7 @@ import { createLogger } from '../src/logger.ts';
 import { createServer } from '../src/server.ts';
 import { FloorHub, NaiveHub, bareHandler, keepHandler, startHandlerServer } from './baselines.ts';
 import { serve } from './ipc.ts';
+import { seedOrders } from './seed.ts';
 
 const variant = process.argv[2] ?? 'liveorders';
 
@@ -44,8 +45,7 @@ if (variant === 'bare' || variant === 'keep') {
       cpu,
       mem,
       seed: ({ n }) => {
-        const items = [{ name: 'widget', quantity: 2, price: 9.99 }, { name: 'cable', quantity: 1 }];
-        for (let i = 0; i < Number(n); i++) server.store.create({ customerName: `Seeded customer ${i}`, items });
+        seedOrders(server.store, Number(n));
         return server.store.size;
       },
       stats: () => ({ ...server.hub.stats(), seq: server.store.seq, connections: server.webSockets.size }),

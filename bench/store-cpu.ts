@@ -9,6 +9,7 @@
 
 import { MemoryOrderStore } from '../src/store.ts';
 import { serve } from './ipc.ts';
+import { seedOrders } from './seed.ts';
 
 /**
  * CPU time (user + system) per `changeStatus`, in µs, in a fresh store of
@@ -18,12 +19,7 @@ import { serve } from './ipc.ts';
  */
 export function cpuPerStatusChange(size: number, count: number): number {
   const store = new MemoryOrderStore();
-  const items = [{ name: 'widget', quantity: 2, price: 9.99 }];
-  const ids: string[] = [];
-  for (let i = 0; i < size; i++) {
-    const created = store.create({ customerName: `Seeded customer ${i}`, items });
-    if (created.ok) ids.push(created.value.order.id);
-  }
+  const ids = seedOrders(store, size);
   const step = ids.length / count;
   const moving = Array.from({ length: count }, (_, i) => ids[Math.floor(i * step)]!);
   // Seeding leaves garbage and may have started a major GC: finish it before measuring.
