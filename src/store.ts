@@ -12,6 +12,7 @@ import {
   canTransition,
   fail,
   ok,
+  orderTotalCents,
   type CreateOrderInput,
   type Order,
   type OrderItem,
@@ -265,17 +266,15 @@ export class MemoryOrderStore implements OrderStore {
 }
 
 /**
- * Sum of quantity × price, rounded to cents, when every item has a price.
+ * Sum of quantity × price, counted in cents, when every item has a price.
  * A partial total would mislead, so it is then absent.
- * @param input the order's items
+ * @param input the order's items, validated (so the total is within {@link ORDER_LIMITS}.totalMax)
+ * @throws {RangeError} for a total past that limit, which validation refuses
  */
 export function orderTotal(input: Pick<CreateOrderInput, 'items'>): number | undefined {
-  let cents = 0;
-  for (const item of input.items) {
-    if (item.price === undefined) return undefined;
-    cents += Math.round(item.price * 100) * item.quantity;
-  }
-  return cents / 100;
+  const cents = orderTotalCents(input.items);
+  if (cents === 'too-large') throw new RangeError('order total exceeds ORDER_LIMITS.totalMax; validate the input first');
+  return cents === undefined ? undefined : cents / 100;
 }
 
 /**

@@ -12,6 +12,8 @@ import {
   encodeOrder,
   encodeOrders,
   encodeServerMessage,
+  ORDER_LIMITS,
+  orderTotalCents,
   parseClientMessage,
   parseCreateOrderInput,
   parseServerMessage,
@@ -66,6 +68,43 @@ describe('parseCreateOrderInput', () => {
       assert.ok(result.error.details.errors?.some((e) => e.field === field), JSON.stringify(result.error.details.errors));
     });
   }
+  test('money is counted in whole cents: a fraction of a cent is refused, not rounded away', () => {
+    for (const price of [0, 0.01, 0.1, 19.99, 49.5, 999_999_999.99, 1_000_000_000]) {
+      assert.ok(parseCreateOrderInput({ customerName: 'A', items: [{ name: 'x', price }] }).ok, String(price));
+    }
+    for (const price of [0.005, 19.999, 1e-7, 999_999_999.995]) {
+      const result = parseCreateOrderInput({ customerName: 'A', items: [{ name: 'x', price }] });
+      assert.ok(!result.ok, String(price));
+      assert.deepEqual(result.error.details.errors?.map((e) => e.field), ['items[0].price']);
+    }
+  });
+  test('every total the validator lets through is exact; one cent more is refused', () => {
+    const atLimit = [{ name: 'a', quantity: 9_999, price: 1_000_000_000 }, { name: 'b', quantity: 1, price: 999_999_999.99 }];
+    assert.equal(orderTotalCents(atLimit), 999_999_999_999_999);
+    const accepted = parseCreateOrderInput({ customerName: 'A', items: atLimit });
+    assert.ok(accepted.ok);
+    const order = new MemoryOrderStore().create(accepted.value);
+    assert.ok(order.ok);
+    assert.equal(order.value.order.total, ORDER_LIMITS.totalMax);
+    assert.match(encodeOrder(order.value.order), /"total":9999999999999\.99,/);
+    const overByOneCent = [...atLimit, { name: 'c', quantity: 1, price: 0.01 }];
+    assert.equal(orderTotalCents(overByOneCent), 'too-large');
+    const refused = parseCreateOrderInput({ customerName: 'A', items: overByOneCent });
+    assert.ok(!refused.ok);
+    assert.deepEqual(refused.error.details.errors?.map((e) => e.field), ['items']);
+  });
+  test('the total that lost precision before (100 items x 1e6 x 999999999.99) is refused', () => {
+    const items = Array.from({ length: 100 }, (_, i) => ({ name: `i${i}`, quantity: 1_000_000, price: 999_999_999.99 }));
+    const result = parseCreateOrderInput({ customerName: 'A', items });
+    assert.ok(!result.ok);
+    assert.match(result.error.details.errors?.[0]?.message ?? '', /total must be at most/);
+  });
+  test('sums of cents stay exact where floating point would drift', () => {
+    assert.equal(orderTotalCents(Array.from({ length: 100 }, () => ({ name: 'x', quantity: 3, price: 0.1 }))), 3000);
+    const result = new MemoryOrderStore().create({ customerName: 'A', items: Array.from({ length: 10 }, () => ({ name: 'x', quantity: 1, price: 0.1 })) });
+    assert.ok(result.ok);
+    assert.equal(result.value.order.total, 1);
+  });
   test('reports every bad field at once', () => {
     const result = parseCreateOrderInput({ customerName: '', items: [{ name: '', quantity: -1 }] });
     assert.ok(!result.ok);
@@ -168,7 +207,7 @@ describe('order JSON, written field by field', () => {
         { name: names[(i + 1) % names.length]!, quantity: 1 },
         { name: 'priced', quantity: 3, price: 0.1 },
       ];
-      const allPriced = [{ name: 'a', quantity: 2, price: 19.99 }, { name: 'b', quantity: 1_000_000, price: 1_000_000_000 }];
+      const allPriced = [{ name: 'a', quantity: 2, price: 19.99 }, { name: 'b', quantity: 9_999, price: 999_999_999.99 }];
       for (const input of [
         { customerName, items },
         { customerName, items: allPriced },
