@@ -6,6 +6,7 @@
 
 import {
   isOrder,
+  nextCursorInLink,
   type ErrorCode,
   type FieldError,
   type Order,
@@ -104,13 +105,13 @@ export async function listOrders(query: {
   if (!result.ok) return result;
   const { body, headers } = result.value;
   if (!Array.isArray(body) || !body.every(isOrder)) return { ok: false, error: unexpected() };
-  const next = /<[^>]*[?&]cursor=([^&>]+)[^>]*>;\s*rel="next"/.exec(headers.get('link') ?? '');
+  const nextCursor = nextCursorInLink(headers.get('link'));
   return {
     ok: true,
     value: {
       orders: body,
       total: Number(headers.get('x-total-count') ?? body.length),
-      nextCursor: next?.[1] === undefined ? undefined : decodeURIComponent(next[1]),
+      nextCursor,
     },
   };
 }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import {
   ERROR_CODES,
   ProtocolError,
@@ -12,6 +13,7 @@ import {
   encodeOrder,
   encodeOrders,
   encodeServerMessage,
+  nextCursorInLink,
   ORDER_LIMITS,
   orderTotalCents,
   parseClientMessage,
@@ -243,4 +245,41 @@ describe('tracking tokens in paths', () => {
       assert.equal(trackingTokenInPath(path), undefined);
     });
   }
+});
+
+describe('decoders that see outside input run in linear time', () => {
+  test('nextCursorInLink reads the cursor of rel="next" and nothing else', () => {
+    const id = '01a20001-9c6d-773e-ad9a-93745170d2b4';
+    assert.equal(nextCursorInLink(`</api/orders?status=pending%2Cprocessing&limit=50&cursor=${id}>; rel="next"`), id);
+    assert.equal(nextCursorInLink(`</api/orders?limit=5>; rel="prev", </api/orders?cursor=${id}>; rel="next"`), id);
+    assert.equal(nextCursorInLink(`</api/orders?cursor=${id}>; rel="prev"`), undefined);
+    assert.equal(nextCursorInLink('</api/orders?cursor=a%20b>; rel=next'), 'a b');
+    for (const header of [null, undefined, '', '<', '>; rel="next"', '</api/orders>; rel="next"']) assert.equal(nextCursorInLink(header), undefined);
+  });
+  test('a hostile Link header of 64 KiB is read in well under a millisecond per KiB', () => {
+    for (const header of ['<&cursor=a'.repeat(6_500), `<?cursor=${'a'.repeat(65_000)}`, '<'.repeat(65_000), `${'<a>;'.repeat(16_000)} rel="next"`]) {
+      const start = performance.now();
+      nextCursorInLink(header);
+      const ms = performance.now() - start;
+      assert.ok(ms < 64, `${header.slice(0, 12)}... took ${ms.toFixed(1)} ms`);
+    }
+  });
+  test('email addresses: the linear check accepts exactly what the old pattern accepted', () => {
+    const oldPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('a', '@', '.', ' ', '\u00a0', 'b'), { minLength: 1, maxLength: 9 }), (chars) => {
+        const email = chars.join('');
+        const trimmed = email.trim();
+        const result = parseCreateOrderInput({ customerName: 'A', customerEmail: email, items: ['x'] });
+        if (trimmed === '') return;
+        assert.equal(result.ok, oldPattern.test(trimmed), JSON.stringify(email));
+      }),
+      { numRuns: 5000, seed: 7 },
+    );
+  });
+  test('an email of many dots and a second @ is refused', () => {
+    const result = parseCreateOrderInput({ customerName: 'A', customerEmail: `a@${'.'.repeat(250)}@`, items: ['x'] });
+    assert.ok(!result.ok);
+    assert.deepEqual(result.error.details.errors?.map((e) => e.field), ['customerEmail']);
+  });
 });
