@@ -29,7 +29,7 @@ abstract class BaselineHub implements FanOut {
   }
 
   stats(): HubStats {
-    return { subscribers: this.members.size, eventsSent: this.eventsSent, framesSent: this.framesSent, slowSubscribersDropped: 0 };
+    return { subscribers: this.members.size, eventsSent: this.eventsSent, framesSent: this.framesSent };
   }
 
   subscribe(subscriber: Subscriber, view: View, afterSeq: number): void {

@@ -7,7 +7,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { bearerToken, can, TokenRegistry, type Permission, type Principal } from './auth.ts';
-import { isLoopback } from './edge.ts';
+import { isAllowedHost, isLoopback } from './edge.ts';
 import { ProtocolError, WS_BEARER_PREFIX, fail, ok, type Result, type Role } from './protocol.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { RequestTarget } from './request-target.ts';
@@ -27,6 +27,8 @@ export interface AccessOptions {
   readonly orderExists: (orderId: string) => boolean;
   /** @default tokens under a fresh key */
   readonly tracking?: TrackingTokens;
+  /** Host names open mode answers besides loopback ones (`ALLOWED_HOSTS`). @default [] */
+  readonly allowedHosts?: readonly string[];
 }
 
 const OPEN: Principal = { kind: 'open' };
@@ -73,6 +75,17 @@ export class AccessControl {
    */
   stillAdmits(principal: Principal): boolean {
     return principal.kind !== 'role' || this.#tokens.holds(principal.digest, principal.role);
+  }
+
+  /**
+   * Whether a request (or upgrade) naming this `Host` may be answered. In
+   * open mode only loopback names and `ALLOWED_HOSTS` are: anything else is
+   * how a DNS-rebinding page would reach us. With tokens on, the tokens guard
+   * every request and any name may be used.
+   * @param host the Host header
+   */
+  admitsHost(host: string | undefined): boolean {
+    return this.#tokens.enabled || isAllowedHost(host, this.#options.allowedHosts ?? []);
   }
 
   /**
@@ -159,6 +172,12 @@ export class AccessControl {
     if (orderId === undefined || !this.#options.orderExists(orderId)) return fail(new ProtocolError('LO_ERR_NOT_FOUND', 'No order has this tracking token'));
     return ok({ kind: 'tracking', orderId });
   }
+}
+
+/** The answer to a request whose Host open mode does not serve. */
+export function hostNotAllowed(host: string | undefined): ProtocolError {
+  const name = (host ?? '').slice(0, 100);
+  return new ProtocolError('LO_ERR_HOST_NOT_ALLOWED', `This service does not answer to the host name "${name}"; use localhost, or list the name in ALLOWED_HOSTS`);
 }
 
 function unauthorized(detail: string): ProtocolError {

@@ -7,6 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseTokenList } from './auth.ts';
+import { isHostNameEntry } from './edge.ts';
 import { isLogLevel, type LogLevel } from './logger.ts';
 import { fail, ok, type Result, type Role } from './protocol.ts';
 import type { ServerOptions } from './server.ts';
@@ -21,6 +22,7 @@ const INTEGER_VARIABLES = {
   SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
   WRITE_RATE_PER_MINUTE: 'writeRatePerMinute',
   CONNECTIONS_PER_ADDRESS: 'connectionsPerAddress',
+  WS_MESSAGES_PER_SECOND: 'messagesPerSecond',
 } as const satisfies Record<string, keyof ServerOptions>;
 
 /** What `npm start` runs with. */
@@ -60,6 +62,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv, readFile: (path: string) =
     const bad = origins.find((o) => o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o));
     if (bad !== undefined) return fail(`${variable}: "${bad}" is not an origin like https://board.example.com`);
     options[option] = origins;
+  }
+  const hosts = env.ALLOWED_HOSTS;
+  if (hosts !== undefined && hosts !== '') {
+    const names = hosts.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+    const bad = names.find((h) => !isHostNameEntry(h));
+    if (bad !== undefined) return fail(`ALLOWED_HOSTS: "${bad}" is not a host name like orders.example.com (no scheme, no port)`);
+    options.allowedHosts = names;
   }
   const tokens = tokensFromEnv(env, readFile);
   if (!tokens.ok) return tokens;

@@ -97,7 +97,7 @@ export function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: Ser
   for (const route of ROUTES) {
     const m = route.pattern.exec(url.pathname);
     if (m === null) continue;
-    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+    const method = req.method === 'HEAD' && headFollowsGet(route) ? 'GET' : (req.method ?? 'GET');
     const endpoint = route.methods[method];
     if (endpoint === undefined) {
       req.resume();
@@ -342,6 +342,16 @@ function parseListQuery(params: URLSearchParams): Result<ListQueryValues> {
 
 function allowHeader(route: Route): string {
   const methods = Object.keys(route.methods);
-  if (methods.includes('GET')) methods.push('HEAD');
+  if (headFollowsGet(route)) methods.push('HEAD');
   return [...methods, 'OPTIONS'].join(', ');
+}
+
+/**
+ * Whether `HEAD` may run the route's `GET`: only when that `GET` is a read.
+ * `GET /api/orders/ID/tracking-token` counts as a write (it hands out a
+ * capability and spends the rate limit), and HEAD must have no effect.
+ */
+function headFollowsGet(route: Route): boolean {
+  const get = route.methods.GET;
+  return get !== undefined && get[1] !== 'write' && get[1] !== 'delete';
 }

@@ -12,25 +12,25 @@
  */
 
 import { prepareMessage, type OutgoingMessage } from './frame.ts';
-import {
-  CLOSE_CODES,
-  encodeEvent,
-  encodeEventsFrame,
-  viewKey,
-  viewMatchesEvent,
-  type OrderEvent,
-  type View,
-} from './protocol.ts';
+import { encodeEvent, encodeEventAt, encodeEventsFrame, orderPosition, viewKey, viewMatchesEvent, type OrderEvent, type View } from './protocol.ts';
 
-/** What the hub needs from a connection (a `ws` WebSocket fits; tests pass fakes). */
+/** What the hub needs from a connection (tests pass fakes). */
 export interface Subscriber {
-  /** Queue a message. The same buffers are handed to many subscribers: do not mutate them. */
-  send(message: OutgoingMessage): void;
-  /** Bytes queued but not yet written to the network. */
-  readonly bufferedAmount: number;
-  /** Close with a WebSocket close code. */
-  close(code: number, reason: string): void;
+  /**
+   * Queue a message. The same buffers are handed to many subscribers: do
+   * not mutate them.
+   * @returns false when the connection took nothing and will take nothing
+   *   more: it is closing, or it fell too far behind and was dropped as slow
+   */
+  send(message: OutgoingMessage): boolean;
 }
+
+/**
+ * Which sequence numbers a subscriber is sent: the store-wide `seq`, or
+ * each event's position in its own order's history ({@link orderPosition}),
+ * for customers tracking one order.
+ */
+export type Positions = 'store' | 'order';
 
 /** Hub settings. */
 export interface HubOptions {
@@ -40,14 +40,6 @@ export interface HubOptions {
    * @default setImmediate
    */
   readonly schedule?: (flush: () => void) => void;
-  /**
-   * A subscriber with more than this many bytes queued is closed with 1013
-   * (it reads too slowly; it can reconnect and catch up). In bytes.
-   * @default 4 MiB
-   */
-  readonly highWaterMark?: number;
-  /** Told when a slow subscriber is dropped. */
-  readonly onSlowSubscriber?: (subscriber: Subscriber, bufferedAmount: number) => void;
   /** Told when writing to a subscriber threw; the hub carries on with the others. */
   readonly onSendError?: (subscriber: Subscriber, error: unknown) => void;
 }
@@ -58,16 +50,13 @@ export interface HubStats {
   /** Event deliveries: one event to one subscriber counts one. */
   readonly eventsSent: number;
   readonly framesSent: number;
-  readonly slowSubscribersDropped: number;
 }
-
-/** Default {@link HubOptions.highWaterMark}, in bytes. */
-export const DEFAULT_HIGH_WATER_MARK = 4 * 1024 * 1024;
 
 /** Subscribers with equal views: they get the same frames. */
 interface ViewGroup {
   readonly view: View;
-  /** {@link viewKey} of the view. */
+  readonly positions: Positions;
+  /** {@link viewKey} of the view, and the positions. */
   readonly key: string;
   readonly members: Set<Membership>;
 }
@@ -85,10 +74,10 @@ interface PreparedFrame {
   readonly eventCount: number;
 }
 
-/** The events of one flush, each encoded at most once, and only if some view wants it. */
+/** The events of one flush, each encoded at most once per kind of position, and only if some view wants it. */
 interface FlushBatch {
   readonly events: readonly OrderEvent[];
-  readonly encoded: (string | undefined)[];
+  readonly encoded: Record<Positions, (string | undefined)[]>;
 }
 
 /**
@@ -99,7 +88,7 @@ interface FlushBatch {
 export interface FanOut {
   readonly size: number;
   stats(): HubStats;
-  subscribe(subscriber: Subscriber, view: View, afterSeq: number): void;
+  subscribe(subscriber: Subscriber, view: View, afterSeq: number, positions?: Positions): void;
   unsubscribe(subscriber: Subscriber): void;
   publish(event: OrderEvent): void;
   /** Deliver whatever is queued now (shutdown calls this before closing sockets). */
@@ -118,18 +107,13 @@ export class Hub implements FanOut {
   #pending: OrderEvent[] = [];
   #scheduled = false;
   #schedule: (flush: () => void) => void;
-  #highWaterMark: number;
-  #onSlow: HubOptions['onSlowSubscriber'];
   #onSendError: HubOptions['onSendError'];
   #eventsSent = 0;
   #framesSent = 0;
-  #slowDropped = 0;
 
   /** @param options see {@link HubOptions} */
   constructor(options: HubOptions = {}) {
     this.#schedule = options.schedule ?? ((flush) => setImmediate(flush));
-    this.#highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    this.#onSlow = options.onSlowSubscriber;
     this.#onSendError = options.onSendError;
   }
 
@@ -144,7 +128,6 @@ export class Hub implements FanOut {
       subscribers: this.#members.size,
       eventsSent: this.#eventsSent,
       framesSent: this.#framesSent,
-      slowSubscribersDropped: this.#slowDropped,
     };
   }
 
@@ -155,11 +138,12 @@ export class Hub implements FanOut {
    * @param subscriber the connection
    * @param view what it watches
    * @param afterSeq the seq of the snapshot it was just sent
+   * @param positions the sequence numbers it is sent: store-wide, or its order's own
    */
-  subscribe(subscriber: Subscriber, view: View, afterSeq: number): void {
+  subscribe(subscriber: Subscriber, view: View, afterSeq: number, positions: Positions = 'store'): void {
     this.unsubscribe(subscriber);
-    const key = viewKey(view);
-    const group = this.#groups.get(key) ?? this.#addGroup(view, key);
+    const key = positions === 'store' ? viewKey(view) : `${viewKey(view)}|order`;
+    const group = this.#groups.get(key) ?? this.#addGroup(view, positions, key);
     const membership: Membership = { subscriber, group, afterSeq };
     group.members.add(membership);
     this.#members.set(subscriber, membership);
@@ -194,7 +178,7 @@ export class Hub implements FanOut {
     const events = this.#pending;
     if (events.length === 0) return;
     this.#pending = [];
-    const batch: FlushBatch = { events, encoded: new Array<string | undefined>(events.length) };
+    const batch: FlushBatch = { events, encoded: { store: new Array<string | undefined>(events.length), order: [] } };
     if (this.#wideGroups.size > 0) {
       const all = events.map((_, i) => i);
       for (const group of this.#wideGroups) this.#deliverToGroup(group, batch, all);
@@ -214,7 +198,7 @@ export class Hub implements FanOut {
    * already has some of them (it subscribed during this turn).
    */
   #deliverToGroup(group: ViewGroup, batch: FlushBatch, indexes: readonly number[]): void {
-    const shared = prepareFrame(group.view, batch, indexes);
+    const shared = prepareFrame(group, batch, indexes);
     // When no event is for this view, no later starting point can find one either.
     if (shared.message === undefined) return;
     const firstSeq = batch.events[indexes[0]!]!.seq;
@@ -227,7 +211,7 @@ export class Hub implements FanOut {
       late ??= new Map();
       let frame = late.get(member.afterSeq);
       if (frame === undefined) {
-        frame = prepareFrame(group.view, batch, indexes.filter((i) => batch.events[i]!.seq > member.afterSeq));
+        frame = prepareFrame(group, batch, indexes.filter((i) => batch.events[i]!.seq > member.afterSeq));
         late.set(member.afterSeq, frame);
       }
       if (frame.message !== undefined) this.#deliver(member.subscriber, frame);
@@ -235,16 +219,12 @@ export class Hub implements FanOut {
   }
 
   #deliver(subscriber: Subscriber, frame: PreparedFrame): void {
-    const buffered = subscriber.bufferedAmount;
-    if (buffered > this.#highWaterMark) {
-      this.unsubscribe(subscriber);
-      this.#slowDropped++;
-      this.#onSlow?.(subscriber, buffered);
-      subscriber.close(CLOSE_CODES.tryAgainLater, 'slow consumer: too far behind, reconnect to resume');
-      return;
-    }
     try {
-      subscriber.send(frame.message!);
+      if (!subscriber.send(frame.message!)) {
+        // Closing, or dropped as too slow by its own guard: nothing more goes to it.
+        this.unsubscribe(subscriber);
+        return;
+      }
       this.#framesSent++;
       this.#eventsSent += frame.eventCount;
     } catch (error) {
@@ -253,8 +233,8 @@ export class Hub implements FanOut {
     }
   }
 
-  #addGroup(view: View, key: string): ViewGroup {
-    const group: ViewGroup = { view, key, members: new Set() };
+  #addGroup(view: View, positions: Positions, key: string): ViewGroup {
+    const group: ViewGroup = { view, positions, key, members: new Set() };
     this.#groups.set(key, group);
     if (view.orderId === undefined) {
       this.#wideGroups.add(group);
@@ -279,12 +259,14 @@ export class Hub implements FanOut {
   }
 }
 
-/** The events at `indexes` that `view` wants, as one frame (encoding each event the first time any view wants it). */
-function prepareFrame(view: View, batch: FlushBatch, indexes: readonly number[]): PreparedFrame {
+/** The events at `indexes` that the group's view wants, as one frame (encoding each event the first time any view wants it). */
+function prepareFrame(group: ViewGroup, batch: FlushBatch, indexes: readonly number[]): PreparedFrame {
   const parts: string[] = [];
+  const encoded = batch.encoded[group.positions];
   for (const i of indexes) {
     const event = batch.events[i]!;
-    if (viewMatchesEvent(view, event)) parts.push((batch.encoded[i] ??= encodeEvent(event)));
+    if (!viewMatchesEvent(group.view, event)) continue;
+    parts.push((encoded[i] ??= group.positions === 'store' ? encodeEvent(event) : encodeEventAt(event, orderPosition(event))));
   }
   if (parts.length === 0) return NO_FRAME;
   return { message: prepareMessage(encodeEventsFrame(parts)), eventCount: parts.length };

@@ -92,3 +92,82 @@ function errorReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
   return value;
 }
+
+/** Settings for {@link RepeatedLog}. */
+export interface RepeatedLogOptions {
+  /** Lines written per message per window; the rest are counted. @default 10 */
+  readonly limit?: number;
+  /** Length of a window, in milliseconds. @default 60000 */
+  readonly windowMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+interface Window {
+  start: number;
+  written: number;
+  suppressed: number;
+}
+
+/**
+ * Warnings that clients can cause at will (bad frames, floods, slow
+ * readers): each message is written at most `limit` times per window, and
+ * the lines it held back are counted in a summary when the window ends. A
+ * fuzzer sending 13,000 bad frames would otherwise write 13,000 lines.
+ */
+export class RepeatedLog {
+  readonly #logger: Logger;
+  readonly #limit: number;
+  readonly #windowMs: number;
+  readonly #now: () => number;
+  readonly #windows = new Map<string, Window>();
+
+  /**
+   * @param logger where lines go
+   * @param options limit per window, window length, clock
+   */
+  constructor(logger: Logger, options: RepeatedLogOptions = {}) {
+    this.#logger = logger;
+    this.#limit = options.limit ?? 10;
+    this.#windowMs = options.windowMs ?? 60_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Log a warning unless this message was logged `limit` times in this window.
+   * @param message the line's message, which is also what repeats are counted by
+   * @param fields extra fields
+   */
+  warn(message: string, fields?: LogFields): void {
+    const now = this.#now();
+    let window = this.#windows.get(message);
+    if (window !== undefined && now - window.start >= this.#windowMs) {
+      this.#summarise(message, window);
+      window = undefined;
+    }
+    if (window === undefined) {
+      window = { start: now, written: 0, suppressed: 0 };
+      this.#windows.set(message, window);
+      // The summary of a burst that stops is written when its window ends, not at the next occurrence.
+      setTimeout(() => this.#expire(message, window!), this.#windowMs).unref();
+    }
+    if (window.written < this.#limit) {
+      window.written++;
+      this.#logger.warn(message, fields);
+    } else {
+      window.suppressed++;
+    }
+  }
+
+  #expire(message: string, window: Window): void {
+    if (this.#windows.get(message) !== window) return;
+    this.#summarise(message, window);
+  }
+
+  #summarise(message: string, window: Window): void {
+    this.#windows.delete(message);
+    if (window.suppressed > 0) {
+      this.#logger.warn(`${message} (repeated)`, { suppressed: window.suppressed, windowSeconds: this.#windowMs / 1000 });
+    }
+  }
+}

@@ -228,6 +228,17 @@ export interface OrderDeletedEvent {
 /** Every change to the store is one of these. */
 export type OrderEvent = OrderCreatedEvent | OrderUpdatedEvent | OrderDeletedEvent;
 
+/**
+ * Where an event stands in the history of its own order: the order's
+ * version after it (1 for a create), and one past the last version for a
+ * delete. A customer's tracking connection is sent these instead of the
+ * store-wide `seq`, which would tell it how busy the whole shop is.
+ * @param event an event
+ */
+export function orderPosition(event: OrderEvent): number {
+  return event.type === 'order.deleted' ? event.order.version + 1 : event.order.version;
+}
+
 // ---------------------------------------------------------------------------
 // Views (what one connection watches)
 // ---------------------------------------------------------------------------
@@ -431,6 +442,7 @@ export const ERROR_CODES = {
   LO_ERR_BAD_TRANSITION: { status: 409, title: 'Illegal status transition' },
   LO_ERR_VERSION_MISMATCH: { status: 412, title: 'Version mismatch' },
   LO_ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  LO_ERR_HOST_NOT_ALLOWED: { status: 421, title: 'Host not allowed' },
   LO_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   LO_ERR_IDEMPOTENCY_MISMATCH: { status: 422, title: 'Idempotency key reused with a different request' },
   LO_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
@@ -1032,7 +1044,17 @@ export function encodeCreatedOrder(order: Order, trackingToken: string): string 
  * @param event the event
  */
 export function encodeEvent(event: OrderEvent): string {
-  const head = `{"type":"${event.type}","seq":${event.seq},"order":${encodeOrder(event.order)}`;
+  return encodeEventAt(event, event.seq);
+}
+
+/**
+ * {@link encodeEvent} with another position in place of the store's `seq`
+ * (a tracking connection's {@link orderPosition}).
+ * @param event the event
+ * @param seq the position to send
+ */
+export function encodeEventAt(event: OrderEvent, seq: number): string {
+  const head = `{"type":"${event.type}","seq":${seq},"order":${encodeOrder(event.order)}`;
   return event.type === 'order.updated' ? `${head},"previousStatus":"${event.previousStatus}"}` : `${head}}`;
 }
 

@@ -1,7 +1,8 @@
 /**
  * @module rate-limit
- * A token bucket per client key (a token's name or an address): `burst`
- * requests at once, refilled at `perMinute`. Bounded in keys; the clock is injected.
+ * Token buckets: `burst` requests at once, refilled at a steady rate. One
+ * per client key (a token's name or an address) for writes, bounded in
+ * keys; one per WebSocket for its messages. The clock is injected.
  */
 
 /** Settings for {@link RateLimiter}. */
@@ -19,14 +20,45 @@ export interface RateLimitOptions {
 /** The outcome of {@link RateLimiter.take}. */
 export type RateDecision = { readonly ok: true } | { readonly ok: false; readonly retryAfterSeconds: number };
 
-interface Bucket {
-  tokens: number;
-  at: number;
+/**
+ * One token bucket: `burst` at once, refilled at `perMs` tokens per
+ * millisecond. A plain object with two numbers, so one per WebSocket costs
+ * next to nothing.
+ */
+export class TokenBucket {
+  #tokens: number;
+  #at: number;
+
+  /**
+   * @param burst tokens when full
+   * @param now the clock's time, in milliseconds
+   */
+  constructor(burst: number, now: number) {
+    this.#tokens = burst;
+    this.#at = now;
+  }
+
+  /**
+   * Spend one token if there is one.
+   * @param now the clock's time, in milliseconds
+   * @param burst tokens when full
+   * @param perMs refill rate, in tokens per millisecond
+   * @returns 0 when spent, otherwise the milliseconds until a token is back
+   */
+  take(now: number, burst: number, perMs: number): number {
+    this.#tokens = Math.min(burst, this.#tokens + Math.max(0, now - this.#at) * perMs);
+    this.#at = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return 0;
+    }
+    return (1 - this.#tokens) / perMs;
+  }
 }
 
 /** Token buckets keyed by client. */
 export class RateLimiter {
-  readonly #buckets = new Map<string, Bucket>();
+  readonly #buckets = new Map<string, TokenBucket>();
   readonly #ratePerMs: number;
   readonly #burst: number;
   readonly #now: () => number;
@@ -47,16 +79,11 @@ export class RateLimiter {
    */
   take(key: string): RateDecision {
     const now = this.#now();
-    const bucket = this.#buckets.get(key) ?? { tokens: this.#burst, at: now };
-    bucket.tokens = Math.min(this.#burst, bucket.tokens + (now - bucket.at) * this.#ratePerMs);
-    bucket.at = now;
+    const bucket = this.#buckets.get(key) ?? new TokenBucket(this.#burst, now);
     this.#buckets.delete(key); // re-insert: Map order is recency order
     this.#buckets.set(key, bucket);
     if (this.#buckets.size > this.#maxKeys) this.#buckets.delete(this.#buckets.keys().next().value!);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return { ok: true };
-    }
-    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.#ratePerMs / 1000)) };
+    const waitMs = bucket.take(now, this.#burst, this.#ratePerMs);
+    return waitMs === 0 ? { ok: true } : { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
   }
 }

@@ -10,13 +10,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
-import { AccessControl } from './access.ts';
+import { AccessControl, hostNotAllowed } from './access.ts';
 import { ConnectCache } from './connect-cache.ts';
-import { isLoopback } from './edge.ts';
+import { isHostNameEntry, isLoopback } from './edge.ts';
 import { DEFAULT_EVENT_LOG_CAPACITY, EventLog } from './event-log.ts';
 import { handleApiRequest, isApiPath, type ApiContext } from './http-api.ts';
 import { sendProblem, writeRawResponse } from './http-io.ts';
-import { DEFAULT_HIGH_WATER_MARK, Hub, type FanOut, type HubOptions } from './hub.ts';
+import { DEFAULT_HIGH_WATER_MARK } from './client-socket.ts';
+import { Hub, type FanOut, type HubOptions } from './hub.ts';
 import { IdempotencyCache } from './idempotency.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createOrderIdGenerator } from './order-id.ts';
@@ -35,8 +36,13 @@ export interface ServerOptions {
   readonly host?: string;
   /** Largest HTTP body or WebSocket frame accepted, in bytes. @default 65536 */
   readonly maxPayload?: number;
-  /** Bytes queued to one socket before it is dropped as too slow. @default 4 MiB */
+  /** Bytes queued to one socket, replies included, before it is dropped as too slow. @default 4 MiB */
   readonly highWaterMark?: number;
+  /**
+   * Messages one WebSocket client may send per second, on average (bursts of
+   * four seconds' worth); a client past it is closed with 1008. @default 50
+   */
+  readonly messagesPerSecond?: number;
   /** Open WebSocket connections allowed; more are refused with 503. @default 20000 */
   readonly maxConnections?: number;
   /** WebSocket ping interval, in milliseconds; a peer silent for a whole interval is dropped. @default 30000 */
@@ -59,8 +65,14 @@ export interface ServerOptions {
   readonly tokens?: readonly (readonly [Role, string])[];
   /** Allow open mode (no tokens) on a non-loopback address. Anyone who can reach the port can do anything. @default false */
   readonly allowOpenNetwork?: boolean;
-  /** Extra origins whose pages may open WebSockets (same origin and loopback always may). @default [] */
+  /** Extra origins whose pages may open WebSockets (loopback ones always may). @default [] */
   readonly allowedOrigins?: readonly string[];
+  /**
+   * Host names the service answers to besides loopback ones, lowercase, no
+   * port. In open mode any other `Host` gets 421 (against DNS rebinding);
+   * pages served from these names may open WebSockets. @default []
+   */
+  readonly allowedHosts?: readonly string[];
   /** Origins allowed by CORS on the REST API; `*` for any. @default [] (CORS off) */
   readonly corsOrigins?: readonly string[];
   /** Writes per client per minute when tokens are on. @default 600 */
@@ -104,6 +116,7 @@ export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | '
   tokens: [],
   allowOpenNetwork: false,
   allowedOrigins: [],
+  allowedHosts: [],
   corsOrigins: [],
   writeRatePerMinute: 600,
   connectionsPerAddress: 100,
@@ -112,6 +125,7 @@ export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | '
   host: '127.0.0.1',
   maxPayload: MAX_PAYLOAD_BYTES,
   highWaterMark: DEFAULT_HIGH_WATER_MARK,
+  messagesPerSecond: 50,
   maxConnections: 20_000,
   heartbeatIntervalMs: 30_000,
   eventLogCapacity: DEFAULT_EVENT_LOG_CAPACITY,
@@ -140,8 +154,6 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   const serverId = randomUUID();
   const startedAt = Date.now();
   const hubOptions: HubOptions = {
-    highWaterMark: opts.highWaterMark,
-    onSlowSubscriber: (_s, buffered) => logger.warn('dropping slow websocket client', { buffered }),
     onSendError: (_s, error) => logger.error('websocket send failed', { error }),
   };
   const hub = options.createFanOut?.(hubOptions) ?? new Hub(hubOptions);
@@ -152,6 +164,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     limitLoopback: opts.limitLoopback,
     orderExists: (orderId) => store.get(orderId) !== undefined,
     tracking,
+    allowedHosts: opts.allowedHosts,
   });
   if (!access.enabled && opts.allowOpenNetwork && !isLoopback(opts.host)) {
     logger.warn('open mode on a network address: anyone who can reach this port can read, change and delete every order', { host: opts.host });
@@ -167,10 +180,13 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     maxConnections: opts.maxConnections,
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     closeGraceMs: CLOSE_GRACE_MS,
+    highWaterMark: opts.highWaterMark,
+    messagesPerSecond: opts.messagesPerSecond,
     perMessageDeflate: opts.perMessageDeflate,
     sessions: { store, hub, eventLog, connectCache: new ConnectCache(), serverId, logger, access },
     access,
     allowedOrigins: opts.allowedOrigins,
+    allowedHosts: opts.allowedHosts,
     logger,
   });
   const api: ApiContext = {
@@ -181,8 +197,8 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     corsOrigins: opts.corsOrigins,
     stats: () => ({
       orders: { total: store.size, byStatus: store.counts() },
-      connections: ws.size,
       ...hub.stats(),
+      ...ws.stats(),
       seq: store.seq,
       serverId,
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
@@ -265,6 +281,10 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
  * promise, or nothing when the handler has finished.
  */
 function handleRequest(api: ApiContext, page: PageHandler | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> | void {
+  if (!api.access.admitsHost(req.headers.host)) {
+    req.resume();
+    return sendProblem(res, hostNotAllowed(req.headers.host));
+  }
   const url = parseRequestTarget(req.url);
   if (url === undefined) {
     req.resume();
@@ -321,6 +341,9 @@ function validateOptions(opts: typeof DEFAULT_OPTIONS): void {
   integer('shutdownTimeoutMs', opts.shutdownTimeoutMs, 0);
   integer('writeRatePerMinute', opts.writeRatePerMinute, 1);
   integer('connectionsPerAddress', opts.connectionsPerAddress, 1);
+  integer('messagesPerSecond', opts.messagesPerSecond, 1);
+  const badHost = opts.allowedHosts.find((h) => !isHostNameEntry(h));
+  if (badHost !== undefined) throw new RangeError(`allowedHosts: "${badHost}" is not a lowercase host name without a port`);
   // Safe by default: without tokens, only this machine may talk to the service.
   if (opts.tokens.length === 0 && !opts.allowOpenNetwork && !isLoopback(opts.host)) {
     throw new RangeError(

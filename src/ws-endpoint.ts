@@ -6,18 +6,18 @@
  */
 
 import type { IncomingMessage } from 'node:http';
-import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { AccessControl } from './access.ts';
+import { hostNotAllowed, type AccessControl } from './access.ts';
 import type { Principal } from './auth.ts';
+import { ClientSocket } from './client-socket.ts';
 import { isAllowedOrigin } from './edge.ts';
-import type { OutgoingMessage } from './frame.ts';
 import { writeRawResponse } from './http-io.ts';
-import type { Logger } from './logger.ts';
+import { RepeatedLog, type Logger } from './logger.ts';
 import { CLOSE_CODES, ERROR_CODES, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type ProtocolError } from './protocol.ts';
 import type { RequestTarget } from './request-target.ts';
-import { handleClientMessage, openSession, type Session, type SessionContext, type SessionSocket } from './ws-session.ts';
+import { TokenBucket } from './rate-limit.ts';
+import { handleClientMessage, openSession, type Session, type SessionContext } from './ws-session.ts';
 
 /** Settings; `createServer` fills every one. */
 export interface WsEndpointOptions {
@@ -29,18 +29,36 @@ export interface WsEndpointOptions {
   readonly heartbeatIntervalMs: number;
   /** After a close frame is sent (slow consumer, shutdown), how long the peer has before the socket is destroyed, in milliseconds. */
   readonly closeGraceMs: number;
+  /** Bytes queued to one socket, replies included, before it is dropped as too slow. */
+  readonly highWaterMark: number;
+  /** Messages one client may send per second, on average; past a burst of {@link MESSAGE_BURST_SECONDS} seconds' worth it is closed with 1008. */
+  readonly messagesPerSecond: number;
   /** Compress frames with permessage-deflate. */
   readonly perMessageDeflate: boolean;
   readonly sessions: SessionContext;
   /** Authentication and per-address limits (shared with HTTP). */
   readonly access: AccessControl;
-  /** Extra origins whose pages may connect; same origin and loopback always may. */
+  /** Extra origins whose pages may connect; loopback ones always may. */
   readonly allowedOrigins: readonly string[];
+  /** Configured host names: pages served from them may connect too. */
+  readonly allowedHosts: readonly string[];
   readonly logger: Logger;
 }
 
 /** Paths that accept a WebSocket upgrade: `/ws`, and `/` for the original demo's clients. */
 export const WS_PATHS: ReadonlySet<string> = new Set(['/ws', '/']);
+
+/** A client may send this many seconds' worth of messages at once before its rate applies. */
+export const MESSAGE_BURST_SECONDS = 4;
+
+/** Counters for `GET /api/stats`. */
+export interface WsEndpointStats {
+  readonly connections: number;
+  /** Sockets closed because they read too slowly (1013). */
+  readonly slowSubscribersDropped: number;
+  /** Sockets closed because they sent messages too fast (1008). */
+  readonly floodingClientsClosed: number;
+}
 
 /** The set of live WebSocket connections and the rules for joining it. */
 export class WsEndpoint {
@@ -54,8 +72,12 @@ export class WsEndpoint {
   readonly #heartbeat: NodeJS.Timeout;
   /** Open connections per peer address, for the per-address limit. */
   readonly #perAddress = new Map<string, number>();
+  /** Warnings any client can trigger at will, written a few times per minute at most. */
+  readonly #clientWarnings: RepeatedLog;
   #nextId = 1;
   #accepting = true;
+  #slowDropped = 0;
+  #floodsClosed = 0;
 
   /** @param options see {@link WsEndpointOptions} */
   constructor(options: WsEndpointOptions) {
@@ -70,6 +92,12 @@ export class WsEndpoint {
     });
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatIntervalMs);
     this.#heartbeat.unref();
+    this.#clientWarnings = new RepeatedLog(options.logger);
+  }
+
+  /** Connection counters. */
+  stats(): WsEndpointStats {
+    return { connections: this.#sockets.size, slowSubscribersDropped: this.#slowDropped, floodingClientsClosed: this.#floodsClosed };
   }
 
   /** Open connections. */
@@ -94,12 +122,13 @@ export class WsEndpoint {
     socket.on('error', destroyOnError);
     if (!WS_PATHS.has(url.pathname)) return writeRawResponse(socket, 404, 'Not Found', 'WebSocket endpoint is /ws');
     if (!this.#accepting) return writeRawResponse(socket, 503, 'Service Unavailable', 'the server is shutting down');
+    if (!this.#options.access.admitsHost(req.headers.host)) return refuse(socket, hostNotAllowed(req.headers.host));
     // Against cross-site WebSocket hijacking: a page from another site cannot open a socket with our users' browsers.
-    if (!isAllowedOrigin(req.headers.origin, req.headers.host, this.#options.allowedOrigins)) {
-      return writeRawResponse(socket, 403, 'Forbidden', 'this Origin may not open a WebSocket here');
+    if (!isAllowedOrigin(req.headers.origin, this.#options.allowedOrigins, this.#options.allowedHosts)) {
+      return writeRawResponse(socket, 403, 'Forbidden', 'this Origin may not open a WebSocket here; list it in ALLOWED_ORIGINS');
     }
     if (this.#sockets.size >= this.#options.maxConnections) {
-      this.#options.logger.warn('refusing websocket: connection limit reached', { limit: this.#options.maxConnections });
+      this.#clientWarnings.warn('refusing websocket: connection limit reached', { limit: this.#options.maxConnections });
       return writeRawResponse(socket, 503, 'Service Unavailable', 'too many connections; retry later');
     }
     const address = req.socket.remoteAddress ?? '';
@@ -137,7 +166,7 @@ export class WsEndpoint {
     this.#accepting = false;
     clearInterval(this.#heartbeat);
     const closed = [...this.#sockets].map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
-    for (const ws of this.#sockets) ws.close(code, reason);
+    for (const ws of this.#sockets) this.#sessions.get(ws)?.socket.close(code, reason);
     const timer = setTimeout(() => {
       for (const ws of this.#sockets) ws.terminate();
     }, timeoutMs);
@@ -162,16 +191,24 @@ export class WsEndpoint {
   }
 
   #track(ws: WebSocket, principal: Principal, address: string): Session {
-    const log = this.#options.logger.child({ conn: this.#nextId++ });
+    const connection = this.#nextId++;
     this.#sockets.add(ws);
     this.#alive.add(ws);
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
-    const subscriber = new HubSocket(ws, this.#options.closeGraceMs);
+    const subscriber = new ClientSocket(ws, {
+      highWaterMark: this.#options.highWaterMark,
+      closeGraceMs: this.#options.closeGraceMs,
+      onSlow: (buffered) => {
+        this.#slowDropped++;
+        this.#clientWarnings.warn('dropping slow websocket client', { buffered, conn: connection });
+      },
+    });
     const session: Session = { socket: subscriber, principal, address };
+    const messages = new TokenBucket(this.#options.messagesPerSecond * MESSAGE_BURST_SECONDS, Date.now());
     this.#sessions.set(ws, session);
     ws.on('pong', () => this.#alive.add(ws));
-    ws.on('error', (error) => {
-      log.warn('websocket error', { error: error.message });
+    ws.on('error', (error: Error & { code?: string }) => {
+      this.#clientWarnings.warn('websocket error', { error: error.message, code: error.code, conn: connection });
       ws.terminate();
     });
     ws.on('close', () => {
@@ -183,8 +220,18 @@ export class WsEndpoint {
     });
     ws.on('message', (data, isBinary) => {
       this.#alive.add(ws); // any traffic proves the peer is there
+      // Once the server has decided to close, whatever else the peer sent (in the same TCP write,
+      // or while ignoring the close frame) is not acted on.
+      if (!subscriber.open) return;
       if (isBinary) {
-        ws.close(CLOSE_CODES.unsupportedData, 'binary frames are not supported; send JSON text');
+        subscriber.close(CLOSE_CODES.unsupportedData, 'binary frames are not supported; send JSON text');
+        return;
+      }
+      const { messagesPerSecond } = this.#options;
+      if (messages.take(Date.now(), messagesPerSecond * MESSAGE_BURST_SECONDS, messagesPerSecond / 1000) > 0) {
+        this.#floodsClosed++;
+        this.#clientWarnings.warn('closing websocket client that sends too many messages', { conn: connection });
+        subscriber.close(CLOSE_CODES.policyViolation, `too many messages: at most ${messagesPerSecond} per second`);
         return;
       }
       handleClientMessage(this.#options.sessions, session, data.toString());
@@ -204,54 +251,6 @@ export class WsEndpoint {
       ws.ping();
     }
   }
-}
-
-/**
- * The hub's side of a socket. A message framed once for many sockets is
- * written as is to the TCP socket (saving `ws` a frame header and a write per
- * socket); anything else goes through `ws` as a text frame. A class rather
- * than an object of closures: there is one per connection, and each named
- * closure costs a property table of its own under tsx (~256 bytes).
- */
-class HubSocket implements SessionSocket {
-  readonly #ws: WebSocket;
-  readonly #raw: { write(chunk: Buffer): boolean } | undefined;
-  readonly #closeGraceMs: number;
-
-  constructor(ws: WebSocket, closeGraceMs: number) {
-    this.#ws = ws;
-    this.#raw = rawSocket(ws);
-    this.#closeGraceMs = closeGraceMs;
-  }
-
-  send(message: OutgoingMessage): void {
-    const ws = this.#ws;
-    if (message.frame !== undefined && this.#raw !== undefined && ws.readyState === ws.OPEN) this.#raw.write(message.frame);
-    else ws.send(message.payload, { binary: false });
-  }
-
-  get bufferedAmount(): number {
-    return this.#ws.bufferedAmount;
-  }
-
-  close(code: number, reason: string): void {
-    const ws = this.#ws;
-    ws.close(code, reason);
-    // A peer that stopped reading will never read the close frame either; do not keep its backlog.
-    setTimeout(() => ws.terminate(), this.#closeGraceMs).unref();
-  }
-}
-
-/**
- * The TCP socket under a `ws` WebSocket, when frames may be written to it
- * directly: only without extensions (a compressed connection needs `ws` to
- * deflate each frame). `_socket` is internal to `ws`; if a future version
- * renames it, this returns undefined and every message goes through `ws.send`.
- */
-function rawSocket(ws: WebSocket): { write(chunk: Buffer): boolean } | undefined {
-  if (ws.extensions !== '') return undefined;
-  const socket = (ws as unknown as { _socket?: unknown })._socket;
-  return socket instanceof Socket ? socket : undefined;
 }
 
 /** `?status=a,b&order=ID&limit=N` on the WebSocket URL chooses the initial view. */

@@ -7,9 +7,10 @@
 
 import type { AccessControl } from './access.ts';
 import type { Principal } from './auth.ts';
+import type { SessionSocket } from './client-socket.ts';
 import type { ConnectCache } from './connect-cache.ts';
 import type { EventLog } from './event-log.ts';
-import type { FanOut, Subscriber } from './hub.ts';
+import type { FanOut } from './hub.ts';
 import type { Logger } from './logger.ts';
 import {
   SNAPSHOT_LIMITS,
@@ -33,14 +34,17 @@ import {
 } from './protocol.ts';
 import type { OrderStore } from './store.ts';
 
-/** A client connection as the session sees it: a hub subscriber that can also be sent one-off frames. */
-export type SessionSocket = Subscriber;
+export type { SessionSocket } from './client-socket.ts';
 
 /** One connected client: its socket, who it is, and where it connects from. */
 export interface Session {
   readonly socket: SessionSocket;
   readonly principal: Principal;
   readonly address?: string;
+  /** Set while a snapshot is queued but not yet written: the next one waits for it. */
+  snapshotInFlight?: boolean;
+  /** The latest view asked for while a snapshot was in flight; a newer `subscribe` replaces it. */
+  pendingView?: { readonly view: View; readonly limit: number };
 }
 
 /** Shared by every session. */
@@ -89,6 +93,7 @@ export function buildSnapshot(ctx: Pick<SessionContext, 'store' | 'serverId'>, v
 export function openSession(ctx: SessionContext, session: Session, request: { view: View; limit: number; resume?: ResumePoint }): void {
   const { view, resume } = request;
   const { socket } = session;
+  if (session.principal.kind === 'tracking') return openTrackingSession(ctx, session, request);
   const missed = resume !== undefined && resume.serverId === ctx.serverId ? ctx.eventLog.since(resume.since) : undefined;
   if (resume === undefined || missed === undefined) {
     startView(ctx, session, view, request.limit, resume !== undefined);
@@ -105,11 +110,34 @@ export function openSession(ctx: SessionContext, session: Session, request: { vi
 }
 
 /**
+ * A customer's connection to its one order. Its sequence numbers are the
+ * order's own positions ({@link orderPosition}), not the store's, so it
+ * learns nothing about other orders. A resume with nothing new is
+ * `resumed`; anything else gets the order as it is now, which for one order
+ * is as exact as a replay.
+ */
+function openTrackingSession(ctx: SessionContext, session: Session, request: { view: View; limit: number; resume?: ResumePoint }): void {
+  const { view, resume } = request;
+  const order = view.orderId === undefined ? undefined : ctx.store.get(view.orderId);
+  if (resume !== undefined && order !== undefined && resume.serverId === ctx.serverId && resume.since === order.version) {
+    send(session.socket, { type: 'resumed', serverId: ctx.serverId, since: resume.since, seq: order.version, view });
+    ctx.hub.subscribe(session.socket, view, ctx.store.seq, 'order');
+    return;
+  }
+  startView(ctx, session, view, request.limit);
+}
+
+/**
  * Send a fresh snapshot of `view` and route later events to the socket.
  * The snapshot goes first and the hub skips queued events it already
  * reflects, so the client sees every change exactly once. A tracking
- * session's snapshot counts only its own order: store-wide numbers are not
- * the customer's business.
+ * session's snapshot counts only its own order and carries its order's
+ * position: store-wide numbers are not the customer's business.
+ *
+ * At most one snapshot per connection is queued and not yet written: a
+ * `subscribe` that comes while one is waits, and a newer one replaces it, so
+ * a client asking for thousands of views gets them one at a time, only as
+ * fast as it reads.
  * @param ctx shared context
  * @param session the client
  * @param view what it watches
@@ -117,17 +145,32 @@ export function openSession(ctx: SessionContext, session: Session, request: { vi
  * @param reset mark the snapshot as replacing a resume that could not be honoured
  */
 export function startView(ctx: SessionContext, session: Session, view: View, limit: number, reset = false): void {
+  if (session.snapshotInFlight === true) {
+    session.pendingView = { view, limit };
+    return;
+  }
   const seq = ctx.store.seq;
   const tracking = session.principal.kind === 'tracking';
   const key = `${viewKey(view)}|${limit}|${reset}|${tracking}`;
-  session.socket.send(
-    ctx.connectCache.get(key, seq, () => {
-      const snapshot = buildSnapshot(ctx, view, limit);
-      const counts = tracking ? countsOf(snapshot.orders) : snapshot.counts;
-      return encodeServerMessage(reset ? { ...snapshot, counts, reset: true } : { ...snapshot, counts });
-    }),
-  );
-  ctx.hub.subscribe(session.socket, view, seq);
+  const snapshot = ctx.connectCache.get(key, seq, () => {
+    const built = buildSnapshot(ctx, view, limit);
+    const position = tracking ? { seq: built.orders[0]?.version ?? 0, counts: countsOf(built.orders) } : {};
+    return encodeServerMessage(reset ? { ...built, ...position, reset: true } : { ...built, ...position });
+  });
+  // Subscribed at the snapshot's seq before it is sent: the write's callback may start the next view.
+  ctx.hub.subscribe(session.socket, view, seq, tracking ? 'order' : 'store');
+  session.snapshotInFlight = true;
+  const sent = session.socket.send(snapshot, () => {
+    session.snapshotInFlight = false;
+    const next = session.pendingView;
+    if (next === undefined || !session.socket.open) return;
+    session.pendingView = undefined;
+    startView(ctx, session, next.view, next.limit);
+  });
+  if (!sent) {
+    session.snapshotInFlight = false;
+    ctx.hub.unsubscribe(session.socket);
+  }
 }
 
 function countsOf(orders: readonly Order[]): SnapshotMessage['counts'] {

@@ -10,14 +10,13 @@ import { SAMPLE_ORDER } from './fixtures/messages.ts';
 class FakeSubscriber implements Subscriber {
   frames: Buffer[] = [];
   messages: OutgoingMessage[] = [];
-  bufferedAmount = 0;
-  closed: { code: number; reason: string } | undefined;
-  send(message: OutgoingMessage): void {
+  /** Set to refuse messages, as a closing or too slow socket does. */
+  refuses = false;
+  send(message: OutgoingMessage): boolean {
+    if (this.refuses) return false;
     this.messages.push(message);
     this.frames.push(message.payload);
-  }
-  close(code: number, reason: string): void {
-    this.closed = { code, reason };
+    return true;
   }
   seqs(): number[] {
     return this.frames.flatMap((f) => {
@@ -29,9 +28,9 @@ class FakeSubscriber implements Subscriber {
 }
 
 /** A hub whose flushes run only when the test says so. */
-function manualHub(options: { highWaterMark?: number } = {}): { hub: Hub; flushes: () => number } {
+function manualHub(): { hub: Hub; flushes: () => number } {
   let scheduled = 0;
-  const hub = new Hub({ schedule: () => scheduled++, ...options });
+  const hub = new Hub({ schedule: () => scheduled++ });
   return { hub, flushes: () => scheduled };
 }
 
@@ -54,7 +53,7 @@ describe('hub', () => {
       assert.deepEqual(s.seqs(), [1, 2, 3]);
       assert.strictEqual(s.messages[0], subs[0]!.messages[0], 'encoded and framed once, shared');
     }
-    assert.deepEqual(hub.stats(), { subscribers: 3, eventsSent: 9, framesSent: 3, slowSubscribersDropped: 0 });
+    assert.deepEqual(hub.stats(), { subscribers: 3, eventsSent: 9, framesSent: 3 });
   });
 
   test('views filter events; an update reaches a view its order is leaving', () => {
@@ -97,7 +96,7 @@ describe('hub', () => {
     assert.equal(trackers[3]!.frames.length, 1);
     assert.deepEqual(order3Shipped.seqs(), [6]);
     assert.deepEqual(trackers.slice(5).map((t) => t.frames.length), new Array(95).fill(0), 'no frame for orders that did not change');
-    assert.deepEqual(hub.stats(), { subscribers: 102, eventsSent: 7 + 5 + 2 + 1, framesSent: 7, slowSubscribersDropped: 0 });
+    assert.deepEqual(hub.stats(), { subscribers: 102, eventsSent: 7 + 5 + 2 + 1, framesSent: 7 });
   });
 
   test('subscribing again moves a subscriber to its new view; a view nobody watches any more is forgotten', () => {
@@ -156,26 +155,28 @@ describe('hub', () => {
     assert.equal(later.frames.length, 0, 'its snapshot already had both');
   });
 
-  test('a subscriber past the high-water mark is closed with 1013 and dropped; others still get the frame', () => {
-    const { hub } = manualHub({ highWaterMark: 100 });
-    const slow = new FakeSubscriber();
+  test('a subscriber that refuses a frame (closing, or dropped as slow by its socket) is unsubscribed; others still get the frame', () => {
+    const { hub } = manualHub();
+    const closing = new FakeSubscriber();
     const fine = new FakeSubscriber();
-    slow.bufferedAmount = 101;
-    hub.subscribe(slow, {}, 0);
+    closing.refuses = true;
+    hub.subscribe(closing, {}, 0);
     hub.subscribe(fine, {}, 0);
     hub.publish(created(1));
     hub.flush();
-    assert.deepEqual(slow.closed?.code, 1013);
-    assert.equal(slow.frames.length, 0);
+    assert.equal(closing.frames.length, 0);
     assert.deepEqual(fine.seqs(), [1]);
     assert.equal(hub.size, 1);
-    assert.equal(hub.stats().slowSubscribersDropped, 1);
+    closing.refuses = false;
+    hub.publish(created(2));
+    hub.flush();
+    assert.equal(closing.frames.length, 0, 'nothing more is offered to it');
   });
 
   test('a subscriber whose send throws is dropped without disturbing the others', () => {
     const errors: unknown[] = [];
     const hub = new Hub({ schedule: () => undefined, onSendError: (_s, e) => errors.push(e) });
-    const broken: Subscriber = { bufferedAmount: 0, send: () => { throw new Error('socket gone'); }, close: () => undefined };
+    const broken: Subscriber = { send: () => { throw new Error('socket gone'); } };
     const fine = new FakeSubscriber();
     hub.subscribe(broken, {}, 0);
     hub.subscribe(fine, {}, 0);

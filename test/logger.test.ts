@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLogger, type LogLevel } from '../src/logger.ts';
+import { RepeatedLog, createLogger, type LogLevel } from '../src/logger.ts';
 
 function capture(level: LogLevel): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -56,4 +56,18 @@ test('errors are logged with name, message and stack', () => {
   assert.equal(error.name, 'TypeError');
   assert.equal(error.message, 'bad thing');
   assert.match(error.stack, /TypeError: bad thing/);
+});
+
+test('a warning clients can repeat at will is written at most `limit` times per window, then summarised', async () => {
+  const { logger, lines } = capture('info');
+  const repeated = new RepeatedLog(logger, { limit: 3, windowMs: 40 });
+  for (let i = 0; i < 1000; i++) repeated.warn('websocket error', { error: `bad frame ${i}` });
+  repeated.warn('another message');
+  assert.deepEqual(lines.map((l) => l.msg), ['websocket error', 'websocket error', 'websocket error', 'another message']);
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  const summary = lines.find((l) => l.msg === 'websocket error (repeated)');
+  assert.equal(summary?.suppressed, 997, 'the held-back lines are counted once the window ends');
+  assert.equal(lines.filter((l) => l.msg === 'another message (repeated)').length, 0, 'nothing held back, no summary');
+  repeated.warn('websocket error');
+  assert.equal(lines.at(-1)?.msg, 'websocket error', 'a new window writes again');
 });

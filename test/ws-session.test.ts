@@ -6,21 +6,26 @@ import { AccessControl } from '../src/access.ts';
 import { ConnectCache } from '../src/connect-cache.ts';
 import { EventLog } from '../src/event-log.ts';
 import type { OutgoingMessage } from '../src/frame.ts';
-import { Hub, type Subscriber } from '../src/hub.ts';
+import type { SessionSocket } from '../src/client-socket.ts';
+import { Hub } from '../src/hub.ts';
 import { parseServerMessage, type ServerMessage } from '../src/protocol.ts';
 import { MemoryOrderStore } from '../src/store.ts';
 import { handleClientMessage, openSession, type Session, type SessionContext } from '../src/ws-session.ts';
 import { captureLogger } from './helpers.ts';
 
-class FakeSocket implements Subscriber {
+class FakeSocket implements SessionSocket {
   readonly messages: ServerMessage[] = [];
-  bufferedAmount = 0;
-  send(message: OutgoingMessage): void {
+  open = true;
+  send(message: OutgoingMessage, onWritten?: () => void): boolean {
     const parsed = parseServerMessage(message.payload.toString());
     assert.ok(parsed.ok);
     this.messages.push(parsed.value);
+    onWritten?.();
+    return true;
   }
-  close(): void {}
+  close(): void {
+    this.open = false;
+  }
   seqs(): number[] {
     return this.messages.flatMap((m) => (m.type === 'events' ? m.events.map((e) => e.seq) : []));
   }
@@ -96,9 +101,9 @@ test('snapshots are encoded once per view and seq, and rebuilt after a change', 
   const sent: unknown[] = [];
   for (const socket of [a, b]) {
     const original = socket.send.bind(socket);
-    socket.send = (message) => {
+    socket.send = (message, onWritten) => {
       sent.push(message);
-      original(message);
+      return original(message, onWritten);
     };
     openSession(ctx, open(socket), { view: {}, limit: 10 });
   }
@@ -121,9 +126,9 @@ test('clients resuming from the same point share one encoded replay, rebuilt aft
     const socket = new FakeSocket();
     const sent: OutgoingMessage[] = [];
     const original = socket.send.bind(socket);
-    socket.send = (message) => {
+    socket.send = (message, onWritten) => {
       sent.push(message);
-      original(message);
+      return original(message, onWritten);
     };
     openSession(ctx, open(socket), { view, limit: 10, resume: { since, serverId: 'run' } });
     assert.equal(socket.messages[0]?.type, 'resumed');
