@@ -1,6 +1,6 @@
 /**
- * The browser page end to end: real server, real Chromium (Debian's package,
- * driven by playwright-core), real WebSocket. Pages load through a TCP proxy
+ * The browser page end to end: real server, real Chromium (see browser.ts for
+ * which one; driven by playwright-core), real WebSocket. Pages load through a TCP proxy
  * so a test can cut the connection the way a network would.
  */
 
@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Order, CreatedOrder } from '../src/protocol.ts';
+import { launchChromium } from './browser.ts';
 import { orderBody, request, startServer, waitFor, type TestServer } from './helpers.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
-const CHROME_PATH = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 /** Screenshots go here; the folder is git-ignored. */
 const SCREENSHOT_DIR = new URL('../.tmp/screenshots/', import.meta.url).pathname;
 
@@ -32,18 +32,7 @@ before(async () => {
   proxy = await TcpProxy.start(Number(new URL(srv.base).port));
   pageUrl = `http://127.0.0.1:${proxy.port}/`;
   // playwright-core gives every launch a fresh temporary --user-data-dir of its own.
-  browser = await chromium.launch({
-    executablePath: CHROME_PATH,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 beforeEach(() => {
