@@ -15,12 +15,15 @@ export class TcpProxy {
   port = 0;
   /** Connections accepted so far (refused ones not counted). */
   accepted = 0;
+  /** Connections refused so far. */
+  refused = 0;
 
   private constructor(targetPort: number, maxDelayMs: number) {
     // `private` constructor: instances come from `start`, which awaits listen.
     this.#targetPort = targetPort;
     this.#server = createServer((client) => {
       if (this.#refusing) {
+        this.refused++;
         client.destroy();
         return;
       }
