@@ -394,6 +394,7 @@ describe('the page with tokens on', () => {
     await page.locator('#connection[data-state="open"]').waitFor();
     await page.locator('#orders .card', { hasText: 'Behind a token' }).waitFor();
     assert.equal(await page.locator('#sign-out').isVisible(), true);
+    assert.equal(await page.locator('#login').isVisible(), false, 'no "Sign in" next to "Sign out"');
     const live = await fetch(`${secured.base}/api/orders`, {
       method: 'POST',
       headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
