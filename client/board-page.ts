@@ -58,6 +58,7 @@ class BoardPage {
   #frame = 0;
   #token = sessionStorage.getItem(TOKEN_KEY) ?? undefined;
   #connected = false;
+  #polling = false;
   /** When the page stopped being live (ISO time), while it is not. */
   #staleSince: string | undefined;
   /** Offline until started: the page connects once it knows it may read. */
@@ -84,7 +85,6 @@ class BoardPage {
     this.#view.signIn.showBoard(this.#token !== undefined);
     void this.openDetail(parseDetailHash(location.hash));
     this.#connect();
-    pollStats((reading) => this.#view.activity.showNumbers(reading));
     this.#scheduleRender();
   }
 
@@ -190,6 +190,9 @@ class BoardPage {
     this.#view.setConnection(status);
     const connected = status.kind === 'open';
     if (connected) {
+      // From the first connection on, so the first reading already counts this page.
+      if (!this.#polling) pollStats((reading) => this.#view.activity.showNumbers(reading));
+      this.#polling = true;
       this.#staleSince = undefined;
       this.#view.form.clearNetworkProblem();
     } else {

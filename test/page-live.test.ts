@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { ANNOUNCE_INTERVAL_MS } from '../client/notify.ts';
 import { orderBody, request, startServer, waitFor } from './helpers.ts';
-import { usePageHarness } from './page-harness.ts';
+import { screenshot, usePageHarness } from './page-harness.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
 const h = usePageHarness();
@@ -118,6 +118,7 @@ describe('the page while the stream runs', () => {
     await page.locator('#item-rows [name="itemName"]').first().fill('lamp');
     await page.getByRole('button', { name: 'Create order' }).click();
     await page.locator('.form-error', { hasText: 'The server cannot be reached.' }).waitFor();
+    await screenshot(page, 'board-offline');
     // The submit's request went out after the click's would have.
     assert.equal(patches, 0, 'a move on stale data is not sent');
 
@@ -164,6 +165,7 @@ describe('the page while the stream runs', () => {
     assert.equal(await page.locator('#detail button[data-action="move"]').count(), 0, 'no moves on an order that is gone');
     await page.locator('#empty', { hasText: 'No orders yet' }).waitFor();
     await page.locator('#activity-list li', { hasText: 'Server restarted: data reset' }).waitFor();
+    await screenshot(page, 'detail-after-restart');
   });
 
   test('the activity feed shows changes far below the fold, and the live numbers move', async () => {
