@@ -19,8 +19,9 @@ import { TcpProxy } from './tcp-proxy.ts';
 
 /** Screenshots go here; the folder is git-ignored. */
 export const SCREENSHOT_DIR = new URL('../.tmp/screenshots/', import.meta.url).pathname;
-/** The viewports the page is checked at. */
+/** The desktop viewport the page is checked at. */
 export const DESKTOP = { width: 1280, height: 800 } as const;
+/** The phone viewport the page is checked at. */
 export const PHONE = { width: 390, height: 844 } as const;
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');

@@ -20,7 +20,9 @@ import { createOrderForm, type OrderForm } from './form.ts';
 import { createNotices, type Notices } from './notices.ts';
 import { createSignIn, type SignIn } from './sign-in.ts';
 
+/** Re-exported for the composition root, which builds detail models. */
 export type { DetailModel } from './detail.ts';
+/** Re-exported for the composition root's messages. */
 export { shortId } from './dom.ts';
 
 /** Everything `render` needs, computed by the page from its state. */
