@@ -1,7 +1,7 @@
 /**
  * How the page copes with a large store: 10,000 orders, loaded page by page,
  * then live status changes while all of them are in memory. Measures in real
- * Chromium (Debian's package, via playwright-core).
+ * Chromium (the one the browser tests pick, see test/browser.ts; via playwright-core).
  *
  *   npx tsx bench/page-render.ts [--orders 10000] [--updates 50]
  *
@@ -10,9 +10,9 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
 import { createLogger } from '../src/logger.ts';
 import { createServer } from '../src/server.ts';
+import { launchChromium } from '../test/browser.ts';
 
 const { values } = parseArgs({ options: { orders: { type: 'string', default: '10000' }, updates: { type: 'string', default: '50' } } });
 const ORDERS = Number(values.orders);
@@ -26,10 +26,7 @@ for (let i = 0; i < ORDERS; i++) {
   if (result.ok) ids.push(result.value.order.id);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const browser = await launchChromium();
 const page = await browser.newPage();
 const base = `http://127.0.0.1:${port}`;
 

@@ -76,9 +76,29 @@ export function getOrder(id: string): Promise<Result<Order, ApiProblem>> {
   return call('GET', `/api/orders/${encodeURIComponent(id)}`).then((r) => (r.ok ? asOrder(r.value.body) : r));
 }
 
+/** The numbers of `GET /api/stats` the page shows (the answer holds more). */
+export interface ServerStats {
+  /** Open WebSockets. */
+  readonly connections: number;
+  /** The server's latest event seq: its growth over time is the event rate. */
+  readonly seq: number;
+  readonly serverId: string;
+}
+
 /** `GET /api/stats`, to learn whether the page may read (401: sign in; 403: the token may not read). */
 export function probeAccess(): Promise<Result<unknown, ApiProblem>> {
   return call('GET', '/api/stats').then((r) => (r.ok ? { ok: true, value: r.value.body } : r));
+}
+
+/** `GET /api/stats`, for the live numbers. */
+export function getStats(): Promise<Result<ServerStats, ApiProblem>> {
+  return call('GET', '/api/stats').then((r) => {
+    if (!r.ok) return r;
+    const body = (typeof r.value.body === 'object' && r.value.body !== null ? r.value.body : {}) as Record<string, unknown>;
+    const { connections, seq, serverId } = body;
+    if (typeof connections !== 'number' || typeof seq !== 'number' || typeof serverId !== 'string') return { ok: false, error: unexpected() };
+    return { ok: true, value: { connections, seq, serverId } };
+  });
 }
 
 /**

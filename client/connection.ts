@@ -33,12 +33,34 @@ export interface ConnectionOptions {
 /** How often the page pings, in milliseconds; a server silent for a whole interval after a ping is presumed gone. */
 export const HEARTBEAT_MS = 15_000;
 
+/**
+ * An attempt that fails within this many milliseconds of starting was refused
+ * outright (nothing listening, say, during a server restart).
+ */
+export const FAST_FAILURE_MS = 2000;
+
+/**
+ * While attempts keep failing fast, the backoff stops growing at this attempt
+ * (0.5 to 1 s, then 1 to 2 s): a refused attempt costs the server next to
+ * nothing, and the page is back within a couple of seconds of the server.
+ */
+const FAST_FAILURE_ATTEMPT_CAP = 2;
+
+/**
+ * How long fast probing lasts: after this much time without a connection the
+ * full backoff applies again, so a long outage (or a server refusing at its
+ * connection limit, which also fails fast) is not probed every second by every tab.
+ */
+export const FAST_PROBING_MS = 60_000;
+
 /** A self-healing connection. */
 export interface Connection {
   /** Send if open; returns false when not connected (the caller decides what to do). */
   send(message: ClientMessage): boolean;
   /** Skip the wait and reconnect now. */
   retryNow(): void;
+  /** Close for good: no more reconnects (the page has nothing more to follow). */
+  close(): void;
 }
 
 /**
@@ -49,14 +71,20 @@ export function openConnection(options: ConnectionOptions): Connection {
   let socket: WebSocket | undefined;
   let attempt = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+  /** When the current attempt started, and when the page was last connected (or first tried). */
+  let attemptStartedAt = 0;
+  let lastConnectedAt = Date.now();
 
   const connect = (): void => {
     clearTimeout(retryTimer);
+    if (closed) return;
     if (!navigator.onLine) {
       options.onStatus({ kind: 'offline' });
       return;
     }
     options.onStatus({ kind: 'connecting', attempt });
+    attemptStartedAt = Date.now();
     const ws = new WebSocket(options.url(), options.protocols());
     socket = ws;
     heard = true;
@@ -70,6 +98,7 @@ export function openConnection(options: ConnectionOptions): Connection {
       }
       if (parsed.value.type === 'snapshot' || parsed.value.type === 'resumed') {
         attempt = 0; // only a snapshot (or a resume) proves the server is really back
+        lastConnectedAt = Date.now();
         options.onStatus({ kind: 'open' });
       }
       options.onMessage(parsed.value);
@@ -103,14 +132,21 @@ export function openConnection(options: ConnectionOptions): Connection {
       options.onStatus({ kind: 'offline' });
       return;
     }
-    const delay = backoffDelay(attempt);
+    if (closed) return;
+    const now = Date.now();
+    const fastFailure = now - attemptStartedAt < FAST_FAILURE_MS && now - lastConnectedAt < FAST_PROBING_MS;
+    const delay = backoffDelay(fastFailure ? Math.min(attempt, FAST_FAILURE_ATTEMPT_CAP) : attempt);
     attempt++;
     options.onStatus({ kind: 'waiting', retryAt: Date.now() + delay, attempt });
     retryTimer = setTimeout(connect, delay);
   };
 
   window.addEventListener('online', () => {
-    if (socket === undefined) connect();
+    if (socket === undefined && !closed) connect();
+  });
+  // A tab coming back into view while waiting is a person looking at it: try now.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && socket === undefined && !closed) connect();
   });
   window.addEventListener('offline', () => {
     clearTimeout(retryTimer);
@@ -127,6 +163,13 @@ export function openConnection(options: ConnectionOptions): Connection {
     },
     retryNow() {
       if (socket === undefined) connect();
+    },
+    close() {
+      closed = true;
+      clearTimeout(retryTimer);
+      const ws = socket;
+      socket = undefined; // its 'close' event then schedules nothing
+      ws?.close();
     },
   };
 }

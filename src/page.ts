@@ -1,9 +1,12 @@
 /**
  * @module page
- * Serves the browser page: `client/index.html`, the TypeScript in `client/`
+ * Serves the browser page: `client/index.html` (the board), `client/track.html`
+ * (the customer tracking page at `/track/TOKEN`), the TypeScript in `client/`
  * bundled by esbuild on first request (once per process, then cached), and
  * the stylesheet. Only these fixed paths are served, so no request can reach
- * another file. Every page response carries a strict Content-Security-Policy.
+ * another file. A browser asking for any other page gets a friendly HTML 404
+ * (`client/not-found.html`); other clients get problem+json. Every page
+ * response carries a strict Content-Security-Policy.
  */
 
 import { createHash } from 'node:crypto';
@@ -43,6 +46,13 @@ const ASSETS: Readonly<Record<string, () => Promise<Asset>>> = {
   '/app.js': () => bundleClient(),
 };
 
+/** The customer tracking page, served at every well-formed `/track/TOKEN`. */
+const TRACKING_PAGE = '/track.html';
+const TRACKING_ASSET = (): Promise<Asset> => readAsset('track.html', 'text/html; charset=utf-8');
+/** The HTML answer to a browser asking for a page that does not exist. */
+const NOT_FOUND_PAGE = '/not-found.html';
+const NOT_FOUND_ASSET = (): Promise<Asset> => readAsset('not-found.html', 'text/html; charset=utf-8');
+
 /** Built assets, shared by every server in the process (tests start many). */
 const cache = new Map<string, Promise<Asset>>();
 
@@ -52,30 +62,42 @@ const cache = new Map<string, Promise<Asset>>();
  */
 export function createPageHandler(options: { logger: Logger }): PageHandler {
   return async (req, res, url) => {
-    // The customer tracking page is the same page, which reads the token from its path.
-    const path = trackingTokenInPath(url.pathname) === undefined ? url.pathname : '/';
-    const produce = ASSETS[path];
-    if (produce === undefined) return sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', `No page at ${url.pathname}`));
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    // Every tracking link is the same page, which reads the token from its path.
+    const tracking = trackingTokenInPath(url.pathname) !== undefined;
+    const path = tracking ? TRACKING_PAGE : url.pathname;
+    const produce = tracking ? TRACKING_ASSET : ASSETS[path];
+    const readOnly = req.method === 'GET' || req.method === 'HEAD';
+    if (produce === undefined) {
+      // A person following a broken link (a cut-off tracking link, say) reads a page, not JSON;
+      // tracking links are opened by customers, so those always get the page.
+      const wantsPage = url.pathname.startsWith('/track/') || /\btext\/html\b/.test(req.headers.accept ?? '');
+      if (readOnly && wantsPage) return send(req, res, NOT_FOUND_PAGE, NOT_FOUND_ASSET, 404);
+      return sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', `No page at ${url.pathname}`));
+    }
+    if (!readOnly) {
       return sendProblem(res, new ProtocolError('LO_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use GET, HEAD`), {
         Allow: 'GET, HEAD',
       });
     }
+    return send(req, res, path, produce, 200);
+  };
+
+  async function send(req: IncomingMessage, res: ServerResponse, path: string, produce: () => Promise<Asset>, status: 200 | 404): Promise<void> {
     let asset: Asset;
     try {
       asset = await cached(path, produce);
     } catch (error) {
-      options.logger.error('cannot build the page', { error, path: url.pathname });
+      options.logger.error('cannot build the page', { error, path });
       return sendProblem(res, new ProtocolError('LO_ERR_INTERNAL', 'The page could not be built; see the server log'));
     }
     const headers = { ...PAGE_SECURITY_HEADERS, 'Content-Type': asset.contentType, ETag: asset.etag, 'Cache-Control': 'no-cache' };
-    if (req.headers['if-none-match'] === asset.etag) {
+    if (status === 200 && req.headers['if-none-match'] === asset.etag) {
       res.writeHead(304, headers);
       res.end();
       return;
     }
-    sendText(res, 200, asset.body, headers);
-  };
+    sendText(res, status, asset.body, headers);
+  }
 }
 
 function cached(path: string, produce: () => Promise<Asset>): Promise<Asset> {

@@ -11,19 +11,24 @@ export class TcpProxy {
   readonly #pairs = new Set<[Socket, Socket]>();
   readonly #stalled = new Set<[Socket, Socket]>();
   #refusing = false;
+  #targetPort: number;
   port = 0;
   /** Connections accepted so far (refused ones not counted). */
   accepted = 0;
+  /** Connections refused so far. */
+  refused = 0;
 
   private constructor(targetPort: number, maxDelayMs: number) {
     // `private` constructor: instances come from `start`, which awaits listen.
+    this.#targetPort = targetPort;
     this.#server = createServer((client) => {
       if (this.#refusing) {
+        this.refused++;
         client.destroy();
         return;
       }
       this.accepted++;
-      const upstream = connect(targetPort, '127.0.0.1');
+      const upstream = connect(this.#targetPort, '127.0.0.1');
       const pair: [Socket, Socket] = [client, upstream];
       this.#pairs.add(pair);
       const end = (): void => {
@@ -54,6 +59,14 @@ export class TcpProxy {
     const address = proxy.#server.address();
     proxy.port = typeof address === 'object' && address !== null ? address.port : 0;
     return proxy;
+  }
+
+  /**
+   * Forward new connections to another port (a server restarted elsewhere, as a load balancer would see it).
+   * @param targetPort the new server's port
+   */
+  retarget(targetPort: number): void {
+    this.#targetPort = targetPort;
   }
 
   /** Number of live proxied connections. */

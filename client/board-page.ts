@@ -1,0 +1,341 @@
+/**
+ * @module client/board-page
+ * The board's composition root: wires the connection, the pure state, the
+ * REST calls, the address bar and the view. Renders are batched into one per
+ * animation frame however many messages arrive.
+ */
+
+import { changeStatus, createOrder, getOrder, listOrders, probeAccess, setBearerToken } from './api.ts';
+import { openConnection, type Connection, type ConnectionStatus } from './connection.ts';
+import { ANNOUNCE_INTERVAL_MS, TOAST_WINDOW_MS, announcement, createBatcher, createdToast } from './notify.ts';
+import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from './state.ts';
+import { pollStats } from './stats.ts';
+import { formatFilter, parseDetailHash, parseFilter, type Filter } from './url-state.ts';
+import { createView, shortId, type BoardModel, type DetailModel, type View, type ViewAction } from './view/index.ts';
+import {
+  WS_BEARER_PREFIX,
+  WS_SUBPROTOCOL,
+  parseCreateOrderInput,
+  viewKey,
+  type Order,
+  type OrderEvent,
+  type ServerMessage,
+  type SnapshotMessage,
+  type View as ServerView,
+} from '../src/protocol.ts';
+
+/** Cards rendered at first, and added per "Show more". Keeps 10,000 loaded orders cheap to draw. */
+const RENDER_PAGE = 120;
+/** Orders fetched per "Load older". */
+const OLDER_PAGE = 500;
+/** Name of the performance measure around each render. */
+const RENDER_MEASURE = 'liveorders:render';
+/** Where the access token lives: this tab only, gone when it closes. */
+const TOKEN_KEY = 'liveorders.token';
+/** Own creates remembered, so their events raise no "new order" toast (the user got one already). */
+const OWN_IDS_MAX = 100;
+
+/**
+ * Run the board on `document`.
+ */
+export function startBoard(): void {
+  const view = createView(document);
+  const page = new BoardPage(view);
+  view.onAction((action) => void page.handle(action));
+  window.addEventListener('hashchange', () => void page.openDetail(parseDetailHash(location.hash)));
+  window.addEventListener('popstate', () => page.applyFilter(parseFilter(location.search), false));
+  void page.start();
+}
+
+class BoardPage {
+  readonly #view: View;
+  #filter: Filter = parseFilter(location.search);
+  #state: BoardState;
+  #renderLimit = RENDER_PAGE;
+  #loadingOlder = false;
+  #highlight: string[] = [];
+  #detail: DetailModel = { kind: 'closed' };
+  #frame = 0;
+  #token = sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+  #connected = false;
+  #polling = false;
+  /** When the page stopped being live (ISO time), while it is not. */
+  #staleSince: string | undefined;
+  /** Offline until started: the page connects once it knows it may read. */
+  #connection: Connection = { send: () => false, retryNow: () => undefined, close: () => undefined };
+  /** Creates sent and not yet answered; other people's new-order toasts wait for them. */
+  #creating = 0;
+  readonly #ownIds = new Set<string>();
+  readonly #toasts = createBatcher<Order>(TOAST_WINDOW_MS, (created) => this.#toastCreated(created), { hold: () => this.#creating > 0 });
+  readonly #announcements = createBatcher<OrderEvent>(ANNOUNCE_INTERVAL_MS, (events) => this.#announce(events), { leading: true });
+
+  constructor(view: View) {
+    this.#view = view;
+    this.#state = initialState(serverView(this.#filter));
+    setBearerToken(this.#token);
+  }
+
+  async start(): Promise<void> {
+    const probe = await probeAccess();
+    if (!probe.ok && (probe.error.status === 401 || probe.error.status === 403)) {
+      const why = this.#token === undefined ? 'This board needs an access token.' : `That token was refused: ${probe.error.detail}`;
+      this.#view.signIn.showLogin(why);
+      return;
+    }
+    this.#view.signIn.showBoard(this.#token !== undefined);
+    void this.openDetail(parseDetailHash(location.hash));
+    this.#connect();
+    this.#scheduleRender();
+  }
+
+  async handle(action: ViewAction): Promise<void> {
+    switch (action.type) {
+      case 'create':
+        return this.#create(action.body, action.rowOfItem);
+      case 'move': {
+        const result = await changeStatus(action.id, action.status, action.version);
+        this.#view.settleMove(action.id);
+        if (!result.ok) {
+          const why = result.error.code === 'LO_ERR_VERSION_MISMATCH' ? 'it was changed elsewhere meanwhile' : result.error.detail;
+          this.#view.notices.toast(`Could not update order ${shortId(action.id)}: ${why}`, 'error');
+        }
+        return;
+      }
+      case 'filter':
+        return this.applyFilter(action.filter, true);
+      case 'showMore':
+        this.#renderLimit += RENDER_PAGE;
+        return this.#scheduleRender();
+      case 'loadOlder':
+        return this.#loadOlder();
+      case 'retry':
+        return this.#connection.retryNow();
+      case 'login':
+        sessionStorage.setItem(TOKEN_KEY, action.token);
+        location.reload(); // start over with the token: one code path for signed-in pages
+        return;
+      case 'logout':
+        sessionStorage.removeItem(TOKEN_KEY);
+        location.reload();
+        return;
+      case 'closeDetail':
+        if (parseDetailHash(location.hash) !== undefined) history.pushState(null, '', location.pathname + location.search);
+        this.#detail = { kind: 'closed' };
+        return this.#scheduleRender();
+    }
+  }
+
+  /** Statuses go to the server (it sends that view's snapshot); the search stays local. */
+  applyFilter(next: Filter, pushUrl: boolean): void {
+    const statusesChanged = next.statuses.join() !== this.#filter.statuses.join();
+    this.#filter = next;
+    this.#renderLimit = RENDER_PAGE;
+    if (pushUrl) history.replaceState(null, '', location.pathname + formatFilter(next) + location.hash);
+    if (statusesChanged) {
+      this.#state = awaitSnapshot(this.#state, serverView(next));
+      this.#connection.send({ type: 'subscribe', ...serverView(next) });
+    }
+    this.#scheduleRender();
+  }
+
+  async openDetail(id: string | undefined, reason: 'deleted' | 'reset' = 'deleted'): Promise<void> {
+    if (id === undefined) {
+      this.#detail = { kind: 'closed' };
+      return this.#scheduleRender();
+    }
+    const known = this.#state.orders.get(id);
+    this.#detail = known === undefined ? { kind: 'loading', id } : { kind: 'order', order: known };
+    this.#scheduleRender();
+    if (known !== undefined) return;
+    const result = await getOrder(id);
+    if (this.#detail.kind !== 'loading' || this.#detail.id !== id) return;
+    this.#detail = result.ok ? { kind: 'order', order: result.value } : { kind: 'missing', id, reason };
+    this.#scheduleRender();
+  }
+
+  async #create(body: Parameters<typeof createOrder>[0], rowOfItem: readonly number[]): Promise<void> {
+    // The server's own validator, run here first: mistakes show at once, without a round trip.
+    const checked = parseCreateOrderInput(body);
+    if (!checked.ok) {
+      const problem = checked.error;
+      this.#view.form.showProblem({ status: 400, code: problem.code, detail: problem.message, errors: problem.details.errors ?? [] }, rowOfItem);
+      return;
+    }
+    this.#creating++;
+    const result = await createOrder(body);
+    this.#creating--;
+    if (!result.ok) {
+      this.#view.form.showProblem(result.error, rowOfItem);
+      return;
+    }
+    this.#ownIds.add(result.value.id);
+    if (this.#ownIds.size > OWN_IDS_MAX) this.#ownIds.delete(this.#ownIds.values().next().value!);
+    this.#view.form.reset();
+    this.#view.notices.toast(`Created order ${shortId(result.value.id)} for ${result.value.customerName}`);
+  }
+
+  #connect(): void {
+    this.#connection = openConnection({
+      url: () => socketUrl(this.#state),
+      protocols: () => (this.#token === undefined ? [WS_SUBPROTOCOL] : [WS_SUBPROTOCOL, WS_BEARER_PREFIX + this.#token]),
+      onStatus: (status) => this.#onStatus(status),
+      onMessage: (message) => this.#onMessage(message),
+      onProtocolError: (text) => console.warn('liveorders: ignored a frame this page does not understand', text.slice(0, 200)),
+      // Start over: the access probe then says the token was refused and asks for another.
+      onRevoked: () => location.reload(),
+    });
+  }
+
+  #onStatus(status: ConnectionStatus): void {
+    this.#view.setConnection(status);
+    const connected = status.kind === 'open';
+    if (connected) {
+      // From the first connection on, so the first reading already counts this page.
+      if (!this.#polling) pollStats((reading) => this.#view.activity.showNumbers(reading));
+      this.#polling = true;
+      this.#staleSince = undefined;
+      this.#view.form.clearNetworkProblem();
+    } else {
+      if (this.#connected || this.#staleSince === undefined) this.#staleSince ??= new Date().toISOString();
+      this.#state = awaitSnapshot(this.#state, this.#state.view);
+    }
+    this.#connected = connected;
+    this.#scheduleRender();
+  }
+
+  #onMessage(message: ServerMessage): void {
+    if ((message.type === 'snapshot' || message.type === 'resumed') && !sameView(message.view, serverView(this.#filter))) {
+      return; // a snapshot for a view the user already left; the one asked for is on its way
+    }
+    const previousServer = this.#state.serverId;
+    this.#state = reduce(this.#state, message);
+    if (this.#state.outOfSync) {
+      this.#connection.send({ type: 'subscribe', ...serverView(this.#filter) });
+      this.#state = awaitSnapshot(this.#state, this.#state.view);
+    }
+    if (message.type === 'snapshot') this.#afterSnapshot(message, previousServer);
+    if (message.type === 'events') {
+      const applied = this.#state.applied;
+      this.#toasts.add(applied.filter((e) => e.type === 'order.created').map((e) => e.order));
+      this.#announcements.add(applied);
+      this.#view.activity.addEvents(applied);
+    }
+    this.#highlight.push(...this.#state.changed);
+    if (this.#detail.kind === 'order') {
+      const id = this.#detail.order.id;
+      const live = this.#state.orders.get(id);
+      const gone = this.#state.applied.some((e) => e.type === 'order.deleted' && e.order.id === id);
+      if (gone) this.#detail = { kind: 'missing', id, reason: 'deleted' };
+      else if (live !== undefined) this.#detail = { kind: 'order', order: live };
+    }
+    this.#scheduleRender();
+  }
+
+  /** A snapshot replaced everything: say so when the server's data was reset, and re-check an open detail. */
+  #afterSnapshot(message: SnapshotMessage, previousServer: string | undefined): void {
+    const restarted = previousServer !== undefined && previousServer !== message.serverId;
+    if (restarted) {
+      const text = 'The server restarted and its data was reset: the board now shows what it holds.';
+      this.#view.notices.banner(text);
+      this.#view.notices.announce(text);
+      this.#view.activity.addNote('Server restarted: data reset');
+    } else if (message.reset === true) {
+      this.#view.activity.addNote('Missed too many changes while away: board reloaded');
+    }
+    if (this.#detail.kind === 'order' && !this.#state.orders.has(this.#detail.order.id)) {
+      // Not in this snapshot: older than it reaches, or gone. Only the server knows.
+      const id = this.#detail.order.id;
+      this.#detail = { kind: 'loading', id };
+      void this.openDetail(id, restarted ? 'reset' : 'deleted');
+    }
+  }
+
+  #toastCreated(created: Order[]): void {
+    const text = createdToast(created.filter((o) => !this.#ownIds.has(o.id)));
+    if (text !== undefined) this.#view.notices.toast(text);
+  }
+
+  #announce(events: OrderEvent[]): void {
+    const text = announcement(events);
+    if (text !== undefined) this.#view.notices.announce(text);
+  }
+
+  async #loadOlder(): Promise<void> {
+    if (this.#loadingOlder || this.#state.olderCursor === undefined) return;
+    this.#loadingOlder = true;
+    this.#scheduleRender();
+    const asked = this.#state.view;
+    const loadedBefore = this.#state.orders.size;
+    const statuses = asked.statuses ? { statuses: asked.statuses } : {};
+    const result = await listOrders({ cursor: this.#state.olderCursor, limit: OLDER_PAGE, ...statuses });
+    this.#loadingOlder = false;
+    if (!result.ok) this.#view.notices.toast(`Could not load older orders: ${result.error.detail}`, 'error');
+    else if (sameView(asked, this.#state.view)) this.#state = addOlder(this.#state, result.value.orders, result.value.nextCursor);
+    // Reveal the next cards only when everything loaded before was already shown.
+    if (this.#renderLimit >= loadedBefore) this.#renderLimit += RENDER_PAGE;
+    this.#scheduleRender();
+  }
+
+  #scheduleRender(): void {
+    if (this.#frame !== 0) return;
+    this.#frame = requestAnimationFrame(() => {
+      this.#frame = 0;
+      const start = performance.now();
+      this.#view.render(this.#model());
+      this.#highlight = [];
+      // Visible in the browser's performance panel, and read by bench/page-render.ts.
+      performance.measure(RENDER_MEASURE, { start, end: performance.now() });
+    });
+  }
+
+  #model(): BoardModel {
+    const state = this.#state;
+    const all = state.list;
+    const q = this.#filter.q.toLowerCase();
+    const matching = q === '' ? all : all.filter((o) => matchesSearch(o, q));
+    return {
+      hasData: state.serverId !== undefined,
+      connected: this.#connected,
+      live: this.#connected && state.synced,
+      staleSince: this.#staleSince,
+      cards: matching.slice(0, this.#renderLimit),
+      shown: Math.min(matching.length, this.#renderLimit),
+      matching: matching.length,
+      loaded: state.orders.size,
+      total: state.total,
+      counts: state.counts,
+      filter: this.#filter,
+      canShowMore: matching.length > this.#renderLimit,
+      canLoadOlder: state.synced && state.olderCursor !== undefined,
+      loadingOlder: this.#loadingOlder,
+      highlight: this.#highlight,
+      detail: this.#detail,
+    };
+  }
+}
+
+function matchesSearch(order: Order, q: string): boolean {
+  return order.customerName.toLowerCase().includes(q) || order.id.includes(q);
+}
+
+function serverView(f: Filter): ServerView {
+  return f.statuses.length === 0 ? {} : { statuses: f.statuses };
+}
+
+function sameView(a: ServerView, b: ServerView): boolean {
+  return viewKey(a) === viewKey(b);
+}
+
+/** The socket URL for the wanted view, resuming from the last applied seq when the data held allows it. */
+function socketUrl(current: BoardState): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const params = new URLSearchParams();
+  if (current.view.statuses !== undefined) params.set('status', current.view.statuses.join(','));
+  const resume = resumePoint(current);
+  if (resume !== undefined) {
+    params.set('since', String(resume.since));
+    params.set('server', resume.serverId);
+  }
+  const query = params.toString().replaceAll('%2C', ',');
+  return `${scheme}//${location.host}/ws${query === '' ? '' : `?${query}`}`;
+}

@@ -1,0 +1,122 @@
+/**
+ * @module client/view/detail
+ * The order detail dialog (`#/orders/ID`): facts, items, the status timeline
+ * and the moves, following live changes. When the server's data was reset
+ * under an open dialog, it says so and offers no moves.
+ */
+
+import type { Order } from '../../src/protocol.ts';
+import { focusAfterRedraw, moveButtons, setMovesUsable } from './cards.ts';
+import { itemText, money, requireElement, setBadge, shortId, textElement, timeElement } from './dom.ts';
+
+/** What the detail dialog shows. */
+export type DetailModel =
+  | { readonly kind: 'closed' }
+  | { readonly kind: 'loading'; readonly id: string }
+  | { readonly kind: 'missing'; readonly id: string; readonly reason: 'deleted' | 'reset' }
+  | { readonly kind: 'order'; readonly order: Order };
+
+/** The dialog. */
+export interface DetailDialog {
+  /**
+   * Show `detail` (opening or closing the dialog as needed).
+   * @param detail what to show
+   * @param live whether moves may be made
+   */
+  render(detail: DetailModel, live: boolean): void;
+}
+
+/**
+ * Build the dialog over `#detail`.
+ * @param doc the document
+ * @param pendingMoves ids whose move request is in flight
+ * @param onClose called when the user closed it
+ */
+export function createDetailDialog(doc: Document, pendingMoves: ReadonlySet<string>, onClose: () => void): DetailDialog {
+  const dialog = requireElement<HTMLDialogElement>(doc, '#detail');
+  const title = requireElement<HTMLElement>(dialog, '#detail-title');
+  const body = requireElement<HTMLElement>(dialog, '#detail-body');
+  requireElement<HTMLButtonElement>(dialog, '#detail-close').addEventListener('click', () => dialog.close());
+  dialog.addEventListener('close', onClose);
+  /** What is drawn, so a render that changes nothing touches nothing. */
+  let shown: DetailModel = { kind: 'closed' };
+
+  function render(detail: DetailModel, live: boolean): void {
+    if (detail.kind === 'closed') {
+      shown = detail;
+      if (dialog.open) dialog.close();
+      return;
+    }
+    if (!sameDetail(detail, shown)) {
+      const hadFocus = dialog.contains(doc.activeElement) && body.contains(doc.activeElement);
+      shown = detail;
+      draw(detail);
+      const holder = body.firstElementChild as HTMLElement | null;
+      if (hadFocus && holder !== null) focusAfterRedraw(holder);
+    }
+    setMovesUsable(body, live, pendingMoves);
+    if (!dialog.open) dialog.showModal();
+  }
+
+  function draw(detail: Exclude<DetailModel, { kind: 'closed' }>): void {
+    if (detail.kind === 'order') {
+      title.textContent = `Order ${shortId(detail.order.id)}`;
+      body.replaceChildren(orderBody(doc, detail.order));
+      return;
+    }
+    title.textContent = `Order ${shortId(detail.id)}`;
+    const text =
+      detail.kind === 'loading'
+        ? 'Loading…'
+        : detail.reason === 'reset'
+          ? 'This order is gone: the server restarted and its data was reset.'
+          : 'This order does not exist (it may have been deleted).';
+    const p = textElement(doc, 'p', text, detail.kind === 'missing' ? 'detail-missing' : undefined);
+    p.tabIndex = -1;
+    body.replaceChildren(p);
+  }
+
+  return { render };
+}
+
+function sameDetail(a: DetailModel, b: DetailModel): boolean {
+  if (a.kind === 'order' && b.kind === 'order') return a.order.id === b.order.id && a.order.version === b.order.version;
+  return a === b;
+}
+
+function orderBody(doc: Document, order: Order): HTMLElement {
+  const holder = doc.createElement('div');
+  holder.dataset.orderId = order.id;
+  holder.dataset.version = String(order.version);
+  holder.tabIndex = -1;
+  const badge = doc.createElement('span');
+  setBadge(badge, order.status);
+  const facts = doc.createElement('dl');
+  const fact = (term: string, value: string | Node): void => {
+    const dd = doc.createElement('dd');
+    dd.append(value);
+    facts.append(textElement(doc, 'dt', term), dd);
+  };
+  fact('Id', order.id);
+  fact('Customer', order.customerName);
+  if (order.customerEmail !== undefined) fact('Email', order.customerEmail);
+  fact('Status', badge);
+  if (order.total !== undefined) fact('Total', money(order.total));
+  const lines = doc.createElement('ul');
+  lines.className = 'lines';
+  lines.append(...order.items.map((item) => textElement(doc, 'li', itemText(item))));
+  const timeline = doc.createElement('ol');
+  timeline.className = 'timeline';
+  timeline.setAttribute('aria-label', 'Status history');
+  for (const entry of order.history) {
+    const li = doc.createElement('li');
+    li.className = `status-${entry.status}`;
+    li.append(textElement(doc, 'strong', entry.status), ' ', timeElement(doc, entry.at));
+    timeline.append(li);
+  }
+  const actions = doc.createElement('div');
+  actions.className = 'actions';
+  actions.append(...moveButtons(doc, order));
+  holder.append(facts, textElement(doc, 'h3', 'Items'), lines, textElement(doc, 'h3', 'Timeline'), timeline, actions);
+  return holder;
+}

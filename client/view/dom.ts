@@ -1,0 +1,90 @@
+/**
+ * @module client/view/dom
+ * Small DOM and formatting helpers shared by the parts of the page. User text
+ * is always set with `textContent`, never as HTML.
+ */
+
+import type { Order, OrderStatus } from '../../src/protocol.ts';
+
+/**
+ * The element matching `selector`; throws at start-up when the page lacks it.
+ * @param root where to look
+ * @param selector a CSS selector
+ */
+export function requireElement<T extends Element>(root: ParentNode, selector: string): T {
+  const element = root.querySelector<T>(selector);
+  if (element === null) throw new Error(`page is missing ${selector}`);
+  return element;
+}
+
+/**
+ * A new element holding `text` as text.
+ * @param doc the document
+ * @param tag the tag name
+ * @param text its text
+ * @param className optional class
+ */
+export function textElement<K extends keyof HTMLElementTagNameMap>(doc: Document, tag: K, text: string, className?: string): HTMLElementTagNameMap[K] {
+  const element = doc.createElement(tag);
+  element.textContent = text;
+  if (className !== undefined) element.className = className;
+  return element;
+}
+
+/**
+ * A `<time>` showing `iso` in the reader's locale.
+ * @param doc the document
+ * @param iso an ISO 8601 time
+ * @param style how much of it to show
+ */
+export function timeElement(doc: Document, iso: string, style: 'full' | 'time' = 'full'): HTMLTimeElement {
+  const date = new Date(iso);
+  const text = style === 'time' ? date.toLocaleTimeString() : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  const time = textElement(doc, 'time', text);
+  time.dateTime = iso;
+  time.title = date.toLocaleString();
+  return time;
+}
+
+/**
+ * The short form of an order id: its last 8 characters (a UUID v7 starts with the time, which orders share).
+ * @param id the full id
+ */
+export function shortId(id: string): string {
+  return id.slice(-8);
+}
+
+/**
+ * A price or total with two decimals and the reader's separators.
+ * @param value an amount
+ */
+export function money(value: number): string {
+  return value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+/**
+ * A count with the reader's thousands separators.
+ * @param value a count
+ */
+export function count(value: number): string {
+  return value.toLocaleString();
+}
+
+/**
+ * One order line as text: `2 × monitor · 199.99`.
+ * @param item the line
+ */
+export function itemText(item: Order['items'][number]): string {
+  const price = item.price === undefined ? '' : ` · ${money(item.price)}`;
+  return `${item.quantity} × ${item.name}${price}`;
+}
+
+/**
+ * Show `status` on a badge element.
+ * @param badge the element
+ * @param status the status
+ */
+export function setBadge(badge: HTMLElement, status: OrderStatus): void {
+  badge.className = `badge status-${status}`;
+  badge.textContent = status;
+}

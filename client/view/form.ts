@@ -1,0 +1,176 @@
+/**
+ * @module client/view/form
+ * The "New order" form: item rows, reading the fields into a request body,
+ * and showing field errors as sentences next to the fields they concern,
+ * whether they come from the check made before sending or from the server.
+ */
+
+import type { ApiProblem, NewOrderBody } from '../api.ts';
+import type { FieldError } from '../../src/protocol.ts';
+import { requireElement } from './dom.ts';
+
+/** The form, as the page drives it. */
+export interface OrderForm {
+  /** Show errors next to the fields they name; `rowOfItem` maps item indexes to form rows. */
+  showProblem(problem: ApiProblem, rowOfItem: readonly number[]): void;
+  /** Remove a message that said the server could not be reached (it can now). */
+  clearNetworkProblem(): void;
+  /** Empty the form after a successful create. */
+  reset(): void;
+}
+
+/** Field names as the form's labels say them. */
+const FIELD_LABELS: Readonly<Record<string, string>> = {
+  customerName: 'Customer name',
+  customerEmail: 'Email',
+  items: 'Items',
+  name: 'Item name',
+  quantity: 'Quantity',
+  price: 'Price',
+};
+
+/** Numbers of this many digits or more get thousands separators in messages. */
+const GROUP_DIGITS_FROM = 4;
+
+/**
+ * Build the form over `#create-form`.
+ * @param doc the document
+ * @param onSubmit called with the body read from the fields
+ */
+export function createOrderForm(doc: Document, onSubmit: (body: NewOrderBody, rowOfItem: readonly number[]) => void): OrderForm {
+  const form = requireElement<HTMLFormElement>(doc, '#create-form');
+  const itemRows = requireElement<HTMLElement>(form, '#item-rows');
+  const rowTemplate = requireElement<HTMLTemplateElement>(doc, '#item-row-template');
+  const formError = requireElement<HTMLElement>(form, '[data-error-for=""]');
+  let networkProblemShown = false;
+
+  const addRow = (): HTMLElement => {
+    const row = rowTemplate.content.firstElementChild!.cloneNode(true) as HTMLElement;
+    itemRows.append(row);
+    return row;
+  };
+  addRow();
+  requireElement<HTMLButtonElement>(form, '#add-item').addEventListener('click', () => addRow().querySelector('input')?.focus());
+  itemRows.addEventListener('click', (event) => {
+    const button = (event.target as Element).closest('[data-action="remove-item"]');
+    if (button === null) return;
+    button.closest('.item-row')?.remove();
+    if (itemRows.children.length === 0) addRow();
+    itemRows.querySelector<HTMLInputElement>('input')?.focus();
+  });
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    clearErrors();
+    const { body, rowOfItem } = read();
+    onSubmit(body, rowOfItem);
+  });
+
+  function read(): { body: NewOrderBody; rowOfItem: number[] } {
+    const data = new FormData(form);
+    const items: NewOrderBody['items'][number][] = [];
+    const rowOfItem: number[] = [];
+    [...itemRows.querySelectorAll<HTMLElement>('.item-row')].forEach((row, rowIndex) => {
+      const value = (name: string): string => row.querySelector<HTMLInputElement>(`[name="${name}"]`)!.value.trim();
+      const name = value('itemName');
+      const quantity = value('itemQuantity');
+      const price = value('itemPrice');
+      if (name === '' && quantity === '' && price === '') return;
+      if (quantity === '' && price === '' && name.includes(',')) {
+        for (const part of name.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+          items.push(part);
+          rowOfItem.push(rowIndex);
+        }
+        return;
+      }
+      items.push({ name, ...(quantity === '' ? {} : { quantity: Number(quantity) }), ...(price === '' ? {} : { price: Number(price) }) });
+      rowOfItem.push(rowIndex);
+    });
+    const email = String(data.get('customerEmail') ?? '').trim();
+    return {
+      body: { customerName: String(data.get('customerName') ?? ''), ...(email === '' ? {} : { customerEmail: email }), items },
+      rowOfItem,
+    };
+  }
+
+  function clearErrors(): void {
+    for (const p of form.querySelectorAll<HTMLElement>('.field-error')) p.textContent = '';
+    for (const input of form.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
+    networkProblemShown = false;
+  }
+
+  function showProblem(problem: ApiProblem, rowOfItem: readonly number[]): void {
+    clearErrors();
+    const rows = [...itemRows.querySelectorAll<HTMLElement>('.item-row')];
+    let first: HTMLElement | undefined;
+    const place = (slot: HTMLElement | null | undefined, message: string, input?: Element | null): void => {
+      const target = slot ?? formError;
+      target.textContent = target.textContent === '' ? message : `${target.textContent} ${message}`;
+      input?.setAttribute('aria-invalid', 'true');
+      if (first === undefined && input instanceof HTMLElement) first = input;
+    };
+    if (problem.errors.length === 0) {
+      place(undefined, sentence(problem.detail));
+      networkProblemShown = problem.code === 'NETWORK';
+    }
+    for (const error of problem.errors) {
+      const item = /^items\[(\d+)\](?:\.(\w+))?$/.exec(error.field);
+      if (item !== null) {
+        const row = rows[rowOfItem[Number(item[1])] ?? -1];
+        place(row?.querySelector<HTMLElement>('.item-error'), fieldSentence(error, item[2] ?? 'name'), row?.querySelector(`[name="${inputName(item[2])}"]`));
+      } else if (error.field === 'items') {
+        place(form.querySelector<HTMLElement>('[data-error-for="items"]'), fieldSentence(error, 'items'), rows[0]?.querySelector('input'));
+      } else {
+        const slot = form.querySelector<HTMLElement>(`[data-error-for="${CSS.escape(error.field)}"]`);
+        place(slot, fieldSentence(error, error.field), form.querySelector(`[name="${CSS.escape(error.field)}"]`));
+      }
+    }
+    first?.focus();
+  }
+
+  return {
+    showProblem,
+    clearNetworkProblem: () => {
+      if (!networkProblemShown) return;
+      formError.textContent = '';
+      networkProblemShown = false;
+    },
+    reset: () => {
+      form.reset();
+      clearErrors();
+      itemRows.replaceChildren();
+      addRow();
+      form.querySelector<HTMLInputElement>('[name="customerName"]')?.focus();
+    },
+  };
+}
+
+/**
+ * A field error as a sentence a person reads: `Quantity must be a whole number from 1 to 1,000,000.`
+ * @param error the error (field and message as the validator words them)
+ * @param field the field's last name part (`quantity`, `customerName`, ...)
+ */
+export function fieldSentence(error: FieldError, field: string): string {
+  const label = FIELD_LABELS[field] ?? field;
+  return sentence(`${label} ${error.message.replace(/\ban integer\b/, 'a whole number')}`);
+}
+
+/**
+ * Capitalised, numbers grouped, ending with a full stop.
+ * @param text a message
+ */
+export function sentence(text: string): string {
+  const grouped = text.replace(new RegExp(`\\d{${GROUP_DIGITS_FROM},}`, 'g'), (digits) => Number(digits).toLocaleString());
+  const capitalised = grouped.charAt(0).toUpperCase() + grouped.slice(1);
+  return /[.!?]$/.test(capitalised) ? capitalised : `${capitalised}.`;
+}
+
+function inputName(field: string | undefined): string {
+  switch (field) {
+    case 'quantity':
+      return 'itemQuantity';
+    case 'price':
+      return 'itemPrice';
+    default:
+      return 'itemName';
+  }
+}

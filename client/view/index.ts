@@ -1,0 +1,127 @@
+/**
+ * @module client/view
+ * The board page's view: the only code besides the tracking view that touches
+ * the DOM. Each part of the page lives in a module of its own in this folder;
+ * this one builds them over the document (a missing element throws at
+ * start-up), reports what the user did through `onAction`, and brings the DOM
+ * up to date in `render(model)`.
+ */
+
+import type { NewOrderBody } from '../api.ts';
+import type { ConnectionStatus } from '../connection.ts';
+import { isOrderStatus, type Order, type OrderStatus } from '../../src/protocol.ts';
+import { createActivityPanel, type ActivityPanel } from './activity.ts';
+import { createBoardView, type BoardAction, type BoardChrome } from './board.ts';
+import { createCardList, setMovesUsable } from './cards.ts';
+import { createConnectionIndicator } from './connection.ts';
+import { createDetailDialog, type DetailModel } from './detail.ts';
+import { requireElement, shortId } from './dom.ts';
+import { createOrderForm, type OrderForm } from './form.ts';
+import { createNotices, type Notices } from './notices.ts';
+import { createSignIn, type SignIn } from './sign-in.ts';
+
+/** Re-exported for the composition root, which builds detail models. */
+export type { DetailModel } from './detail.ts';
+/** Re-exported for the composition root's messages. */
+export { shortId } from './dom.ts';
+
+/** Everything `render` needs, computed by the page from its state. */
+export interface BoardModel extends BoardChrome {
+  /** The cards to show, in order. */
+  readonly cards: readonly Order[];
+  /** Ids to flash because they just changed. */
+  readonly highlight: readonly string[];
+  readonly detail: DetailModel;
+}
+
+/** What the user did. */
+export type ViewAction =
+  | BoardAction
+  | { readonly type: 'create'; readonly body: NewOrderBody; readonly rowOfItem: readonly number[] }
+  | { readonly type: 'move'; readonly id: string; readonly status: OrderStatus; readonly version: number }
+  | { readonly type: 'retry' }
+  | { readonly type: 'closeDetail' }
+  | { readonly type: 'login'; readonly token: string }
+  | { readonly type: 'logout' };
+
+/** The board page's view. */
+export interface View {
+  render(model: BoardModel): void;
+  setConnection(status: ConnectionStatus): void;
+  onAction(listener: (action: ViewAction) => void): void;
+  /** A move on this order finished (either way): its buttons work again. */
+  settleMove(id: string): void;
+  readonly form: Pick<OrderForm, 'showProblem' | 'clearNetworkProblem' | 'reset'>;
+  readonly notices: Notices;
+  readonly activity: ActivityPanel;
+  readonly signIn: SignIn;
+}
+
+/**
+ * Build the view over the page's document.
+ * @param doc the document holding the elements of index.html
+ */
+export function createView(doc: Document): View {
+  let emit: (action: ViewAction) => void = () => undefined;
+  const pendingMoves = new Set<string>();
+  let live = false;
+
+  const board = createBoardView(doc, (action) => emit(action));
+  const cardList = requireElement<HTMLUListElement>(doc, '#orders');
+  const cards = createCardList(doc, cardList, requireElement<HTMLTemplateElement>(doc, '#card-template'), pendingMoves);
+  const detail = createDetailDialog(doc, pendingMoves, () => emit({ type: 'closeDetail' }));
+  const detailBody = requireElement<HTMLElement>(doc, '#detail-body');
+  const form = createOrderForm(doc, (body, rowOfItem) => emit({ type: 'create', body, rowOfItem }));
+  const notices = createNotices(doc);
+  const indicator = createConnectionIndicator(doc, () => emit({ type: 'retry' }));
+  const signIn = createSignIn(doc, (token) => emit({ type: 'login', token }), () => emit({ type: 'logout' }));
+  const activity = createActivityPanel(doc);
+
+  // One listener for every card, present and future (event delegation).
+  const onCardClick = (event: Event): void => {
+    const button = (event.target as Element).closest<HTMLButtonElement>('button[data-action]');
+    const holder = button?.closest<HTMLElement>('[data-order-id]');
+    const id = holder?.dataset.orderId;
+    if (button === null || button === undefined || holder === undefined || holder === null || id === undefined) return;
+    if (button.dataset.action === 'copy') {
+      void navigator.clipboard?.writeText(id).then(
+        () => notices.toast(`Copied the id of order ${shortId(id)}`),
+        () => notices.toast(id),
+      );
+      return;
+    }
+    const status = button.dataset.status;
+    if (button.dataset.action !== 'move' || !isOrderStatus(status) || button.getAttribute('aria-disabled') === 'true') return;
+    pendingMoves.add(id);
+    refreshMoves();
+    emit({ type: 'move', id, status, version: Number(holder.dataset.version) });
+  };
+  cardList.addEventListener('click', onCardClick);
+  detailBody.addEventListener('click', onCardClick);
+
+  function refreshMoves(): void {
+    setMovesUsable(cardList, live, pendingMoves);
+    setMovesUsable(detailBody, live, pendingMoves);
+  }
+
+  return {
+    render(model) {
+      live = model.live;
+      board.render(model);
+      cards.render(model.cards, model.highlight, model.live);
+      detail.render(model.detail, model.live);
+    },
+    setConnection: (status) => indicator.show(status),
+    onAction: (listener) => {
+      emit = listener;
+    },
+    settleMove(id) {
+      pendingMoves.delete(id);
+      refreshMoves();
+    },
+    form,
+    notices,
+    activity,
+    signIn,
+  };
+}
