@@ -10,7 +10,7 @@ import type { AccessControl } from './access.ts';
 import type { Permission, Principal } from './auth.ts';
 import { corsHeaders } from './edge.ts';
 import { isValidIdempotencyKey, type IdempotencyCache } from './idempotency.ts';
-import { CLOSE_AFTER_RESPONSE, readJsonBody, sendEmpty, sendJson, sendProblem, sendText } from './http-io.ts';
+import { CLOSE_AFTER_RESPONSE, readJsonBody, sendEmpty, sendEncodedJson, sendJson, sendProblem } from './http-io.ts';
 import {
   ORDER_STATUSES,
   ProtocolError,
@@ -55,23 +55,56 @@ interface RouteMatch {
   readonly principal: Principal;
 }
 
-/** A handler and what it needs: a permission, `tracking` (the path's token is the credential), or nothing. */
-type Endpoint = readonly [Handler, Permission | 'tracking' | 'public'];
+/** A handler, what it needs (a permission, `tracking`: the path's token is the credential, or nothing), and how the index shows it. */
+interface Endpoint {
+  readonly handle: Handler;
+  readonly needs: Permission | 'tracking' | 'public';
+  /** One line for the index at `/api`. */
+  readonly what: string;
+  /** What follows the method and URL in the index's curl line (a body, say). */
+  readonly curlArgs?: string;
+}
 
 interface Route {
   readonly pattern: RegExp;
+  /** The path as the index shows it, with placeholders in capitals. */
+  readonly path: string;
   readonly methods: Readonly<Record<string, Endpoint>>;
 }
 
+const JSON_BODY = `-H 'Content-Type: application/json' -d`;
+
 const ROUTES: readonly Route[] = [
-  { pattern: /^\/api\/orders$/, methods: { GET: [listOrders, 'read'], POST: [createOrder, 'write'] } },
-  { pattern: /^\/api\/orders\/([^/]+)$/, methods: { GET: [getOrder, 'read'], DELETE: [deleteOrder, 'delete'] } },
-  { pattern: /^\/api\/orders\/([^/]+)\/status$/, methods: { PUT: [changeStatus, 'write'], PATCH: [changeStatus, 'write'] } },
+  { pattern: /^\/api\/?$/, path: '/api', methods: { GET: { handle: getIndex, needs: 'public', what: 'this index' } } },
+  {
+    pattern: /^\/api\/orders$/,
+    path: '/api/orders?status=pending,processing&limit=50',
+    methods: {
+      GET: { handle: listOrders, needs: 'read', what: 'orders, newest first; X-Total-Count, and a Link header to the next page' },
+      POST: { handle: createOrder, needs: 'write', what: 'create an order (Idempotency-Key makes retries safe); the answer carries its trackingToken', curlArgs: `${JSON_BODY} '{"customerName":"Ada","items":["laptop",{"name":"mouse","quantity":2,"price":19.99}]}'` },
+    },
+  },
+  {
+    pattern: /^\/api\/orders\/([^/]+)$/,
+    path: '/api/orders/ORDER_ID',
+    methods: {
+      GET: { handle: getOrder, needs: 'read', what: 'one order, with its version as ETag' },
+      DELETE: { handle: deleteOrder, needs: 'delete', what: 'delete an order (If-Match honoured)' },
+    },
+  },
+  {
+    pattern: /^\/api\/orders\/([^/]+)\/status$/,
+    path: '/api/orders/ORDER_ID/status',
+    methods: {
+      PUT: { handle: changeStatus, needs: 'write', what: 'move an order along: pending, processing, shipped, delivered, or cancelled (If-Match honoured)', curlArgs: `${JSON_BODY} '{"status":"processing"}'` },
+      PATCH: { handle: changeStatus, needs: 'write', what: 'the same as PUT', curlArgs: `${JSON_BODY} '{"status":"shipped"}'` },
+    },
+  },
   // A tracking token is a shareable capability: only those who get one when creating may ask again (and it counts as a write).
-  { pattern: /^\/api\/orders\/([^/]+)\/tracking-token$/, methods: { GET: [getTrackingToken, 'write'] } },
-  { pattern: /^\/api\/track\/([^/]+)$/, methods: { GET: [getTrackedOrder, 'tracking'] } },
-  { pattern: /^\/api\/stats$/, methods: { GET: [getStats, 'read'] } },
-  { pattern: /^\/healthz$/, methods: { GET: [getHealth, 'public'] } },
+  { pattern: /^\/api\/orders\/([^/]+)\/tracking-token$/, path: '/api/orders/ORDER_ID/tracking-token', methods: { GET: { handle: getTrackingToken, needs: 'write', what: "an order's customer tracking token again" } } },
+  { pattern: /^\/api\/track\/([^/]+)$/, path: '/api/track/TRACKING_TOKEN', methods: { GET: { handle: getTrackedOrder, needs: 'tracking', what: 'the one order a tracking token opens (no other credential needed); the customer page is /track/TRACKING_TOKEN' } } },
+  { pattern: /^\/api\/stats$/, path: '/api/stats', methods: { GET: { handle: getStats, needs: 'read', what: 'live numbers: orders by status, connections, events sent, seq' } } },
+  { pattern: /^\/healthz$/, path: '/healthz', methods: { GET: { handle: getHealth, needs: 'public', what: 'liveness' } } },
 ];
 
 /**
@@ -105,21 +138,20 @@ export function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: Ser
       if (method === 'OPTIONS') return sendEmpty(res, 204, { Allow: allow, ...(cors['Access-Control-Allow-Origin'] ? { 'Access-Control-Allow-Methods': allow } : {}) });
       return sendProblem(res, new ProtocolError('LO_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allow}`), { Allow: allow });
     }
-    const [handler, needs] = endpoint;
     const id = decodeSegment(m[1]);
-    const principal = admit(ctx, req, needs, id);
+    const principal = admit(ctx, req, endpoint.needs, id);
     if (!principal.ok) {
       req.resume();
       return sendAccessProblem(res, principal.error);
     }
-    return handler(ctx, req, res, { url, id, principal: principal.value });
+    return endpoint.handle(ctx, req, res, { url, id, principal: principal.value });
   }
   req.resume();
   sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', `No API route ${url.pathname.slice(0, 200)}`));
 }
 
 /** Who the request is, if they may use this endpoint: 401 without a valid credential, 403 without the permission, 429 past the write limit. */
-function admit(ctx: ApiContext, req: IncomingMessage, needs: Endpoint[1], id: string): Result<Principal> {
+function admit(ctx: ApiContext, req: IncomingMessage, needs: Endpoint['needs'], id: string): Result<Principal> {
   if (needs === 'public') return { ok: true, value: { kind: 'open' } };
   if (needs === 'tracking') return ctx.access.track(id);
   const principal = ctx.access.authenticate(req.headers.authorization);
@@ -157,7 +189,7 @@ function listOrders(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse,
     next.set('cursor', page.nextCursor);
     headers.Link = `</api/orders?${next.toString()}>; rel="next"`;
   }
-  sendText(res, 200, encodeOrders(page.orders), { ...headers, 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-store' });
+  sendEncodedJson(res, 200, encodeOrders(page.orders), headers);
 }
 
 async function createOrder(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, { principal }: RouteMatch): Promise<void> {
@@ -184,18 +216,18 @@ async function createOrder(ctx: ApiContext, req: IncomingMessage, res: ServerRes
           new ProtocolError('LO_ERR_IDEMPOTENCY_MISMATCH', 'This Idempotency-Key was already used with a different request body'),
         );
       }
-      return sendText(res, stored.status, stored.body, { ...stored.headers, 'Idempotent-Replayed': 'true' });
+      return sendEncodedJson(res, stored.status, stored.body, { ...stored.headers, 'Idempotent-Replayed': 'true' });
     }
   }
   const result = ctx.store.create(input.value);
   if (!result.ok) return sendProblem(res, result.error);
   const order = result.value.order;
   const trackingToken = ctx.access.tracking.issue(order.id);
-  const headers = { ETag: etagOf(order), Location: `/api/orders/${order.id}`, 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-store' };
+  const headers = { ETag: etagOf(order), Location: `/api/orders/${order.id}` };
   // The order, plus its tracking token: only the creator ever sees the token.
   const responseBody = encodeCreatedOrder(order, trackingToken);
   if (typeof key === 'string') ctx.idempotency.set(key, { fingerprint, status: 201, body: responseBody, headers });
-  sendText(res, 201, responseBody, headers);
+  sendEncodedJson(res, 201, responseBody, headers);
 }
 
 function getOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
@@ -246,14 +278,36 @@ function getHealth(_ctx: ApiContext, _req: IncomingMessage, res: ServerResponse)
   sendJson(res, 200, { status: 'ok' });
 }
 
+/**
+ * `GET /api`: every route with a line of what it does and a curl line to
+ * copy, addressed to the host the client used, with the Authorization
+ * header when tokens are on. Pretty-printed: it is read by people.
+ */
+function getIndex(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): void {
+  const base = `${req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${req.headers.host ?? 'localhost:8000'}`;
+  const auth = ctx.access.enabled ? ` -H "Authorization: Bearer $LIVEORDERS_TOKEN"` : '';
+  const routes = ROUTES.flatMap((route) =>
+    Object.entries(route.methods).map(([method, endpoint]) => {
+      const credential = endpoint.needs === 'public' || endpoint.needs === 'tracking' ? '' : auth;
+      const curl = `curl${method === 'GET' ? '' : ` -X ${method}`} '${base}${route.path}'${credential}${endpoint.curlArgs === undefined ? '' : ` ${endpoint.curlArgs}`}`;
+      return { method, path: route.path.split('?')[0], what: endpoint.what, curl };
+    }),
+  );
+  const index = {
+    service: 'liveorders',
+    auth: ctx.access.enabled ? 'Authorization: Bearer TOKEN on every route but /healthz, /api and /api/track' : 'open: no token needed (loopback only)',
+    routes,
+    websocket: { url: `${base.replace(/^http/, 'ws')}/ws`, watch: 'npm run -s watch', messages: 'ping, subscribe, createOrder, updateStatus (docs/protocol.md)' },
+  };
+  sendEncodedJson(res, 200, JSON.stringify(index, null, 2));
+}
+
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
-const JSON_TYPE = 'application/json; charset=utf-8';
-
 function sendOrder(res: ServerResponse, status: number, order: Order): void {
-  sendText(res, status, encodeOrder(order), { ETag: etagOf(order), 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-store' });
+  sendEncodedJson(res, status, encodeOrder(order), { ETag: etagOf(order) });
 }
 
 /** The order's version as a strong entity tag. */
@@ -353,5 +407,5 @@ function allowHeader(route: Route): string {
  */
 function headFollowsGet(route: Route): boolean {
   const get = route.methods.GET;
-  return get !== undefined && get[1] !== 'write' && get[1] !== 'delete';
+  return get !== undefined && get.needs !== 'write' && get.needs !== 'delete';
 }

@@ -24,7 +24,19 @@ const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
  * @param headers extra headers
  */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  sendText(res, status, JSON.stringify(body), { 'Content-Type': JSON_CONTENT_TYPE, 'Cache-Control': 'no-store', ...headers });
+  sendEncodedJson(res, status, JSON.stringify(body), headers);
+}
+
+/**
+ * Write JSON that is already serialised, ending it with a newline so that a
+ * shell prompt does not land on the end of `curl`'s output.
+ * @param res the response
+ * @param status HTTP status
+ * @param json the JSON text
+ * @param headers extra headers (Content-Type is JSON unless given)
+ */
+export function sendEncodedJson(res: ServerResponse, status: number, json: string, headers: Readonly<Record<string, string>> = {}): void {
+  sendText(res, status, `${json}\n`, { 'Content-Type': JSON_CONTENT_TYPE, 'Cache-Control': 'no-store', ...headers });
 }
 
 /**
@@ -63,7 +75,7 @@ export function sendEmpty(res: ServerResponse, status: number, headers: Readonly
  */
 export function sendProblem(res: ServerResponse, error: ProtocolError, headers: Record<string, string> = {}): void {
   const { status } = ERROR_CODES[error.code];
-  sendText(res, status, encodeProblem(error, res.req.url), { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Cache-Control': 'no-store', ...headers });
+  sendEncodedJson(res, status, encodeProblem(error, res.req.url), { 'Content-Type': PROBLEM_CONTENT_TYPE, ...headers });
 }
 
 /**

@@ -318,6 +318,38 @@ describe('stats, health, routing', () => {
     assert.equal((await head.text()).length, 0);
   });
 
+  test('GET /api and /api/ list every route with a curl line to copy, addressed to the host used', async () => {
+    for (const path of ['/api', '/api/']) {
+      const res = await request(srv.base, 'GET', path);
+      assert.equal(res.status, 200);
+      const index = res.body as { routes: { method: string; path: string; what: string; curl: string }[]; websocket: { url: string } };
+      const pairs = index.routes.map((r) => `${r.method} ${r.path}`);
+      for (const route of ['GET /api/orders', 'POST /api/orders', 'GET /api/orders/ORDER_ID', 'DELETE /api/orders/ORDER_ID', 'PUT /api/orders/ORDER_ID/status', 'PATCH /api/orders/ORDER_ID/status', 'GET /api/orders/ORDER_ID/tracking-token', 'GET /api/track/TRACKING_TOKEN', 'GET /api/stats', 'GET /healthz']) {
+        assert.ok(pairs.includes(route), `${route} is listed`);
+      }
+      const post = index.routes.find((r) => r.method === 'POST')!;
+      assert.match(post.curl, new RegExp(`^curl -X POST '${srv.base}/api/orders\\?status=pending,processing&limit=50' -H 'Content-Type: application/json' -d '\\{`));
+      assert.equal(index.websocket.url, `${srv.wsBase}/ws`);
+      assert.ok(index.routes.every((r) => !r.curl.includes('Authorization')), 'open mode needs no token');
+    }
+  });
+
+  test("the index's POST example, copied as printed, creates an order", async () => {
+    const index = (await request(srv.base, 'GET', '/api')).body as { routes: { method: string; curl: string }[] };
+    const post = index.routes.find((r) => r.method === 'POST')!;
+    const body = /-d '(.*)'$/.exec(post.curl)?.[1];
+    assert.ok(body !== undefined);
+    assert.equal((await request(srv.base, 'POST', '/api/orders', body)).status, 201);
+  });
+
+  test('every JSON answer ends with a newline, so the shell prompt starts on its own line', async () => {
+    const order = await create();
+    for (const [method, path, body] of [['GET', '/api/orders'], ['GET', `/api/orders/${order.id}`], ['GET', '/api/stats'], ['GET', '/healthz'], ['GET', '/api'], ['GET', '/api/nope'], ['POST', '/api/orders', orderBody()], ['PUT', `/api/orders/${order.id}/status`, { status: 'processing' }]] as const) {
+      const res = await request(srv.base, method, path, body);
+      assert.ok(res.text.endsWith('}\n') || res.text.endsWith(']\n'), `${method} ${path}: ${JSON.stringify(res.text.slice(-5))}`);
+    }
+  });
+
   test('unknown API routes are 404 problem+json', async () => {
     assertProblem(await request(srv.base, 'GET', '/api/nothing'), 404, 'LO_ERR_NOT_FOUND');
     assertProblem(await request(srv.base, 'GET', '/api/orders/x/y/z'), 404, 'LO_ERR_NOT_FOUND');
