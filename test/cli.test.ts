@@ -1,7 +1,6 @@
 /** The terminal client, spawned as a real process against real servers. */
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { EXIT, HELP, parseWatchArgs } from '../cli/args.ts';
 import { clean, formatEvent } from '../cli/format.ts';
@@ -9,63 +8,10 @@ import { parseServerMessage, type Order } from '../src/protocol.ts';
 import { SAMPLE_ORDER } from './fixtures/messages.ts';
 import { orderBody, postOrder, request, startServer, type TestServer } from './helpers.ts';
 import { TcpProxy } from './tcp-proxy.ts';
-
-const CLI = new URL('../cli/ws-client.ts', import.meta.url).pathname;
-const BIN = new URL('../cli/bin.js', import.meta.url).pathname;
+import { Cli } from './cli-process.ts';
 
 const srv: TestServer = await startServer();
 after(srv.close);
-
-/** A running CLI whose output can be awaited line by line. */
-class Cli {
-  readonly child: ChildProcess;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<number>;
-  #waiters: (() => void)[] = [];
-
-  constructor(args: string[], options: { bin?: boolean; env?: Record<string, string> } = {}) {
-    const argv = options.bin ? [BIN, ...args] : ['--import', 'tsx', CLI, ...args];
-    this.child = spawn(process.execPath, argv, { env: { ...process.env, NO_COLOR: '', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      this.stdout += chunk.toString();
-      this.#wake();
-    });
-    this.child.stderr!.on('data', (chunk: Buffer) => {
-      this.stderr += chunk.toString();
-      this.#wake();
-    });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve(code ?? (signal === null ? -1 : 128))));
-    after(() => {
-      if (this.child.exitCode === null) this.child.kill('SIGKILL');
-    });
-  }
-
-  get lines(): string[] {
-    return this.stdout.split('\n').filter((l) => l !== '');
-  }
-
-  /** Wait until `predicate(stdout, stderr)` holds. */
-  async until(predicate: (stdout: string, stderr: string) => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate(this.stdout, this.stderr)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 100);
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w();
-  }
-}
 
 const create = postOrder;
 

@@ -1,0 +1,182 @@
+/**
+ * @module cli/watch
+ * What the terminal client does with the stream: prints the snapshot and
+ * every event, pursues the goal it was given (`--once`, `--count`, `--until`,
+ * `--send`), and decides the exit code. The connection itself (reconnects,
+ * resume, heartbeats) is {@link StreamConnection}'s.
+ */
+
+import { EXIT, type WatchOptions } from './args.ts';
+import { StreamConnection } from './connection.ts';
+import { formatEvent, formatOrder, formatSnapshot, type FormatOptions } from './format.ts';
+import { ALLOWED_TRANSITIONS, type ErrorMessage, type Order, type OrderEvent, type ServerMessage, type SnapshotMessage } from '../src/protocol.ts';
+
+/** Where output goes. */
+export interface WatchIo {
+  /** Write text (one or more lines, without the final newline) to stdout. */
+  out(text: string): void;
+  /** Write a note to stderr (without the final newline). */
+  err(text: string): void;
+}
+
+/** The client's name, at the start of its notes. */
+export const NAME = 'liveorders-watch';
+
+/** One run of the client, from connecting to its exit code. */
+export class Watch {
+  readonly #options: WatchOptions;
+  readonly #io: WatchIo;
+  readonly #connection: StreamConnection;
+  #events = 0;
+  #sent = false;
+  #finished = false;
+  #resolve: (code: number) => void = () => undefined;
+  #timeoutTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * @param options validated options
+   * @param io output
+   */
+  constructor(options: WatchOptions, io: WatchIo) {
+    this.#options = options;
+    this.#io = io;
+    const view = { ...(options.statuses === undefined ? {} : { statuses: options.statuses }), ...(options.orderId === undefined ? {} : { orderId: options.orderId }) };
+    // --send needs no table: ask for the smallest snapshot.
+    const limit = options.limit ?? (options.send === undefined ? undefined : 1);
+    this.#connection = new StreamConnection(
+      { url: options.url, view, heartbeatSeconds: options.heartbeatSeconds, ...(limit === undefined ? {} : { limit }), ...(options.token === undefined ? {} : { token: options.token }), ...(options.track === undefined ? {} : { track: options.track }) },
+      {
+        message: (message, raw) => this.#handle(message, raw),
+        ready: (again) => this.#onReady(again),
+        fatal: (code, message) => this.#finish(code, message),
+        note: (message) => this.#note(message),
+      },
+    );
+  }
+
+  /**
+   * Run until done; resolves with the exit code.
+   * @param signal aborting it (Ctrl-C) ends the run with code 0
+   */
+  run(signal?: AbortSignal): Promise<number> {
+    return new Promise((resolve) => {
+      this.#resolve = resolve;
+      if (signal?.aborted) return this.#finish(EXIT.ok);
+      signal?.addEventListener('abort', () => this.#finish(EXIT.ok), { once: true });
+      this.#armTimeout();
+      this.#connection.start();
+    });
+  }
+
+  /** With a goal, --timeout bounds the whole run; without one, the silence between events. */
+  #armTimeout(): void {
+    const seconds = this.#options.timeoutSeconds;
+    if (seconds === undefined) return;
+    clearTimeout(this.#timeoutTimer);
+    this.#timeoutTimer = setTimeout(() => {
+      const what = this.#hasGoal() ? 'for the goal' : 'for an event';
+      this.#finish(EXIT.timeout, `timed out after ${seconds}s waiting ${what}`);
+    }, seconds * 1000);
+  }
+
+  #hasGoal(): boolean {
+    const o = this.#options;
+    return o.once || o.count !== undefined || o.until !== undefined || o.send !== undefined;
+  }
+
+  #onReady(again: boolean): void {
+    if (this.#finished) return;
+    const send = this.#options.send;
+    if (send !== undefined && !again && !this.#sent) {
+      this.#sent = true;
+      this.#connection.send(send);
+    }
+  }
+
+  #handle(message: ServerMessage, raw: string): void {
+    if (this.#finished) return;
+    const o = this.#options;
+    switch (message.type) {
+      case 'snapshot':
+        if (o.send !== undefined) return;
+        this.#print(raw, () => formatSnapshot(message, this.#format()));
+        if (o.once) return this.#finish(EXIT.ok);
+        this.#checkUntil(message.orders.find((order) => order.id === o.orderId), message);
+        return;
+      case 'resumed':
+        if (o.json && o.send === undefined) this.#io.out(raw);
+        return;
+      case 'events':
+        return this.#onEvents(message.events, raw);
+      case 'ack':
+        this.#print(raw, () => formatOrder(message.order, this.#format()));
+        return this.#finish(EXIT.ok);
+      case 'pong':
+        if (o.send?.type !== 'ping') return;
+        this.#print(raw, () => `pong${message.id === undefined ? '' : ` ${message.id}`}`);
+        return this.#finish(EXIT.ok);
+      case 'error':
+        return this.#onErrorMessage(message, raw);
+    }
+  }
+
+  #onEvents(events: readonly OrderEvent[], raw: string): void {
+    if (events.length === 0) return; // all printed before a reconnect
+    const o = this.#options;
+    if (o.send !== undefined) return;
+    if (o.timeoutSeconds !== undefined && !this.#hasGoal()) this.#armTimeout();
+    if (o.json) this.#io.out(raw);
+    for (const event of events) {
+      if (!o.json) this.#io.out(formatEvent(event, this.#format()));
+      this.#events++;
+      if (o.count !== undefined && this.#events >= o.count) return this.#finish(EXIT.ok);
+      if (event.order.id === o.orderId) {
+        if (event.type === 'order.deleted') return this.#finish(EXIT.failure, `order ${event.order.id} was deleted`);
+        this.#checkUntil(event.order);
+        if (this.#finished) return;
+      }
+    }
+  }
+
+  /** An `error` answer ends the run. */
+  #onErrorMessage(message: ErrorMessage, raw: string): void {
+    const fields = (message.errors ?? []).map((e) => `${e.field} ${e.message}`).join('; ');
+    if (this.#options.json) this.#io.out(raw);
+    this.#finish(EXIT.serverError, `the server refused: ${message.code}: ${message.message}${fields === '' ? '' : ` (${fields})`}`);
+  }
+
+  /** For --until: done when the order has the status; failed when it can no longer get there. */
+  #checkUntil(order: Order | undefined, snapshot?: SnapshotMessage): void {
+    const until = this.#options.until;
+    if (until === undefined) return;
+    if (order === undefined) {
+      if (snapshot !== undefined) this.#note(`order ${this.#options.orderId} is not in the store (yet); waiting`);
+      return;
+    }
+    if (order.status === until) return this.#finish(EXIT.ok);
+    if (!ALLOWED_TRANSITIONS[order.status].includes(until)) {
+      this.#finish(EXIT.failure, `order ${order.id} is ${order.status} and can no longer become ${until}`);
+    }
+  }
+
+  #format(): FormatOptions {
+    return { color: this.#options.color };
+  }
+
+  #print(raw: string, human: () => string): void {
+    this.#io.out(this.#options.json ? raw : human());
+  }
+
+  #note(message: string): void {
+    this.#io.err(`${NAME}: ${message}`);
+  }
+
+  #finish(code: number, message?: string): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    clearTimeout(this.#timeoutTimer);
+    if (message !== undefined) this.#note(message);
+    this.#connection.stop();
+    this.#resolve(code);
+  }
+}
