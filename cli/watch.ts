@@ -11,12 +11,14 @@ import { StreamConnection } from './connection.ts';
 import { formatEvent, formatOrder, formatSnapshot, type FormatOptions } from './format.ts';
 import { ALLOWED_TRANSITIONS, type ErrorMessage, type Order, type OrderEvent, type ServerMessage, type SnapshotMessage } from '../src/protocol.ts';
 
-/** Where output goes. */
+/** Where output goes, and how wide it may be. */
 export interface WatchIo {
   /** Write text (one or more lines, without the final newline) to stdout. */
   out(text: string): void;
   /** Write a note to stderr (without the final newline). */
   err(text: string): void;
+  /** Cells per line for human output now (it follows terminal resizes), or undefined for no limit. */
+  width(): number | undefined;
 }
 
 /** The client's name, at the start of its notes. */
@@ -160,7 +162,8 @@ export class Watch {
   }
 
   #format(): FormatOptions {
-    return { color: this.#options.color };
+    const width = this.#io.width();
+    return width === undefined ? { color: this.#options.color } : { color: this.#options.color, width };
   }
 
   #print(raw: string, human: () => string): void {

@@ -10,9 +10,26 @@ import { fileURLToPath } from 'node:url';
 import { EXIT, HELP, parseWatchArgs } from './args.ts';
 import { NAME, Watch, type WatchIo } from './watch.ts';
 
+/** The width assumed for a terminal that does not report one (and `COLUMNS` is not set). */
+const FALLBACK_COLUMNS = 80;
+
+/**
+ * A terminal's width now: what it reports (Node updates it on every resize),
+ * else `COLUMNS`, else {@link FALLBACK_COLUMNS}. A pseudo-terminal nobody
+ * sized reports 0.
+ * @param stream a TTY stream
+ * @param env the environment
+ */
+function terminalWidth(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): number {
+  if (stream.columns > 0) return stream.columns;
+  const columns = Number(env.COLUMNS);
+  return Number.isInteger(columns) && columns > 0 ? columns : FALLBACK_COLUMNS;
+}
+
 /** Entry point: parse argv, run, exit with the code. */
 export async function main(): Promise<void> {
-  const parsed = parseWatchArgs(process.argv.slice(2), process.env, process.stdout.isTTY === true);
+  const stdoutIsTty = process.stdout.isTTY === true;
+  const parsed = parseWatchArgs(process.argv.slice(2), process.env, stdoutIsTty);
   if (!parsed.ok) {
     process.stderr.write(`${NAME}: ${parsed.error}\nRun with --help for usage.\n`);
     process.exit(EXIT.usage);
@@ -30,6 +47,7 @@ export async function main(): Promise<void> {
   const io: WatchIo = {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
+    width: () => options.width ?? (stdoutIsTty ? terminalWidth(process.stdout, process.env) : undefined),
   };
   const code = await new Watch(options, io).run(abort.signal);
   // Let buffered output drain before exiting.

@@ -22,11 +22,12 @@ describe('liveorders-watch', () => {
     const cli = new Cli(['--help']);
     assert.equal(await cli.exited, 0);
     assert.equal(cli.stdout, HELP);
-    for (const option of ['--url', '--json', '--order', '--status', '--limit', '--once', '--count', '--until', '--timeout', '--send', '--heartbeat', '--token', '--track', '--no-color', '--help']) {
+    for (const option of ['--url', '--json', '--order', '--status', '--limit', '--once', '--count', '--until', '--timeout', '--send', '--heartbeat', '--token', '--track', '--no-color', '--width', '--help']) {
       assert.ok(cli.stdout.includes(option), `${option} is documented`);
     }
     assert.match(cli.stdout, /Exit codes: 0 done/);
     assert.match(cli.stdout, /Examples:/);
+    for (const line of cli.stdout.split('\n')) assert.ok(line.length <= 80, `--help fits 80 columns: ${line}`);
   });
 
   test('prints the snapshot as a table, then one line per event, and exits after --count', async (t) => {
