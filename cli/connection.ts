@@ -66,6 +66,8 @@ export class StreamConnection {
   #heartbeat: NodeJS.Timeout | undefined;
   /** Whether anything arrived since the last heartbeat ping. */
   #heard = true;
+  /** The last socket error, for saying why a reconnect attempt failed. */
+  #lastError: NodeJS.ErrnoException | undefined;
 
   constructor(options: ConnectionOptions, handler: ConnectionHandler) {
     this.#options = options;
@@ -104,8 +106,9 @@ export class StreamConnection {
     const headers = this.#options.token === undefined ? {} : { Authorization: `Bearer ${this.#options.token}` };
     const ws = new WebSocket(this.#socketUrl(), { perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, headers });
     this.#ws = ws;
+    this.#lastError = undefined;
     ws.on('unexpected-response', (_req: ClientRequest, res: IncomingMessage) => this.#onRefused(res));
-    ws.on('error', (error: NodeJS.ErrnoException) => this.#onError(error));
+    ws.on('error', (error: NodeJS.ErrnoException) => this.#onError(ws, error));
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary && ws === this.#ws) this.#onFrame(data.toString());
     });
@@ -176,12 +179,13 @@ export class StreamConnection {
     res.on('error', () => refused(''));
   }
 
-  #onError(error: NodeJS.ErrnoException): void {
+  #onError(ws: WebSocket, error: NodeJS.ErrnoException): void {
+    if (ws === this.#ws) this.#lastError = error;
     // Once connected, a failure only means "try again": 'close' follows and schedules it.
     if (this.#readyOnce || this.#stopped) return;
     const url = this.#options.url.toString();
     if (error.code === 'ECONNREFUSED') {
-      return this.#fail(EXIT.unreachable, `cannot connect to ${url}: nothing is listening there. Is the server running? Start it with: npm start`);
+      return this.#fail(EXIT.unreachable, `cannot connect to ${url}: connection refused, nothing is listening there. Is the server running? Start it with: npm start`);
     }
     if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') {
       return this.#fail(EXIT.unreachable, `cannot connect to ${url}: unknown host "${this.#options.url.hostname}"`);
@@ -220,9 +224,27 @@ export class StreamConnection {
     if (code === CLOSE_CODES.policyViolation) return this.#fail(EXIT.rejected, `the server closed the connection: ${reason === '' ? 'token revoked' : reason}`);
     const delay = backoffDelay(this.#attempt);
     this.#attempt++;
-    const why = code === CLOSE_CODES.goingAway ? 'the server is shutting down' : `connection lost (${code}${reason === '' ? '' : ` ${reason}`})`;
-    this.#handler.note(`${why}; reconnecting in ${(delay / 1000).toFixed(1)}s (attempt ${this.#attempt})`);
+    this.#handler.note(`${this.#whyClosed(code, reason)}; reconnecting in ${(delay / 1000).toFixed(1)}s (attempt ${this.#attempt})`);
     this.#retryTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  /** Why a connection ended, in words: a refused reconnect is not a lost connection (1006). */
+  #whyClosed(code: number, reason: string): string {
+    const url = this.#options.url.toString();
+    switch (this.#lastError?.code) {
+      case 'ECONNREFUSED':
+        return `cannot connect to ${url}: connection refused`;
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return `cannot connect to ${url}: unknown host "${this.#options.url.hostname}"`;
+      case 'ETIMEDOUT':
+      case 'EHOSTUNREACH':
+      case 'ENETUNREACH':
+        return `cannot connect to ${url}: ${this.#lastError.code}`;
+      default:
+        if (code === CLOSE_CODES.goingAway) return 'the server is shutting down';
+        return `connection lost (${code}${reason === '' ? '' : ` ${reason}`})`;
+    }
   }
 
   #noteReconnected(message: ServerMessage): void {

@@ -123,6 +123,19 @@ describe('liveorders-watch', () => {
     const cli = new Cli(['--url', 'ws://127.0.0.1:9/ws']);
     assert.equal(await cli.exited, EXIT.unreachable);
     assert.match(cli.stderr, /nothing is listening there\. Is the server running\? Start it with: npm start/);
+    assert.match(cli.stderr, /cannot connect to ws:\/\/127\.0\.0\.1:9\/ws: connection refused/);
+  });
+
+  test('a server that goes away: each refused reconnect says "connection refused" and where, not "connection lost (1006)"', async () => {
+    const gone = await startServer();
+    const cli = new Cli(['--url', `${gone.wsBase}/ws`]);
+    await cli.until((out) => out.startsWith('snapshot'), 'the snapshot');
+    await gone.close();
+    const refused = new RegExp(`cannot connect to ${gone.wsBase}/ws: connection refused; reconnecting in \\d+\\.\\ds \\(attempt 2\\)`);
+    await cli.until((_out, err) => refused.test(err), 'the second attempt to be refused', 20_000);
+    assert.doesNotMatch(cli.stderr, /1006/);
+    cli.child.kill('SIGINT');
+    assert.equal(await cli.exited, 0);
   });
 
   test('bad usage exits 2; a refused upgrade exits 5; an error answer exits 6', async () => {
