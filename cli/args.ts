@@ -80,7 +80,8 @@ Options:
                    --once, --count, --until or --send to finish; without those,
                    the longest silence allowed between events
   --send JSON      send one client message (e.g. createOrder, updateStatus),
-                   print the answer and exit
+                   print the answer and exit; for a new order also its tracking
+                   token and customer page
   --width N        fit every line in N columns (${WIDTH_LIMITS.min}-${WIDTH_LIMITS.max}). By default lines fit
                    the terminal, and are whole (with whole ids) when piped
   --token TOKEN    access token, when the server has tokens on

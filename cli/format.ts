@@ -199,6 +199,16 @@ export function formatOrder(order: Order, options: FormatOptions): string {
 }
 
 /**
+ * A new order's tracking token, and the customer page it opens. Neither is
+ * ever cut: a shortened token or link is useless.
+ * @param token the tracking token from the `ack`
+ * @param pageUrl the customer page's URL
+ */
+export function formatTracking(token: string, pageUrl: string): string {
+  return `tracking token  ${token}\ncustomer page   ${pageUrl}`;
+}
+
+/**
  * Remove control characters (C0, DEL, C1) so user text cannot move the cursor or recolour the terminal.
  * @param text untrusted text
  */

@@ -8,7 +8,7 @@
 
 import { EXIT, type WatchOptions } from './args.ts';
 import { StreamConnection } from './connection.ts';
-import { formatEvent, formatOrder, formatSnapshot, type FormatOptions } from './format.ts';
+import { formatEvent, formatOrder, formatSnapshot, formatTracking, type FormatOptions } from './format.ts';
 import { ALLOWED_TRANSITIONS, type ErrorMessage, type Order, type OrderEvent, type ServerMessage, type SnapshotMessage } from '../src/protocol.ts';
 
 /** Where output goes, and how wide it may be. */
@@ -111,7 +111,7 @@ export class Watch {
       case 'events':
         return this.#onEvents(message.events, raw);
       case 'ack':
-        this.#print(raw, () => formatOrder(message.order, this.#format()));
+        this.#print(raw, () => this.#formatAck(message.order, message.trackingToken));
         return this.#finish(EXIT.ok);
       case 'pong':
         if (o.send?.type !== 'ping') return;
@@ -161,6 +161,12 @@ export class Watch {
     }
   }
 
+  /** The order line, then a new order's tracking token and customer page. */
+  #formatAck(order: Order, trackingToken: string | undefined): string {
+    const line = formatOrder(order, this.#format());
+    return trackingToken === undefined ? line : `${line}\n${formatTracking(trackingToken, trackingPageUrl(this.#options.url, trackingToken))}`;
+  }
+
   #format(): FormatOptions {
     const width = this.#io.width();
     return width === undefined ? { color: this.#options.color } : { color: this.#options.color, width };
@@ -182,4 +188,17 @@ export class Watch {
     this.#connection.stop();
     this.#resolve(code);
   }
+}
+
+/**
+ * The customer page a tracking token opens: `/track/TOKEN` on the server the
+ * socket URL points at (same host and port, http for ws and https for wss).
+ * @param socketUrl the WebSocket URL
+ * @param token the tracking token
+ */
+function trackingPageUrl(socketUrl: URL, token: string): string {
+  const page = new URL(`/track/${encodeURIComponent(token)}`, socketUrl);
+  page.protocol = socketUrl.protocol === 'wss:' ? 'https:' : 'http:';
+  page.search = '';
+  return page.toString();
 }

@@ -152,12 +152,19 @@ describe('liveorders-watch', () => {
     assert.match(error.stderr, /LO_ERR_NOT_FOUND/);
   });
 
-  test('--send creates an order over the socket and prints the answer', async () => {
+  test('--send creates an order over the socket and prints the answer, its tracking token and customer page', async () => {
     const cli = new Cli(['--url', `${srv.wsBase}/ws`, '--send', JSON.stringify({ type: 'createOrder', order: { customerName: 'From CLI', items: ['x'] } })], { bin: true });
     assert.equal(await cli.exited, EXIT.ok);
-    const id = /^([0-9a-f-]{36}) {2}From CLI {2}pending {2}v1$/.exec(cli.stdout.trim())?.[1];
+    assert.equal(cli.lines.length, 3, cli.stdout);
+    const id = /^([0-9a-f-]{36}) {2}From CLI {2}pending {2}v1$/.exec(cli.lines[0]!)?.[1];
     assert.ok(id, cli.stdout);
     assert.equal(((await request(srv.base, 'GET', `/api/orders/${id}`)).body as Order).customerName, 'From CLI');
+    const token = /^tracking token {2}([A-Za-z0-9_-]{22})$/.exec(cli.lines[1]!)?.[1];
+    assert.ok(token, cli.stdout);
+    assert.equal(cli.lines[2], `customer page   ${srv.base}/track/${token}`);
+    const tracked = await request(srv.base, 'GET', `/api/track/${token}`);
+    assert.equal(tracked.status, 200);
+    assert.equal((tracked.body as Order).id, id, 'the printed token opens the order just created');
   });
 
   test('Ctrl-C exits cleanly with 0', async () => {
