@@ -51,6 +51,8 @@ export interface WatchOptions {
   readonly color: boolean;
   /** Cells per line for human output (`--width`); without it a terminal's width, and no limit on a pipe. */
   readonly width?: number;
+  /** Read client messages from stdin, one JSON object per line, and print the answers as they come. */
+  readonly interactive: boolean;
   readonly help: boolean;
 }
 
@@ -82,6 +84,10 @@ Options:
   --send JSON      send one client message (e.g. createOrder, updateStatus),
                    print the answer and exit; for a new order also its tracking
                    token and customer page
+  -i, --interactive
+                   send client messages typed (or piped) one JSON per line and
+                   print the answers and the events as they come; the end of
+                   input (Ctrl-D) exits with 0
   --width N        fit every line in N columns (${WIDTH_LIMITS.min}-${WIDTH_LIMITS.max}). By default lines fit
                    the terminal, and are whole (with whole ids) when piped
   --token TOKEN    access token, when the server has tokens on
@@ -113,6 +119,7 @@ Examples:
     '{"type":"createOrder","order":{"customerName":"Ada","items":["laptop"]}}'
   npm run -s watch -- --send \\
     '{"type":"updateStatus","orderId":"ID","status":"shipped"}'
+  npm run -s watch -- -i           # then type {"type":"ping"} and press Enter
 `;
 
 /**
@@ -164,6 +171,7 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
         track: { type: 'string' },
         'no-color': { type: 'boolean', default: false },
         width: { type: 'string' },
+        interactive: { type: 'boolean', short: 'i', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -221,6 +229,7 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     }
     send = parsed.value;
   }
+  if (values.interactive && (send !== undefined || values.once)) return fail(`--interactive cannot be combined with ${send === undefined ? '--once' : '--send'}`);
   let width: number | undefined;
   if (values.width !== undefined) {
     width = Number(values.width);
@@ -245,6 +254,7 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
       ...(values.track === undefined ? {} : { track: values.track }),
       color: isTty && !values['no-color'] && (env.NO_COLOR === undefined || env.NO_COLOR === ''),
       ...(width === undefined ? {} : { width }),
+      interactive: values.interactive,
       help: values.help,
     },
   };

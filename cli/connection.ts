@@ -39,12 +39,16 @@ export interface ConnectionHandler {
   message(message: ServerMessage, raw: string): void;
   /** A connection opened (with a snapshot or `resumed`); `again` after a reconnect. */
   ready(again: boolean): void;
+  /** A connection dropped after it was ready: answers to what was sent on it may never come. */
+  dropped(): void;
   /** Reconnecting cannot help: exit with `code`, saying `message`. */
   fatal(code: number, message: string): void;
   /** Something worth a line on stderr. */
   note(message: string): void;
 }
 
+/** The id of the client's own heartbeat pings, so their pongs can be told from answers to the user's. */
+export const HEARTBEAT_PING_ID = 'liveorders-watch:heartbeat';
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How much of an unreadable message or a refusal's body to quote. */
 const QUOTE_LENGTH = 120;
@@ -54,8 +58,8 @@ export class StreamConnection {
   readonly #options: ConnectionOptions;
   readonly #handler: ConnectionHandler;
   #ws: WebSocket | undefined;
-  readonly #view: View;
-  readonly #limit: number | undefined;
+  #view: View;
+  #limit: number | undefined;
   #serverId: string | undefined;
   #lastSeq = 0;
   #ready = false;
@@ -142,6 +146,12 @@ export class StreamConnection {
       case 'snapshot':
         this.#serverId = message.serverId;
         this.#lastSeq = message.seq;
+        // Later snapshots answer a subscribe: their view is the one to resume with after a reconnect.
+        // (A tracking socket's view is its order, whatever the URL says: its URL stays as it was.)
+        if (this.#options.track === undefined) {
+          this.#view = message.view;
+          this.#limit = message.limit;
+        }
         return this.#deliver(message, text);
       case 'resumed':
         this.#serverId = message.serverId;
@@ -211,15 +221,17 @@ export class StreamConnection {
         return;
       }
       this.#heard = false;
-      ws.send(encodeClientMessage({ type: 'ping' }));
+      ws.send(encodeClientMessage({ type: 'ping', id: HEARTBEAT_PING_ID }));
     }, this.#options.heartbeatSeconds * 1000);
   }
 
   #onClose(ws: WebSocket, code: number, reason: string): void {
     if (ws !== this.#ws) return;
     clearInterval(this.#heartbeat);
+    const wasReady = this.#ready;
     this.#ready = false;
     if (this.#stopped || !this.#readyOnce) return;
+    if (wasReady) this.#handler.dropped();
     // The token was revoked (the server's tokens were reloaded): reconnecting with it cannot work.
     if (code === CLOSE_CODES.policyViolation) return this.#fail(EXIT.rejected, `the server closed the connection: ${reason === '' ? 'token revoked' : reason}`);
     const delay = backoffDelay(this.#attempt);

@@ -183,10 +183,11 @@ function statusChange(event: OrderEvent, sayNew: boolean): Piece[] {
  * An order, for `ack` answers: the whole id (to copy into `--order`), customer, status, version.
  * @param order the order
  * @param options colour, width
+ * @param label what to put first (e.g. "ack c1"), if anything
  */
-export function formatOrder(order: Order, options: FormatOptions): string {
+export function formatOrder(order: Order, options: FormatOptions, label?: string): string {
   const { color, width } = options;
-  const head = `${order.id}${COLUMN_GAP}`;
+  const head = `${label === undefined ? '' : label + COLUMN_GAP}${order.id}${COLUMN_GAP}`;
   const tail = `${COLUMN_GAP}${order.status}${COLUMN_GAP}v${order.version}`;
   const name = clean(order.customerName);
   const room = width === undefined ? undefined : Math.max(MIN_CUSTOMER_WIDTH, width - cellWidth(head) - cellWidth(tail));

@@ -2,14 +2,23 @@
  * @module cli/watch
  * What the terminal client does with the stream: prints the snapshot and
  * every event, pursues the goal it was given (`--once`, `--count`, `--until`,
- * `--send`), and decides the exit code. The connection itself (reconnects,
+ * `--send`), or in interactive mode sends what the user types and prints the
+ * answers; and decides the exit code. The connection itself (reconnects,
  * resume, heartbeats) is {@link StreamConnection}'s.
  */
 
 import { EXIT, type WatchOptions } from './args.ts';
-import { StreamConnection } from './connection.ts';
+import { HEARTBEAT_PING_ID, StreamConnection } from './connection.ts';
 import { formatEvent, formatOrder, formatSnapshot, formatTracking, type FormatOptions } from './format.ts';
-import { ALLOWED_TRANSITIONS, type ErrorMessage, type Order, type OrderEvent, type ServerMessage, type SnapshotMessage } from '../src/protocol.ts';
+import {
+  ALLOWED_TRANSITIONS,
+  type ClientMessage,
+  type ErrorMessage,
+  type Order,
+  type OrderEvent,
+  type ServerMessage,
+  type SnapshotMessage,
+} from '../src/protocol.ts';
 
 /** Where output goes, and how wide it may be. */
 export interface WatchIo {
@@ -34,6 +43,15 @@ export class Watch {
   #finished = false;
   #resolve: (code: number) => void = () => undefined;
   #timeoutTimer: NodeJS.Timeout | undefined;
+  /** Interactive: messages typed but not yet sent (no open connection). */
+  readonly #outbox: ClientMessage[] = [];
+  /**
+   * Interactive: the types of the messages sent on the current connection and
+   * not yet answered, oldest first. The server answers each message, in order,
+   * before it reads the next, so the oldest is the one an answer is for.
+   */
+  readonly #pending: ClientMessage['type'][] = [];
+  #inputEnded = false;
 
   /**
    * @param options validated options
@@ -50,6 +68,7 @@ export class Watch {
       {
         message: (message, raw) => this.#handle(message, raw),
         ready: (again) => this.#onReady(again),
+        dropped: () => this.#onDropped(),
         fatal: (code, message) => this.#finish(code, message),
         note: (message) => this.#note(message),
       },
@@ -68,6 +87,32 @@ export class Watch {
       this.#armTimeout();
       this.#connection.start();
     });
+  }
+
+  /**
+   * Interactive mode: send a message the user typed, now or as soon as a connection is ready.
+   * @param message a validated client message
+   */
+  send(message: ClientMessage): void {
+    if (this.#finished) return;
+    this.#outbox.push(message);
+    this.#flush();
+  }
+
+  /** Interactive mode: input ended (EOF, Ctrl-D). The run ends once every message sent has its answer. */
+  endInput(): void {
+    this.#inputEnded = true;
+    this.#endIfAnswered();
+  }
+
+  #flush(): void {
+    while (this.#outbox.length > 0 && this.#connection.send(this.#outbox[0]!)) {
+      this.#pending.push(this.#outbox.shift()!.type);
+    }
+  }
+
+  #endIfAnswered(): void {
+    if (this.#inputEnded && this.#outbox.length === 0 && this.#pending.length === 0) this.#finish(EXIT.ok);
   }
 
   /** With a goal, --timeout bounds the whole run; without one, the silence between events. */
@@ -93,6 +138,15 @@ export class Watch {
       this.#sent = true;
       this.#connection.send(send);
     }
+    this.#flush();
+  }
+
+  #onDropped(): void {
+    const n = this.#pending.length;
+    if (n === 0) return;
+    this.#note(`${n} message${n === 1 ? '' : 's'} sent before the connection dropped got no answer: ${n === 1 ? 'it' : 'each'} may or may not have been applied`);
+    this.#pending.length = 0;
+    this.#endIfAnswered();
   }
 
   #handle(message: ServerMessage, raw: string): void {
@@ -102,6 +156,7 @@ export class Watch {
       case 'snapshot':
         if (o.send !== undefined) return;
         this.#print(raw, () => formatSnapshot(message, this.#format()));
+        if (this.#pending[0] === 'subscribe') this.#answered();
         if (o.once) return this.#finish(EXIT.ok);
         this.#checkUntil(message.orders.find((order) => order.id === o.orderId), message);
         return;
@@ -111,12 +166,14 @@ export class Watch {
       case 'events':
         return this.#onEvents(message.events, raw);
       case 'ack':
-        this.#print(raw, () => this.#formatAck(message.order, message.trackingToken));
+        this.#print(raw, () => this.#formatAck(message.order, message.trackingToken, message.requestId));
+        if (o.interactive) return this.#answered();
         return this.#finish(EXIT.ok);
       case 'pong':
-        if (o.send?.type !== 'ping') return;
+        // The client's own heartbeat pongs are nobody's answer.
+        if (message.id === HEARTBEAT_PING_ID || !(o.interactive || o.send?.type === 'ping')) return;
         this.#print(raw, () => `pong${message.id === undefined ? '' : ` ${message.id}`}`);
-        return this.#finish(EXIT.ok);
+        return o.interactive ? this.#answered() : this.#finish(EXIT.ok);
       case 'error':
         return this.#onErrorMessage(message, raw);
     }
@@ -140,11 +197,21 @@ export class Watch {
     }
   }
 
-  /** An `error` answer ends the run. */
+  /** An `error` answer: in interactive mode one answer among others; otherwise the end. */
   #onErrorMessage(message: ErrorMessage, raw: string): void {
     const fields = (message.errors ?? []).map((e) => `${e.field} ${e.message}`).join('; ');
+    const what = `${message.code}: ${message.message}${fields === '' ? '' : ` (${fields})`}`;
+    if (this.#options.interactive) {
+      this.#print(raw, () => `error${message.requestId === undefined ? '' : ` ${message.requestId}`}  ${what}`);
+      return this.#answered();
+    }
     if (this.#options.json) this.#io.out(raw);
-    this.#finish(EXIT.serverError, `the server refused: ${message.code}: ${message.message}${fields === '' ? '' : ` (${fields})`}`);
+    this.#finish(EXIT.serverError, `the server refused: ${what}`);
+  }
+
+  #answered(): void {
+    this.#pending.shift();
+    this.#endIfAnswered();
   }
 
   /** For --until: done when the order has the status; failed when it can no longer get there. */
@@ -161,9 +228,10 @@ export class Watch {
     }
   }
 
-  /** The order line, then a new order's tracking token and customer page. */
-  #formatAck(order: Order, trackingToken: string | undefined): string {
-    const line = formatOrder(order, this.#format());
+  /** The order line; in interactive mode labelled "ack" (and its requestId); then a new order's tracking token and page. */
+  #formatAck(order: Order, trackingToken: string | undefined, requestId: string | undefined): string {
+    const label = this.#options.interactive ? `ack${requestId === undefined ? '' : ` ${requestId}`}` : undefined;
+    const line = formatOrder(order, this.#format(), label);
     return trackingToken === undefined ? line : `${line}\n${formatTracking(trackingToken, trackingPageUrl(this.#options.url, trackingToken))}`;
   }
 

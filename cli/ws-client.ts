@@ -8,6 +8,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXIT, HELP, parseWatchArgs } from './args.ts';
+import { readMessages, type InteractiveInput } from './interactive.ts';
 import { NAME, Watch, type WatchIo } from './watch.ts';
 
 /** The width assumed for a terminal that does not report one (and `COLUMNS` is not set). */
@@ -44,12 +45,23 @@ export async function main(): Promise<void> {
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   process.once('SIGTERM', () => abort.abort());
+
+  let input: InteractiveInput | undefined;
   const io: WatchIo = {
-    out: (text) => process.stdout.write(`${text}\n`),
-    err: (text) => process.stderr.write(`${text}\n`),
+    out: (text) => (input === undefined ? process.stdout.write(`${text}\n`) : input.write(process.stdout, text)),
+    err: (text) => (input === undefined ? process.stderr.write(`${text}\n`) : input.write(process.stderr, text)),
     width: () => options.width ?? (stdoutIsTty ? terminalWidth(process.stdout, process.env) : undefined),
   };
-  const code = await new Watch(options, io).run(abort.signal);
+  const watch = new Watch(options, io);
+  if (options.interactive) {
+    input = readMessages(process.stdin, stdoutIsTty ? process.stdout : process.stderr, {
+      message: (message) => watch.send(message),
+      invalid: (reason) => io.err(`${NAME}: not sent: ${reason}`),
+      end: () => watch.endInput(),
+    });
+  }
+  const code = await watch.run(abort.signal);
+  input?.close();
   // Let buffered output drain before exiting.
   process.stdout.write('', () => process.exit(code));
 }

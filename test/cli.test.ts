@@ -22,7 +22,7 @@ describe('liveorders-watch', () => {
     const cli = new Cli(['--help']);
     assert.equal(await cli.exited, 0);
     assert.equal(cli.stdout, HELP);
-    for (const option of ['--url', '--json', '--order', '--status', '--limit', '--once', '--count', '--until', '--timeout', '--send', '--heartbeat', '--token', '--track', '--no-color', '--width', '--help']) {
+    for (const option of ['--url', '--json', '--order', '--status', '--limit', '--once', '--count', '--until', '--timeout', '--send', '--heartbeat', '--token', '--track', '--no-color', '--width', '-i, --interactive', '--help']) {
       assert.ok(cli.stdout.includes(option), `${option} is documented`);
     }
     assert.match(cli.stdout, /Exit codes: 0 done/);
