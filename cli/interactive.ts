@@ -8,6 +8,7 @@
  */
 
 import { clearLine, createInterface, cursorTo } from 'node:readline';
+import { foregroundJob } from './keys.ts';
 import { parseClientMessage, type ClientMessage } from '../src/protocol.ts';
 
 /** The prompt shown in a terminal. */
@@ -21,6 +22,10 @@ export interface InteractiveHandlers {
   invalid(reason: string): void;
   /** End of input (EOF, or Ctrl-D in a terminal). */
   end(): void;
+  /** Ctrl-C in a terminal. */
+  interrupt(): void;
+  /** Ctrl-Z in a terminal: stop the job, after leaving raw mode (the function given). */
+  suspend(leaveRawMode: () => void): void;
 }
 
 /** The running reader. */
@@ -69,7 +74,18 @@ export function readMessages(input: NodeJS.ReadStream, promptOutput: NodeJS.Writ
     clearPrompt();
     handlers.end();
   });
-  if (terminal) rl.prompt();
+  if (terminal) {
+    // Without these listeners readline would close on Ctrl-C and stop only this process on Ctrl-Z.
+    rl.on('SIGINT', () => handlers.interrupt());
+    rl.on('SIGTSTP', () => handlers.suspend(() => input.setRawMode(false)));
+    process.on('SIGCONT', () => {
+      // `bg` continues the job too, and a background job that sets raw mode is stopped again.
+      if (closed || foregroundJob() === false) return;
+      input.setRawMode(true);
+      rl.prompt(true);
+    });
+    rl.prompt();
+  }
   return {
     write(stream, text) {
       if (!terminal || closed) {

@@ -1,7 +1,7 @@
 /**
  * @module cli/ws-client
  * The terminal client's entry point: reads the options, wires the process's
- * streams and signals to a {@link Watch}, and exits with its code.
+ * streams, signals and keys to a {@link Watch}, and exits with its code.
  * See `--help`, and cli/watch.ts for what a run does.
  */
 
@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXIT, HELP, parseWatchArgs } from './args.ts';
 import { readMessages, type InteractiveInput } from './interactive.ts';
+import { captureControlKeys, suspendJob } from './keys.ts';
 import { NAME, Watch, type WatchIo } from './watch.ts';
 
 /** The width assumed for a terminal that does not report one (and `COLUMNS` is not set). */
@@ -43,8 +44,11 @@ export async function main(): Promise<void> {
   // A closed pipe (`| head`) is a normal way to stop reading.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? EXIT.ok : EXIT.failure));
   const abort = new AbortController();
-  process.once('SIGINT', () => abort.abort());
-  process.once('SIGTERM', () => abort.abort());
+  const stop = (): void => abort.abort();
+  // `on`, not `once`: under `tsx` (npm run watch) a second SIGINT can follow the first (npm forwards
+  // one to tsx, which relays it), and tsx's preflight exits with 130 when no SIGINT listener is left.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 
   let input: InteractiveInput | undefined;
   const io: WatchIo = {
@@ -53,15 +57,23 @@ export async function main(): Promise<void> {
     width: () => options.width ?? (stdoutIsTty ? terminalWidth(process.stdout, process.env) : undefined),
   };
   const watch = new Watch(options, io);
+  let releaseKeys: (() => void) | undefined;
   if (options.interactive) {
     input = readMessages(process.stdin, stdoutIsTty ? process.stdout : process.stderr, {
       message: (message) => watch.send(message),
       invalid: (reason) => io.err(`${NAME}: not sent: ${reason}`),
       end: () => watch.endInput(),
+      interrupt: stop,
+      suspend: suspendJob,
     });
+  } else if (stdoutIsTty) {
+    // Only when watching in a terminal: piped into `less`, the keyboard is the pager's, and a Ctrl-C
+    // there ends the whole pipeline, whose status is the last command's anyway.
+    releaseKeys = captureControlKeys(process.stdin, { interrupt: stop });
   }
   const code = await watch.run(abort.signal);
   input?.close();
+  releaseKeys?.();
   // Let buffered output drain before exiting.
   process.stdout.write('', () => process.exit(code));
 }
