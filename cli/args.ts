@@ -49,10 +49,17 @@ export interface WatchOptions {
   /** A customer tracking token: watch that one order. */
   readonly track?: string;
   readonly color: boolean;
+  /** Cells per line for human output (`--width`); without it a terminal's width, and no limit on a pipe. */
+  readonly width?: number;
+  /** Read client messages from stdin, one JSON object per line, and print the answers as they come. */
+  readonly interactive: boolean;
   readonly help: boolean;
 }
 
-/** The text of `--help`. */
+/** The narrowest `--width` accepted, and the widest: beyond it no line gets shorter. */
+export const WIDTH_LIMITS = { min: 20, max: 1000 } as const;
+
+/** The text of `--help`, wrapped to fit 80 columns. */
 export const HELP = `liveorders-watch: watch the liveorders event stream, or script against it.
 
 Usage:
@@ -60,38 +67,59 @@ Usage:
   npx liveorders-watch [options]          (inside this project)
 
 Options:
-  --url URL        WebSocket URL (default ${DEFAULT_URL}, or $LIVEORDERS_URL)
-  --json           print every message exactly as received, one JSON object per line
+  --url URL        WebSocket URL (default ${DEFAULT_URL},
+                   or $LIVEORDERS_URL)
+  --json           print every message exactly as received, one JSON per line
   --order ID       watch one order
-  --status LIST    watch orders in these statuses (comma-separated: ${ORDER_STATUSES.join(',')})
+  --status LIST    watch orders in these statuses, comma-separated:
+                   ${ORDER_STATUSES.join(',')}
   --limit N        orders in the first snapshot (1-${SNAPSHOT_LIMITS.max}, default ${SNAPSHOT_LIMITS.default})
   --once           print the snapshot and exit
   --count N        exit after N events
-  --until STATUS   with --order: exit once that order has STATUS (already, or when it changes)
-  --timeout S      give up after S seconds (exit 4): the time allowed for --once, --count, --until
-                   or --send to finish; without those, the longest silence allowed between events
-  --send JSON      send one client message (e.g. createOrder, updateStatus), print the answer, exit
-  --token TOKEN    access token, when the server has tokens on (or $LIVEORDERS_TOKEN)
+  --until STATUS   with --order: exit once that order has STATUS (already, or
+                   when it changes)
+  --timeout S      give up after S seconds (exit 4): the time allowed for
+                   --once, --count, --until or --send to finish; without those,
+                   the longest silence allowed between events
+  --send JSON      send one client message (e.g. createOrder, updateStatus),
+                   print the answer and exit; for a new order also its tracking
+                   token and customer page
+  -i, --interactive
+                   send client messages typed (or piped) one JSON per line and
+                   print the answers and the events as they come; the end of
+                   input (Ctrl-D) exits with 0
+  --width N        fit every line in N columns (${WIDTH_LIMITS.min}-${WIDTH_LIMITS.max}). By default lines fit
+                   the terminal, and are whole (with whole ids) when piped
+  --token TOKEN    access token, when the server has tokens on
+                   (or $LIVEORDERS_TOKEN)
   --track TOKEN    watch the one order a customer tracking token opens
-  --heartbeat S    ping the server every S seconds and reconnect when it stops answering (default 15)
-  --no-color       no colours (also when NO_COLOR is set or stdout is not a terminal)
+  --heartbeat S    ping the server every S seconds and reconnect when it stops
+                   answering (default 15)
+  --no-color       no colours (also when NO_COLOR is set or stdout is not a
+                   terminal)
   -h, --help       show this help
 
-Output: the snapshot as a table, then one line per event: time, seq, event, order id, customer,
-status change. The client reconnects by itself with backoff (said on stderr) and resumes from the
-last seq it saw, so it neither repeats nor misses an event.
+Output: the snapshot as a table, then one line per event: time, seq, event,
+order id, customer, status change. In a terminal each line fits its width: ids
+shorten to their last 8 digits and names narrow. The client reconnects by
+itself with backoff (said on stderr) and resumes from the last seq it saw, so
+it neither repeats nor misses an event.
 
-Exit codes: 0 done (or Ctrl-C), 1 unexpected failure, 2 bad usage, 3 server not reachable,
-4 timed out, 5 connection refused by the server (e.g. 401: no or bad --token, or the token
-revoked while watching), 6 the server answered with an error.
+Exit codes: 0 done (or Ctrl-C), 1 unexpected failure, 2 bad usage, 3 server not
+reachable, 4 timed out, 5 connection refused by the server (e.g. 401: no or bad
+--token, or the token revoked while watching), 6 the server answered with an
+error.
 
 Examples:
   npm run -s watch                                   # watch everything
   npm run -s watch -- --status pending,processing    # only open orders
   npm run -s watch -- --json | jq -c '.events[]?'    # events for scripts
-  npm run -s watch -- --order ID --until delivered --timeout 600 && echo delivered
-  npm run -s watch -- --send '{"type":"createOrder","order":{"customerName":"Ada","items":["laptop"]}}'
-  npm run -s watch -- --send '{"type":"updateStatus","orderId":"ID","status":"shipped"}'
+  npm run -s watch -- --order ID --until delivered --timeout 600 && echo ok
+  npm run -s watch -- --send \\
+    '{"type":"createOrder","order":{"customerName":"Ada","items":["laptop"]}}'
+  npm run -s watch -- --send \\
+    '{"type":"updateStatus","orderId":"ID","status":"shipped"}'
+  npm run -s watch -- -i           # then type {"type":"ping"} and press Enter
 `;
 
 /**
@@ -142,6 +170,8 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
         token: { type: 'string' },
         track: { type: 'string' },
         'no-color': { type: 'boolean', default: false },
+        width: { type: 'string' },
+        interactive: { type: 'boolean', short: 'i', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -199,6 +229,12 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     }
     send = parsed.value;
   }
+  if (values.interactive && (send !== undefined || values.once)) return fail(`--interactive cannot be combined with ${send === undefined ? '--once' : '--send'}`);
+  let width: number | undefined;
+  if (values.width !== undefined) {
+    width = Number(values.width);
+    if (!/^\d{1,4}$/.test(values.width) || width < WIDTH_LIMITS.min || width > WIDTH_LIMITS.max) return fail(`--width: expected a number of columns from ${WIDTH_LIMITS.min} to ${WIDTH_LIMITS.max}`);
+  }
 
   return {
     ok: true,
@@ -217,6 +253,8 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
       ...(token === undefined ? {} : { token }),
       ...(values.track === undefined ? {} : { track: values.track }),
       color: isTty && !values['no-color'] && (env.NO_COLOR === undefined || env.NO_COLOR === ''),
+      ...(width === undefined ? {} : { width }),
+      interactive: values.interactive,
       help: values.help,
     },
   };

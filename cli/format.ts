@@ -3,11 +3,16 @@
  * How the terminal client prints snapshots, events and answers. Pure string
  * functions; colour only when asked. Text from users is stripped of control
  * characters so a customer name cannot send escape sequences to a terminal.
+ *
+ * Given a width (a terminal's), every line fits in it: long ids become short
+ * ones, columns narrow, and as a last resort the line is cut, so nothing
+ * wraps. Without one (a pipe), lines are as wide as their content and ids are
+ * whole, which is what scripts parse.
  */
 
 import { ORDER_STATUSES, type Order, type OrderEvent, type OrderStatus, type SnapshotMessage } from '../src/protocol.ts';
-
-const ANSI = { reset: '\u001b[0m', dim: '\u001b[2m', bold: '\u001b[1m' } as const;
+import { ANSI, COLUMN_GAP, packParts, renderLine, type Piece } from './line.ts';
+import { cellWidth, fitCells, padEndCells, padStartCells } from './width.ts';
 
 /** Terminal colour per status. */
 const STATUS_COLOURS: Readonly<Record<OrderStatus, string>> = {
@@ -18,73 +23,190 @@ const STATUS_COLOURS: Readonly<Record<OrderStatus, string>> = {
   cancelled: '\u001b[90m', // grey
 };
 
-/** Customer column widths: the table's, and the event lines' (padded so status changes line up). */
+/** Customer column widths, in cells: the table's, and the event lines' (padded so status changes line up). */
 const CUSTOMER_WIDTH = 24;
 const EVENT_CUSTOMER_WIDTH = 20;
+/** Below this many cells a customer name says too little: the line is cut at its end instead. */
+const MIN_CUSTOMER_WIDTH = 6;
+/** Cells of the longest status change ("deleted (was processing)"), kept free so changes line up. */
+const CHANGE_WIDTH = Math.max(...ORDER_STATUSES.map((s) => `deleted (was ${s})`.length));
+/** Width of the event type column: the longest type, "order.created" and its kin. */
+const EVENT_TYPE_WIDTH = 'order.created'.length;
+/** Hex digits in a short id. */
+const SHORT_ID_LENGTH = 8;
+/**
+ * Cells the "#seq" column takes at least in a terminal, so the columns after
+ * it do not move each time seq gains a digit (up to #99999).
+ */
+const SEQ_COLUMN_WIDTH = 6;
 
 /** Formatting switches. */
 export interface FormatOptions {
   readonly color: boolean;
+  /** Cells per line (the terminal's width); undefined for no limit, with whole ids. */
+  readonly width?: number;
 }
 
 /**
- * The snapshot as a header line and a table, newest first.
+ * An order id as the page shows it when space is short: its last 8 hex
+ * digits. The first ones are the UUID v7 timestamp, shared by orders made
+ * around the same time; the last ones are random.
+ * @param id an order id
+ */
+export function shortId(id: string): string {
+  return id.slice(-SHORT_ID_LENGTH);
+}
+
+/**
+ * The snapshot as a header and a table, newest first.
  * @param snapshot the message
- * @param options colour or not
+ * @param options colour, width
  */
 export function formatSnapshot(snapshot: SnapshotMessage, options: FormatOptions): string {
-  const counts = ORDER_STATUSES.map((s) => paint(`${s} ${snapshot.counts[s]}`, STATUS_COLOURS[s], options)).join(' · ');
+  const { color, width } = options;
   const shown = snapshot.orders.length < snapshot.total ? ` (newest ${snapshot.orders.length} shown)` : '';
-  const header = `snapshot · seq ${snapshot.seq} · ${snapshot.total} order${snapshot.total === 1 ? '' : 's'}${shown} · ${counts}`;
-  if (snapshot.orders.length === 0) return `${header}\n(no orders)`;
-  const rows = snapshot.orders.map((o) => [o.id, fit(clean(o.customerName), CUSTOMER_WIDTH), o.status, String(units(o)), o.total === undefined ? '-' : o.total.toFixed(2), clock(o.updatedAt)]);
-  const head = ['ID', 'CUSTOMER', 'STATUS', 'ITEMS', 'TOTAL', 'UPDATED'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[], status?: OrderStatus): string =>
-    cells
-      .map((cell, i) => {
-        const padded = i === 3 || i === 4 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!);
-        return i === 2 && status !== undefined ? paint(padded, STATUS_COLOURS[status], options) : padded;
-      })
-      .join('  ')
-      .trimEnd();
-  const table = [paint(line(head), ANSI.bold, options), ...rows.map((r, k) => line(r, snapshot.orders[k]!.status))];
-  return `${header}\n${table.join('\n')}`;
+  const summary: Piece[][] = [[['snapshot']], [[`seq ${snapshot.seq}`]], [[`${snapshot.total} order${snapshot.total === 1 ? '' : 's'}${shown}`]]];
+  const counts = ORDER_STATUSES.map((s): Piece[] => [[`${s} ${snapshot.counts[s]}`, STATUS_COLOURS[s]]]);
+  const oneLine = packParts([...summary, ...counts], color, width);
+  // Too wide for one line: the counts go on lines of their own rather than breaking anywhere.
+  const header = oneLine.length === 1 ? oneLine : [...packParts(summary, color, width), ...packParts(counts, color, width)];
+  if (snapshot.orders.length === 0) return [...header, '(no orders)'].join('\n');
+  return [...header, ...formatTable(snapshot.orders, options)].join('\n');
 }
+
+/** Which columns are right-aligned (ITEMS, TOTAL), and which holds the status (painted). */
+const RIGHT_ALIGNED = new Set([3, 4]);
+const STATUS_COLUMN = 2;
+const CUSTOMER_COLUMN = 1;
+
+function formatTable(orders: readonly Order[], options: FormatOptions): string[] {
+  const { color, width } = options;
+  const head = ['ID', 'CUSTOMER', 'STATUS', 'ITEMS', 'TOTAL', 'UPDATED'];
+  const row = (o: Order, id: string): string[] => [id, clean(o.customerName), o.status, String(units(o)), o.total === undefined ? '-' : o.total.toFixed(2), clock(o.updatedAt)];
+  const measure = (rows: string[][]): number[] => head.map((h, i) => Math.max(h.length, ...rows.map((r) => cellWidth(r[i]!))));
+  let rows = orders.map((o) => row(o, o.id));
+  let widths = measure(rows);
+  widths[CUSTOMER_COLUMN] = Math.min(widths[CUSTOMER_COLUMN]!, CUSTOMER_WIDTH);
+  const total = (): number => widths.reduce((sum, w) => sum + w, 0) + COLUMN_GAP.length * (widths.length - 1);
+  if (width !== undefined && total() > width) {
+    rows = orders.map((o) => row(o, shortId(o.id)));
+    widths = measure(rows);
+    const others = total() - widths[CUSTOMER_COLUMN]!;
+    widths[CUSTOMER_COLUMN] = Math.max(MIN_CUSTOMER_WIDTH, Math.min(widths[CUSTOMER_COLUMN]!, CUSTOMER_WIDTH, width - others));
+  }
+  const line = (cells: readonly string[], status?: OrderStatus): string => {
+    const pieces: Piece[] = [];
+    cells.forEach((cell, i) => {
+      if (i > 0) pieces.push([COLUMN_GAP]);
+      const fitted = fitCells(cell, widths[i]!);
+      const last = i === cells.length - 1;
+      const padded = RIGHT_ALIGNED.has(i) ? padStartCells(fitted, widths[i]!) : last ? fitted : padEndCells(fitted, widths[i]!);
+      pieces.push([padded, i === STATUS_COLUMN && status !== undefined ? STATUS_COLOURS[status] : undefined]);
+    });
+    return renderLine(pieces, color, width);
+  };
+  const headLine = renderLine([[line(head), ANSI.bold]], color, undefined);
+  return [headLine, ...rows.map((r, k) => line(r, orders[k]!.status))];
+}
+
+/** How much of an event line to show, from all of it down to what fits in a narrow terminal. */
+interface EventLayout {
+  readonly shortId: boolean;
+  /** "order.created", "created", or no type column (the status change then says "new" for a creation). */
+  readonly type: 'full' | 'short' | 'none';
+  readonly millis: boolean;
+  /** The narrowest customer column this layout accepts before trying the next. */
+  readonly minCustomer: number;
+}
+
+const EVENT_LAYOUTS: readonly EventLayout[] = [
+  { shortId: false, type: 'full', millis: true, minCustomer: EVENT_CUSTOMER_WIDTH },
+  { shortId: true, type: 'full', millis: true, minCustomer: EVENT_CUSTOMER_WIDTH },
+  { shortId: true, type: 'short', millis: true, minCustomer: MIN_CUSTOMER_WIDTH },
+  { shortId: true, type: 'none', millis: false, minCustomer: MIN_CUSTOMER_WIDTH },
+];
 
 /**
  * One event as one line: time, seq, event, order id, customer, status change.
  * @param event the event
- * @param options colour or not
+ * @param options colour, width
  * @param now the receipt time, used for deletions (which carry no time of their own)
  */
 export function formatEvent(event: OrderEvent, options: FormatOptions, now: Date = new Date()): string {
   const { order } = event;
-  const time = event.type === 'order.deleted' ? clock(now.toISOString(), true) : clock(order.updatedAt, true);
-  const status = paint(order.status, STATUS_COLOURS[order.status], options);
-  let change: string;
-  switch (event.type) {
-    case 'order.created':
-      change = status;
-      break;
-    case 'order.updated':
-      change = `${paint(event.previousStatus, STATUS_COLOURS[event.previousStatus], options)} -> ${status}`;
-      break;
-    case 'order.deleted':
-      change = `deleted (was ${status})`;
-      break;
-  }
-  const customer = fit(clean(order.customerName), EVENT_CUSTOMER_WIDTH).padEnd(EVENT_CUSTOMER_WIDTH);
-  return [paint(time, ANSI.dim, options), `#${event.seq}`, event.type.padEnd(13), order.id, customer, change].join('  ');
+  const { color, width } = options;
+  const at = event.type === 'order.deleted' ? now.toISOString() : order.updatedAt;
+  const seq = width === undefined ? `#${event.seq}` : padEndCells(`#${event.seq}`, SEQ_COLUMN_WIDTH);
+  const layout = width === undefined ? EVENT_LAYOUTS[0]! : (EVENT_LAYOUTS.find((l) => width - fixedCells(l, seq) >= l.minCustomer) ?? EVENT_LAYOUTS.at(-1)!);
+  const change = statusChange(event, layout.type === 'none');
+  // The last layout gives the customer what the actual change leaves, not what the widest one would.
+  const reserved = layout === EVENT_LAYOUTS.at(-1) ? fixedCells(layout, seq) - CHANGE_WIDTH + change.reduce((sum, [text]) => sum + cellWidth(text), 0) : fixedCells(layout, seq);
+  const customerWidth = width === undefined ? EVENT_CUSTOMER_WIDTH : Math.max(MIN_CUSTOMER_WIDTH, Math.min(EVENT_CUSTOMER_WIDTH, width - reserved));
+  const typeName = layout.type === 'full' ? padEndCells(event.type, EVENT_TYPE_WIDTH) : event.type.slice('order.'.length);
+  const pieces: Piece[] = [
+    [clock(at, layout.millis), ANSI.dim],
+    [COLUMN_GAP + seq + COLUMN_GAP],
+    ...(layout.type === 'none' ? [] : [[typeName + COLUMN_GAP] as const]),
+    [(layout.shortId ? shortId(order.id) : order.id) + COLUMN_GAP],
+    [padEndCells(fitCells(clean(order.customerName), customerWidth), customerWidth) + COLUMN_GAP],
+    ...change,
+  ];
+  return renderLine(pieces, color, width);
+}
+
+/** Cells of an event line other than the customer's, with the status change at its widest. */
+function fixedCells(layout: EventLayout, seq: string): number {
+  const time = layout.millis ? 'HH:MM:SS.mmm'.length : 'HH:MM:SS'.length;
+  const type = { full: EVENT_TYPE_WIDTH + COLUMN_GAP.length, short: 'created'.length + COLUMN_GAP.length, none: 0 }[layout.type];
+  const id = layout.shortId ? SHORT_ID_LENGTH : 36;
+  return time + seq.length + type + id + CHANGE_WIDTH + COLUMN_GAP.length * 4;
 }
 
 /**
- * An order, for `ack` answers.
- * @param order the order
- * @param options colour or not
+ * The status change: the new status, "old -> new", or "deleted (was status)".
+ * @param event the event
+ * @param sayNew whether to say "new" for a creation (when no type column does)
  */
-export function formatOrder(order: Order, options: FormatOptions): string {
-  return `${order.id}  ${clean(order.customerName)}  ${paint(order.status, STATUS_COLOURS[order.status], options)}  v${order.version}`;
+function statusChange(event: OrderEvent, sayNew: boolean): Piece[] {
+  const status: Piece = [event.order.status, STATUS_COLOURS[event.order.status]];
+  switch (event.type) {
+    case 'order.created':
+      return sayNew ? [['new '], status] : [status];
+    case 'order.updated':
+      return [[event.previousStatus, STATUS_COLOURS[event.previousStatus]], [' -> '], status];
+    case 'order.deleted':
+      return [['deleted (was '], status, [')']];
+  }
+}
+
+/**
+ * An order, for `ack` answers: the whole id (to copy into `--order`), customer, status, version.
+ * @param order the order
+ * @param options colour, width
+ * @param label what to put first (e.g. "ack c1"), if anything
+ */
+export function formatOrder(order: Order, options: FormatOptions, label?: string): string {
+  const { color, width } = options;
+  const head = `${label === undefined ? '' : label + COLUMN_GAP}${order.id}${COLUMN_GAP}`;
+  const tail = `${COLUMN_GAP}${order.status}${COLUMN_GAP}v${order.version}`;
+  const name = clean(order.customerName);
+  const room = width === undefined ? undefined : Math.max(MIN_CUSTOMER_WIDTH, width - cellWidth(head) - cellWidth(tail));
+  const pieces: Piece[] = [
+    [`${head}${room === undefined ? name : fitCells(name, room)}${COLUMN_GAP}`],
+    [order.status, STATUS_COLOURS[order.status]],
+    [`${COLUMN_GAP}v${order.version}`],
+  ];
+  return renderLine(pieces, color, width);
+}
+
+/**
+ * A new order's tracking token, and the customer page it opens. Neither is
+ * ever cut: a shortened token or link is useless.
+ * @param token the tracking token from the `ack`
+ * @param pageUrl the customer page's URL
+ */
+export function formatTracking(token: string, pageUrl: string): string {
+  return `tracking token  ${token}\ncustomer page   ${pageUrl}`;
 }
 
 /**
@@ -94,14 +216,6 @@ export function formatOrder(order: Order, options: FormatOptions): string {
 export function clean(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '�');
-}
-
-function paint(text: string, code: string, options: FormatOptions): string {
-  return options.color ? `${code}${text}${ANSI.reset}` : text;
-}
-
-function fit(text: string, width: number): string {
-  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
 
 function units(order: Order): number {

@@ -1,7 +1,6 @@
 /** The terminal client, spawned as a real process against real servers. */
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { EXIT, HELP, parseWatchArgs } from '../cli/args.ts';
 import { clean, formatEvent } from '../cli/format.ts';
@@ -9,63 +8,10 @@ import { parseServerMessage, type Order } from '../src/protocol.ts';
 import { SAMPLE_ORDER } from './fixtures/messages.ts';
 import { orderBody, postOrder, request, startServer, type TestServer } from './helpers.ts';
 import { TcpProxy } from './tcp-proxy.ts';
-
-const CLI = new URL('../cli/ws-client.ts', import.meta.url).pathname;
-const BIN = new URL('../cli/bin.js', import.meta.url).pathname;
+import { Cli } from './cli-process.ts';
 
 const srv: TestServer = await startServer();
 after(srv.close);
-
-/** A running CLI whose output can be awaited line by line. */
-class Cli {
-  readonly child: ChildProcess;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<number>;
-  #waiters: (() => void)[] = [];
-
-  constructor(args: string[], options: { bin?: boolean; env?: Record<string, string> } = {}) {
-    const argv = options.bin ? [BIN, ...args] : ['--import', 'tsx', CLI, ...args];
-    this.child = spawn(process.execPath, argv, { env: { ...process.env, NO_COLOR: '', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      this.stdout += chunk.toString();
-      this.#wake();
-    });
-    this.child.stderr!.on('data', (chunk: Buffer) => {
-      this.stderr += chunk.toString();
-      this.#wake();
-    });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve(code ?? (signal === null ? -1 : 128))));
-    after(() => {
-      if (this.child.exitCode === null) this.child.kill('SIGKILL');
-    });
-  }
-
-  get lines(): string[] {
-    return this.stdout.split('\n').filter((l) => l !== '');
-  }
-
-  /** Wait until `predicate(stdout, stderr)` holds. */
-  async until(predicate: (stdout: string, stderr: string) => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate(this.stdout, this.stderr)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 100);
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w();
-  }
-}
 
 const create = postOrder;
 
@@ -76,11 +22,12 @@ describe('liveorders-watch', () => {
     const cli = new Cli(['--help']);
     assert.equal(await cli.exited, 0);
     assert.equal(cli.stdout, HELP);
-    for (const option of ['--url', '--json', '--order', '--status', '--limit', '--once', '--count', '--until', '--timeout', '--send', '--heartbeat', '--token', '--track', '--no-color', '--help']) {
+    for (const option of ['--url', '--json', '--order', '--status', '--limit', '--once', '--count', '--until', '--timeout', '--send', '--heartbeat', '--token', '--track', '--no-color', '--width', '-i, --interactive', '--help']) {
       assert.ok(cli.stdout.includes(option), `${option} is documented`);
     }
     assert.match(cli.stdout, /Exit codes: 0 done/);
     assert.match(cli.stdout, /Examples:/);
+    for (const line of cli.stdout.split('\n')) assert.ok(line.length <= 80, `--help fits 80 columns: ${line}`);
   });
 
   test('prints the snapshot as a table, then one line per event, and exits after --count', async (t) => {
@@ -176,6 +123,19 @@ describe('liveorders-watch', () => {
     const cli = new Cli(['--url', 'ws://127.0.0.1:9/ws']);
     assert.equal(await cli.exited, EXIT.unreachable);
     assert.match(cli.stderr, /nothing is listening there\. Is the server running\? Start it with: npm start/);
+    assert.match(cli.stderr, /cannot connect to ws:\/\/127\.0\.0\.1:9\/ws: connection refused/);
+  });
+
+  test('a server that goes away: each refused reconnect says "connection refused" and where, not "connection lost (1006)"', async () => {
+    const gone = await startServer();
+    const cli = new Cli(['--url', `${gone.wsBase}/ws`]);
+    await cli.until((out) => out.startsWith('snapshot'), 'the snapshot');
+    await gone.close();
+    const refused = new RegExp(`cannot connect to ${gone.wsBase}/ws: connection refused; reconnecting in \\d+\\.\\ds \\(attempt 2\\)`);
+    await cli.until((_out, err) => refused.test(err), 'the second attempt to be refused', 20_000);
+    assert.doesNotMatch(cli.stderr, /1006/);
+    cli.child.kill('SIGINT');
+    assert.equal(await cli.exited, 0);
   });
 
   test('bad usage exits 2; a refused upgrade exits 5; an error answer exits 6', async () => {
@@ -192,12 +152,19 @@ describe('liveorders-watch', () => {
     assert.match(error.stderr, /LO_ERR_NOT_FOUND/);
   });
 
-  test('--send creates an order over the socket and prints the answer', async () => {
+  test('--send creates an order over the socket and prints the answer, its tracking token and customer page', async () => {
     const cli = new Cli(['--url', `${srv.wsBase}/ws`, '--send', JSON.stringify({ type: 'createOrder', order: { customerName: 'From CLI', items: ['x'] } })], { bin: true });
     assert.equal(await cli.exited, EXIT.ok);
-    const id = /^([0-9a-f-]{36}) {2}From CLI {2}pending {2}v1$/.exec(cli.stdout.trim())?.[1];
+    assert.equal(cli.lines.length, 3, cli.stdout);
+    const id = /^([0-9a-f-]{36}) {2}From CLI {2}pending {2}v1$/.exec(cli.lines[0]!)?.[1];
     assert.ok(id, cli.stdout);
     assert.equal(((await request(srv.base, 'GET', `/api/orders/${id}`)).body as Order).customerName, 'From CLI');
+    const token = /^tracking token {2}([A-Za-z0-9_-]{22})$/.exec(cli.lines[1]!)?.[1];
+    assert.ok(token, cli.stdout);
+    assert.equal(cli.lines[2], `customer page   ${srv.base}/track/${token}`);
+    const tracked = await request(srv.base, 'GET', `/api/track/${token}`);
+    assert.equal(tracked.status, 200);
+    assert.equal((tracked.body as Order).id, id, 'the printed token opens the order just created');
   });
 
   test('Ctrl-C exits cleanly with 0', async () => {
