@@ -14,9 +14,9 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { prepareMessage } from '../src/frame.ts';
-import type { FanOut, HubStats, Subscriber } from '../src/hub.ts';
-import { queueResponse } from '../src/response-batch.ts';
+import { prepareMessage } from '../src/fanout/frame.ts';
+import type { FanOut, HubStats, Subscriber } from '../src/fanout/hub.ts';
+import { queueResponse } from '../src/transport/http/response-batch.ts';
 import { encodeEvent, encodeEventsFrame, viewMatchesEvent, type OrderEvent, type View } from '../src/protocol.ts';
 
 abstract class BaselineHub implements FanOut {

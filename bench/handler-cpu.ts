@@ -11,7 +11,7 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/support/logger.ts';
 import { createServer } from '../src/server.ts';
 import { bareHandler, keepHandler, type RequestHandler } from './baselines.ts';
 import { serve } from './ipc.ts';

@@ -10,7 +10,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/support/logger.ts';
 import { createServer } from '../src/server.ts';
 import { launchChromium } from '../test/browser.ts';
 

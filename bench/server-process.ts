@@ -5,7 +5,7 @@
  * `bare` (baseline c), `keep` (baseline d). Commands over IPC: cpu, mem, seed, stats.
  */
 
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/support/logger.ts';
 import { createServer } from '../src/server.ts';
 import { FloorHub, NaiveHub, bareHandler, keepHandler, startHandlerServer } from './baselines.ts';
 import { serve } from './ipc.ts';

@@ -9,7 +9,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { EXIT } from './args.ts';
-import { backoffDelay } from '../src/backoff.ts';
+import { backoffDelay } from '../client/backoff.ts';
 import {
   CLOSE_CODES,
   encodeClientMessage,

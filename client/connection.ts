@@ -6,7 +6,7 @@
  * which is what puts the page back in sync.
  */
 
-import { backoffDelay } from '../src/backoff.ts';
+import { backoffDelay } from './backoff.ts';
 import { CLOSE_CODES, encodeClientMessage, parseServerMessage, type ClientMessage, type ServerMessage } from '../src/protocol.ts';
 
 /** What the indicator shows. */

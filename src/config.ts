@@ -6,9 +6,9 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { parseTokenList } from './auth.ts';
-import { isHostNameEntry } from './edge.ts';
-import { isLogLevel, type LogLevel } from './logger.ts';
+import { parseTokenList } from './security/auth.ts';
+import { isHostNameEntry } from './security/edge.ts';
+import { isLogLevel, type LogLevel } from './support/logger.ts';
 import { fail, ok, type Result, type Role } from './protocol.ts';
 import type { ServerOptions } from './server.ts';
 

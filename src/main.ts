@@ -6,7 +6,7 @@
  */
 
 import { configFromEnv, tokensFromEnv } from './config.ts';
-import { createLogger } from './logger.ts';
+import { createLogger } from './support/logger.ts';
 import { createServer } from './server.ts';
 
 function main(): void {

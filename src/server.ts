@@ -10,23 +10,23 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
-import { AccessControl, hostNotAllowed } from './access.ts';
-import { ConnectCache } from './connect-cache.ts';
-import { isHostNameEntry, isLoopback } from './edge.ts';
-import { DEFAULT_EVENT_LOG_CAPACITY, EventLog } from './event-log.ts';
-import { handleApiRequest, isApiPath, type ApiContext } from './http-api.ts';
-import { sendProblem, writeRawResponse } from './http-io.ts';
-import { DEFAULT_HIGH_WATER_MARK } from './client-socket.ts';
-import { Hub, type FanOut, type HubOptions } from './hub.ts';
-import { IdempotencyCache } from './idempotency.ts';
-import { createLogger, type Logger } from './logger.ts';
-import { createOrderIdGenerator } from './order-id.ts';
-import { createPageHandler, type PageHandler } from './page.ts';
+import { AccessControl, hostNotAllowed } from './security/access.ts';
+import { ConnectCache } from './fanout/connect-cache.ts';
+import { isHostNameEntry, isLoopback } from './security/edge.ts';
+import { DEFAULT_EVENT_LOG_CAPACITY, EventLog } from './fanout/ring.ts';
+import { handleApiRequest, isApiPath, type ApiContext } from './transport/http/api.ts';
+import { sendProblem, writeRawResponse } from './transport/http/io.ts';
+import { DEFAULT_HIGH_WATER_MARK } from './transport/ws/client-socket.ts';
+import { Hub, type FanOut, type HubOptions } from './fanout/hub.ts';
+import { IdempotencyCache } from './store/idempotency.ts';
+import { createLogger, type Logger } from './support/logger.ts';
+import { createOrderIdGenerator } from './store/order-id.ts';
+import { createPageHandler, type PageHandler } from './transport/http/page.ts';
 import { CLOSE_CODES, MAX_PAYLOAD_BYTES, ProtocolError, ok, toWireError, type Result, type Role } from './protocol.ts';
-import { parseRequestTarget } from './request-target.ts';
+import { parseRequestTarget } from './transport/http/request-target.ts';
 import { MemoryOrderStore, type OrderStore } from './store.ts';
-import { TrackingTokens } from './tracking.ts';
-import { WsEndpoint } from './ws-endpoint.ts';
+import { TrackingTokens } from './security/tracking.ts';
+import { WsEndpoint } from './transport/ws/endpoint.ts';
 
 /** Options for {@link createServer}. Every field has a default. */
 export interface ServerOptions {

@@ -23,8 +23,8 @@ import {
   type StatusHistoryEntry,
   type View,
 } from './protocol.ts';
-import { createOrderIdGenerator } from './order-id.ts';
-import { SortedIds, mergeDescending } from './sorted-ids.ts';
+import { createOrderIdGenerator } from './store/order-id.ts';
+import { SortedIds, mergeDescending } from './store/sorted-ids.ts';
 
 /** A page of orders, newest first. */
 export interface OrderPage {

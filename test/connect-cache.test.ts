@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConnectCache } from '../src/connect-cache.ts';
+import { ConnectCache } from '../src/fanout/connect-cache.ts';
 
 /** A build function that counts its calls. */
 function counted(text: string): { build: () => string; calls: () => number } {

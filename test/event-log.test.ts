@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EventLog } from '../src/event-log.ts';
+import { EventLog } from '../src/fanout/ring.ts';
 import type { OrderEvent } from '../src/protocol.ts';
 import { SAMPLE_ORDER } from './fixtures/messages.ts';
 

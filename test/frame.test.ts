@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import WebSocket from 'ws';
-import { encodeTextFrame } from '../src/frame.ts';
+import { encodeTextFrame } from '../src/fanout/frame.ts';
 
 const LENGTHS = [0, 1, 125, 126, 1000, 65535, 65536, 200_000];
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { createLogger, type Logger } from '../src/logger.ts';
+import { createLogger, type Logger } from '../src/support/logger.ts';
 import { parseServerMessage, type CreatedOrder, type Order, type OrderEvent, type ServerMessage } from '../src/protocol.ts';
 import { createServer, type LiveOrdersServer, type ServerOptions } from '../src/server.ts';
 

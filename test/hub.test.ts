@@ -2,8 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { OutgoingMessage } from '../src/frame.ts';
-import { Hub, type Subscriber } from '../src/hub.ts';
+import type { OutgoingMessage } from '../src/fanout/frame.ts';
+import { Hub, type Subscriber } from '../src/fanout/hub.ts';
 import { parseServerMessage, type OrderEvent, type OrderStatus } from '../src/protocol.ts';
 import { SAMPLE_ORDER } from './fixtures/messages.ts';
 

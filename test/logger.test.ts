@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RepeatedLog, createLogger, type LogLevel } from '../src/logger.ts';
+import { RepeatedLog, createLogger, type LogLevel } from '../src/support/logger.ts';
 
 function capture(level: LogLevel): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];

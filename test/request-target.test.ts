@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { isPlainPath, parseRequestTarget } from '../src/request-target.ts';
+import { isPlainPath, parseRequestTarget } from '../src/transport/http/request-target.ts';
 
 const TARGETS = [
   '/',

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { queueResponse } from '../src/response-batch.ts';
+import { queueResponse } from '../src/transport/http/response-batch.ts';
 
 /** A plain node:http server whose handler is the test's, on an ephemeral port. */
 async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { createOrderIdGenerator } from '../src/order-id.ts';
+import { createOrderIdGenerator } from '../src/store/order-id.ts';
 import { isTrackingToken } from '../src/protocol.ts';
-import { TrackingTokens } from '../src/tracking.ts';
+import { TrackingTokens } from '../src/security/tracking.ts';
 
 const newId = createOrderIdGenerator();
 

@@ -2,15 +2,15 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AccessControl } from '../src/access.ts';
-import { ConnectCache } from '../src/connect-cache.ts';
-import { EventLog } from '../src/event-log.ts';
-import type { OutgoingMessage } from '../src/frame.ts';
-import type { SessionSocket } from '../src/client-socket.ts';
-import { Hub } from '../src/hub.ts';
+import { AccessControl } from '../src/security/access.ts';
+import { ConnectCache } from '../src/fanout/connect-cache.ts';
+import { EventLog } from '../src/fanout/ring.ts';
+import type { OutgoingMessage } from '../src/fanout/frame.ts';
+import type { SessionSocket } from '../src/transport/ws/client-socket.ts';
+import { Hub } from '../src/fanout/hub.ts';
 import { parseServerMessage, type ServerMessage } from '../src/protocol.ts';
 import { MemoryOrderStore } from '../src/store.ts';
-import { handleClientMessage, openSession, type Session, type SessionContext } from '../src/ws-session.ts';
+import { handleClientMessage, openSession, type Session, type SessionContext } from '../src/transport/ws/session.ts';
 import { captureLogger } from './helpers.ts';
 
 class FakeSocket implements SessionSocket {

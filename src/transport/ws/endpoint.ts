@@ -8,16 +8,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { hostNotAllowed, type AccessControl } from './access.ts';
-import type { Principal } from './auth.ts';
+import { hostNotAllowed, type AccessControl } from '../../security/access.ts';
+import type { Principal } from '../../security/auth.ts';
 import { ClientSocket } from './client-socket.ts';
-import { isAllowedOrigin } from './edge.ts';
-import { writeRawResponse } from './http-io.ts';
-import { RepeatedLog, type Logger } from './logger.ts';
-import { CLOSE_CODES, ERROR_CODES, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type ProtocolError } from './protocol.ts';
-import type { RequestTarget } from './request-target.ts';
-import { TokenBucket } from './rate-limit.ts';
-import { handleClientMessage, openSession, type Session, type SessionContext } from './ws-session.ts';
+import { isAllowedOrigin } from '../../security/edge.ts';
+import { writeRawResponse } from '../http/io.ts';
+import { RepeatedLog, type Logger } from '../../support/logger.ts';
+import { CLOSE_CODES, ERROR_CODES, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type ProtocolError } from '../../protocol.ts';
+import type { RequestTarget } from '../http/request-target.ts';
+import { TokenBucket } from '../../security/rate-limit.ts';
+import { handleClientMessage, openSession, type Session, type SessionContext } from './session.ts';
 
 /** Settings; `createServer` fills every one. */
 export interface WsEndpointOptions {

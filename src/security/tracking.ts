@@ -23,8 +23,8 @@
  */
 
 import { createCipheriv, createDecipheriv, randomBytes, type Cipher, type Decipher } from 'node:crypto';
-import { ORDER_ID_BYTES, formatOrderId, readOrderIdBytes } from './order-id.ts';
-import { isTrackingToken } from './protocol.ts';
+import { ORDER_ID_BYTES, formatOrderId, readOrderIdBytes } from '../store/order-id.ts';
+import { isTrackingToken } from '../protocol.ts';
 
 /** AES-128 on one 16-byte block: the order id in, the token's bytes out. */
 const CIPHER = 'aes-128-ecb';

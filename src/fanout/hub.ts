@@ -12,7 +12,7 @@
  */
 
 import { prepareMessage, type OutgoingMessage } from './frame.ts';
-import { encodeEvent, encodeEventAt, encodeEventsFrame, orderPosition, viewKey, viewMatchesEvent, type OrderEvent, type View } from './protocol.ts';
+import { encodeEvent, encodeEventAt, encodeEventsFrame, orderPosition, viewKey, viewMatchesEvent, type OrderEvent, type View } from '../protocol.ts';
 
 /** What the hub needs from a connection (tests pass fakes). */
 export interface Subscriber {

@@ -5,7 +5,7 @@
  * Pure: no timers or I/O. A durable journal can implement the same shape.
  */
 
-import type { OrderEvent } from './protocol.ts';
+import type { OrderEvent } from '../protocol.ts';
 
 /** Default number of events kept: minutes of heavy traffic at a few hundred changes per second. */
 export const DEFAULT_EVENT_LOG_CAPACITY = 10_000;

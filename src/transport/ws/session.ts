@@ -5,13 +5,13 @@
  * tests hand {@link handleClientMessage} a fake {@link SessionSocket}.
  */
 
-import type { AccessControl } from './access.ts';
-import type { Principal } from './auth.ts';
+import type { AccessControl } from '../../security/access.ts';
+import type { Principal } from '../../security/auth.ts';
 import type { SessionSocket } from './client-socket.ts';
-import type { ConnectCache } from './connect-cache.ts';
-import type { EventLog } from './event-log.ts';
-import type { FanOut } from './hub.ts';
-import type { Logger } from './logger.ts';
+import type { ConnectCache } from '../../fanout/connect-cache.ts';
+import type { EventLog } from '../../fanout/ring.ts';
+import type { FanOut } from '../../fanout/hub.ts';
+import type { Logger } from '../../support/logger.ts';
 import {
   SNAPSHOT_LIMITS,
   assertNever,
@@ -31,8 +31,8 @@ import {
   type ServerMessage,
   type SnapshotMessage,
   type View,
-} from './protocol.ts';
-import type { OrderStore } from './store.ts';
+} from '../../protocol.ts';
+import type { OrderStore } from '../../store.ts';
 
 export type { SessionSocket } from './client-socket.ts';
 

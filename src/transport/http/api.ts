@@ -6,11 +6,11 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AccessControl } from './access.ts';
-import type { Permission, Principal } from './auth.ts';
-import { corsHeaders } from './edge.ts';
-import { isValidIdempotencyKey, type IdempotencyCache } from './idempotency.ts';
-import { CLOSE_AFTER_RESPONSE, readJsonBody, sendEmpty, sendEncodedJson, sendJson, sendProblem } from './http-io.ts';
+import type { AccessControl } from '../../security/access.ts';
+import type { Permission, Principal } from '../../security/auth.ts';
+import { corsHeaders } from '../../security/edge.ts';
+import { isValidIdempotencyKey, type IdempotencyCache } from '../../store/idempotency.ts';
+import { CLOSE_AFTER_RESPONSE, readJsonBody, sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
 import {
   ORDER_STATUSES,
   ProtocolError,
@@ -25,9 +25,9 @@ import {
   type OrderStatus,
   type Result,
   type TrackingTokenAnswer,
-} from './protocol.ts';
+} from '../../protocol.ts';
 import type { RequestTarget } from './request-target.ts';
-import type { OrderStore } from './store.ts';
+import type { OrderStore } from '../../store.ts';
 
 /** Page sizes for `GET /api/orders`. */
 export const LIST_LIMITS = { default: 100, max: 1000 } as const;

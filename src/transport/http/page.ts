@@ -12,9 +12,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendProblem, sendText } from './http-io.ts';
-import type { Logger } from './logger.ts';
-import { ProtocolError, trackingTokenInPath } from './protocol.ts';
+import { sendProblem, sendText } from './io.ts';
+import type { Logger } from '../../support/logger.ts';
+import { ProtocolError, trackingTokenInPath } from '../../protocol.ts';
 import type { RequestTarget } from './request-target.ts';
 
 /** Answers a non-API request. */
@@ -27,7 +27,7 @@ interface Asset {
   readonly etag: string;
 }
 
-const CLIENT_DIR = new URL('../client/', import.meta.url);
+const CLIENT_DIR = new URL('../../../client/', import.meta.url);
 
 /** No inline script or style, no framing, and connections only back to this origin. */
 export const PAGE_SECURITY_HEADERS = {

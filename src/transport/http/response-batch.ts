@@ -14,7 +14,7 @@
  */
 
 import type { ServerResponse } from 'node:http';
-import { PROBLEM_CONTENT_TYPE, ProtocolError, encodeProblem } from './protocol.ts';
+import { PROBLEM_CONTENT_TYPE, ProtocolError, encodeProblem } from '../../protocol.ts';
 
 /** An answer waiting for the end of the turn. */
 interface QueuedAnswer {

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import type { Duplex } from 'node:stream';
-import { ERROR_CODES, PROBLEM_CONTENT_TYPE, ProtocolError, encodeProblem, fail, parseJson, type Result } from './protocol.ts';
+import { ERROR_CODES, PROBLEM_CONTENT_TYPE, ProtocolError, encodeProblem, fail, parseJson, type Result } from '../../protocol.ts';
 import { queueResponse } from './response-batch.ts';
 
 /** Headers on every response, as [name, value, ...]. */

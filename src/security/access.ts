@@ -8,9 +8,9 @@
 import type { IncomingMessage } from 'node:http';
 import { bearerToken, can, TokenRegistry, type Permission, type Principal } from './auth.ts';
 import { isAllowedHost, isLoopback } from './edge.ts';
-import { ProtocolError, WS_BEARER_PREFIX, fail, ok, type Result, type Role } from './protocol.ts';
+import { ProtocolError, WS_BEARER_PREFIX, fail, ok, type Result, type Role } from '../protocol.ts';
 import { RateLimiter } from './rate-limit.ts';
-import type { RequestTarget } from './request-target.ts';
+import type { RequestTarget } from '../transport/http/request-target.ts';
 import { TrackingTokens } from './tracking.ts';
 
 /** Settings for {@link AccessControl}. */

@@ -7,7 +7,7 @@
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ROLES, fail, ok, type Result, type Role } from './protocol.ts';
+import { ROLES, fail, ok, type Result, type Role } from '../protocol.ts';
 
 /** What a request may do. */
 export type Permission = 'read' | 'write' | 'delete';

@@ -11,9 +11,9 @@
 
 import { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import type { OutgoingMessage } from './frame.ts';
-import type { Subscriber } from './hub.ts';
-import { CLOSE_CODES } from './protocol.ts';
+import type { OutgoingMessage } from '../../fanout/frame.ts';
+import type { Subscriber } from '../../fanout/hub.ts';
+import { CLOSE_CODES } from '../../protocol.ts';
 
 /** Default {@link ClientSocketOptions.highWaterMark}, in bytes. */
 export const DEFAULT_HIGH_WATER_MARK = 4 * 1024 * 1024;

@@ -1,0 +1,100 @@
+/**
+ * @module protocol/errors
+ * The error registry: every code the service reports with its HTTP status,
+ * the error class that carries one, and `Result` for expected failures.
+ */
+
+import type { OrderStatus } from '../domain/statuses.ts';
+
+/**
+ * Every error the service reports, with its HTTP status and problem title.
+ * `docs/protocol.md` lists each one (a test keeps them in step).
+ */
+export const ERROR_CODES = {
+  LO_ERR_BAD_JSON: { status: 400, title: 'Malformed JSON' },
+  LO_ERR_UNKNOWN_TYPE: { status: 400, title: 'Unknown message type' },
+  LO_ERR_INVALID_FIELD: { status: 400, title: 'Invalid request' },
+  LO_ERR_UNAUTHORIZED: { status: 401, title: 'Authentication required' },
+  LO_ERR_FORBIDDEN: { status: 403, title: 'Forbidden' },
+  LO_ERR_NOT_FOUND: { status: 404, title: 'Not found' },
+  LO_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  LO_ERR_BAD_TRANSITION: { status: 409, title: 'Illegal status transition' },
+  LO_ERR_VERSION_MISMATCH: { status: 412, title: 'Version mismatch' },
+  LO_ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  LO_ERR_HOST_NOT_ALLOWED: { status: 421, title: 'Host not allowed' },
+  LO_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  LO_ERR_IDEMPOTENCY_MISMATCH: { status: 422, title: 'Idempotency key reused with a different request' },
+  LO_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  LO_ERR_INTERNAL: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+/** One of the keys of {@link ERROR_CODES}. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** One invalid field: `field` is a path such as `items[2].quantity`. */
+export interface FieldError {
+  readonly field: string;
+  readonly message: string;
+}
+
+/** Extra, machine-readable facts about an error (e.g. the allowed next statuses). */
+export interface ErrorDetails {
+  readonly errors?: readonly FieldError[];
+  readonly allowed?: readonly OrderStatus[];
+  readonly currentVersion?: number;
+  readonly currentStatus?: OrderStatus;
+  /** For `LO_ERR_RATE_LIMITED`: when to try again, in seconds. */
+  readonly retryAfterSeconds?: number;
+}
+
+/** An expected, client-caused failure with a stable code. Never carries a stack to the wire. */
+export class ProtocolError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  /**
+   * @param code one of {@link ERROR_CODES}
+   * @param message a sentence for humans
+   * @param details machine-readable extras
+   */
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message);
+    this.name = 'ProtocolError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** A value or an expected failure. */
+export type Result<T, E = ProtocolError> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: E };
+
+/** Wrap a success. */
+export function ok<T>(value: T): Result<T, never> {
+  return { ok: true, value };
+}
+
+/** Wrap a failure. */
+export function fail<E>(error: E): Result<never, E> {
+  return { ok: false, error };
+}
+
+/**
+ * Make a compile error of any unhandled union member.
+ * @param value the value that should be `never`
+ */
+export function assertNever(value: never): never {
+  throw new TypeError(`unexpected value: ${JSON.stringify(value)}`);
+}
+
+/**
+ * The wire form of an error, from anything thrown or returned. A
+ * {@link ProtocolError} goes out as is; anything else becomes `LO_ERR_INTERNAL`
+ * with no detail, so no stack or internal message leaks.
+ * @param error what went wrong
+ */
+export function toWireError(error: unknown): ProtocolError {
+  if (error instanceof ProtocolError) return error;
+  return new ProtocolError('LO_ERR_INTERNAL', 'The server failed to handle this request');
+}

@@ -1,0 +1,267 @@
+/**
+ * @module protocol/parse
+ * The server's side of the trust boundary: validators that turn untrusted
+ * JSON, headers and query values into the protocol's types. They never
+ * throw, and report every bad field at once.
+ */
+
+import { ORDER_LIMITS, orderTotalCents, priceInCents } from '../domain/orders.ts';
+import { ORDER_STATUSES, isOrderStatus, type OrderStatus } from '../domain/statuses.ts';
+import { ProtocolError, fail, ok, type FieldError, type Result } from './errors.ts';
+import { CLIENT_MESSAGE_TYPES, SNAPSHOT_LIMITS, type ClientMessage, type PingMessage, type View } from './messages.ts';
+import { isNonNegativeInteger, isObject, parseJson, type JsonObject } from './json.ts';
+import { isOrderId, type CreateOrderInput, type OrderItem, type StatusChangeInput } from './orders.ts';
+
+const REQUEST_ID_MAX_LENGTH = 100;
+
+
+/** Collects field errors so that a client hears about every problem at once. */
+class FieldErrors {
+  readonly list: FieldError[] = [];
+
+  add(field: string, message: string): void {
+    this.list.push({ field, message });
+  }
+
+  /** Report keys of `obj` that are not in `allowed` (this also catches `__proto__`). */
+  rejectUnknown(obj: JsonObject, allowed: readonly string[], prefix: string): void {
+    for (const key of Object.keys(obj)) {
+      if (!allowed.includes(key)) this.add(prefix + key, 'is not a known field');
+    }
+  }
+
+  result<T>(value: T, what: string): Result<T> {
+    if (this.list.length === 0) return ok(value);
+    return fail(new ProtocolError('LO_ERR_INVALID_FIELD', `${what} is invalid`, { errors: this.list }));
+  }
+}
+
+/** Control characters and unpaired surrogates: nothing a name needs, and trouble for terminals and encoders. */
+const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function parseTrimmedString(value: unknown, maxLength: number, field: string, errors: FieldErrors): string | undefined {
+  if (typeof value !== 'string') {
+    errors.add(field, 'must be a string');
+    return undefined;
+  }
+  if (UNSAFE_TEXT.test(value)) {
+    errors.add(field, 'must not contain control characters or unpaired surrogates');
+    return undefined;
+  }
+  const trimmed = value.trim();
+  if (trimmed.length === 0) errors.add(field, 'must not be empty');
+  else if (trimmed.length > maxLength) errors.add(field, `must be at most ${maxLength} characters`);
+  else return trimmed;
+  return undefined;
+}
+
+/**
+ * Whether `text` looks like an email address: one `@` with something before
+ * it, a dot in the domain with something on each side, no white space. In
+ * linear time: `^[^\s@]+@[^\s@]+\.[^\s@]+$` says the same but backtracks
+ * quadratically on a domain of many dots.
+ */
+function isEmailAddress(text: string): boolean {
+  if (WHITE_SPACE.test(text)) return false;
+  const at = text.indexOf('@');
+  if (at <= 0 || text.includes('@', at + 1)) return false;
+  const dot = text.indexOf('.', at + 2);
+  return dot !== -1 && dot < text.length - 1;
+}
+
+const WHITE_SPACE = /\s/;
+
+function parseItem(value: unknown, field: string, errors: FieldErrors): OrderItem | undefined {
+  if (typeof value === 'string') {
+    const name = parseTrimmedString(value, ORDER_LIMITS.itemNameMaxLength, field, errors);
+    return name === undefined ? undefined : { name, quantity: 1 };
+  }
+  if (!isObject(value)) {
+    errors.add(field, 'must be a string or an object with name, quantity and price');
+    return undefined;
+  }
+  const before = errors.list.length;
+  errors.rejectUnknown(value, ['name', 'quantity', 'price'], `${field}.`);
+  const name = parseTrimmedString(value.name, ORDER_LIMITS.itemNameMaxLength, `${field}.name`, errors);
+  const quantity = value.quantity === undefined ? 1 : value.quantity;
+  if (!isNonNegativeInteger(quantity) || quantity < 1 || quantity > ORDER_LIMITS.quantityMax) {
+    errors.add(`${field}.quantity`, `must be an integer from 1 to ${ORDER_LIMITS.quantityMax}`);
+  }
+  const price = value.price;
+  if (price !== undefined && (typeof price !== 'number' || !Number.isFinite(price) || price < 0 || price > ORDER_LIMITS.priceMax)) {
+    errors.add(`${field}.price`, `must be a number from 0 to ${ORDER_LIMITS.priceMax}`);
+  } else if (price !== undefined && priceInCents(price) === undefined) {
+    errors.add(`${field}.price`, 'must be in whole cents (at most two decimals)');
+  }
+  if (errors.list.length !== before || name === undefined) return undefined;
+  return price === undefined ? { name, quantity: quantity as number } : { name, quantity: quantity as number, price: price as number };
+}
+
+/**
+ * Validate the body of `POST /api/orders` (and the `order` of `createOrder`).
+ * Items may be strings (quantity 1) or `{ name, quantity?, price? }`; the result is normalised.
+ * @param raw parsed JSON from an untrusted client
+ */
+export function parseCreateOrderInput(raw: unknown): Result<CreateOrderInput> {
+  const errors = new FieldErrors();
+  if (!isObject(raw)) {
+    errors.add('', 'must be a JSON object');
+    return errors.result<CreateOrderInput>({ customerName: '', items: [] }, 'Order');
+  }
+  errors.rejectUnknown(raw, ['customerName', 'customerEmail', 'items'], '');
+  const customerName = parseTrimmedString(raw.customerName, ORDER_LIMITS.customerNameMaxLength, 'customerName', errors) ?? '';
+  let customerEmail: string | undefined;
+  if (raw.customerEmail !== undefined) {
+    customerEmail = parseTrimmedString(raw.customerEmail, ORDER_LIMITS.customerEmailMaxLength, 'customerEmail', errors);
+    if (customerEmail !== undefined && !isEmailAddress(customerEmail)) {
+      errors.add('customerEmail', 'must be an email address');
+    }
+  }
+  const items: OrderItem[] = [];
+  if (!Array.isArray(raw.items)) {
+    errors.add('items', 'must be an array');
+  } else if (raw.items.length === 0 || raw.items.length > ORDER_LIMITS.itemsMax) {
+    errors.add('items', `must hold 1 to ${ORDER_LIMITS.itemsMax} items`);
+  } else {
+    raw.items.forEach((item: unknown, i: number) => {
+      const parsed = parseItem(item, `items[${i}]`, errors);
+      if (parsed !== undefined) items.push(parsed);
+    });
+    if (items.length === raw.items.length && orderTotalCents(items) === 'too-large') {
+      errors.add('items', `the order total must be at most ${ORDER_LIMITS.totalMax}`);
+    }
+  }
+  const input: CreateOrderInput = customerEmail === undefined ? { customerName, items } : { customerName, customerEmail, items };
+  return errors.result(input, 'Order');
+}
+
+/**
+ * Validate the body of `PUT`/`PATCH /api/orders/:id/status`.
+ * @param raw parsed JSON from an untrusted client
+ */
+export function parseStatusChangeInput(raw: unknown): Result<StatusChangeInput> {
+  const errors = new FieldErrors();
+  if (!isObject(raw)) {
+    errors.add('', 'must be a JSON object');
+    return errors.result<StatusChangeInput>({ status: 'pending' }, 'Status change');
+  }
+  errors.rejectUnknown(raw, ['status'], '');
+  if (!isOrderStatus(raw.status)) errors.add('status', `must be one of ${ORDER_STATUSES.join(', ')}`);
+  return errors.result({ status: raw.status as OrderStatus }, 'Status change');
+}
+
+/**
+ * Validate a view given as fields of a `subscribe` message or as URL query values.
+ * @param raw `{ orderId?, statuses?, limit? }` from an untrusted client
+ */
+export function parseViewRequest(raw: JsonObject): Result<{ view: View; limit: number }> {
+  const errors = new FieldErrors();
+  const view: { orderId?: string; statuses?: OrderStatus[] } = {};
+  if (raw.orderId !== undefined) {
+    if (isOrderId(raw.orderId)) view.orderId = raw.orderId;
+    else errors.add('orderId', 'must be an order id (a lowercase UUID)');
+  }
+  if (raw.statuses !== undefined) {
+    if (Array.isArray(raw.statuses) && raw.statuses.length > 0 && raw.statuses.every(isOrderStatus)) {
+      view.statuses = ORDER_STATUSES.filter((s) => (raw.statuses as unknown[]).includes(s));
+    } else {
+      errors.add('statuses', `must be a non-empty array of ${ORDER_STATUSES.join(', ')}`);
+    }
+  }
+  let limit: number = SNAPSHOT_LIMITS.default;
+  if (raw.limit !== undefined) {
+    if (isNonNegativeInteger(raw.limit) && raw.limit >= 1 && raw.limit <= SNAPSHOT_LIMITS.max) limit = raw.limit;
+    else errors.add('limit', `must be an integer from 1 to ${SNAPSHOT_LIMITS.max}`);
+  }
+  return errors.result({ view, limit }, 'Subscription');
+}
+
+/** Where a reconnecting client left off: the last seq it applied on the server run `serverId`. */
+export interface ResumePoint {
+  readonly since: number;
+  readonly serverId: string;
+}
+
+/**
+ * Validate `?since=SEQ&server=SERVER_ID` from a WebSocket URL. Both or neither.
+ * @param since the raw `since` value
+ * @param serverId the raw `server` value
+ */
+export function parseResumePoint(since: string | null, serverId: string | null): Result<ResumePoint | undefined> {
+  if (since === null && serverId === null) return ok(undefined);
+  const errors = new FieldErrors();
+  if (since === null || !/^\d{1,15}$/.test(since)) errors.add('since', 'must be the last seq the client applied (an integer >= 0)');
+  if (serverId === null || serverId.length === 0 || serverId.length > REQUEST_ID_MAX_LENGTH) {
+    errors.add('server', 'must be the serverId of the snapshot the seq came from');
+  }
+  return errors.result<ResumePoint | undefined>({ since: Number(since), serverId: serverId ?? '' }, 'Resume point');
+}
+
+function parseRequestId(raw: JsonObject, errors: FieldErrors): string | undefined {
+  const id = raw.requestId;
+  if (id === undefined) return undefined;
+  if (typeof id === 'string' && id.length > 0 && id.length <= REQUEST_ID_MAX_LENGTH) return id;
+  errors.add('requestId', `must be a string of 1 to ${REQUEST_ID_MAX_LENGTH} characters`);
+  return undefined;
+}
+
+function withRequestId<T extends object>(message: T, requestId: string | undefined): T & { requestId?: string } {
+  return requestId === undefined ? message : { ...message, requestId };
+}
+
+/**
+ * Parse one text frame from a client. Never throws: bad JSON, an unknown type
+ * or bad fields come back as a {@link ProtocolError}.
+ * @param text the frame's text
+ */
+export function parseClientMessage(text: string): Result<ClientMessage> {
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  const raw = parsed.value;
+  if (!isObject(raw) || typeof raw.type !== 'string') {
+    return fail(new ProtocolError('LO_ERR_UNKNOWN_TYPE', `A message must be a JSON object with a "type" (${CLIENT_MESSAGE_TYPES.join(', ')})`));
+  }
+  const errors = new FieldErrors();
+  switch (raw.type) {
+    case 'ping': {
+      errors.rejectUnknown(raw, ['type', 'id'], '');
+      if (raw.id !== undefined && (typeof raw.id !== 'string' || raw.id.length > REQUEST_ID_MAX_LENGTH)) {
+        errors.add('id', `must be a string of at most ${REQUEST_ID_MAX_LENGTH} characters`);
+      }
+      const message: PingMessage = typeof raw.id === 'string' ? { type: 'ping', id: raw.id } : { type: 'ping' };
+      return errors.result(message, 'Ping');
+    }
+    case 'subscribe': {
+      errors.rejectUnknown(raw, ['type', 'orderId', 'statuses', 'limit'], '');
+      const request = parseViewRequest(raw);
+      if (!request.ok) return request;
+      return errors.result<ClientMessage>({ type: 'subscribe', ...request.value.view, limit: request.value.limit }, 'Subscription');
+    }
+    case 'createOrder': {
+      errors.rejectUnknown(raw, ['type', 'requestId', 'order'], '');
+      const requestId = parseRequestId(raw, errors);
+      const input = parseCreateOrderInput(raw.order);
+      if (!input.ok) return fail(prefixFieldErrors(input.error, 'order'));
+      return errors.result<ClientMessage>(withRequestId({ type: 'createOrder', order: input.value }, requestId), 'createOrder');
+    }
+    case 'updateStatus': {
+      errors.rejectUnknown(raw, ['type', 'requestId', 'orderId', 'status', 'expectedVersion'], '');
+      const requestId = parseRequestId(raw, errors);
+      if (!isOrderId(raw.orderId)) errors.add('orderId', 'must be an order id (a lowercase UUID)');
+      if (!isOrderStatus(raw.status)) errors.add('status', `must be one of ${ORDER_STATUSES.join(', ')}`);
+      if (raw.expectedVersion !== undefined && !(isNonNegativeInteger(raw.expectedVersion) && raw.expectedVersion >= 1)) {
+        errors.add('expectedVersion', 'must be an integer >= 1');
+      }
+      const base = { type: 'updateStatus' as const, orderId: raw.orderId as string, status: raw.status as OrderStatus };
+      const message = raw.expectedVersion === undefined ? base : { ...base, expectedVersion: raw.expectedVersion as number };
+      return errors.result<ClientMessage>(withRequestId(message, requestId), 'updateStatus');
+    }
+    default:
+      return fail(new ProtocolError('LO_ERR_UNKNOWN_TYPE', `Unknown message type "${raw.type.slice(0, 50)}" (expected ${CLIENT_MESSAGE_TYPES.join(', ')})`));
+  }
+}
+
+function prefixFieldErrors(error: ProtocolError, prefix: string): ProtocolError {
+  const errors = (error.details.errors ?? []).map((e) => ({ field: e.field === '' ? prefix : `${prefix}.${e.field}`, message: e.message }));
+  return new ProtocolError(error.code, error.message, { ...error.details, errors });
+}
