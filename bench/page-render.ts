@@ -22,7 +22,7 @@ const server = createServer({ port: 0, logger: createLogger({ level: 'silent' })
 const { port } = await server.listen();
 const ids: string[] = [];
 for (let i = 0; i < ORDERS; i++) {
-  const result = server.store.create({ customerName: `Customer ${i}`, items: [{ name: 'widget', quantity: 1 + (i % 5), price: 9.99 }] });
+  const result = await server.commands.create({ customerName: `Customer ${i}`, items: [{ name: 'widget', quantity: 1 + (i % 5), price: 9.99 }] });
   if (result.ok) ids.push(result.value.order.id);
 }
 

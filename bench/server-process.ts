@@ -44,11 +44,11 @@ if (variant === 'bare' || variant === 'keep') {
     {
       cpu,
       mem,
-      seed: ({ n }) => {
-        seedOrders(server.store, Number(n));
-        return server.store.size;
+      seed: async ({ n }) => {
+        await seedOrders(server.commands, Number(n));
+        return server.orders.size;
       },
-      stats: () => ({ ...server.hub.stats(), seq: server.store.seq, connections: server.webSockets.size }),
+      stats: () => ({ ...server.hub.stats(), seq: server.orders.position.seq, connections: server.webSockets.size }),
     },
     { port },
   );

@@ -2,7 +2,7 @@
  * @module cli/connection
  * The terminal client's WebSocket: connects, decodes, pings, and when the
  * connection drops reconnects with backoff and resumes from the last seq it
- * delivered (`?since=SEQ&server=ID`), so its owner sees every event exactly
+ * delivered (`?since=SEQ&epoch=EPOCH`), so its owner sees every event exactly
  * once, in order, across reconnects.
  */
 
@@ -60,7 +60,7 @@ export class StreamConnection {
   #ws: WebSocket | undefined;
   #view: View;
   #limit: number | undefined;
-  #serverId: string | undefined;
+  #epoch: string | undefined;
   #lastSeq = 0;
   #ready = false;
   #readyOnce = false;
@@ -126,9 +126,9 @@ export class StreamConnection {
     if (orderId !== undefined) url.searchParams.set('order', orderId);
     if (this.#options.track !== undefined) url.searchParams.set('track', this.#options.track);
     if (this.#limit !== undefined) url.searchParams.set('limit', String(this.#limit));
-    if (this.#serverId !== undefined) {
+    if (this.#epoch !== undefined) {
       url.searchParams.set('since', String(this.#lastSeq));
-      url.searchParams.set('server', this.#serverId);
+      url.searchParams.set('epoch', this.#epoch);
     }
     return url.toString();
   }
@@ -144,7 +144,7 @@ export class StreamConnection {
     const message = parsed.value;
     switch (message.type) {
       case 'snapshot':
-        this.#serverId = message.serverId;
+        this.#epoch = message.epoch;
         this.#lastSeq = message.seq;
         // Later snapshots answer a subscribe: their view is the one to resume with after a reconnect.
         // (A tracking socket's view is its order, whatever the URL says: its URL stays as it was.)
@@ -154,7 +154,7 @@ export class StreamConnection {
         }
         return this.#deliver(message, text);
       case 'resumed':
-        this.#serverId = message.serverId;
+        this.#epoch = message.epoch;
         return this.#deliver(message, text);
       case 'events': {
         const fresh = message.events.filter((e) => e.seq > this.#lastSeq);

@@ -82,7 +82,7 @@ export interface ServerStats {
   readonly connections: number;
   /** The server's latest event seq: its growth over time is the event rate. */
   readonly seq: number;
-  readonly serverId: string;
+  readonly epoch: string;
 }
 
 /** `GET /api/stats`, to learn whether the page may read (401: sign in; 403: the token may not read). */
@@ -95,9 +95,9 @@ export function getStats(): Promise<Result<ServerStats, ApiProblem>> {
   return call('GET', '/api/stats').then((r) => {
     if (!r.ok) return r;
     const body = (typeof r.value.body === 'object' && r.value.body !== null ? r.value.body : {}) as Record<string, unknown>;
-    const { connections, seq, serverId } = body;
-    if (typeof connections !== 'number' || typeof seq !== 'number' || typeof serverId !== 'string') return { ok: false, error: unexpected() };
-    return { ok: true, value: { connections, seq, serverId } };
+    const { connections, seq, epoch } = body;
+    if (typeof connections !== 'number' || typeof seq !== 'number' || typeof epoch !== 'string') return { ok: false, error: unexpected() };
+    return { ok: true, value: { connections, seq, epoch } };
   });
 }
 

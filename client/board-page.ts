@@ -207,13 +207,13 @@ class BoardPage {
     if ((message.type === 'snapshot' || message.type === 'resumed') && !sameView(message.view, serverView(this.#filter))) {
       return; // a snapshot for a view the user already left; the one asked for is on its way
     }
-    const previousServer = this.#state.serverId;
+    const previousEpoch = this.#state.epoch;
     this.#state = reduce(this.#state, message);
     if (this.#state.outOfSync) {
       this.#connection.send({ type: 'subscribe', ...serverView(this.#filter) });
       this.#state = awaitSnapshot(this.#state, this.#state.view);
     }
-    if (message.type === 'snapshot') this.#afterSnapshot(message, previousServer);
+    if (message.type === 'snapshot') this.#afterSnapshot(message, previousEpoch);
     if (message.type === 'events') {
       const applied = this.#state.applied;
       this.#toasts.add(applied.filter((e) => e.type === 'order.created').map((e) => e.order));
@@ -232,8 +232,8 @@ class BoardPage {
   }
 
   /** A snapshot replaced everything: say so when the server's data was reset, and re-check an open detail. */
-  #afterSnapshot(message: SnapshotMessage, previousServer: string | undefined): void {
-    const restarted = previousServer !== undefined && previousServer !== message.serverId;
+  #afterSnapshot(message: SnapshotMessage, previousEpoch: string | undefined): void {
+    const restarted = previousEpoch !== undefined && previousEpoch !== message.epoch;
     if (restarted) {
       const text = 'The server restarted and its data was reset: the board now shows what it holds.';
       this.#view.notices.banner(text);
@@ -294,7 +294,7 @@ class BoardPage {
     const q = this.#filter.q.toLowerCase();
     const matching = q === '' ? all : all.filter((o) => matchesSearch(o, q));
     return {
-      hasData: state.serverId !== undefined,
+      hasData: state.epoch !== undefined,
       connected: this.#connected,
       live: this.#connected && state.synced,
       staleSince: this.#staleSince,
@@ -334,7 +334,7 @@ function socketUrl(current: BoardState): string {
   const resume = resumePoint(current);
   if (resume !== undefined) {
     params.set('since', String(resume.since));
-    params.set('server', resume.serverId);
+    params.set('epoch', resume.epoch);
   }
   const query = params.toString().replaceAll('%2C', ',');
   return `${scheme}//${location.host}/ws${query === '' ? '' : `?${query}`}`;

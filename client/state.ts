@@ -20,7 +20,7 @@ import {
 export interface BoardState {
   /** False until the first snapshot, and again while a new view's snapshot is awaited. */
   readonly synced: boolean;
-  readonly serverId: string | undefined;
+  readonly epoch: string | undefined;
   /** Last applied seq. */
   readonly seq: number;
   /** The server-side view asked for. */
@@ -51,7 +51,7 @@ const ZERO_COUNTS: StatusCounts = Object.fromEntries(ORDER_STATUSES.map((s) => [
 export function initialState(view: View = {}): BoardState {
   return {
     synced: false,
-    serverId: undefined,
+    epoch: undefined,
     seq: 0,
     view,
     dataView: undefined,
@@ -78,7 +78,7 @@ export function reduce(state: BoardState, message: ServerMessage): BoardState {
       return {
         ...state,
         synced: true,
-        serverId: message.serverId,
+        epoch: message.epoch,
         seq: message.seq,
         view: message.view,
         dataView: message.view,
@@ -94,7 +94,7 @@ export function reduce(state: BoardState, message: ServerMessage): BoardState {
     }
     case 'resumed':
       // The server will send exactly the events after our seq: keep everything.
-      return { ...state, synced: true, serverId: message.serverId, view: message.view, dataView: message.view, changed: [], applied: [] };
+      return { ...state, synced: true, epoch: message.epoch, view: message.view, dataView: message.view, changed: [], applied: [] };
     case 'events':
       return applyEvents(state, message.events);
     case 'pong':
@@ -118,9 +118,9 @@ export function awaitSnapshot(state: BoardState, view: View): BoardState {
  * being asked for (a filter changed while offline needs a fresh snapshot).
  * @param state the current state
  */
-export function resumePoint(state: BoardState): { since: number; serverId: string } | undefined {
-  if (state.serverId === undefined || state.dataView === undefined) return undefined;
-  return viewKey(state.dataView) === viewKey(state.view) ? { since: state.seq, serverId: state.serverId } : undefined;
+export function resumePoint(state: BoardState): { since: number; epoch: string } | undefined {
+  if (state.epoch === undefined || state.dataView === undefined) return undefined;
+  return viewKey(state.dataView) === viewKey(state.view) ? { since: state.seq, epoch: state.epoch } : undefined;
 }
 
 /**

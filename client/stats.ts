@@ -30,7 +30,7 @@ interface Sample {
  * @param next the later sample
  */
 export function eventsPerSecond(previous: Sample | undefined, next: Sample): number | undefined {
-  if (previous === undefined || previous.stats.serverId !== next.stats.serverId || next.at <= previous.at) return undefined;
+  if (previous === undefined || previous.stats.epoch !== next.stats.epoch || next.at <= previous.at) return undefined;
   return (Math.max(0, next.stats.seq - previous.stats.seq) * 1000) / (next.at - previous.at);
 }
 

@@ -10,7 +10,8 @@ import { parseTokenList } from './security/auth.ts';
 import { isHostNameEntry } from './security/edge.ts';
 import { isLogLevel, type LogLevel } from './support/logger.ts';
 import { fail, ok, type Result, type Role } from './protocol.ts';
-import type { ServerOptions } from './server.ts';
+import type { ServerOptions } from './options.ts';
+import { MIN_TRACKING_SECRET_LENGTH, type StorageOptions } from './store.ts';
 
 /** Integer-valued variables and the option each sets. */
 const INTEGER_VARIABLES = {
@@ -28,6 +29,8 @@ const INTEGER_VARIABLES = {
 /** What `npm start` runs with. */
 export interface StartConfig {
   readonly options: ServerOptions;
+  /** Which backend, and its settings (see `openStorage`). */
+  readonly storage: StorageOptions;
   readonly logLevel: LogLevel;
 }
 
@@ -75,7 +78,21 @@ export function configFromEnv(env: NodeJS.ProcessEnv, readFile: (path: string) =
   if (tokens.value.length > 0) options.tokens = tokens.value;
   const level = env.LOG_LEVEL ?? 'info';
   if (!isLogLevel(level)) return fail(`LOG_LEVEL must be one of debug, info, warn, error, silent, got "${level}"`);
-  return ok({ options: options as ServerOptions, logLevel: level });
+  const storage = storageFromEnv(env);
+  if (!storage.ok) return storage;
+  return ok({ options: options as ServerOptions, storage: storage.value, logLevel: level });
+}
+
+/**
+ * The storage settings: the backend, and the tracking secret.
+ * @param env usually `process.env`
+ */
+function storageFromEnv(env: NodeJS.ProcessEnv): Result<StorageOptions, string> {
+  const secret = env.TRACKING_SECRET;
+  if (secret !== undefined && secret !== '' && secret.length < MIN_TRACKING_SECRET_LENGTH) {
+    return fail(`TRACKING_SECRET must be at least ${MIN_TRACKING_SECRET_LENGTH} characters (e.g. the output of openssl rand -hex 24)`);
+  }
+  return ok({ mode: 'memory', ...(secret === undefined || secret === '' ? {} : { trackingSecret: secret }) });
 }
 
 /**

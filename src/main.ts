@@ -1,26 +1,33 @@
 /**
  * @module main
- * Entry point for `npm start`: read the environment, build the server, listen,
+ * Entry point for `npm start`: read the environment, open the storage, build the server, listen,
  * shut down cleanly on SIGINT/SIGTERM (exit 0 once every socket is closed), and
  * re-read LIVEORDERS_TOKENS_FILE on SIGHUP.
  */
 
 import { configFromEnv, tokensFromEnv } from './config.ts';
+import { createServer, type LiveOrdersServer } from './server.ts';
+import { openStorage } from './store.ts';
 import { createLogger } from './support/logger.ts';
-import { createServer } from './server.ts';
 
-function main(): void {
+async function main(): Promise<void> {
   const config = configFromEnv(process.env);
   if (!config.ok) {
     process.stderr.write(`liveorders: ${config.error}\n`);
     process.exit(2);
   }
   const logger = createLogger({ level: config.value.logLevel });
-  let server;
+  let server: LiveOrdersServer;
   try {
-    server = createServer({ ...config.value.options, logger });
+    const { eventLogCapacity } = config.value.options;
+    const storage = await openStorage({
+      ...config.value.storage,
+      ...(eventLogCapacity === undefined ? {} : { historyCapacity: eventLogCapacity }),
+      onSinkError: (error) => logger.error('an event consumer failed', { error }),
+    });
+    server = createServer({ ...config.value.options, storage, logger });
   } catch (error) {
-    // createServer validates its options with RangeErrors that name the option.
+    // Storage and createServer refuse bad settings with errors that say what to do.
     process.stderr.write(`liveorders: ${(error as Error).message}\n`);
     process.exit(2);
   }
@@ -63,4 +70,4 @@ function main(): void {
   }
 }
 
-main();
+void main();

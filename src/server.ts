@@ -1,138 +1,71 @@
 /**
  * @module server
- * The thin adapter from HTTP and WebSocket to the store: builds the
- * `node:http` server, routes requests to the API or the page, hands upgrades
- * to the WebSocket endpoint, and wires store events to the event log and the
- * hub. Also owns the shutdown order that loses no acknowledged write.
+ * The composition root: builds the local projection, the one write path,
+ * the fan-out and the transports around an opened storage, and wires the
+ * storage's event tail to everything this instance holds. Data flows one
+ * way: transport -> commands -> backend commit -> event tail -> projection,
+ * ring, hub -> sockets. Also owns the shutdown order that loses no
+ * acknowledged write.
  */
 
-import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
-import { AccessControl, hostNotAllowed } from './security/access.ts';
 import { ConnectCache } from './fanout/connect-cache.ts';
-import { isHostNameEntry, isLoopback } from './security/edge.ts';
-import { DEFAULT_EVENT_LOG_CAPACITY, EventLog } from './fanout/ring.ts';
-import { handleApiRequest, isApiPath, type ApiContext } from './transport/http/api.ts';
-import { sendProblem, writeRawResponse } from './transport/http/io.ts';
-import { DEFAULT_HIGH_WATER_MARK } from './transport/ws/client-socket.ts';
 import { Hub, type FanOut, type HubOptions } from './fanout/hub.ts';
-import { IdempotencyCache } from './store/idempotency.ts';
-import { createLogger, type Logger } from './support/logger.ts';
-import { createOrderIdGenerator } from './store/order-id.ts';
-import { createPageHandler, type PageHandler } from './transport/http/page.ts';
-import { CLOSE_CODES, MAX_PAYLOAD_BYTES, ProtocolError, ok, toWireError, type Result, type Role } from './protocol.ts';
-import { parseRequestTarget } from './transport/http/request-target.ts';
-import { MemoryOrderStore, type OrderStore } from './store.ts';
+import { DEFAULT_OPTIONS, validateOptions, withoutUndefined, type ServerOptions } from './options.ts';
+import { CLOSE_CODES, ProtocolError, ok, toWireError, type OrderEvent, type Result, type Role } from './protocol.ts';
+import { AccessControl, hostNotAllowed } from './security/access.ts';
+import { isLoopback } from './security/edge.ts';
 import { TrackingTokens } from './security/tracking.ts';
+import { startCore } from './store/core.ts';
+import { EventRing } from './store/event-ring.ts';
+import { memoryStorage } from './store/memory-log.ts';
+import { createOrderIdGenerator } from './store/order-id.ts';
+import type { Commands, OrderReader, Storage } from './store/ports.ts';
+import { createLogger, type Logger } from './support/logger.ts';
+import type { ApiContext } from './transport/http/context.ts';
+import { InFlightRequests } from './transport/http/in-flight.ts';
+import { sendProblem, writeRawResponse } from './transport/http/io.ts';
+import { createPageHandler, type PageHandler } from './transport/http/page.ts';
+import { parseRequestTarget } from './transport/http/request-target.ts';
+import { handleApiRequest, isApiPath } from './transport/http/router.ts';
 import { WsEndpoint } from './transport/ws/endpoint.ts';
+import type { ResumeCounts } from './transport/ws/views.ts';
 
-/** Options for {@link createServer}. Every field has a default. */
-export interface ServerOptions {
-  /** TCP port; 0 picks a free one. @default 8000 */
-  readonly port?: number;
-  /** Address to bind. @default '127.0.0.1' */
-  readonly host?: string;
-  /** Largest HTTP body or WebSocket frame accepted, in bytes. @default 65536 */
-  readonly maxPayload?: number;
-  /** Bytes queued to one socket, replies included, before it is dropped as too slow. @default 4 MiB */
-  readonly highWaterMark?: number;
-  /**
-   * Messages one WebSocket client may send per second, on average (bursts of
-   * four seconds' worth); a client past it is closed with 1008. @default 50
-   */
-  readonly messagesPerSecond?: number;
-  /** Open WebSocket connections allowed; more are refused with 503. @default 20000 */
-  readonly maxConnections?: number;
-  /** WebSocket ping interval, in milliseconds; a peer silent for a whole interval is dropped. @default 30000 */
-  readonly heartbeatIntervalMs?: number;
-  /** Events kept for clients that reconnect with `?since=`. @default 10000 */
-  readonly eventLogCapacity?: number;
-  /** How long {@link LiveOrdersServer.close} waits for requests in flight and close handshakes, in milliseconds. @default 5000 */
-  readonly shutdownTimeoutMs?: number;
-  /** @default JSON lines to stderr at level info */
-  readonly logger?: Logger;
-  /** @default a new {@link MemoryOrderStore} */
-  readonly store?: OrderStore;
-  /** Serve the browser page at `/`. @default true */
-  readonly servePage?: boolean;
-  /** Compress WebSocket frames (permessage-deflate). Costs CPU per socket; worth it only on slow links. @default false */
-  readonly perMessageDeflate?: boolean;
-  /** Build the fan-out (the benchmarks' baselines use this). @default a {@link Hub} */
-  readonly createFanOut?: (options: HubOptions) => FanOut;
-  /** Role tokens as `[role, token]`. None: open mode, which may only bind to loopback. @default [] */
-  readonly tokens?: readonly (readonly [Role, string])[];
-  /** Allow open mode (no tokens) on a non-loopback address. Anyone who can reach the port can do anything. @default false */
-  readonly allowOpenNetwork?: boolean;
-  /** Extra origins whose pages may open WebSockets (loopback ones always may). @default [] */
-  readonly allowedOrigins?: readonly string[];
-  /**
-   * Host names the service answers to besides loopback ones, lowercase, no
-   * port. In open mode any other `Host` gets 421 (against DNS rebinding);
-   * pages served from these names may open WebSockets. @default []
-   */
-  readonly allowedHosts?: readonly string[];
-  /** Origins allowed by CORS on the REST API; `*` for any. @default [] (CORS off) */
-  readonly corsOrigins?: readonly string[];
-  /** Writes per client per minute when tokens are on. @default 600 */
-  readonly writeRatePerMinute?: number;
-  /** WebSocket connections per address when tokens are on. @default 100 */
-  readonly connectionsPerAddress?: number;
-  /** Apply the two limits above to loopback clients too. @default false */
-  readonly limitLoopback?: boolean;
-}
+export { DEFAULT_OPTIONS, type ServerOptions } from './options.ts';
 
 /** A running (or ready to run) service. */
 export interface LiveOrdersServer {
   readonly http: Server;
-  readonly store: OrderStore;
+  /** The local projection: every order this instance knows, as of its position. */
+  readonly orders: OrderReader;
+  /** The one write path (what HTTP and WebSocket commands go through). */
+  readonly commands: Commands;
   readonly hub: FanOut;
+  readonly storage: Storage;
   /** The open WebSocket connections. */
   readonly webSockets: ReadonlySet<WebSocket>;
-  /** Identifies this run in snapshots. */
-  readonly serverId: string;
+  /** The epoch of the history this instance serves. */
+  readonly epoch: string;
   /** Start listening; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
   /**
-   * Swap the role tokens without a restart (which would lose the in-memory
-   * orders). Requests are checked against the new tokens at once; sockets
-   * whose token is gone, or now grants another role, are closed with 1008.
-   * Turning tokens on or off this way is refused.
+   * Swap the role tokens without a restart. Requests are checked against
+   * the new tokens at once; sockets whose token is gone, or now grants
+   * another role, are closed with 1008. Turning tokens on or off this way
+   * is refused.
    * @param tokens the new role tokens, validated by `parseTokenList`
    * @returns how many sockets were closed, or why the tokens were refused
    */
   replaceTokens(tokens: readonly (readonly [Role, string])[]): Result<{ readonly closedSockets: number }, string>;
   /**
    * Shut down without losing an acknowledged write: stop accepting, let
-   * requests in flight finish, deliver their events, then close every socket
-   * with 1001. Bounded by `shutdownTimeoutMs`.
+   * requests in flight finish, deliver their events, close every socket with
+   * 1001, then close the storage. Bounded by `shutdownTimeoutMs`.
    */
   close(): Promise<void>;
 }
-
-/** Defaults for {@link ServerOptions}. */
-export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | 'store' | 'createFanOut'>>> = {
-  tokens: [],
-  allowOpenNetwork: false,
-  allowedOrigins: [],
-  allowedHosts: [],
-  corsOrigins: [],
-  writeRatePerMinute: 600,
-  connectionsPerAddress: 100,
-  limitLoopback: false,
-  port: 8000,
-  host: '127.0.0.1',
-  maxPayload: MAX_PAYLOAD_BYTES,
-  highWaterMark: DEFAULT_HIGH_WATER_MARK,
-  messagesPerSecond: 50,
-  maxConnections: 20_000,
-  heartbeatIntervalMs: 30_000,
-  eventLogCapacity: DEFAULT_EVENT_LOG_CAPACITY,
-  shutdownTimeoutMs: 5000,
-  servePage: true,
-  perMessageDeflate: false,
-};
 
 /** HTTP server timeouts, in milliseconds: one slow peer must not hold a socket forever. */
 const HTTP_TIMEOUTS = { headers: 10_000, request: 30_000, keepAlive: 5_000 } as const;
@@ -141,40 +74,42 @@ const HTTP_TIMEOUTS = { headers: 10_000, request: 30_000, keepAlive: 5_000 } as 
 const CLOSE_GRACE_MS = 2000;
 
 /**
- * Build the service. Validates options once; nothing listens until `listen()`.
+ * Build the service around an opened storage. Validates options once;
+ * nothing listens until `listen()`.
  * @param options see {@link ServerOptions}
  */
 export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   const opts = { ...DEFAULT_OPTIONS, ...withoutUndefined(options) };
   validateOptions(opts);
   const logger = options.logger ?? createLogger();
-  const tracking = new TrackingTokens();
-  // Ids are made in runs whose tracking tokens are enciphered in one call (order-id.ts).
-  const store = options.store ?? new MemoryOrderStore({ newId: createOrderIdGenerator({ onRun: (ids) => tracking.prepare(ids) }) });
-  const serverId = randomUUID();
+  const storage = options.storage ?? memoryStorage({ historyCapacity: opts.eventLogCapacity, onSinkError: (error) => logger.error('an event consumer failed', { error }) });
+  const { log, initial } = storage;
   const startedAt = Date.now();
-  const hubOptions: HubOptions = {
-    onSendError: (_s, error) => logger.error('websocket send failed', { error }),
-  };
+
+  const ring = new EventRing(opts.eventLogCapacity, initial.position.seq);
+  const hubOptions: HubOptions = { onSendError: (_s, error) => logger.error('websocket send failed', { error }) };
   const hub = options.createFanOut?.(hubOptions) ?? new Hub(hubOptions);
+  const tracking = new TrackingTokens(storage.trackingKey);
+  // Everything this instance holds is fed from the tail, its own writes included: the projection, then the ring and the hub.
+  const { projection, commands, stop: stopTail } = startCore(storage, {
+    // Ids are made in runs whose tracking tokens are enciphered in one call (order-id.ts).
+    newId: options.newId ?? createOrderIdGenerator({ onRun: (ids) => tracking.prepare(ids) }),
+    onEvents: (events) => feed(ring, hub, events, logger),
+  });
   const access = new AccessControl({
     tokens: opts.tokens,
     writeRatePerMinute: opts.writeRatePerMinute,
     connectionsPerAddress: opts.connectionsPerAddress,
     limitLoopback: opts.limitLoopback,
-    orderExists: (orderId) => store.get(orderId) !== undefined,
+    orderExists: (orderId) => projection.get(orderId) !== undefined,
     tracking,
     allowedHosts: opts.allowedHosts,
   });
   if (!access.enabled && opts.allowOpenNetwork && !isLoopback(opts.host)) {
     logger.warn('open mode on a network address: anyone who can reach this port can read, change and delete every order', { host: opts.host });
   }
-  const eventLog = new EventLog(opts.eventLogCapacity);
-  store.onEvent((event) => {
-    eventLog.append(event);
-    hub.publish(event);
-  });
 
+  const resumes: ResumeCounts = { fromRing: 0, fromHistory: 0, reset: 0 };
   const ws = new WsEndpoint({
     maxPayload: opts.maxPayload,
     maxConnections: opts.maxConnections,
@@ -183,26 +118,29 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     highWaterMark: opts.highWaterMark,
     messagesPerSecond: opts.messagesPerSecond,
     perMessageDeflate: opts.perMessageDeflate,
-    sessions: { store, hub, eventLog, connectCache: new ConnectCache(), serverId, logger, access },
+    sessions: { orders: projection, ring, source: log, hub, connectCache: new ConnectCache(), resumes, commands, logger, access },
     access,
     allowedOrigins: opts.allowedOrigins,
     allowedHosts: opts.allowedHosts,
     logger,
   });
   const api: ApiContext = {
-    store,
-    idempotency: new IdempotencyCache(),
+    orders: projection,
+    commands,
     maxBodyBytes: opts.maxPayload,
     access,
     corsOrigins: opts.corsOrigins,
     stats: () => ({
-      orders: { total: store.size, byStatus: store.counts() },
+      orders: { total: projection.size, byStatus: projection.counts() },
       ...hub.stats(),
       ...ws.stats(),
-      seq: store.seq,
-      serverId,
+      resumes: { ...resumes },
+      seq: projection.seq,
+      epoch: log.epoch,
+      storage: log.stats(),
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     }),
+    health: () => ({ ready: true, storage: storage.mode, seq: projection.seq }),
   };
   const page: PageHandler | undefined = opts.servePage ? createPageHandler({ logger }) : undefined;
 
@@ -236,10 +174,12 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
 
   return {
     http,
-    store,
+    orders: projection,
+    commands,
     hub,
+    storage,
     webSockets: ws.sockets,
-    serverId,
+    epoch: log.epoch,
     replaceTokens: (tokens) => {
       const replaced = access.replaceTokens(tokens);
       if (!replaced.ok) return replaced;
@@ -252,7 +192,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
         http.once('error', reject);
         http.listen(opts.port, opts.host, () => {
           http.off('error', reject);
-          logger.info('listening', { address: http.address() });
+          logger.info('listening', { address: http.address(), storage: storage.mode, seq: projection.seq });
           resolve(http.address() as AddressInfo);
         });
       }),
@@ -265,20 +205,39 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
       await inFlight.drained(opts.shutdownTimeoutMs);
       clearInterval(sweeper);
       http.closeAllConnections();
-      // Every write that was answered has emitted its event: deliver them before saying goodbye.
+      // Every write that was answered is in the projection, so its event was published: deliver them before saying goodbye.
       hub.flush();
       await ws.closeAll(CLOSE_CODES.goingAway, 'server shutting down', Math.max(CLOSE_GRACE_MS, deadline - Date.now()));
       await listenerClosed;
+      stopTail();
+      await log.close();
     },
   };
 }
 
 /**
+ * One batch from the tail, after the projection: the replay ring and the
+ * hub. A consumer that throws is logged; it does not stop the other, nor
+ * undo a commit that was made (its writer still gets its answer).
+ */
+function feed(ring: EventRing, hub: FanOut, events: readonly OrderEvent[], logger: Logger): void {
+  try {
+    for (const event of events) ring.append(event);
+  } catch (error) {
+    logger.error('the replay ring failed to take events', { error });
+  }
+  try {
+    for (const event of events) hub.publish(event);
+  } catch (error) {
+    logger.error('the fan-out failed to take events', { error });
+  }
+}
+
+/**
  * Route a request to the API or the page. Not `async`, nor is
  * handleApiRequest: an async layer wraps the handler's promise in one more,
- * resolved through two extra microtasks (a create took five promises and six
- * microtasks, now three and two). Each level hands back the handler's own
- * promise, or nothing when the handler has finished.
+ * resolved through two extra microtasks. Each level hands back the
+ * handler's own promise, or nothing when the handler has finished.
  */
 function handleRequest(api: ApiContext, page: PageHandler | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> | void {
   if (!api.access.admitsHost(req.headers.host)) {
@@ -292,63 +251,4 @@ function handleRequest(api: ApiContext, page: PageHandler | undefined, req: Inco
   }
   if (isApiPath(url.pathname) || page === undefined) return handleApiRequest(api, req, res, url);
   return page(req, res, url);
-}
-
-/** Counts requests whose responses have not finished, so shutdown can wait for them. */
-class InFlightRequests {
-  #count = 0;
-  #waiters: (() => void)[] = [];
-
-  track(res: ServerResponse): void {
-    this.#count++;
-    // One listener shared by every response ('close' fires once): no closure or once-wrapper per request.
-    res.on('close', this.#finished);
-  }
-
-  readonly #finished = (): void => {
-    this.#count--;
-    if (this.#count === 0) for (const wake of this.#waiters.splice(0)) wake();
-  };
-
-  /** Resolves when no request is in flight, or after `timeoutMs`. */
-  drained(timeoutMs: number): Promise<void> {
-    if (this.#count === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.#waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-}
-
-/** `{ port: undefined }` means "use the default", not "no port". */
-function withoutUndefined<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function validateOptions(opts: typeof DEFAULT_OPTIONS): void {
-  const integer = (name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void => {
-    if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
-  };
-  integer('port', opts.port, 0, 65535);
-  integer('maxPayload', opts.maxPayload, 1024);
-  integer('highWaterMark', opts.highWaterMark, 1);
-  integer('maxConnections', opts.maxConnections, 1);
-  integer('heartbeatIntervalMs', opts.heartbeatIntervalMs, 10);
-  integer('eventLogCapacity', opts.eventLogCapacity, 1);
-  integer('shutdownTimeoutMs', opts.shutdownTimeoutMs, 0);
-  integer('writeRatePerMinute', opts.writeRatePerMinute, 1);
-  integer('connectionsPerAddress', opts.connectionsPerAddress, 1);
-  integer('messagesPerSecond', opts.messagesPerSecond, 1);
-  const badHost = opts.allowedHosts.find((h) => !isHostNameEntry(h));
-  if (badHost !== undefined) throw new RangeError(`allowedHosts: "${badHost}" is not a lowercase host name without a port`);
-  // Safe by default: without tokens, only this machine may talk to the service.
-  if (opts.tokens.length === 0 && !opts.allowOpenNetwork && !isLoopback(opts.host)) {
-    throw new RangeError(
-      `refusing to listen on ${opts.host} without tokens: set LIVEORDERS_TOKENS (e.g. "admin:<24+ random characters>") ` +
-        'or LIVEORDERS_TOKENS_FILE, or set LIVEORDERS_OPEN=1 to let anyone who can reach the port do anything',
-    );
-  }
 }

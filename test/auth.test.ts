@@ -53,7 +53,7 @@ async function createAs(token: string, name = 'Ada'): Promise<CreatedOrder> {
 
 /** What must not change when a hostile request is refused. */
 function fingerprint(): string {
-  return `${srv.server.store.seq}/${srv.server.store.size}`;
+  return `${srv.server.orders.position.seq}/${srv.server.orders.size}`;
 }
 
 /** Open a socket and report how the upgrade ended: 'open' or the HTTP status. */
@@ -473,7 +473,7 @@ describe(`hostile battery: ${HTTP_CASES.length} HTTP requests`, () => {
       const res = await raw(c.method, path, headers, c.body === undefined ? undefined : Buffer.from(c.body, c.name === 'invalid UTF-8' ? 'latin1' : 'utf8'));
       assert.equal(res.status, c.status, res.text.slice(0, 300));
       assert.equal(fingerprint(), before, 'the store did not change');
-      const stored = srv.server.store.get(order.id);
+      const stored = srv.server.orders.get(order.id);
       assert.equal(stored?.status, 'pending');
     });
   }
@@ -536,7 +536,7 @@ describe(`hostile battery: ${WS_CASES.length} WebSocket attempts`, () => {
         }
       }
       assert.equal(fingerprint(), before, 'the store did not change');
-      assert.equal(srv.server.store.get(order.id)?.status, 'pending');
+      assert.equal(srv.server.orders.get(order.id)?.status, 'pending');
     });
   }
   test('the battery holds at least 60 hostile inputs', () => {

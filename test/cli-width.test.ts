@@ -56,7 +56,7 @@ describe('formatting to a width', () => {
   const snapshot: SnapshotMessage = {
     type: 'snapshot',
     seq: 123456,
-    serverId: 'srv',
+    epoch: 'srv',
     view: {},
     orders,
     total: 5000,

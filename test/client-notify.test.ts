@@ -65,7 +65,7 @@ test('the batcher: a trailing window gathers, a hold postpones, a leading one fl
 });
 
 test('events per second from two /api/stats polls of the same server run', () => {
-  const sample = (seq: number, at: number, serverId = 'a') => ({ stats: { connections: 1, seq, serverId }, at });
+  const sample = (seq: number, at: number, epoch = 'a') => ({ stats: { connections: 1, seq, epoch }, at });
   assert.equal(eventsPerSecond(undefined, sample(10, 0)), undefined);
   assert.equal(eventsPerSecond(sample(10, 0), sample(110, 2000)), 50);
   assert.equal(eventsPerSecond(sample(10, 0), sample(5, 2000, 'b')), undefined, 'a restart is no rate');

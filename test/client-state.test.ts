@@ -19,7 +19,7 @@ function order(n: number, status: OrderStatus = 'pending', version = 1): Order {
 function snapshot(orders: Order[], extra: Partial<SnapshotMessage> = {}): SnapshotMessage {
   const counts = { ...COUNTS };
   for (const o of orders) counts[o.status]++;
-  return { type: 'snapshot', seq: 10, serverId: 's1', view: {}, orders, total: orders.length, counts, limit: 1000, ...extra };
+  return { type: 'snapshot', seq: 10, epoch: 's1', view: {}, orders, total: orders.length, counts, limit: 1000, ...extra };
 }
 
 describe('reduce', () => {
@@ -101,14 +101,14 @@ describe('resume point', () => {
     assert.equal(resumePoint(initialState()), undefined, 'nothing to resume before a snapshot');
     let state = reduce(initialState(), snapshot([order(1)], { seq: 10 }));
     state = reduce(state, { type: 'events', events: [{ type: 'order.created', seq: 11, order: order(2) }] });
-    assert.deepEqual(resumePoint(state), { since: 11, serverId: 's1' });
-    assert.deepEqual(resumePoint(awaitSnapshot(state, {})), { since: 11, serverId: 's1' }, 'a reconnect keeps the view');
+    assert.deepEqual(resumePoint(state), { since: 11, epoch: 's1' });
+    assert.deepEqual(resumePoint(awaitSnapshot(state, {})), { since: 11, epoch: 's1' }, 'a reconnect keeps the view');
     assert.equal(resumePoint(awaitSnapshot(state, { statuses: ['shipped'] })), undefined, 'a filter changed while offline');
   });
 
   test('a resumed message keeps the data and marks it synced', () => {
     const state = awaitSnapshot(reduce(initialState(), snapshot([order(1)])), {});
-    const resumed = reduce(state, { type: 'resumed', serverId: 's1', since: 10, seq: 12, view: {} });
+    const resumed = reduce(state, { type: 'resumed', epoch: 's1', since: 10, seq: 12, view: {} });
     assert.equal(resumed.synced, true);
     assert.equal(resumed.orders.size, 1);
     assert.equal(resumed.seq, 10, 'the missed events are still to come');

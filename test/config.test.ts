@@ -9,9 +9,10 @@ test('maps each variable to its option and refuses malformed values by name', ()
   assert.ok(config.ok);
   assert.deepEqual(config.value, {
     options: { port: 9000, host: '0.0.0.0', maxConnections: 50, heartbeatIntervalMs: 1000, eventLogCapacity: 20, highWaterMark: 4096, shutdownTimeoutMs: 100 },
+    storage: { mode: 'memory' },
     logLevel: 'warn',
   });
-  assert.deepEqual(configFromEnv({}), { ok: true, value: { options: {}, logLevel: 'info' } });
+  assert.deepEqual(configFromEnv({}), { ok: true, value: { options: {}, storage: { mode: 'memory' }, logLevel: 'info' } });
   const bad = configFromEnv({ HEARTBEAT_INTERVAL_MS: '1e3' });
   assert.ok(!bad.ok);
   assert.match(bad.error, /HEARTBEAT_INTERVAL_MS must be a whole number/);
@@ -19,4 +20,14 @@ test('maps each variable to its option and refuses malformed values by name', ()
   const deflate = configFromEnv({ PER_MESSAGE_DEFLATE: '1' });
   assert.ok(deflate.ok && deflate.value.options.perMessageDeflate === true);
   assert.ok(!configFromEnv({ PER_MESSAGE_DEFLATE: 'yes' }).ok);
+});
+
+test('TRACKING_SECRET keeps tracking links across restarts; a short one is refused', () => {
+  const secret = 'a-tracking-secret-of-enough-length';
+  const config = configFromEnv({ TRACKING_SECRET: secret });
+  assert.ok(config.ok);
+  assert.equal(config.value.storage.trackingSecret, secret);
+  const short = configFromEnv({ TRACKING_SECRET: 'short' });
+  assert.ok(!short.ok);
+  assert.match(short.error, /TRACKING_SECRET must be at least 24 characters/);
 });

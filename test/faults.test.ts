@@ -11,7 +11,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import WebSocket from 'ws';
 import { parseServerMessage, type Order, type OrderStatus } from '../src/protocol.ts';
-import { MemoryOrderStore } from '../src/store.ts';
+import type { Change } from '../src/domain/decide.ts';
+import { MemoryLog, type AppendOutcome, type IdempotencyClaim, type StorageStats } from '../src/store.ts';
 import { TestClient, connect, orderBody, request, startServer, waitFor } from './helpers.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
@@ -22,7 +23,7 @@ import { TcpProxy } from './tcp-proxy.ts';
  */
 class ResilientClient {
   readonly orders = new Map<string, Order>();
-  serverId: string | undefined;
+  epoch: string | undefined;
   lastSeq = 0;
   applied = 0;
   reconnects = 0;
@@ -45,7 +46,7 @@ class ResilientClient {
   }
 
   #connect(): void {
-    const resume = this.serverId === undefined ? '' : `?since=${this.lastSeq}&server=${this.serverId}`;
+    const resume = this.epoch === undefined ? '' : `?since=${this.lastSeq}&epoch=${this.epoch}`;
     const ws = new WebSocket(`${this.base}/ws${resume}`);
     this.ws = ws;
     ws.on('message', (data: Buffer) => this.#onMessage(data.toString()));
@@ -70,7 +71,7 @@ class ResilientClient {
         this.orders.clear();
         for (const order of message.orders) this.orders.set(order.id, order);
         if (message.total !== message.orders.length) this.violations.push('snapshot was cut: the test must stay under the snapshot limit');
-        this.serverId = message.serverId;
+        this.epoch = message.epoch;
         this.lastSeq = message.seq;
         return;
       case 'resumed':
@@ -119,7 +120,7 @@ describe('delivery under faults', () => {
       ...Array.from({ length: 10 }, () => new ResilientClient(`ws://127.0.0.1:${proxy.port}`)),
     ];
     t.after(() => clients.forEach((c) => c.stop()));
-    await waitFor(() => clients.every((c) => c.serverId !== undefined), 'every first snapshot');
+    await waitFor(() => clients.every((c) => c.epoch !== undefined), 'every first snapshot');
 
     let cuts = 0;
     const chaos = setInterval(() => {
@@ -156,10 +157,10 @@ describe('delivery under faults', () => {
     ]);
     clearInterval(chaos);
     const writes = 800 + 800 * 3 + 400 + 400 + 400 * 3;
-    assert.equal(srv.server.store.seq, writes, 'every write produced exactly one event');
+    assert.equal(srv.server.orders.position.seq, writes, 'every write produced exactly one event');
 
-    await waitFor(() => clients.every((c) => c.open && c.lastSeq === srv.server.store.seq), 'every client to catch up');
-    const serverState = srv.server.store.list({ limit: 1000 }).orders;
+    await waitFor(() => clients.every((c) => c.open && c.lastSeq === srv.server.orders.position.seq), 'every client to catch up');
+    const serverState = srv.server.orders.list({ limit: 1000 }).orders;
     assert.equal(serverState.length, 800);
     for (const [i, client] of clients.entries()) {
       assert.deepEqual(client.violations, [], `client ${i}`);
@@ -296,20 +297,19 @@ describe('delivery under faults', () => {
   });
 
   test('an exception inside a handler becomes a 500 or an error message; the process keeps serving', async (t: TestContext) => {
-    /** A store with a bug that fires for one customer name. */
-    class FaultyStore extends MemoryOrderStore {
-      override create(input: Parameters<MemoryOrderStore['create']>[0]): ReturnType<MemoryOrderStore['create']> {
-        if (input.customerName === 'boom') throw new Error('secret internal detail');
-        return super.create(input);
+    /** A backend with a bug that fires for one customer name, and in its stats. */
+    class FaultyLog extends MemoryLog {
+      override append(change: Change, claim?: IdempotencyClaim): Promise<AppendOutcome> {
+        if (change.order.customerName === 'boom') throw new Error('secret internal detail');
+        return super.append(change, claim);
       }
-      override get(id: string): ReturnType<MemoryOrderStore['get']> {
-        if (id === BOOM_ID) throw new Error('secret internal detail');
-        return super.get(id);
+      override stats(): StorageStats {
+        throw new Error('secret internal detail');
       }
     }
     // A create fails after its body was read (inside a promise); a read fails before anything is awaited.
-    const BOOM_ID = '01234567-89ab-7def-8123-456789abcdef';
-    const srv = await startServer({ store: new FaultyStore() });
+    const log = new FaultyLog();
+    const srv = await startServer({ storage: { mode: 'memory', log, initial: { orders: [], position: { seq: 0, epoch: log.epoch } }, trackingKey: Buffer.alloc(16, 7) } });
     t.after(srv.close);
     const res = await request(srv.base, 'POST', '/api/orders', orderBody('boom'));
     assert.equal(res.status, 500);
@@ -317,7 +317,8 @@ describe('delivery under faults', () => {
     assert.doesNotMatch(res.text, /secret internal detail|at .*\.ts/);
     assert.ok(srv.logLines.some((l) => l.msg === 'request handler failed' && JSON.stringify(l.error).includes('secret internal detail')));
     assert.equal((await request(srv.base, 'POST', '/api/orders', orderBody('fine'))).status, 201);
-    const read = await request(srv.base, 'GET', `/api/orders/${BOOM_ID}`);
+    assert.equal(srv.server.orders.list({ limit: 10 }).orders.some((o) => o.customerName === 'boom'), false, 'nothing half-made was stored');
+    const read = await request(srv.base, 'GET', '/api/stats');
     assert.equal(read.status, 500);
     assert.equal((read.body as { code: string }).code, 'LO_ERR_INTERNAL');
     assert.doesNotMatch(read.text, /secret internal detail/);

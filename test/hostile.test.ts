@@ -51,7 +51,7 @@ async function healthMs(port: number): Promise<number> {
 
 /** The number of orders stored, and the last seq: what a refused request must not change. */
 function fingerprint(srv: TestServer): string {
-  return `${srv.server.store.size}/${srv.server.store.seq}`;
+  return `${srv.server.orders.size}/${srv.server.orders.position.seq}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -109,7 +109,7 @@ describe(`hostile paths: ${PATH_CASES.length} over HTTP and ${PATH_CASES.length}
 async function seededServer(orders: number, options: Parameters<typeof startServer>[0] = {}): Promise<TestServer> {
   const srv = await startServer(options);
   for (let i = 0; i < orders; i++) {
-    const created = srv.server.store.create({ customerName: `Customer ${i} with a longer name`, items: [{ name: 'a fairly long item name', quantity: 2, price: 12.5 }] });
+    const created = await srv.server.commands.create({ customerName: `Customer ${i} with a longer name`, items: [{ name: 'a fairly long item name', quantity: 2, price: 12.5 }] });
     assert.ok(created.ok);
   }
   return srv;
@@ -339,7 +339,7 @@ const create = (name: string): Buffer => textFrame({ type: 'createOrder', reques
 
 /** Whether an order with this customer name was stored. */
 function stored(srv: TestServer, name: string): boolean {
-  return srv.server.store.list({ limit: 1000 }).orders.some((o: Order) => o.customerName === name);
+  return srv.server.orders.list({ limit: 1000 }).orders.some((o: Order) => o.customerName === name);
 }
 
 interface PostCloseCase {
@@ -387,7 +387,7 @@ describe(`frames after a close: ${POST_CLOSE_CASES.length + 3} cases`, () => {
     await waitFor(() => client.closeCode() !== undefined, 'the close frame');
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(client.closeCode(), 1008);
-    assert.equal(srv.server.store.size, 0, 'nothing created');
+    assert.equal(srv.server.orders.size, 0, 'nothing created');
     assert.equal(client.messages().filter((m) => m.type === 'ack').length, 0);
   });
 
@@ -465,13 +465,13 @@ describe('low', () => {
     await tracking.until(() => tracking.events.length === 2, 'two events');
     assert.deepEqual(tracking.events.map((e) => e.seq), [2, 3]);
     // Resuming at its own position: nothing missed.
-    const resumed = new TestClient(`${srv.wsBase}/ws?track=${mine.trackingToken}&since=3&server=${srv.server.serverId}`);
+    const resumed = new TestClient(`${srv.wsBase}/ws?track=${mine.trackingToken}&since=3&epoch=${srv.server.epoch}`);
     t.after(() => resumed.close());
     const first = await resumed.next();
     assert.equal(first.type, 'resumed');
     assert.equal(first.type === 'resumed' && first.seq, 3);
     // Resuming from an older position: the order as it is now.
-    const behind = new TestClient(`${srv.wsBase}/ws?track=${mine.trackingToken}&since=1&server=${srv.server.serverId}`);
+    const behind = new TestClient(`${srv.wsBase}/ws?track=${mine.trackingToken}&since=1&epoch=${srv.server.epoch}`);
     t.after(() => behind.close());
     const fresh = await behind.next('snapshot');
     assert.equal(fresh.seq, 3);

@@ -299,7 +299,9 @@ describe('stats, health, routing', () => {
   test('GET /healthz', async () => {
     const res = await request(srv.base, 'GET', '/healthz');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { status: 'ok' });
+    const health = res.body as { status: string; ready: boolean; storage: string; seq: number };
+    assert.deepEqual([health.status, health.ready, health.storage], ['ok', true, 'memory']);
+    assert.equal(typeof health.seq, 'number');
   });
 
   test('a wrong method is 405 with Allow; OPTIONS lists Allow; HEAD works', async () => {

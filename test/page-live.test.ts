@@ -171,7 +171,7 @@ describe('the page while the stream runs', () => {
   test('the activity feed shows changes far below the fold, and the live numbers move', async () => {
     const page = await h.openBoard();
     const oldest = await h.createOrder('Far Below');
-    for (let i = 0; i < 130; i++) h.srv.server.store.create({ customerName: `Filler ${i}`, items: [{ name: 'x', quantity: 1 }] });
+    for (let i = 0; i < 130; i++) h.srv.server.commands.create({ customerName: `Filler ${i}`, items: [{ name: 'x', quantity: 1 }] });
     await page.locator('#orders .card', { hasText: 'Filler 129' }).waitFor();
     assert.equal(await page.locator(`#orders .card[data-order-id="${oldest.id}"]`).count(), 0, 'its card is not even drawn');
     const res = await request(h.srv.base, 'PUT', `/api/orders/${oldest.id}/status`, { status: 'processing' });
@@ -187,12 +187,12 @@ describe('the page while the stream runs', () => {
     const deadline = Date.now() + 15_000;
     while (!/^[\d.,]+$/.test(rate) || Number(rate.replaceAll(',', '')) === 0) {
       assert.ok(Date.now() < deadline, `events/s stayed at "${rate}"`);
-      for (let i = 0; i < 20; i++) h.srv.server.store.create({ customerName: 'Rate', items: [{ name: 'x', quantity: 1 }] });
+      for (let i = 0; i < 20; i++) h.srv.server.commands.create({ customerName: 'Rate', items: [{ name: 'x', quantity: 1 }] });
       await page.waitForTimeout(200);
       rate = (await page.locator('[data-stat="rate"]').textContent()) ?? '';
     }
     const seq = Number(((await page.locator('[data-stat="seq"]').textContent()) ?? '').replaceAll(',', ''));
-    assert.ok(seq > 130 && seq <= h.srv.server.store.seq, `seq ${seq}`);
+    assert.ok(seq > 130 && seq <= h.srv.server.orders.position.seq, `seq ${seq}`);
   });
 });
 

@@ -316,7 +316,7 @@ describe('the order board in Chromium', () => {
   test('a store larger than the snapshot says so and loads older orders on demand', async (t) => {
     const big = await startServer();
     t.after(big.close);
-    for (let i = 0; i < 1100; i++) big.server.store.create({ customerName: `Bulk ${i}`, items: [{ name: 'x', quantity: 1 }] });
+    for (let i = 0; i < 1100; i++) big.server.commands.create({ customerName: `Bulk ${i}`, items: [{ name: 'x', quantity: 1 }] });
     const page = await freshPage();
     await page.goto(big.base);
     await page.locator('#summary', { hasText: '1,000 of 1,100 orders loaded' }).waitFor();

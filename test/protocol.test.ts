@@ -32,7 +32,11 @@ import {
   VALID_CLIENT_MESSAGES,
   VALID_SERVER_MESSAGES,
 } from './fixtures/messages.ts';
-import { MemoryOrderStore } from '../src/store.ts';
+import { memoryStorage, startCore, type Core } from '../src/store.ts';
+import { createOrderIdGenerator } from '../src/store/order-id.ts';
+
+/** A core over a fresh memory backend. */
+const newCore = (): Core => startCore(memoryStorage(), { newId: createOrderIdGenerator() });
 
 describe('parseClientMessage', () => {
   for (const { name, text, parsed } of VALID_CLIENT_MESSAGES) {
@@ -80,12 +84,12 @@ describe('parseCreateOrderInput', () => {
       assert.deepEqual(result.error.details.errors?.map((e) => e.field), ['items[0].price']);
     }
   });
-  test('every total the validator lets through is exact; one cent more is refused', () => {
+  test('every total the validator lets through is exact; one cent more is refused', async () => {
     const atLimit = [{ name: 'a', quantity: 9_999, price: 1_000_000_000 }, { name: 'b', quantity: 1, price: 999_999_999.99 }];
     assert.equal(orderTotalCents(atLimit), 999_999_999_999_999);
     const accepted = parseCreateOrderInput({ customerName: 'A', items: atLimit });
     assert.ok(accepted.ok);
-    const order = new MemoryOrderStore().create(accepted.value);
+    const order = await newCore().commands.create(accepted.value);
     assert.ok(order.ok);
     assert.equal(order.value.order.total, ORDER_LIMITS.totalMax);
     assert.match(encodeOrder(order.value.order), /"total":9999999999999\.99,/);
@@ -101,9 +105,9 @@ describe('parseCreateOrderInput', () => {
     assert.ok(!result.ok);
     assert.match(result.error.details.errors?.[0]?.message ?? '', /total must be at most/);
   });
-  test('sums of cents stay exact where floating point would drift', () => {
+  test('sums of cents stay exact where floating point would drift', async () => {
     assert.equal(orderTotalCents(Array.from({ length: 100 }, () => ({ name: 'x', quantity: 3, price: 0.1 }))), 3000);
-    const result = new MemoryOrderStore().create({ customerName: 'A', items: Array.from({ length: 10 }, () => ({ name: 'x', quantity: 1, price: 0.1 })) });
+    const result = await newCore().commands.create({ customerName: 'A', items: Array.from({ length: 10 }, () => ({ name: 'x', quantity: 1, price: 0.1 })) });
     assert.ok(result.ok);
     assert.equal(result.value.order.total, 1);
   });
@@ -186,7 +190,7 @@ describe('cached encodings', () => {
     const snapshot = {
       type: 'snapshot' as const,
       seq: 3,
-      serverId: 's',
+      epoch: 's',
       view: { statuses: ['shipped' as const] },
       orders: [updated, SAMPLE_ORDER],
       total: 2,
@@ -200,8 +204,8 @@ describe('cached encodings', () => {
 });
 
 describe('order JSON, written field by field', () => {
-  test('equals JSON.stringify for every shape of order the store makes', () => {
-    const store = new MemoryOrderStore();
+  test('equals JSON.stringify for every shape of order the store makes', async () => {
+    const store = newCore().commands;
     const names = ['Ada', 'Quote " and \\ and \u2028', 'Ünïcödé ✓ 🚚', '<script>', 'tab\there'];
     const orders = [];
     for (const [i, customerName] of names.entries()) {
@@ -216,12 +220,12 @@ describe('order JSON, written field by field', () => {
         { customerName, customerEmail: `c${i}@example.com`, items },
         { customerName, customerEmail: 'e"scaped@example.com', items: allPriced },
       ]) {
-        const created = store.create(input);
+        const created = await store.create(input);
         assert.ok(created.ok);
         orders.push(created.value.order);
-        const moved = store.changeStatus(created.value.order.id, 'processing');
+        const moved = await store.changeStatus(created.value.order.id, 'processing');
         assert.ok(moved.ok);
-        const shipped = store.changeStatus(created.value.order.id, 'shipped');
+        const shipped = await store.changeStatus(created.value.order.id, 'shipped');
         assert.ok(shipped.ok);
         orders.push(moved.value.order, shipped.value.order);
       }

@@ -17,7 +17,7 @@ const TARGETS = [
   '/api/orders/01a20001-9c6d-773e-ad9a-93745170d2b4/status',
   '/api/track/tErwmqZmMgZeUtmnGq3zHw',
   '/api/track/-Abc_def~',
-  '/ws?status=shipped&limit=10&since=42&server=abc',
+  '/ws?status=shipped&limit=10&since=42&epoch=abc',
   '/ws?track=tErwmqZmMgZeUtmnGq3zHw',
   '/healthz',
   '/track/tErwmqZmMgZeUtmnGq3zHw',

@@ -37,7 +37,7 @@ describe('connecting', () => {
     assert.equal(snapshot.total, 2);
     assert.deepEqual(snapshot.counts, { pending: 1, processing: 0, shipped: 1, delivered: 0, cancelled: 0 });
     assert.equal(snapshot.seq, 3);
-    assert.equal(snapshot.serverId, fresh.server.serverId);
+    assert.equal(snapshot.epoch, fresh.server.epoch);
     assert.deepEqual(snapshot.view, {});
     assert.equal(snapshot.limit, 1000);
     assert.equal(client.received.length, 1, 'exactly one message on connect');
@@ -103,7 +103,7 @@ describe('events', () => {
         ...(i % 10 === 0 ? [request(fresh.base, 'DELETE', `/api/orders/${o.id}`)] : []),
       ]),
     );
-    const finalSeq = fresh.server.store.seq;
+    const finalSeq = fresh.server.orders.position.seq;
     const serverState = (await request(fresh.base, 'GET', '/api/orders?limit=1000')).body as Order[];
     for (const { client, snapshot } of clients) {
       await client.until(() => client.events.at(-1)?.seq === finalSeq, `seq ${finalSeq}`);
@@ -123,7 +123,7 @@ describe('events', () => {
     const { client, snapshot } = await connect(`${fresh.wsBase}/ws`);
     t.after(() => client.close());
     await Promise.all(writes);
-    const finalSeq = fresh.server.store.seq;
+    const finalSeq = fresh.server.orders.position.seq;
     if (snapshot.seq < finalSeq) await client.until(() => client.events.at(-1)?.seq === finalSeq, `seq ${finalSeq}`);
     const seqs = client.events.map((e) => e.seq);
     assert.deepEqual(seqs, Array.from({ length: finalSeq - snapshot.seq }, (_, i) => snapshot.seq + 1 + i));
@@ -143,11 +143,11 @@ describe('resume after reconnect', () => {
     await request(fresh.base, 'PUT', `/api/orders/${first.id}/status`, { status: 'shipped' });
     const lastSeen = client.events.at(-1)!.seq;
 
-    const again = new TestClient(`${fresh.wsBase}/ws?since=${lastSeen}&server=${snapshot.serverId}`);
+    const again = new TestClient(`${fresh.wsBase}/ws?since=${lastSeen}&epoch=${snapshot.epoch}`);
     t.after(() => again.close());
     await again.opened();
     const resumed = await again.next('resumed');
-    assert.deepEqual(resumed, { type: 'resumed', serverId: snapshot.serverId, since: lastSeen, seq: lastSeen + 2, view: {} });
+    assert.deepEqual(resumed, { type: 'resumed', epoch: snapshot.epoch, since: lastSeen, seq: lastSeen + 2, view: {} });
     await again.until(() => again.events.length === 2, 'the two missed events');
     assert.deepEqual(again.events.map((e) => [e.seq, e.type, e.order.id]), [
       [lastSeen + 1, 'order.created', missedA.id],
@@ -166,7 +166,7 @@ describe('resume after reconnect', () => {
     const a = await create(fresh.base, 'a');
     await create(fresh.base, 'b');
     await request(fresh.base, 'PUT', `/api/orders/${a.id}/status`, { status: 'shipped' });
-    const client = new TestClient(`${fresh.wsBase}/ws?status=shipped&since=${snapshot.seq}&server=${snapshot.serverId}`);
+    const client = new TestClient(`${fresh.wsBase}/ws?status=shipped&since=${snapshot.seq}&epoch=${snapshot.epoch}`);
     t.after(() => client.close());
     await client.next('resumed');
     await client.until(() => client.events.length === 1, 'one event');
@@ -178,10 +178,10 @@ describe('resume after reconnect', () => {
     t.after(fresh.close);
     const { snapshot } = await connect(`${fresh.wsBase}/ws`);
     for (let i = 0; i < 5; i++) await create(fresh.base, `c${i}`);
-    const tooOld = new TestClient(`${fresh.wsBase}/ws?since=1&server=${snapshot.serverId}`);
-    const otherRun = new TestClient(`${fresh.wsBase}/ws?since=5&server=some-earlier-run`);
-    const future = new TestClient(`${fresh.wsBase}/ws?since=99&server=${snapshot.serverId}`);
-    const inWindow = new TestClient(`${fresh.wsBase}/ws?since=2&server=${snapshot.serverId}`);
+    const tooOld = new TestClient(`${fresh.wsBase}/ws?since=1&epoch=${snapshot.epoch}`);
+    const otherRun = new TestClient(`${fresh.wsBase}/ws?since=5&epoch=some-earlier-run`);
+    const future = new TestClient(`${fresh.wsBase}/ws?since=99&epoch=${snapshot.epoch}`);
+    const inWindow = new TestClient(`${fresh.wsBase}/ws?since=2&epoch=${snapshot.epoch}`);
     t.after(() => [tooOld, otherRun, future, inWindow].forEach((c) => c.close()));
     for (const client of [tooOld, otherRun, future]) {
       const reset = await client.next('snapshot');
@@ -195,7 +195,7 @@ describe('resume after reconnect', () => {
   });
 
   test('a malformed resume point is refused at the upgrade', async () => {
-    await assert.rejects(new TestClient(`${srv.wsBase}/ws?since=abc&server=x`).opened(), /upgrade refused: 400/);
+    await assert.rejects(new TestClient(`${srv.wsBase}/ws?since=abc&epoch=x`).opened(), /upgrade refused: 400/);
     await assert.rejects(new TestClient(`${srv.wsBase}/ws?since=3`).opened(), /upgrade refused: 400/);
   });
 });
@@ -301,7 +301,7 @@ describe('robustness', () => {
     t.after(fresh.close);
     for (let i = 0; i < 20; i++) await create(fresh.base, `keep ${i}`);
     const before = (await request(fresh.base, 'GET', '/api/orders?limit=1000')).text;
-    const seqBefore = fresh.server.store.seq;
+    const seqBefore = fresh.server.orders.position.seq;
     const { client } = await connect(`${fresh.wsBase}/ws`);
     t.after(() => client.close());
     const junk = ['{', 'null', '[]', '{"type":"updateStatus"}', '{"type":"createOrder","order":{}}', '\u0000', '{"type":"subscribe","statuses":"all"}'];
@@ -320,7 +320,7 @@ describe('robustness', () => {
       }),
     );
     await client.until(() => client.received.filter((m) => m.type === 'error').length === 500, '500 errors');
-    assert.equal(fresh.server.store.seq, seqBefore, 'no event was emitted');
+    assert.equal(fresh.server.orders.position.seq, seqBefore, 'no event was emitted');
     assert.equal((await request(fresh.base, 'GET', '/api/orders?limit=1000')).text, before);
     assert.equal(client.events.length, 0);
   });

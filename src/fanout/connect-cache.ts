@@ -1,5 +1,5 @@
 /**
- * @module connect-cache
+ * @module fanout/connect-cache
  * What a connecting client is sent (its snapshot, or on a resume the events
  * it missed), encoded once per view and seq and reused until the store
  * changes. When many clients connect at once (a deploy, a network blip),

@@ -1,5 +1,5 @@
 /**
- * @module frame
+ * @module fanout/frame
  * WebSocket framing done once per message instead of once per socket. A
  * server-to-client text frame is a 2-10 byte header (RFC 6455 section 5.2:
  * FIN, opcode 1, no mask, payload length) followed by the payload, so the

@@ -1,5 +1,5 @@
 /**
- * @module hub
+ * @module fanout/hub
  * Fan-out of store events to WebSocket subscribers. Events are queued and
  * flushed once per event-loop turn: each event is serialised once, each
  * distinct view gets one message whose WebSocket frame is built once, and

@@ -79,7 +79,7 @@ function isServerMessage(value: unknown): value is ServerMessage {
     case 'snapshot':
       return (
         isNonNegativeInteger(value.seq) &&
-        typeof value.serverId === 'string' &&
+        typeof value.epoch === 'string' &&
         isView(value.view) &&
         Array.isArray(value.orders) &&
         value.orders.every(isOrder) &&
@@ -89,7 +89,7 @@ function isServerMessage(value: unknown): value is ServerMessage {
         (value.reset === undefined || value.reset === true)
       );
     case 'resumed':
-      return typeof value.serverId === 'string' && isNonNegativeInteger(value.since) && isNonNegativeInteger(value.seq) && isView(value.view);
+      return typeof value.epoch === 'string' && isNonNegativeInteger(value.since) && isNonNegativeInteger(value.seq) && isView(value.view);
     case 'events':
       return Array.isArray(value.events) && value.events.every(isOrderEvent);
     case 'pong':

@@ -86,6 +86,17 @@ export function viewMatchesEvent(view: View, event: OrderEvent): boolean {
   return event.type === 'order.updated' && viewIncludes(view, event.order.id, event.previousStatus);
 }
 
+/**
+ * Where a client or an instance stands in the history of changes: the last
+ * `seq` applied, and the epoch of that history. The epoch changes only when
+ * history is lost (a restart without durable storage, a Redis that lost its
+ * data): a `seq` means nothing under another epoch.
+ */
+export interface Position {
+  readonly seq: number;
+  readonly epoch: string;
+}
+
 // ---------------------------------------------------------------------------
 // Messages: server -> client
 // ---------------------------------------------------------------------------
@@ -95,8 +106,8 @@ export interface SnapshotMessage {
   readonly type: 'snapshot';
   /** Sequence number of the last event reflected in this snapshot. */
   readonly seq: number;
-  /** Identifies this server run; a different value means earlier seqs mean nothing here. */
-  readonly serverId: string;
+  /** The history `seq` belongs to ({@link Position}); under another epoch earlier seqs mean nothing. */
+  readonly epoch: string;
   readonly view: View;
   /** The most recent orders in the view, newest first, at most `limit`. */
   readonly orders: readonly Order[];
@@ -107,8 +118,8 @@ export interface SnapshotMessage {
   readonly limit: number;
   /**
    * True when the client asked to resume (`?since=`) but could not be: its seq
-   * is older than the server's event buffer or from another server run. Replace
-   * all local state with this snapshot.
+   * is older than the history kept, or from another epoch. Replace all local
+   * state with this snapshot.
    */
   readonly reset?: true;
 }
@@ -119,7 +130,7 @@ export interface SnapshotMessage {
  */
 export interface ResumedMessage {
   readonly type: 'resumed';
-  readonly serverId: string;
+  readonly epoch: string;
   /** The seq the client said it had applied. */
   readonly since: number;
   /** The server's seq now: the missed events that follow end here. */
@@ -183,6 +194,11 @@ export interface SubscribeMessage {
 export interface CreateOrderMessage {
   readonly type: 'createOrder';
   readonly requestId?: string;
+  /**
+   * Like the `Idempotency-Key` header: a retry with the same key and order
+   * (over either transport) gets the first answer instead of a second order.
+   */
+  readonly idempotencyKey?: string;
   readonly order: CreateOrderInput;
 }
 

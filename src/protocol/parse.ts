@@ -8,7 +8,7 @@
 import { ORDER_LIMITS, orderTotalCents, priceInCents } from '../domain/orders.ts';
 import { ORDER_STATUSES, isOrderStatus, type OrderStatus } from '../domain/statuses.ts';
 import { ProtocolError, fail, ok, type FieldError, type Result } from './errors.ts';
-import { CLIENT_MESSAGE_TYPES, SNAPSHOT_LIMITS, type ClientMessage, type PingMessage, type View } from './messages.ts';
+import { CLIENT_MESSAGE_TYPES, SNAPSHOT_LIMITS, type ClientMessage, type PingMessage, type Position, type View } from './messages.ts';
 import { isNonNegativeInteger, isObject, parseJson, type JsonObject } from './json.ts';
 import { isOrderId, type CreateOrderInput, type OrderItem, type StatusChangeInput } from './orders.ts';
 
@@ -97,6 +97,18 @@ function parseItem(value: unknown, field: string, errors: FieldErrors): OrderIte
   return price === undefined ? { name, quantity: quantity as number } : { name, quantity: quantity as number, price: price as number };
 }
 
+/** Longest accepted idempotency key, in characters. */
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+
+/**
+ * Whether a value can serve as an idempotency key (the `Idempotency-Key`
+ * header, or `idempotencyKey` of `createOrder`): 1-255 visible ASCII characters.
+ * @param key the raw value
+ */
+export function isValidIdempotencyKey(key: string): boolean {
+  return key.length >= 1 && key.length <= IDEMPOTENCY_KEY_MAX_LENGTH && /^[\x21-\x7e]+$/.test(key);
+}
+
 /**
  * Validate the body of `POST /api/orders` (and the `order` of `createOrder`).
  * Items may be strings (quantity 1) or `{ name, quantity?, price? }`; the result is normalised.
@@ -176,25 +188,21 @@ export function parseViewRequest(raw: JsonObject): Result<{ view: View; limit: n
   return errors.result({ view, limit }, 'Subscription');
 }
 
-/** Where a reconnecting client left off: the last seq it applied on the server run `serverId`. */
-export interface ResumePoint {
-  readonly since: number;
-  readonly serverId: string;
-}
-
 /**
- * Validate `?since=SEQ&server=SERVER_ID` from a WebSocket URL. Both or neither.
+ * Validate `?since=SEQ&epoch=EPOCH` from a WebSocket URL: where a
+ * reconnecting client left off, the last seq it applied and the epoch of
+ * the snapshot it came from. Both or neither.
  * @param since the raw `since` value
- * @param serverId the raw `server` value
+ * @param epoch the raw `epoch` value
  */
-export function parseResumePoint(since: string | null, serverId: string | null): Result<ResumePoint | undefined> {
-  if (since === null && serverId === null) return ok(undefined);
+export function parseResumePoint(since: string | null, epoch: string | null): Result<Position | undefined> {
+  if (since === null && epoch === null) return ok(undefined);
   const errors = new FieldErrors();
   if (since === null || !/^\d{1,15}$/.test(since)) errors.add('since', 'must be the last seq the client applied (an integer >= 0)');
-  if (serverId === null || serverId.length === 0 || serverId.length > REQUEST_ID_MAX_LENGTH) {
-    errors.add('server', 'must be the serverId of the snapshot the seq came from');
+  if (epoch === null || epoch.length === 0 || epoch.length > REQUEST_ID_MAX_LENGTH) {
+    errors.add('epoch', 'must be the epoch of the snapshot the seq came from');
   }
-  return errors.result<ResumePoint | undefined>({ since: Number(since), serverId: serverId ?? '' }, 'Resume point');
+  return errors.result<Position | undefined>({ seq: Number(since), epoch: epoch ?? '' }, 'Resume point');
 }
 
 function parseRequestId(raw: JsonObject, errors: FieldErrors): string | undefined {
@@ -238,11 +246,16 @@ export function parseClientMessage(text: string): Result<ClientMessage> {
       return errors.result<ClientMessage>({ type: 'subscribe', ...request.value.view, limit: request.value.limit }, 'Subscription');
     }
     case 'createOrder': {
-      errors.rejectUnknown(raw, ['type', 'requestId', 'order'], '');
+      errors.rejectUnknown(raw, ['type', 'requestId', 'idempotencyKey', 'order'], '');
       const requestId = parseRequestId(raw, errors);
+      const key = raw.idempotencyKey;
+      if (key !== undefined && !(typeof key === 'string' && isValidIdempotencyKey(key))) {
+        errors.add('idempotencyKey', `must be 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters`);
+      }
       const input = parseCreateOrderInput(raw.order);
       if (!input.ok) return fail(prefixFieldErrors(input.error, 'order'));
-      return errors.result<ClientMessage>(withRequestId({ type: 'createOrder', order: input.value }, requestId), 'createOrder');
+      const message = typeof key === 'string' ? { type: 'createOrder' as const, idempotencyKey: key, order: input.value } : { type: 'createOrder' as const, order: input.value };
+      return errors.result<ClientMessage>(withRequestId(message, requestId), 'createOrder');
     }
     case 'updateStatus': {
       errors.rejectUnknown(raw, ['type', 'requestId', 'orderId', 'status', 'expectedVersion'], '');

@@ -1,5 +1,5 @@
 /**
- * @module access
+ * @module security/access
  * The one access policy for HTTP and WebSocket: who is asking (role token,
  * tracking token, or open mode), whether they may, and how often. Handlers
  * ask it; they never look at tokens themselves.

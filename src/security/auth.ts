@@ -1,5 +1,5 @@
 /**
- * @module auth
+ * @module security/auth
  * Who is asking, and what they may do. Role tokens come from configuration
  * (never a default); customer tracking tokens are derived per order (tracking.ts). With no
  * role tokens configured the service is open (and `createServer` then only
@@ -32,6 +32,16 @@ export type Principal =
     }
   /** A customer holding one order's tracking token: that order, read only. */
   | { readonly kind: 'tracking'; readonly orderId: string };
+
+/**
+ * What a principal's idempotency keys are prefixed with: keys are scoped to
+ * the caller, so nobody can replay another client's answer (and its
+ * tracking token) by guessing a key.
+ * @param principal who sends the key
+ */
+export function idempotencyScope(principal: Principal): string {
+  return principal.kind === 'role' ? `${principal.name}\n` : '';
+}
 
 /** Shortest accepted role token: guessing one must be hopeless. */
 export const MIN_TOKEN_LENGTH = 24;

@@ -1,5 +1,5 @@
 /**
- * @module edge
+ * @module security/edge
  * Browser-facing rules: which Host names open mode answers (against DNS
  * rebinding), which origins may open a WebSocket (against cross-site
  * WebSocket hijacking), CORS (off unless configured), and which addresses

@@ -1,5 +1,5 @@
 /**
- * @module rate-limit
+ * @module security/rate-limit
  * Token buckets: `burst` requests at once, refilled at a steady rate. One
  * per client key (a token's name or an address) for writes, bounded in
  * keys; one per WebSocket for its messages. The clock is injected.

@@ -1,5 +1,5 @@
 /**
- * @module tracking
+ * @module security/tracking
  * Customer tracking tokens, computed from the order id instead of stored.
  *
  * A token is the order id's 16 bytes enciphered with AES-128 under a key made

@@ -1,92 +1,74 @@
 /**
- * @module idempotency
- * Remembers the responses to `POST` requests that carried an
- * `Idempotency-Key`, so a retried request gets the first answer instead of
- * creating a second order. Bounded in count and age; the clock is injected.
+ * @module store/idempotency
+ * Idempotency keys as an in-process backend keeps them: each key's record
+ * (the create it answered), bounded in count and age. Memory and journal
+ * backends hold one of these; Redis keeps keys with a TTL instead.
  */
 
-/** A stored response, replayed for a retry with the same key and the same request. */
-export interface StoredResponse {
-  /** Canonical form of the validated request: a reused key with another request is refused. */
-  readonly fingerprint: string;
-  readonly status: number;
-  readonly body: string;
-  readonly headers: Readonly<Record<string, string>>;
-}
+import type { IdempotencyRecord } from './ports.ts';
 
-interface Entry extends StoredResponse {
-  readonly storedAt: number;
-}
+/** How long a key is remembered, in milliseconds: 24 hours. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
-/** Options for {@link IdempotencyCache}. */
-export interface IdempotencyCacheOptions {
-  /** Oldest entries are evicted past this count. @default 10000 */
-  readonly maxEntries?: number;
-  /** Entries older than this are forgotten, in milliseconds. @default 86400000 (24 h) */
-  readonly ttlMs?: number;
+/** Keys remembered at most; the oldest go first. */
+export const IDEMPOTENCY_MAX_KEYS = 10_000;
+
+/** Options for {@link IdempotencyTable}. */
+export interface IdempotencyTableOptions {
+  /** @default {@link IDEMPOTENCY_MAX_KEYS} */
+  readonly maxKeys?: number;
   /** @default Date.now */
   readonly now?: () => number;
 }
 
-/** Longest accepted key, in characters. */
-export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+/** A bounded map from key to record; insertion order doubles as age order. */
+export class IdempotencyTable {
+  readonly #records = new Map<string, IdempotencyRecord>();
+  readonly #maxKeys: number;
+  readonly #now: () => number;
 
-/**
- * Whether a header value can serve as an idempotency key (1-255 visible ASCII characters).
- * @param key the raw header value
- */
-export function isValidIdempotencyKey(key: string): boolean {
-  return key.length >= 1 && key.length <= IDEMPOTENCY_KEY_MAX_LENGTH && /^[\x21-\x7e]+$/.test(key);
-}
-
-/** A bounded map from key to the first response; insertion order doubles as age order. */
-export class IdempotencyCache {
-  #entries = new Map<string, Entry>();
-  #maxEntries: number;
-  #ttlMs: number;
-  #now: () => number;
-
-  /** @param options bounds and clock */
-  constructor(options: IdempotencyCacheOptions = {}) {
-    this.#maxEntries = options.maxEntries ?? 10_000;
-    this.#ttlMs = options.ttlMs ?? 24 * 60 * 60 * 1000;
+  /** @param options bound and clock */
+  constructor(options: IdempotencyTableOptions = {}) {
+    this.#maxKeys = options.maxKeys ?? IDEMPOTENCY_MAX_KEYS;
     this.#now = options.now ?? Date.now;
   }
 
-  /** Number of keys remembered. */
+  /** Keys held (expired ones may still count until the next write). */
   get size(): number {
-    return this.#entries.size;
+    return this.#records.size;
   }
 
   /**
-   * The stored response for `key`, unless it expired.
-   * @param key the Idempotency-Key
+   * The record for `key`, unless it expired.
+   * @param key a scoped idempotency key
    */
-  get(key: string): StoredResponse | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (this.#now() - entry.storedAt > this.#ttlMs) {
-      this.#entries.delete(key);
+  get(key: string): IdempotencyRecord | undefined {
+    const record = this.#records.get(key);
+    if (record === undefined) return undefined;
+    if (record.expiresAt <= this.#now()) {
+      this.#records.delete(key);
       return undefined;
     }
-    return entry;
+    return record;
   }
 
   /**
-   * Remember the response to the first request with `key`.
-   * @param key the Idempotency-Key
-   * @param response what to replay
+   * Remember a record, forgetting the expired and, past the bound, the oldest.
+   * @param record what the key answered
    */
-  set(key: string, response: StoredResponse): void {
-    this.#entries.set(key, { ...response, storedAt: this.#now() });
-    this.#evict();
+  set(record: IdempotencyRecord): void {
+    this.#records.delete(record.key);
+    this.#records.set(record.key, record);
+    const now = this.#now();
+    for (const [key, held] of this.#records) {
+      if (this.#records.size <= this.#maxKeys && held.expiresAt > now) break;
+      this.#records.delete(key);
+    }
   }
 
-  #evict(): void {
+  /** The records still valid, oldest first (what a journal snapshot keeps). */
+  *live(): Generator<IdempotencyRecord, void, undefined> {
     const now = this.#now();
-    for (const [key, entry] of this.#entries) {
-      if (this.#entries.size <= this.#maxEntries && now - entry.storedAt <= this.#ttlMs) break;
-      this.#entries.delete(key);
-    }
+    for (const record of this.#records.values()) if (record.expiresAt > now) yield record;
   }
 }

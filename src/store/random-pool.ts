@@ -1,5 +1,5 @@
 /**
- * @module random-pool
+ * @module store/random-pool
  * Cryptographically strong random bytes, drawn from a pool that one
  * `randomFillSync` call refills. Every `randomBytes`/`getRandomValues` call
  * goes through OpenSSL's generator lookup and costs about 10 µs of CPU here,

@@ -1,5 +1,5 @@
 /**
- * @module logger
+ * @module support/logger
  * A tiny structured logger: JSON lines to stderr by default, injectable so
  * tests can capture what was logged. The store never logs; the server does.
  */

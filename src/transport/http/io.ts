@@ -1,5 +1,5 @@
 /**
- * @module http-io
+ * @module transport/http/io
  * Reading request bodies and writing JSON and problem+json (RFC 9457)
  * responses. Every error response in the service goes through
  * {@link sendProblem}.

@@ -1,5 +1,5 @@
 /**
- * @module page
+ * @module transport/http/page
  * Serves the browser page: `client/index.html` (the board), `client/track.html`
  * (the customer tracking page at `/track/TOKEN`), the TypeScript in `client/`
  * bundled by esbuild on first request (once per process, then cached), and

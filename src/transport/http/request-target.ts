@@ -1,5 +1,5 @@
 /**
- * @module request-target
+ * @module transport/http/request-target
  * The path and query of a request, parsed once for the router, the page and
  * the WebSocket upgrade.
  *

@@ -1,5 +1,5 @@
 /**
- * @module response-batch
+ * @module transport/http/response-batch
  * HTTP answers are written together at the end of the event-loop turn that
  * produced them, instead of one by one as each request is handled.
  *

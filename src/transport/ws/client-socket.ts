@@ -1,5 +1,5 @@
 /**
- * @module client-socket
+ * @module transport/ws/client-socket
  * The server's side of one WebSocket, as the hub and the session write to
  * it. Every message queued to the client, events and replies alike, goes
  * through {@link ClientSocket.send}, which is where the slow-consumer guard

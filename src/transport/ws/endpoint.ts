@@ -1,5 +1,5 @@
 /**
- * @module ws-endpoint
+ * @module transport/ws/endpoint
  * The WebSocket side of the server: which upgrades are accepted (path, view,
  * resume point, connection limit), each connection's lifecycle, heartbeats
  * that drop peers which stopped answering, and closing everyone on shutdown.
@@ -17,7 +17,8 @@ import { RepeatedLog, type Logger } from '../../support/logger.ts';
 import { CLOSE_CODES, ERROR_CODES, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type ProtocolError } from '../../protocol.ts';
 import type { RequestTarget } from '../http/request-target.ts';
 import { TokenBucket } from '../../security/rate-limit.ts';
-import { handleClientMessage, openSession, type Session, type SessionContext } from './session.ts';
+import { handleClientMessage, type Session, type SessionContext } from './session.ts';
+import { openSession } from './views.ts';
 
 /** Settings; `createServer` fills every one. */
 export interface WsEndpointOptions {
@@ -139,7 +140,7 @@ export class WsEndpoint {
     if (!principal.ok) return refuse(socket, principal.error);
     const initial = parseViewRequest(viewQuery(url.searchParams));
     if (!initial.ok) return writeRawResponse(socket, 400, 'Bad Request', initial.error.message);
-    const resume = parseResumePoint(url.searchParams.get('since'), url.searchParams.get('server'));
+    const resume = parseResumePoint(url.searchParams.get('since'), url.searchParams.get('epoch'));
     if (!resume.ok) return writeRawResponse(socket, 400, 'Bad Request', resume.error.message);
     const who = principal.value;
     // A tracking socket sees its one order, whatever the URL asked for.

@@ -1,28 +1,33 @@
 /**
- * @module event-log
- * A bounded, in-order buffer of the most recent events, so a client that
- * reconnects with the last seq it applied can be sent exactly what it missed.
- * Pure: no timers or I/O. A durable journal can implement the same shape.
+ * @module store/event-ring
+ * A bounded, in-order buffer of the most recent events: the history a
+ * memory backend keeps, and each instance's replay ring, so a client that
+ * reconnects with the last seq it applied can be sent exactly what it missed
+ * without asking the backend. Pure: no timers or I/O.
  */
 
 import type { OrderEvent } from '../protocol.ts';
 
 /** Default number of events kept: minutes of heavy traffic at a few hundred changes per second. */
-export const DEFAULT_EVENT_LOG_CAPACITY = 10_000;
+export const DEFAULT_RING_CAPACITY = 10_000;
 
 /** A ring buffer of events with consecutive seqs. */
-export class EventLog {
+export class EventRing {
   readonly #capacity: number;
   readonly #ring: (OrderEvent | undefined)[];
-  /** Seq of the newest event held (0 when empty). */
-  #latest = 0;
+  /** Seq of the newest event held, or of the last one before the ring started. */
+  #latest: number;
   #size = 0;
 
-  /** @param capacity how many events to keep; at least 1 */
-  constructor(capacity: number = DEFAULT_EVENT_LOG_CAPACITY) {
+  /**
+   * @param capacity how many events to keep; at least 1
+   * @param after the seq of the last event before this ring's first (a resume from exactly there needs nothing)
+   */
+  constructor(capacity: number = DEFAULT_RING_CAPACITY, after = 0) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be an integer >= 1, got ${capacity}`);
     this.#capacity = capacity;
     this.#ring = new Array<OrderEvent | undefined>(capacity);
+    this.#latest = after;
   }
 
   /** Seq of the oldest event held, or `latest + 1` when empty. */
@@ -37,11 +42,11 @@ export class EventLog {
 
   /**
    * Add the next event. Seqs must be consecutive; a gap means a bug upstream.
-   * @param event the event just emitted by the store
+   * @param event the next event of the history
    */
   append(event: OrderEvent): void {
-    if (this.#size > 0 && event.seq !== this.#latest + 1) {
-      throw new Error(`event log expected seq ${this.#latest + 1}, got ${event.seq}`);
+    if (event.seq !== this.#latest + 1) {
+      throw new Error(`event ring expected seq ${this.#latest + 1}, got ${event.seq}`);
     }
     this.#ring[event.seq % this.#capacity] = event;
     this.#latest = event.seq;
@@ -52,13 +57,15 @@ export class EventLog {
    * The events after `seq`, oldest first, or `undefined` when some of them are
    * no longer held (or `seq` is in the future): the caller must then reset.
    * @param seq the last seq the client applied
+   * @param limit at most this many, the oldest first
    */
-  since(seq: number): OrderEvent[] | undefined {
+  since(seq: number, limit = Infinity): OrderEvent[] | undefined {
     if (!Number.isSafeInteger(seq) || seq > this.#latest) return undefined;
     if (seq === this.#latest) return [];
     if (seq + 1 < this.oldestSeq) return undefined;
     const events: OrderEvent[] = [];
-    for (let s = seq + 1; s <= this.#latest; s++) events.push(this.#ring[s % this.#capacity]!);
+    const last = Math.min(this.#latest, seq + limit);
+    for (let s = seq + 1; s <= last; s++) events.push(this.#ring[s % this.#capacity]!);
     return events;
   }
 }

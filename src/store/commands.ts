@@ -1,0 +1,165 @@
+/**
+ * @module store/commands
+ * The one write path. A command is decided against this instance's
+ * projection (domain/decide.ts), appended to the backend's log only if the
+ * order is still at the version it was decided against, and answered once
+ * the projection, fed from the log's tail like everything else, has
+ * applied it. When another write got there first (another instance, or one
+ * of ours still on its way through the tail), the command catches up and is
+ * decided again: the rules, not the race, say whether it still holds.
+ */
+
+import { createHash } from 'node:crypto';
+import { decide, type Change, type Command } from '../domain/decide.ts';
+import type { OrderStatus } from '../domain/statuses.ts';
+import { ProtocolError, fail, ok, type Result } from '../protocol/errors.ts';
+import type { CreateOrderInput } from '../protocol/orders.ts';
+import { IDEMPOTENCY_TTL_MS } from './idempotency.ts';
+import type { Commands, Committed, Created, IdempotencyClaim, IdempotencyRecord, OrderLog } from './ports.ts';
+import type { OrderProjection } from './projection.ts';
+
+/** How often a command is decided again after losing a race, before it gives up. */
+const MAX_ATTEMPTS = 8;
+
+/** What {@link OrderCommands} works with. */
+export interface OrderCommandsOptions {
+  readonly log: OrderLog;
+  /** This instance's projection, fed from `log`'s tail. */
+  readonly projection: OrderProjection;
+  /** New order ids (UUID v7, strictly increasing). */
+  readonly newId: () => string;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+  /** How long an idempotency key is remembered, in milliseconds. @default 24 hours */
+  readonly idempotencyTtlMs?: number;
+}
+
+/** A create with a key that is still being committed, for retries that arrive meanwhile. */
+interface InFlight {
+  readonly fingerprint: string;
+  readonly created: Promise<Result<Created>>;
+}
+
+/** {@link Commands} over any backend. */
+export class OrderCommands implements Commands {
+  readonly #log: OrderLog;
+  readonly #projection: OrderProjection;
+  readonly #newId: () => string;
+  readonly #now: () => Date;
+  readonly #ttlMs: number;
+  readonly #inFlight = new Map<string, InFlight>();
+  #lastMs = Number.NaN;
+  #lastIso = '';
+
+  /** @param options the log, the projection, ids and the clock */
+  constructor(options: OrderCommandsOptions) {
+    this.#log = options.log;
+    this.#projection = options.projection;
+    this.#newId = options.newId;
+    this.#now = options.now ?? (() => new Date());
+    this.#ttlMs = options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS;
+  }
+
+  create(input: CreateOrderInput, idempotencyKey?: string): Promise<Result<Created>> {
+    if (idempotencyKey === undefined) return this.#create(input, undefined);
+    const fingerprint = fingerprintOf(input);
+    const running = this.#inFlight.get(idempotencyKey);
+    if (running !== undefined) {
+      if (running.fingerprint !== fingerprint) return Promise.resolve(fail(idempotencyMismatch()));
+      return running.created.then((result) => (result.ok ? ok({ ...result.value, replayed: true }) : result));
+    }
+    const claim: IdempotencyClaim = { key: idempotencyKey, fingerprint, expiresAt: Date.now() + this.#ttlMs };
+    // Registered before anything is awaited: a retry that comes meanwhile waits for this one.
+    const created = this.#createOnce(input, claim).finally(() => this.#inFlight.delete(idempotencyKey));
+    this.#inFlight.set(idempotencyKey, { fingerprint, created });
+    return created;
+  }
+
+  changeStatus(id: string, status: OrderStatus, expectedVersion?: number): Promise<Result<Committed>> {
+    return this.#decideAndAppend(() => ({ type: 'changeStatus', id, status, at: this.#timestamp(), ...(expectedVersion === undefined ? {} : { expectedVersion }) }));
+  }
+
+  delete(id: string, expectedVersion?: number): Promise<Result<Committed>> {
+    return this.#decideAndAppend(() => (expectedVersion === undefined ? { type: 'delete', id } : { type: 'delete', id, expectedVersion }));
+  }
+
+  /** A keyed create: the key's earlier answer if it has one (here or, through the log, anywhere), else a new order. */
+  async #createOnce(input: CreateOrderInput, claim: IdempotencyClaim): Promise<Result<Created>> {
+    const earlier = await this.#log.findIdempotent(claim.key);
+    if (earlier !== undefined) return this.#replay(earlier, claim);
+    return this.#create(input, claim);
+  }
+
+  async #create(input: CreateOrderInput, claim: IdempotencyClaim | undefined): Promise<Result<Created>> {
+    const decided = decide(undefined, { type: 'create', id: this.#newId(), input, at: this.#timestamp() });
+    if (!decided.ok) return decided;
+    const outcome = await this.#log.append(decided.value, claim);
+    switch (outcome.kind) {
+      case 'committed':
+        await this.#projection.reached(outcome.seq);
+        return ok({ order: decided.value.order, seq: outcome.seq, replayed: false });
+      case 'duplicate':
+        return this.#replay(outcome.record, claim!);
+      case 'conflict':
+        throw new Error(`the log already has an order with the new id ${decided.value.order.id}`);
+    }
+  }
+
+  /** The first answer again, once this instance's projection has the order it created. */
+  async #replay(record: IdempotencyRecord, claim: IdempotencyClaim): Promise<Result<Created>> {
+    if (record.fingerprint !== claim.fingerprint) return fail(idempotencyMismatch());
+    await this.#projection.reached(record.seq);
+    return ok({ order: record.order, seq: record.seq, replayed: true });
+  }
+
+  /** Decide against the projection and append; after a lost race, catch up and decide again. */
+  async #decideAndAppend(command: () => Command): Promise<Result<Committed>> {
+    for (let attempt = 1; ; attempt++) {
+      const next = command();
+      const decided = decide(this.#projection.get(next.id), next);
+      if (!decided.ok) return decided;
+      const change: Change = decided.value;
+      const outcome = await this.#log.append(change);
+      if (outcome.kind === 'committed') {
+        await this.#projection.reached(outcome.seq);
+        return ok({ order: change.order, seq: outcome.seq });
+      }
+      if (outcome.kind === 'duplicate') throw new Error('a log answered a claim that was not made');
+      await this.#projection.reached(outcome.headSeq);
+      if (attempt === MAX_ATTEMPTS) return fail(keptChanging(next.id, this.#projection.get(next.id)?.version));
+    }
+  }
+
+  /**
+   * The clock's time in ISO 8601. `toISOString` is ~7,000 instructions (V8
+   * formats it through printf), ~5% of a create; writes in the same
+   * millisecond share one string.
+   */
+  #timestamp(): string {
+    const now = this.#now();
+    const ms = now.getTime();
+    if (ms !== this.#lastMs) {
+      this.#lastIso = now.toISOString();
+      this.#lastMs = ms;
+    }
+    return this.#lastIso;
+  }
+}
+
+/**
+ * A validated create in canonical form, hashed: equal for equal requests
+ * however their JSON was spelled, and small enough to keep per key.
+ * @param input a validated order
+ */
+export function fingerprintOf(input: CreateOrderInput): string {
+  return createHash('sha256').update(JSON.stringify(input)).digest('base64url');
+}
+
+/** Every attempt lost its race: the order is changing faster than this command can be decided. */
+function keptChanging(id: string, version: number | undefined): ProtocolError {
+  return new ProtocolError('LO_ERR_VERSION_MISMATCH', `Order ${id} kept changing while this change was decided; try again`, version === undefined ? {} : { currentVersion: version });
+}
+
+function idempotencyMismatch(): ProtocolError {
+  return new ProtocolError('LO_ERR_IDEMPOTENCY_MISMATCH', 'This idempotency key was already used with a different request');
+}

@@ -1,0 +1,47 @@
+/**
+ * @module store/core
+ * What every instance builds on its storage, whatever the backend: the
+ * projection, fed from the log's tail from the position it was loaded at,
+ * and the one write path over them. The server adds its own consumers of
+ * the same batches (the replay ring, the hub); tests and benchmarks use it
+ * as it is.
+ */
+
+import type { OrderEvent } from '../protocol/orders.ts';
+import { OrderCommands } from './commands.ts';
+import type { Storage } from './ports.ts';
+import { OrderProjection } from './projection.ts';
+
+/** Options for {@link startCore}. */
+export interface CoreOptions {
+  /** New order ids. */
+  readonly newId: () => string;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+  /** Given each batch after the projection has applied it. */
+  readonly onEvents?: (events: readonly OrderEvent[]) => void;
+}
+
+/** A projection kept up to date from the tail, and the commands over it. */
+export interface Core {
+  readonly projection: OrderProjection;
+  readonly commands: OrderCommands;
+  /** Stop following the tail. */
+  stop(): void;
+}
+
+/**
+ * Load the projection from the storage and follow its tail.
+ * @param storage an opened storage
+ * @param options ids, clock, and who else takes each batch
+ */
+export function startCore(storage: Storage, options: CoreOptions): Core {
+  const projection = new OrderProjection(storage.initial);
+  const { onEvents } = options;
+  const stop = storage.log.tail(storage.initial.position.seq, (events) => {
+    projection.apply(events);
+    onEvents?.(events);
+  });
+  const commands = new OrderCommands({ log: storage.log, projection, newId: options.newId, ...(options.now === undefined ? {} : { now: options.now }) });
+  return { projection, commands, stop };
+}

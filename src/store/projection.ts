@@ -1,0 +1,168 @@
+/**
+ * @module store/projection
+ * The local projection: every order this instance knows, with its indexes,
+ * as of a position in the history. It is the only writer of that state, and
+ * it changes only by applying events from the log's tail, in `seq` order.
+ * Reads are synchronous and never scan the store: a map by id, plus sorted
+ * id indexes overall and per status (UUID v7 ids sort by creation time).
+ */
+
+import { ORDER_STATUSES, type OrderStatus } from '../domain/statuses.ts';
+import type { Position } from '../protocol/messages.ts';
+import type { Order, OrderEvent, StatusCounts } from '../protocol/orders.ts';
+import type { ListQuery, LoadedState, OrderPage, OrderReader } from './ports.ts';
+import { SortedIds, mergeDescending } from './sorted-ids.ts';
+
+/** A command waiting for the projection to reach its seq. */
+interface Waiter {
+  readonly seq: number;
+  readonly resolve: () => void;
+}
+
+/** Orders and indexes, fed by events. */
+export class OrderProjection implements OrderReader {
+  readonly #orders = new Map<string, Order>();
+  readonly #all = new SortedIds();
+  readonly #byStatus = new Map<OrderStatus, SortedIds>(ORDER_STATUSES.map((s) => [s, new SortedIds()]));
+  readonly #epoch: string;
+  #seq: number;
+  /** Waiting commands, by increasing seq (commits resolve in order). */
+  #waiters: Waiter[] = [];
+
+  /** @param initial the orders and position to start from */
+  constructor(initial: LoadedState) {
+    this.#epoch = initial.position.epoch;
+    this.#seq = initial.position.seq;
+    for (const order of initial.orders) this.#add(order);
+  }
+
+  get position(): Position {
+    return { seq: this.#seq, epoch: this.#epoch };
+  }
+
+  /** The seq of the last event applied. */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  get size(): number {
+    return this.#orders.size;
+  }
+
+  /** @param id an order id */
+  get(id: string): Order | undefined {
+    return this.#orders.get(id);
+  }
+
+  /** Counts by status, read from the index sizes (no scan). */
+  counts(): StatusCounts {
+    const counts = {} as StatusCounts;
+    for (const status of ORDER_STATUSES) counts[status] = this.#index(status).size;
+    return counts;
+  }
+
+  /**
+   * Newest-first page of orders matching a view. Costs O(log n + limit) per
+   * status in the view, never a scan of the whole store.
+   * @param query view, cursor and page size
+   */
+  list(query: ListQuery): OrderPage {
+    const view = query.view ?? {};
+    if (view.orderId !== undefined) return this.#listOne(view.orderId, view.statuses, query.before);
+    const statuses = view.statuses ?? ORDER_STATUSES;
+    const ids =
+      view.statuses === undefined
+        ? this.#all.descending(query.before)
+        : mergeDescending(statuses.map((s) => this.#index(s).descending(query.before)));
+    const orders: Order[] = [];
+    let last: string | undefined;
+    for (const id of ids) {
+      if (orders.length === query.limit) {
+        // One more exists beyond this page, so there is a next page.
+        return { orders, total: this.#total(view.statuses), nextCursor: last };
+      }
+      orders.push(this.#orders.get(id)!);
+      last = id;
+    }
+    return { orders, total: this.#total(view.statuses) };
+  }
+
+  /**
+   * Apply events from the tail, in order, then wake the commands they
+   * answer. Gaps and repeats are bugs upstream (the tail promises neither).
+   * @param events consecutive events, starting at the next seq
+   */
+  apply(events: readonly OrderEvent[]): void {
+    for (const event of events) {
+      if (event.seq !== this.#seq + 1) throw new Error(`projection expected seq ${this.#seq + 1}, got ${event.seq}`);
+      const { order } = event;
+      switch (event.type) {
+        case 'order.created':
+          this.#add(order);
+          break;
+        case 'order.updated':
+          this.#orders.set(order.id, order);
+          if (event.previousStatus !== order.status) {
+            this.#index(event.previousStatus).remove(order.id);
+            this.#index(order.status).insert(order.id);
+          }
+          break;
+        case 'order.deleted':
+          this.#orders.delete(order.id);
+          this.#all.remove(order.id);
+          this.#index(order.status).remove(order.id);
+          break;
+      }
+      this.#seq = event.seq;
+    }
+    if (this.#waiters.length > 0 && this.#waiters[0]!.seq <= this.#seq) this.#wake();
+  }
+
+  /**
+   * Resolves once the projection has applied `seq`: a command answers only
+   * then, so its writer reads its own write here.
+   * @param seq a committed seq
+   */
+  reached(seq: number): Promise<void> {
+    if (seq <= this.#seq) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiters = this.#waiters;
+      // Nearly always the newest commit, so it goes last; otherwise keep them in seq order.
+      let at = waiters.length;
+      while (at > 0 && waiters[at - 1]!.seq > seq) at--;
+      waiters.splice(at, 0, { seq, resolve });
+    });
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    let woken = 0;
+    while (woken < waiters.length && waiters[woken]!.seq <= this.#seq) waiters[woken++]!.resolve();
+    this.#waiters = woken === waiters.length ? [] : waiters.slice(woken);
+  }
+
+  #add(order: Order): void {
+    if (this.#orders.has(order.id)) throw new Error(`order ${order.id} created twice`);
+    this.#orders.set(order.id, order);
+    this.#all.insert(order.id);
+    this.#index(order.status).insert(order.id);
+  }
+
+  #index(status: OrderStatus): SortedIds {
+    return this.#byStatus.get(status)!;
+  }
+
+  #total(statuses: readonly OrderStatus[] | undefined): number {
+    if (statuses === undefined) return this.#orders.size;
+    let total = 0;
+    for (const status of statuses) total += this.#index(status).size;
+    return total;
+  }
+
+  #listOne(id: string, statuses: readonly OrderStatus[] | undefined, before: string | undefined): OrderPage {
+    const order = this.#orders.get(id);
+    const matches = order !== undefined && (statuses === undefined || statuses.includes(order.status));
+    if (!matches) return { orders: [], total: 0 };
+    return { orders: before === undefined || id < before ? [order] : [], total: 1 };
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * @module transport/http/context
+ * What every REST handler is given: the projection to read, the one write
+ * path, who is asking, and the settings.
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ProtocolError } from '../../protocol.ts';
+import type { AccessControl } from '../../security/access.ts';
+import type { Principal } from '../../security/auth.ts';
+import type { Commands, OrderReader } from '../../store/ports.ts';
+import type { RequestTarget } from './request-target.ts';
+
+/** What the API handlers work with. */
+export interface ApiContext {
+  /** The local projection. */
+  readonly orders: OrderReader;
+  /** The one write path. */
+  readonly commands: Commands;
+  /** Maximum request body, in bytes. */
+  readonly maxBodyBytes: number;
+  /** Live numbers for `GET /api/stats`. */
+  readonly stats: () => Record<string, unknown>;
+  /** `GET /healthz`: whether this instance can serve writes, and what it reports about its storage. */
+  readonly health: () => { readonly ready: boolean } & Record<string, unknown>;
+  /** Who may do what. */
+  readonly access: AccessControl;
+  /** Origins allowed by CORS; empty (the default) sends no CORS headers. */
+  readonly corsOrigins: readonly string[];
+  /** Turns a command that failed in storage into the problem the client gets (a 503 with Retry-After, say). */
+  readonly onCommandFailure?: (error: unknown) => ProtocolError;
+}
+
+/** What a route's pattern and the access check found. */
+export interface RouteMatch {
+  readonly url: RequestTarget;
+  /** The `:id` (or `:token`) segment, when the route has one. */
+  readonly id: string;
+  readonly principal: Principal;
+}
+
+/** One endpoint's handler; a promise when it reads a body or waits for a commit, so the caller can catch its failure. */
+export type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, match: RouteMatch) => Promise<void> | void;

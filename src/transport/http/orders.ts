@@ -1,0 +1,204 @@
+/**
+ * @module transport/http/orders
+ * The order endpoints: each decodes the request, reads the projection or
+ * calls the one write path, and encodes the answer. Rules live in
+ * domain/decide.ts, shapes in the protocol.
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { orderNotFound } from '../../domain/decide.ts';
+import {
+  ORDER_STATUSES,
+  ProtocolError,
+  encodeCreatedOrder,
+  encodeOrder,
+  encodeOrders,
+  isOrderId,
+  isOrderStatus,
+  isValidIdempotencyKey,
+  parseCreateOrderInput,
+  parseStatusChangeInput,
+  toWireError,
+  type Order,
+  type OrderStatus,
+  type Result,
+  type TrackingTokenAnswer,
+} from '../../protocol.ts';
+import { idempotencyScope } from '../../security/auth.ts';
+import type { Committed } from '../../store/ports.ts';
+import type { ApiContext, RouteMatch } from './context.ts';
+import { CLOSE_AFTER_RESPONSE, readJsonBody, sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
+
+/** Page sizes for `GET /api/orders`. */
+export const LIST_LIMITS = { default: 100, max: 1000 } as const;
+
+/** `GET /api/orders`: a page, newest first, with its total and a link to the next. */
+export function listOrders(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { url }: RouteMatch): void {
+  const query = parseListQuery(url.searchParams);
+  if (!query.ok) return sendProblem(res, query.error);
+  const { statuses, limit, cursor } = query.value;
+  const page = ctx.orders.list({ view: statuses === undefined ? {} : { statuses }, limit, ...(cursor ? { before: cursor } : {}) });
+  const headers: Record<string, string> = { 'X-Total-Count': String(page.total) };
+  if (page.nextCursor !== undefined) {
+    const next = new URLSearchParams();
+    if (statuses !== undefined) next.set('status', statuses.join(','));
+    next.set('limit', String(limit));
+    next.set('cursor', page.nextCursor);
+    headers.Link = `</api/orders?${next.toString()}>; rel="next"`;
+  }
+  sendEncodedJson(res, 200, encodeOrders(page.orders), headers);
+}
+
+/** `POST /api/orders`: 201 with the order and its tracking token, once committed; a keyed retry gets the first answer again. */
+export async function createOrder(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, { principal }: RouteMatch): Promise<void> {
+  const rawKey = req.headers['idempotency-key'];
+  if (typeof rawKey === 'string' && !isValidIdempotencyKey(rawKey)) {
+    req.resume();
+    return sendProblem(res, invalidHeader('Idempotency-Key', 'must be 1 to 255 visible ASCII characters'));
+  }
+  const body = await readJsonBody(req, ctx.maxBodyBytes);
+  if (!body.ok) return sendBodyProblem(res, body.error);
+  const input = parseCreateOrderInput(body.value);
+  if (!input.ok) return sendProblem(res, input.error);
+  const key = typeof rawKey === 'string' ? `${idempotencyScope(principal)}${rawKey}` : undefined;
+  const created = await commit(ctx, res, ctx.commands.create(input.value, key));
+  if (created === undefined) return;
+  const { order, replayed } = created;
+  const headers: Record<string, string> = { ETag: etagOf(order), Location: `/api/orders/${order.id}` };
+  if (replayed) headers['Idempotent-Replayed'] = 'true';
+  // The order, plus its tracking token: only the creator ever sees the token.
+  sendEncodedJson(res, 201, encodeCreatedOrder(order, ctx.access.tracking.issue(order.id)), headers);
+}
+
+/** `GET /api/orders/ID`. */
+export function getOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
+  const order = ctx.orders.get(id);
+  if (order === undefined) return sendProblem(res, orderNotFound(id));
+  sendOrder(res, 200, order);
+}
+
+/** `PUT` or `PATCH /api/orders/ID/status`, honouring `If-Match`. */
+export async function changeStatus(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): Promise<void> {
+  const expected = parseIfMatch(req.headers['if-match']);
+  const body = await readJsonBody(req, ctx.maxBodyBytes);
+  if (!body.ok) return sendBodyProblem(res, body.error);
+  if (!expected.ok) return sendProblem(res, unlessNotFound(ctx, id, expected.error));
+  const input = parseStatusChangeInput(body.value);
+  if (!input.ok) return sendProblem(res, unlessNotFound(ctx, id, input.error));
+  const changed = await commit(ctx, res, ctx.commands.changeStatus(id, input.value.status, expected.value));
+  if (changed !== undefined) sendOrder(res, 200, changed.order);
+}
+
+/** `DELETE /api/orders/ID`, honouring `If-Match`. */
+export async function deleteOrder(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): Promise<void> {
+  const expected = parseIfMatch(req.headers['if-match']);
+  if (!expected.ok) return sendProblem(res, unlessNotFound(ctx, id, expected.error));
+  const deleted = await commit(ctx, res, ctx.commands.delete(id, expected.value));
+  if (deleted !== undefined) sendEmpty(res, 204);
+}
+
+/** `GET /api/orders/ID/tracking-token`: the token again, for whoever may create orders. */
+export function getTrackingToken(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
+  if (ctx.orders.get(id) === undefined) return sendProblem(res, orderNotFound(id));
+  const answer: TrackingTokenAnswer = { orderId: id, trackingToken: ctx.access.tracking.issue(id) };
+  sendJson(res, 200, answer);
+}
+
+/** `GET /api/track/TOKEN`: the one order a tracking token opens. */
+export function getTrackedOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { principal }: RouteMatch): void {
+  const order = principal.kind === 'tracking' ? ctx.orders.get(principal.orderId) : undefined;
+  if (order === undefined) return sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', 'No order has this tracking token'));
+  sendOrder(res, 200, order);
+}
+
+/**
+ * Wait for a command; answer its refusal, or the failure of storage, here.
+ * @returns what was committed, or undefined when an answer was sent already
+ */
+async function commit<T extends Committed>(ctx: ApiContext, res: ServerResponse, command: Promise<Result<T>>): Promise<T | undefined> {
+  let result: Result<T>;
+  try {
+    result = await command;
+  } catch (error) {
+    const problem = ctx.onCommandFailure?.(error) ?? toWireError(error);
+    if (problem.code === 'LO_ERR_INTERNAL') throw error;
+    sendProblem(res, problem, problem.details.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(problem.details.retryAfterSeconds) });
+    return undefined;
+  }
+  if (result.ok) return result.value;
+  sendProblem(res, result.error);
+  return undefined;
+}
+
+/** A request about no order is told so first, whatever else is wrong with it. */
+function unlessNotFound(ctx: ApiContext, id: string, error: ProtocolError): ProtocolError {
+  return ctx.orders.get(id) === undefined ? orderNotFound(id) : error;
+}
+
+function sendOrder(res: ServerResponse, status: number, order: Order): void {
+  sendEncodedJson(res, status, encodeOrder(order), { ETag: etagOf(order) });
+}
+
+/** The order's version as a strong entity tag. */
+function etagOf(order: Order): string {
+  return `"${order.version}"`;
+}
+
+function invalidHeader(name: string, message: string): ProtocolError {
+  return new ProtocolError('LO_ERR_INVALID_FIELD', `Header ${name} ${message}`, { errors: [{ field: `header.${name}`, message }] });
+}
+
+function sendBodyProblem(res: ServerResponse, error: ProtocolError): void {
+  sendProblem(res, error, error.code === 'LO_ERR_PAYLOAD_TOO_LARGE' ? CLOSE_AFTER_RESPONSE : {});
+}
+
+/**
+ * `If-Match` as an expected version: absent or `*` means any; otherwise a
+ * single entity tag as sent in `ETag` (`"3"`; a bare `3` is accepted too).
+ */
+function parseIfMatch(header: string | undefined): Result<number | undefined> {
+  if (header === undefined || header.trim() === '*') return { ok: true, value: undefined };
+  const m = /^\s*"?(\d{1,15})"?\s*$/.exec(header);
+  if (m === null) {
+    return {
+      ok: false,
+      error: new ProtocolError('LO_ERR_VERSION_MISMATCH', 'If-Match must be the order\'s ETag, e.g. "3"'),
+    };
+  }
+  return { ok: true, value: Number(m[1]) };
+}
+
+interface ListQueryValues {
+  readonly statuses?: readonly OrderStatus[];
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/** `?status=a,b` (or repeated), `?limit=1..1000`, `?cursor=<id from Link>`. Unknown parameters are ignored. */
+function parseListQuery(params: URLSearchParams): Result<ListQueryValues> {
+  const errors: { field: string; message: string }[] = [];
+  let statuses: OrderStatus[] | undefined;
+  const rawStatuses = params.getAll('status').flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  if (rawStatuses.length > 0) {
+    const unknown = rawStatuses.filter((s) => !isOrderStatus(s));
+    if (unknown.length > 0) errors.push({ field: 'query.status', message: `must be among ${ORDER_STATUSES.join(', ')}` });
+    else statuses = ORDER_STATUSES.filter((s) => rawStatuses.includes(s));
+  }
+  let limit: number = LIST_LIMITS.default;
+  const rawLimit = params.get('limit');
+  if (rawLimit !== null) {
+    limit = /^\d{1,4}$/.test(rawLimit) ? Number(rawLimit) : NaN;
+    if (!(limit >= 1 && limit <= LIST_LIMITS.max)) {
+      errors.push({ field: 'query.limit', message: `must be an integer from 1 to ${LIST_LIMITS.max}` });
+    }
+  }
+  const cursor = params.get('cursor') ?? undefined;
+  if (cursor !== undefined && !isOrderId(cursor)) {
+    errors.push({ field: 'query.cursor', message: 'must be the cursor from a Link header' });
+  }
+  if (errors.length > 0) return { ok: false, error: new ProtocolError('LO_ERR_INVALID_FIELD', 'The query is invalid', { errors }) };
+  return {
+    ok: true,
+    value: { limit, ...(statuses === undefined ? {} : { statuses }), ...(cursor === undefined ? {} : { cursor }) },
+  };
+}

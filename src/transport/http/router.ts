@@ -1,0 +1,195 @@
+/**
+ * @module transport/http/router
+ * The REST API's routes: which handler answers which path and method, what
+ * each needs (a permission, a tracking token, or nothing), and the index at
+ * `/api` that lists them with a curl line each. Unknown paths get 404,
+ * known paths with another method 405 with `Allow`; `HEAD` follows a `GET`
+ * that only reads, and `OPTIONS` lists `Allow`.
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ProtocolError, type Result } from '../../protocol.ts';
+import type { Permission, Principal } from '../../security/auth.ts';
+import { corsHeaders } from '../../security/edge.ts';
+import type { ApiContext, Handler } from './context.ts';
+import { sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
+import { changeStatus, createOrder, deleteOrder, getOrder, getTrackedOrder, getTrackingToken, listOrders } from './orders.ts';
+import type { RequestTarget } from './request-target.ts';
+
+/** A handler, what it needs (a permission, `tracking`: the path's token is the credential, or nothing), and how the index shows it. */
+interface Endpoint {
+  readonly handle: Handler;
+  readonly needs: Permission | 'tracking' | 'public';
+  /** One line for the index at `/api`. */
+  readonly what: string;
+  /** What follows the method and URL in the index's curl line (a body, say). */
+  readonly curlArgs?: string;
+}
+
+interface Route {
+  readonly pattern: RegExp;
+  /** The path as the index shows it, with placeholders in capitals. */
+  readonly path: string;
+  readonly methods: Readonly<Record<string, Endpoint>>;
+}
+
+const JSON_BODY = `-H 'Content-Type: application/json' -d`;
+
+const ROUTES: readonly Route[] = [
+  { pattern: /^\/api\/?$/, path: '/api', methods: { GET: { handle: getIndex, needs: 'public', what: 'this index' } } },
+  {
+    pattern: /^\/api\/orders$/,
+    path: '/api/orders?status=pending,processing&limit=50',
+    methods: {
+      GET: { handle: listOrders, needs: 'read', what: 'orders, newest first; X-Total-Count, and a Link header to the next page' },
+      POST: { handle: createOrder, needs: 'write', what: 'create an order (Idempotency-Key makes retries safe); the answer carries its trackingToken', curlArgs: `${JSON_BODY} '{"customerName":"Ada","items":["laptop",{"name":"mouse","quantity":2,"price":19.99}]}'` },
+    },
+  },
+  {
+    pattern: /^\/api\/orders\/([^/]+)$/,
+    path: '/api/orders/ORDER_ID',
+    methods: {
+      GET: { handle: getOrder, needs: 'read', what: 'one order, with its version as ETag' },
+      DELETE: { handle: deleteOrder, needs: 'delete', what: 'delete an order (If-Match honoured)' },
+    },
+  },
+  {
+    pattern: /^\/api\/orders\/([^/]+)\/status$/,
+    path: '/api/orders/ORDER_ID/status',
+    methods: {
+      PUT: { handle: changeStatus, needs: 'write', what: 'move an order along: pending, processing, shipped, delivered, or cancelled (If-Match honoured)', curlArgs: `${JSON_BODY} '{"status":"processing"}'` },
+      PATCH: { handle: changeStatus, needs: 'write', what: 'the same as PUT', curlArgs: `${JSON_BODY} '{"status":"shipped"}'` },
+    },
+  },
+  // A tracking token is a shareable capability: only those who get one when creating may ask again (and it counts as a write).
+  { pattern: /^\/api\/orders\/([^/]+)\/tracking-token$/, path: '/api/orders/ORDER_ID/tracking-token', methods: { GET: { handle: getTrackingToken, needs: 'write', what: "an order's customer tracking token again" } } },
+  { pattern: /^\/api\/track\/([^/]+)$/, path: '/api/track/TRACKING_TOKEN', methods: { GET: { handle: getTrackedOrder, needs: 'tracking', what: 'the one order a tracking token opens (no other credential needed); the customer page is /track/TRACKING_TOKEN' } } },
+  { pattern: /^\/api\/stats$/, path: '/api/stats', methods: { GET: { handle: getStats, needs: 'read', what: 'live numbers: orders by status, connections, events sent, seq' } } },
+  { pattern: /^\/healthz$/, path: '/healthz', methods: { GET: { handle: getHealth, needs: 'public', what: 'liveness' } } },
+];
+
+/**
+ * Whether the API owns `pathname` (anything under `/api/`, and `/healthz`).
+ * @param pathname the request path
+ */
+export function isApiPath(pathname: string): boolean {
+  return pathname.startsWith('/api/') || pathname === '/api' || pathname === '/healthz';
+}
+
+/**
+ * Route one API request. Unknown paths get 404, known paths with another
+ * method 405 with `Allow`; `HEAD` follows `GET` and `OPTIONS` lists `Allow`.
+ * @param ctx store and settings
+ * @param req the request
+ * @param res the response
+ * @param url the parsed request URL
+ * @returns the handler's promise when it reads a body, so the caller can catch its failure
+ */
+export function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: RequestTarget): Promise<void> | void {
+  const cors = corsHeaders(req.headers.origin, ctx.corsOrigins);
+  for (const name in cors) res.setHeader(name, cors[name]!);
+  for (const route of ROUTES) {
+    const m = route.pattern.exec(url.pathname);
+    if (m === null) continue;
+    const method = req.method === 'HEAD' && headFollowsGet(route) ? 'GET' : (req.method ?? 'GET');
+    const endpoint = route.methods[method];
+    if (endpoint === undefined) {
+      req.resume();
+      const allow = allowHeader(route);
+      if (method === 'OPTIONS') return sendEmpty(res, 204, { Allow: allow, ...(cors['Access-Control-Allow-Origin'] ? { 'Access-Control-Allow-Methods': allow } : {}) });
+      return sendProblem(res, new ProtocolError('LO_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allow}`), { Allow: allow });
+    }
+    const id = decodeSegment(m[1]);
+    const principal = admit(ctx, req, endpoint.needs, id);
+    if (!principal.ok) {
+      req.resume();
+      return sendAccessProblem(res, principal.error);
+    }
+    return endpoint.handle(ctx, req, res, { url, id, principal: principal.value });
+  }
+  req.resume();
+  sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', `No API route ${url.pathname.slice(0, 200)}`));
+}
+
+/** Who the request is, if they may use this endpoint: 401 without a valid credential, 403 without the permission, 429 past the write limit. */
+function admit(ctx: ApiContext, req: IncomingMessage, needs: Endpoint['needs'], id: string): Result<Principal> {
+  if (needs === 'public') return { ok: true, value: { kind: 'open' } };
+  if (needs === 'tracking') return ctx.access.track(id);
+  const principal = ctx.access.authenticate(req.headers.authorization);
+  if (!principal.ok) return principal;
+  const allowed = ctx.access.authorize(principal.value, needs);
+  if (!allowed.ok) return allowed;
+  if (needs !== 'read') {
+    const limited = ctx.access.limitWrite(principal.value, req.socket.remoteAddress);
+    if (!limited.ok) return limited;
+  }
+  return principal;
+}
+
+function sendAccessProblem(res: ServerResponse, error: ProtocolError): void {
+  const headers: Record<string, string> = {};
+  if (error.code === 'LO_ERR_UNAUTHORIZED') headers['WWW-Authenticate'] = 'Bearer realm="liveorders"';
+  if (error.details.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.details.retryAfterSeconds);
+  sendProblem(res, error, headers);
+}
+
+function getStats(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {
+  sendJson(res, 200, ctx.stats());
+}
+
+/** Liveness and readiness: 200 while this instance can serve writes, 503 when its storage cannot take them (reads still work). */
+function getHealth(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {
+  const health = ctx.health();
+  sendJson(res, health.ready ? 200 : 503, { status: health.ready ? 'ok' : 'unavailable', ...health });
+}
+
+/**
+ * `GET /api`: every route with a line of what it does and a curl line to
+ * copy, addressed to the host the client used, with the Authorization
+ * header when tokens are on. Pretty-printed: it is read by people.
+ */
+function getIndex(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): void {
+  const base = `${req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${req.headers.host ?? 'localhost:8000'}`;
+  const auth = ctx.access.enabled ? ` -H "Authorization: Bearer $LIVEORDERS_TOKEN"` : '';
+  const routes = ROUTES.flatMap((route) =>
+    Object.entries(route.methods).map(([method, endpoint]) => {
+      const credential = endpoint.needs === 'public' || endpoint.needs === 'tracking' ? '' : auth;
+      const curl = `curl${method === 'GET' ? '' : ` -X ${method}`} '${base}${route.path}'${credential}${endpoint.curlArgs === undefined ? '' : ` ${endpoint.curlArgs}`}`;
+      return { method, path: route.path.split('?')[0], what: endpoint.what, curl };
+    }),
+  );
+  const index = {
+    service: 'liveorders',
+    auth: ctx.access.enabled ? 'Authorization: Bearer TOKEN on every route but /healthz, /api and /api/track' : 'open: no token needed (loopback only)',
+    routes,
+    websocket: { url: `${base.replace(/^http/, 'ws')}/ws`, watch: 'npm run -s watch', messages: 'ping, subscribe, createOrder, updateStatus (docs/protocol.md)' },
+  };
+  sendEncodedJson(res, 200, JSON.stringify(index, null, 2));
+}
+
+/** A malformed percent-encoding cannot name an order; keep the raw text for the error message. */
+function decodeSegment(segment: string | undefined): string {
+  if (segment === undefined) return '';
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    // URIError: not valid percent-encoding.
+    return segment;
+  }
+}
+
+function allowHeader(route: Route): string {
+  const methods = Object.keys(route.methods);
+  if (headFollowsGet(route)) methods.push('HEAD');
+  return [...methods, 'OPTIONS'].join(', ');
+}
+
+/**
+ * Whether `HEAD` may run the route's `GET`: only when that `GET` is a read.
+ * `GET /api/orders/ID/tracking-token` counts as a write (it hands out a
+ * capability and spends the rate limit), and HEAD must have no effect.
+ */
+function headFollowsGet(route: Route): boolean {
+  const get = route.methods.GET;
+  return get !== undefined && get.needs !== 'write' && get.needs !== 'delete';
+}

@@ -1,0 +1,223 @@
+/**
+ * @module transport/ws/views
+ * What a connection is sent when it opens or changes its view: a snapshot,
+ * or on a resume exactly the events it missed. Each is taken against one
+ * position of the local projection and the hub subscription starts from
+ * that same position in the same synchronous step, so no event can slip
+ * between them. A resume older than the local ring asks the backend's
+ * history first (an await), then catches up from the ring explicitly.
+ */
+
+import type { ConnectCache } from '../../fanout/connect-cache.ts';
+import type { FanOut } from '../../fanout/hub.ts';
+import {
+  encodeEvent,
+  encodeEventsFrame,
+  encodeServerMessage,
+  viewKey,
+  viewMatchesEvent,
+  type Order,
+  type OrderEvent,
+  type Position,
+  type ServerMessage,
+  type SnapshotMessage,
+  type View,
+} from '../../protocol.ts';
+import type { EventRing } from '../../store/event-ring.ts';
+import type { EventSource, OrderReader } from '../../store/ports.ts';
+import type { Session, SessionSocket } from './session.ts';
+
+/** Missed events fetched from the backend's history at most, beyond the local ring; further back, a snapshot is cheaper. */
+export const DEEP_REPLAY_MAX = 50_000;
+
+/** What opening and changing views reads. */
+export interface ViewContext {
+  /** The local projection. */
+  readonly orders: OrderReader;
+  /** Recent events, fed from the tail with the projection. */
+  readonly ring: EventRing;
+  /** The backend's history, for resumes older than the ring. */
+  readonly source: EventSource;
+  readonly hub: FanOut;
+  /** Encoded snapshots and replays, reused until the projection moves. */
+  readonly connectCache: ConnectCache;
+  /** How reconnecting clients were served, for `/api/stats`. */
+  readonly resumes: ResumeCounts;
+}
+
+/** How reconnecting clients were served. */
+export interface ResumeCounts {
+  /** Resumed from the local ring. */
+  fromRing: number;
+  /** Resumed from the backend's history, then the ring. */
+  fromHistory: number;
+  /** Could not be resumed: sent a snapshot marked `reset`. */
+  reset: number;
+}
+
+/** What a client asked for when it connected. */
+export interface OpenRequest {
+  readonly view: View;
+  readonly limit: number;
+  /** Where it left off, when it is reconnecting. */
+  readonly resume?: Position;
+}
+
+/**
+ * Build the snapshot of `view`: the newest `limit` orders in it, its total,
+ * store-wide counts, and the position it reflects.
+ * @param orders the projection
+ * @param view what the client watches
+ * @param limit most orders to include
+ */
+export function buildSnapshot(orders: OrderReader, view: View, limit: number): SnapshotMessage {
+  const page = orders.list({ view, limit });
+  const { seq, epoch } = orders.position;
+  return { type: 'snapshot', seq, epoch, view, orders: page.orders, total: page.total, counts: orders.counts(), limit };
+}
+
+/**
+ * Start a new connection: resume it when it names a position this epoch
+ * still covers (sending `resumed` and exactly the missed events), otherwise
+ * send a snapshot (marked `reset` when a resume was asked for).
+ * @param ctx shared context
+ * @param session the client
+ * @param request view, snapshot size and where the client left off
+ */
+export function openSession(ctx: ViewContext, session: Session, request: OpenRequest): void {
+  const { view, resume } = request;
+  if (session.principal.kind === 'tracking') return openTrackingSession(ctx, session, request);
+  if (resume === undefined) return startView(ctx, session, view, request.limit);
+  if (resume.epoch !== ctx.orders.position.epoch) return startView(ctx, session, view, request.limit, true);
+  const missed = ctx.ring.since(resume.seq);
+  if (missed !== undefined) {
+    ctx.resumes.fromRing++;
+    return sendResumed(ctx, session.socket, view, resume.seq, missed);
+  }
+  const gap = ctx.ring.oldestSeq - 1 - resume.seq;
+  if (resume.seq > ctx.orders.position.seq || gap > DEEP_REPLAY_MAX) return startView(ctx, session, view, request.limit, true);
+  void resumeFromHistory(ctx, session, request, resume, gap);
+}
+
+/**
+ * A resume the ring no longer covers: the backend's history up to where the
+ * ring starts, then (after that await) the ring from there.
+ */
+async function resumeFromHistory(ctx: ViewContext, session: Session, request: OpenRequest, resume: Position, gap: number): Promise<void> {
+  // Views asked for meanwhile wait, as they wait for a snapshot in flight.
+  session.snapshotInFlight = true;
+  let older: readonly OrderEvent[] | 'reset';
+  try {
+    older = await ctx.source.replay(resume, gap);
+  } catch {
+    older = 'reset';
+  }
+  session.snapshotInFlight = false;
+  if (!session.socket.open) return;
+  const last = older === 'reset' || older.length === 0 ? undefined : older[older.length - 1]!.seq;
+  const rest = last === undefined ? undefined : ctx.ring.since(last);
+  if (older === 'reset' || rest === undefined || older.length !== gap) {
+    startView(ctx, session, request.view, request.limit, true);
+  } else {
+    ctx.resumes.fromHistory++;
+    sendResumed(ctx, session.socket, request.view, resume.seq, [...older, ...rest]);
+  }
+  takePendingView(ctx, session);
+}
+
+/** `resumed`, the missed events of the view (encoded once for every client resuming from the same point), and the subscription. */
+function sendResumed(ctx: ViewContext, socket: SessionSocket, view: View, since: number, missed: readonly OrderEvent[]): void {
+  const { seq, epoch } = ctx.orders.position;
+  send(socket, { type: 'resumed', epoch, since, seq, view });
+  const replay = missed.filter((event) => viewMatchesEvent(view, event));
+  if (replay.length > 0) {
+    socket.send(ctx.connectCache.get(`${viewKey(view)}|since ${since}`, seq, () => encodeEventsFrame(replay.map((event) => encodeEvent(event)))));
+  }
+  ctx.hub.subscribe(socket, view, seq);
+}
+
+/**
+ * A customer's connection to its one order. Its sequence numbers are the
+ * order's own positions (`orderPosition`), not the store's, so it learns
+ * nothing about other orders. A resume with nothing new is `resumed`;
+ * anything else gets the order as it is now, which for one order is as
+ * exact as a replay.
+ */
+function openTrackingSession(ctx: ViewContext, session: Session, request: OpenRequest): void {
+  const { view, resume } = request;
+  const order = view.orderId === undefined ? undefined : ctx.orders.get(view.orderId);
+  const { seq, epoch } = ctx.orders.position;
+  if (resume !== undefined && order !== undefined && resume.epoch === epoch && resume.seq === order.version) {
+    send(session.socket, { type: 'resumed', epoch, since: resume.seq, seq: order.version, view });
+    ctx.hub.subscribe(session.socket, view, seq, 'order');
+    return;
+  }
+  startView(ctx, session, view, request.limit);
+}
+
+/**
+ * Send a fresh snapshot of `view` and route later events to the socket.
+ * The snapshot goes first and the hub skips queued events it already
+ * reflects, so the client sees every change exactly once. A tracking
+ * session's snapshot counts only its own order and carries its order's
+ * position: store-wide numbers are not the customer's business.
+ *
+ * At most one snapshot per connection is queued and not yet written: a
+ * `subscribe` that comes while one is waits, and a newer one replaces it, so
+ * a client asking for thousands of views gets them one at a time, only as
+ * fast as it reads.
+ * @param ctx shared context
+ * @param session the client
+ * @param view what it watches
+ * @param limit most orders in the snapshot
+ * @param reset mark the snapshot as replacing a resume that could not be honoured
+ */
+export function startView(ctx: ViewContext, session: Session, view: View, limit: number, reset = false): void {
+  if (session.snapshotInFlight === true) {
+    session.pendingView = { view, limit };
+    return;
+  }
+  const { seq } = ctx.orders.position;
+  const tracking = session.principal.kind === 'tracking';
+  if (reset) ctx.resumes.reset++;
+  const key = `${viewKey(view)}|${limit}|${reset}|${tracking}`;
+  const snapshot = ctx.connectCache.get(key, seq, () => {
+    const built = buildSnapshot(ctx.orders, view, limit);
+    const position = tracking ? { seq: built.orders[0]?.version ?? 0, counts: countsOf(built.orders) } : {};
+    return encodeServerMessage(reset ? { ...built, ...position, reset: true } : { ...built, ...position });
+  });
+  // Subscribed at the snapshot's seq before it is sent: the write's callback may start the next view.
+  ctx.hub.subscribe(session.socket, view, seq, tracking ? 'order' : 'store');
+  session.snapshotInFlight = true;
+  const sent = session.socket.send(snapshot, () => {
+    session.snapshotInFlight = false;
+    takePendingView(ctx, session);
+  });
+  if (!sent) {
+    session.snapshotInFlight = false;
+    ctx.hub.unsubscribe(session.socket);
+  }
+}
+
+/** Start the view a client asked for while it waited, if it asked. */
+function takePendingView(ctx: ViewContext, session: Session): void {
+  const next = session.pendingView;
+  if (next === undefined || !session.socket.open) return;
+  session.pendingView = undefined;
+  startView(ctx, session, next.view, next.limit);
+}
+
+function countsOf(orders: readonly Order[]): SnapshotMessage['counts'] {
+  const counts = { pending: 0, processing: 0, shipped: 0, delivered: 0, cancelled: 0 };
+  for (const order of orders) counts[order.status]++;
+  return counts;
+}
+
+/**
+ * One-off messages (snapshots, answers) go to one socket: `ws` frames them.
+ * @param socket the client
+ * @param message what to send
+ */
+export function send(socket: SessionSocket, message: ServerMessage): void {
+  socket.send({ payload: Buffer.from(encodeServerMessage(message)) });
+}
