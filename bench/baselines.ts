@@ -6,6 +6,10 @@
  *   client per event, at the moment the event happens.
  * - FloorHub (b): the floor without coalescing. Each event is serialised and
  *   framed once, and those very bytes are written to every socket.
+ * - BatchFloorHub (e): the floor with per-tick batching. The events of one
+ *   event-loop turn are serialised once, framed once as one message, and
+ *   those bytes are written to every socket: the least any server that
+ *   coalesces a burst can do.
  * - bareHandler (c): a bare `node:http` handler that reads the body and
  *   answers a fixed JSON object: the ceiling for write throughput.
  * - keepHandler (d): parses the body and keeps the order in a Map, nothing
@@ -69,6 +73,35 @@ export class FloorHub extends BaselineHub {
       if (event.seq <= member.afterSeq || !viewMatchesEvent(member.view, event)) continue;
       subscriber.send(message);
       this.eventsSent++;
+      this.framesSent++;
+    }
+  }
+}
+
+/** (e) The events of one turn, serialised and framed once as one message; the same bytes to every socket. */
+export class BatchFloorHub extends BaselineHub {
+  #pending: OrderEvent[] = [];
+  #scheduled = false;
+
+  publish(event: OrderEvent): void {
+    this.#pending.push(event);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  override flush(): void {
+    this.#scheduled = false;
+    const events = this.#pending;
+    if (events.length === 0) return;
+    this.#pending = [];
+    const message = prepareMessage(encodeEventsFrame(events.map((event) => encodeEvent(event))));
+    const first = events[0]!.seq;
+    for (const [subscriber, member] of this.members) {
+      // Watchers see everything; one that joined during this turn gets the events after its snapshot.
+      const own = member.afterSeq < first ? message : prepareMessage(encodeEventsFrame(events.filter((e) => e.seq > member.afterSeq).map((e) => encodeEvent(e))));
+      subscriber.send(own);
+      this.eventsSent += events.length;
       this.framesSent++;
     }
   }

@@ -2,12 +2,12 @@
  * A server under test, in its own process so its CPU time and memory can be
  * measured apart from the clients'. argv[2] picks the variant:
  * `liveorders` (what we ship), `naive` (baseline a), `floor` (baseline b),
- * `bare` (baseline c), `keep` (baseline d). Commands over IPC: cpu, mem, seed, stats.
+ * `bare` (baseline c), `keep` (baseline d), `batch` (baseline e). Commands over IPC: cpu, mem, seed, stats.
  */
 
 import { createLogger } from '../src/support/logger.ts';
 import { createServer } from '../src/server.ts';
-import { FloorHub, NaiveHub, bareHandler, keepHandler, startHandlerServer } from './baselines.ts';
+import { BatchFloorHub, FloorHub, NaiveHub, bareHandler, keepHandler, startHandlerServer } from './baselines.ts';
 import { serve } from './ipc.ts';
 import { seedOrders } from './seed.ts';
 
@@ -29,7 +29,7 @@ if (variant === 'bare' || variant === 'keep') {
   const { port } = await startHandlerServer(variant === 'bare' ? bareHandler() : keepHandler());
   serve({ cpu, mem }, { port });
 } else {
-  const fanOuts = { naive: () => new NaiveHub(), floor: () => new FloorHub(), liveorders: undefined } as const;
+  const fanOuts = { naive: () => new NaiveHub(), floor: () => new FloorHub(), batch: () => new BatchFloorHub(), liveorders: undefined } as const;
   if (!(variant in fanOuts)) throw new Error(`unknown variant ${variant}`);
   const createFanOut = fanOuts[variant as keyof typeof fanOuts];
   const server = createServer({
