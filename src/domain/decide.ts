@@ -32,7 +32,7 @@ export function decide(current: Order | undefined, command: Command): Result<Cha
   switch (command.type) {
     case 'create':
       if (current !== undefined) throw new Error(`id generator repeated ${command.id}`);
-      return ok({ type: 'order.created', order: newOrder(command.id, command.input, command.at) });
+      return ok(decideCreate(command.id, command.input, command.at));
     case 'changeStatus': {
       const refused = refusal(current, command.id, command.expectedVersion);
       if (refused !== undefined) return fail(refused);
@@ -47,6 +47,18 @@ export function decide(current: Order | undefined, command: Command): Result<Cha
       return refused === undefined ? ok({ type: 'order.deleted', order: current! }) : fail(refused);
     }
   }
+}
+
+/**
+ * A create, which no rule refuses once its input is valid: {@link decide}
+ * for `create`, without the command and result objects around it (creates
+ * are most writes).
+ * @param id the new order's id (fresh: no order has it)
+ * @param input a validated order
+ * @param at the time, in ISO 8601
+ */
+export function decideCreate(id: string, input: CreateOrderInput, at: string): Omit<OrderCreatedEvent, 'seq'> {
+  return { type: 'order.created', order: newOrder(id, input, at) };
 }
 
 /**

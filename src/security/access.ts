@@ -39,6 +39,8 @@ export class AccessControl {
   #tokens: TokenRegistry;
   readonly #writes: RateLimiter;
   readonly #options: AccessOptions;
+  #lastHost: string | undefined = '';
+  #lastHostAdmitted = false;
 
   /** @param options tokens and limits */
   constructor(options: AccessOptions) {
@@ -85,7 +87,13 @@ export class AccessControl {
    * @param host the Host header
    */
   admitsHost(host: string | undefined): boolean {
-    return this.#tokens.enabled || isAllowedHost(host, this.#options.allowedHosts ?? []);
+    if (this.#tokens.enabled) return true;
+    // Nearly every request names the same host: remember the last answer.
+    if (host !== this.#lastHost) {
+      this.#lastHost = host;
+      this.#lastHostAdmitted = isAllowedHost(host, this.#options.allowedHosts ?? []);
+    }
+    return this.#lastHostAdmitted;
   }
 
   /**

@@ -47,11 +47,10 @@ export class TrackingTokens {
   readonly #decipher: Decipher;
   // The id's bytes, rewritten per token: update() reads them before returning.
   readonly #block = Buffer.alloc(ORDER_ID_BYTES);
-  // The last run of ids the id generator announced (order-id.ts), their
-  // tokens' bytes, and how far into the run tokens have been issued.
-  #runIds: Buffer = Buffer.alloc(0);
-  #runTokens: Buffer = Buffer.alloc(0);
-  #runIssued = 0;
+  // The last runs of ids the id generator announced (order-id.ts), oldest
+  // first, with their tokens' bytes. Tokens are issued once a create is
+  // committed, by when later creates may have started runs of their own.
+  readonly #runs: Run[] = [];
 
   /** @param key 16 secret bytes @default fresh random bytes (tokens last as long as the process) */
   constructor(key: Buffer = randomBytes(TRACKING_KEY_BYTES)) {
@@ -68,8 +67,14 @@ export class TrackingTokens {
   issue(orderId: string): string {
     const block = this.#block;
     if (!readOrderIdBytes(orderId, block)) throw new TypeError(`not an order id: ${orderId}`);
-    const at = this.#findInRun(block);
-    if (at >= 0) return this.#runTokens.toString('base64url', at, at + ORDER_ID_BYTES);
+    for (let r = this.#runs.length - 1; r >= 0; r--) {
+      const run = this.#runs[r]!;
+      // Runs are in id order: one whose first id is above this one is too new.
+      if (compareBlocks(block, run.ids, 0) < 0) continue;
+      const at = findInRun(run, block);
+      if (at >= 0) return run.tokens.toString('base64url', at, at + ORDER_ID_BYTES);
+      break;
+    }
     return this.#encipher.update(block).toString('base64url');
   }
 
@@ -84,21 +89,8 @@ export class TrackingTokens {
   prepare(ids: Buffer): void {
     // ECB would hold a partial block back and shift every later token.
     if (ids.length % ORDER_ID_BYTES !== 0) throw new RangeError(`a run of ids is a multiple of ${ORDER_ID_BYTES} bytes, got ${ids.length}`);
-    this.#runIds = ids;
-    this.#runTokens = this.#encipher.update(ids);
-    this.#runIssued = 0;
-  }
-
-  /** Offset of `block` in the prepared run, looking from the first id without a token (creates issue in id order), or -1. */
-  #findInRun(block: Buffer): number {
-    const ids = this.#runIds;
-    for (let at = this.#runIssued * ORDER_ID_BYTES; at < ids.length; at += ORDER_ID_BYTES) {
-      if (sameBlock(block, ids, at)) {
-        this.#runIssued = at / ORDER_ID_BYTES + 1;
-        return at;
-      }
-    }
-    return -1;
+    this.#runs.push({ ids, tokens: this.#encipher.update(ids), next: 0 });
+    if (this.#runs.length > RUNS_KEPT) this.#runs.shift();
   }
 
   /**
@@ -113,8 +105,41 @@ export class TrackingTokens {
   }
 }
 
-/** Whether `block` equals the {@link ORDER_ID_BYTES} bytes of `bytes` at `offset`. */
-function sameBlock(block: Buffer, bytes: Buffer, offset: number): boolean {
-  for (let i = 0; i < ORDER_ID_BYTES; i++) if (block[i] !== bytes[offset + i]) return false;
-  return true;
+/** Runs of ids kept with their tokens: enough for the creates of one busy turn (runs double up to 256 ids). */
+const RUNS_KEPT = 8;
+
+/** A run of ids announced by the id generator, and their tokens. */
+interface Run {
+  readonly ids: Buffer;
+  readonly tokens: Buffer;
+  /** The index of the id whose token is likely asked for next (creates are mostly answered in id order). */
+  next: number;
+}
+
+/** Offset of `block` in a run: where the last lookup left off, else a binary search (ids are ascending); -1 when absent. */
+function findInRun(run: Run, block: Buffer): number {
+  const count = run.ids.length / ORDER_ID_BYTES;
+  if (run.next < count && compareBlocks(block, run.ids, run.next * ORDER_ID_BYTES) === 0) return run.next++ * ORDER_ID_BYTES;
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const order = compareBlocks(block, run.ids, mid * ORDER_ID_BYTES);
+    if (order === 0) {
+      run.next = mid + 1;
+      return mid * ORDER_ID_BYTES;
+    }
+    if (order > 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return -1;
+}
+
+/** `block` against the {@link ORDER_ID_BYTES} bytes of `bytes` at `offset`, byte by byte: below 0, 0 or above 0. */
+function compareBlocks(block: Buffer, bytes: Buffer, offset: number): number {
+  for (let i = 0; i < ORDER_ID_BYTES; i++) {
+    const difference = block[i]! - bytes[offset + i]!;
+    if (difference !== 0) return difference;
+  }
+  return 0;
 }

@@ -10,7 +10,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { decide, type Change, type Command } from '../domain/decide.ts';
+import { decide, decideCreate, type Change, type Command } from '../domain/decide.ts';
 import type { OrderStatus } from '../domain/statuses.ts';
 import { ProtocolError, fail, ok, type Result } from '../protocol/errors.ts';
 import type { CreateOrderInput } from '../protocol/orders.ts';
@@ -91,17 +91,16 @@ export class OrderCommands implements Commands {
   }
 
   async #create(input: CreateOrderInput, claim: IdempotencyClaim | undefined): Promise<Result<Created>> {
-    const decided = decide(undefined, { type: 'create', id: this.#newId(), input, at: this.#timestamp() });
-    if (!decided.ok) return decided;
-    const outcome = await this.#log.append(decided.value, claim);
+    const change = decideCreate(this.#newId(), input, this.#timestamp());
+    const outcome = await this.#log.append(change, claim);
     switch (outcome.kind) {
       case 'committed':
-        await this.#projection.reached(outcome.seq);
-        return ok({ order: decided.value.order, seq: outcome.seq, replayed: false });
+        if (this.#projection.seq < outcome.seq) await this.#projection.reached(outcome.seq);
+        return ok({ order: change.order, seq: outcome.seq, replayed: false });
       case 'duplicate':
         return this.#replay(outcome.record, claim!);
       case 'conflict':
-        throw new Error(`the log already has an order with the new id ${decided.value.order.id}`);
+        throw new Error(`the log already has an order with the new id ${change.order.id}`);
     }
   }
 
@@ -121,7 +120,7 @@ export class OrderCommands implements Commands {
       const change: Change = decided.value;
       const outcome = await this.#log.append(change);
       if (outcome.kind === 'committed') {
-        await this.#projection.reached(outcome.seq);
+        if (this.#projection.seq < outcome.seq) await this.#projection.reached(outcome.seq);
         return ok({ order: change.order, seq: outcome.seq });
       }
       if (outcome.kind === 'duplicate') throw new Error('a log answered a claim that was not made');

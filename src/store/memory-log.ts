@@ -12,7 +12,7 @@ import { versionBefore, type Change } from '../domain/decide.ts';
 import type { OrderEvent } from '../protocol/orders.ts';
 import { DEFAULT_RING_CAPACITY, EventRing } from './event-ring.ts';
 import { IdempotencyTable } from './idempotency.ts';
-import type { AppendOutcome, EventSink, IdempotencyClaim, IdempotencyRecord, OrderLog, Storage, StorageStats } from './ports.ts';
+import type { AppendOutcome, EventSink, IdempotencyClaim, IdempotencyRecord, OrderLog, Storage, StorageHealth, StorageStats } from './ports.ts';
 import { TailFeed } from './tail-feed.ts';
 
 /** Options for {@link MemoryLog}. */
@@ -29,7 +29,13 @@ export interface MemoryLogOptions {
 export class MemoryLog implements OrderLog {
   readonly epoch = randomUUID();
   #seq = 0;
-  /** Each order's version, for the compare in an append (absent: no such order). */
+  /**
+   * The version of each order changed since it was created (0 once
+   * deleted), for the compare in an append. An order that is absent is at
+   * version 1 if it was ever created: the change was decided against this
+   * instance's projection, which only knows orders from this log. Creates,
+   * the bulk of the writes, so add nothing here.
+   */
   readonly #versions = new Map<string, number>();
   readonly #history: EventRing;
   readonly #keys: IdempotencyTable;
@@ -56,15 +62,17 @@ export class MemoryLog implements OrderLog {
   appendNow(change: Change, claim?: IdempotencyClaim): AppendOutcome {
     if (this.#closed) throw new Error('the log is closed');
     const id = change.order.id;
-    if ((this.#versions.get(id) ?? 0) !== versionBefore(change)) return { kind: 'conflict', headSeq: this.#seq };
+    const expected = versionBefore(change);
+    const current = this.#versions.get(id) ?? (expected === 0 ? 0 : 1);
+    if (current !== expected) return { kind: 'conflict', headSeq: this.#seq };
     if (claim !== undefined) {
       const record = this.#keys.get(claim.key);
       if (record !== undefined) return { kind: 'duplicate', record };
     }
     const seq = ++this.#seq;
     const event = withSeq(change, seq);
-    if (event.type === 'order.deleted') this.#versions.delete(id);
-    else this.#versions.set(id, event.order.version);
+    if (event.type === 'order.deleted') this.#versions.set(id, 0);
+    else if (event.type === 'order.updated') this.#versions.set(id, event.order.version);
     this.#history.append(event);
     if (claim !== undefined) this.#keys.set({ ...claim, order: event.order, seq });
     this.#feed.push(event);
@@ -86,6 +94,10 @@ export class MemoryLog implements OrderLog {
 
   stats(): StorageStats {
     return { mode: 'memory', seq: this.#seq, idempotencyKeys: this.#keys.size };
+  }
+
+  health(): StorageHealth {
+    return { ready: !this.#closed };
   }
 
   close(): Promise<void> {

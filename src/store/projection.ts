@@ -142,8 +142,10 @@ export class OrderProjection implements OrderReader {
   }
 
   #add(order: Order): void {
-    if (this.#orders.has(order.id)) throw new Error(`order ${order.id} created twice`);
+    const size = this.#orders.size;
     this.#orders.set(order.id, order);
+    // One hash lookup instead of has() then set(): in a map of a million orders each is a cache miss.
+    if (this.#orders.size === size) throw new Error(`order ${order.id} created twice`);
     this.#all.insert(order.id);
     this.#index(order.status).insert(order.id);
   }

@@ -25,7 +25,7 @@ import {
   type TrackingTokenAnswer,
 } from '../../protocol.ts';
 import { idempotencyScope } from '../../security/auth.ts';
-import type { Committed } from '../../store/ports.ts';
+import type { Committed, Created } from '../../store/ports.ts';
 import type { ApiContext, RouteMatch } from './context.ts';
 import { CLOSE_AFTER_RESPONSE, readJsonBody, sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
 
@@ -61,9 +61,14 @@ export async function createOrder(ctx: ApiContext, req: IncomingMessage, res: Se
   const input = parseCreateOrderInput(body.value);
   if (!input.ok) return sendProblem(res, input.error);
   const key = typeof rawKey === 'string' ? `${idempotencyScope(principal)}${rawKey}` : undefined;
-  const created = await commit(ctx, res, ctx.commands.create(input.value, key));
-  if (created === undefined) return;
-  const { order, replayed } = created;
+  let result: Result<Created>;
+  try {
+    result = await ctx.commands.create(input.value, key);
+  } catch (error) {
+    return sendCommandFailure(ctx, res, error);
+  }
+  if (!result.ok) return sendProblem(res, result.error);
+  const { order, replayed } = result.value;
   const headers: Record<string, string> = { ETag: etagOf(order), Location: `/api/orders/${order.id}` };
   if (replayed) headers['Idempotent-Replayed'] = 'true';
   // The order, plus its tracking token: only the creator ever sees the token.
@@ -120,14 +125,19 @@ async function commit<T extends Committed>(ctx: ApiContext, res: ServerResponse,
   try {
     result = await command;
   } catch (error) {
-    const problem = ctx.onCommandFailure?.(error) ?? toWireError(error);
-    if (problem.code === 'LO_ERR_INTERNAL') throw error;
-    sendProblem(res, problem, problem.details.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(problem.details.retryAfterSeconds) });
+    sendCommandFailure(ctx, res, error);
     return undefined;
   }
   if (result.ok) return result.value;
   sendProblem(res, result.error);
   return undefined;
+}
+
+/** A command that storage could not take: 503 with `Retry-After`; anything else is rethrown as the bug it is. */
+function sendCommandFailure(ctx: ApiContext, res: ServerResponse, error: unknown): void {
+  const problem = ctx.onCommandFailure?.(error) ?? toWireError(error);
+  if (problem.code === 'LO_ERR_INTERNAL') throw error;
+  sendProblem(res, problem, problem.details.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(problem.details.retryAfterSeconds) });
 }
 
 /** A request about no order is told so first, whatever else is wrong with it. */
