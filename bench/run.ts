@@ -449,10 +449,10 @@ async function connectCost(samples: number): Promise<void> {
 async function reconnectStorm(clients: number, missed: number, rounds: number): Promise<void> {
   const { worker: server, port } = await startServer('liveorders');
   await server.call('seed', { n: 5000 });
-  const first = await new Promise<{ seq: number; serverId: string }>((resolve) => {
+  const first = await new Promise<{ seq: number; epoch: string }>((resolve) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false });
     ws.once('message', (data: Buffer) => {
-      resolve(JSON.parse(data.toString()) as { seq: number; serverId: string });
+      resolve(JSON.parse(data.toString()) as { seq: number; epoch: string });
       ws.terminate();
     });
   });
@@ -476,7 +476,7 @@ async function reconnectStorm(clients: number, missed: number, rounds: number): 
   const resume: number[] = [];
   for (let round = 0; round <= rounds; round++) {
     const s = await storm('', 1); // the snapshot
-    const r = await storm(`?since=${first.seq}&server=${first.serverId}`, 2); // resumed, then the missed events
+    const r = await storm(`?since=${first.seq}&epoch=${first.epoch}`, 2); // resumed, then the missed events
     if (round === 0) continue; // warm-up
     snapshot.push(s);
     resume.push(r);

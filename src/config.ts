@@ -11,7 +11,7 @@ import { isHostNameEntry } from './security/edge.ts';
 import { isLogLevel, type LogLevel } from './support/logger.ts';
 import { fail, ok, type Result, type Role } from './protocol.ts';
 import type { ServerOptions } from './options.ts';
-import { MIN_TRACKING_SECRET_LENGTH, type StorageOptions } from './store.ts';
+import { DEFAULT_DATA_DIR, MIN_TRACKING_SECRET_LENGTH, STORAGE_MODES, type StorageOptions } from './store.ts';
 
 /** Integer-valued variables and the option each sets. */
 const INTEGER_VARIABLES = {
@@ -92,7 +92,18 @@ function storageFromEnv(env: NodeJS.ProcessEnv): Result<StorageOptions, string> 
   if (secret !== undefined && secret !== '' && secret.length < MIN_TRACKING_SECRET_LENGTH) {
     return fail(`TRACKING_SECRET must be at least ${MIN_TRACKING_SECRET_LENGTH} characters (e.g. the output of openssl rand -hex 24)`);
   }
-  return ok({ mode: 'memory', ...(secret === undefined || secret === '' ? {} : { trackingSecret: secret }) });
+  const mode = env.STORAGE === undefined || env.STORAGE === '' ? STORAGE_MODES[0] : env.STORAGE;
+  if (!(STORAGE_MODES as readonly string[]).includes(mode)) {
+    return fail(`STORAGE must be one of ${STORAGE_MODES.join(', ')}, got "${mode}" (journal keeps every order in DATA_DIR; memory keeps nothing across restarts)`);
+  }
+  const compact = env.COMPACT_AFTER_BYTES;
+  if (compact !== undefined && compact !== '' && !/^\d{4,15}$/.test(compact)) return fail(`COMPACT_AFTER_BYTES must be a whole number of bytes (at least 1000), got "${compact}"`);
+  return ok({
+    mode: mode as StorageOptions['mode'],
+    ...(mode === 'journal' ? { dataDir: env.DATA_DIR === undefined || env.DATA_DIR === '' ? DEFAULT_DATA_DIR : env.DATA_DIR } : {}),
+    ...(compact === undefined || compact === '' ? {} : { compactAfterBytes: Number(compact) }),
+    ...(secret === undefined || secret === '' ? {} : { trackingSecret: secret }),
+  });
 }
 
 /**

@@ -24,6 +24,7 @@ async function main(): Promise<void> {
       ...config.value.storage,
       ...(eventLogCapacity === undefined ? {} : { historyCapacity: eventLogCapacity }),
       onSinkError: (error) => logger.error('an event consumer failed', { error }),
+      logger,
     });
     server = createServer({ ...config.value.options, storage, logger });
   } catch (error) {

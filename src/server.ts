@@ -19,6 +19,7 @@ import { AccessControl, hostNotAllowed } from './security/access.ts';
 import { isLoopback } from './security/edge.ts';
 import { TrackingTokens } from './security/tracking.ts';
 import { startCore } from './store/core.ts';
+import { StorageUnavailableError } from './store/errors.ts';
 import { EventRing } from './store/event-ring.ts';
 import { memoryStorage } from './store/memory-log.ts';
 import { createOrderIdGenerator } from './store/order-id.ts';
@@ -118,7 +119,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     highWaterMark: opts.highWaterMark,
     messagesPerSecond: opts.messagesPerSecond,
     perMessageDeflate: opts.perMessageDeflate,
-    sessions: { orders: projection, ring, source: log, hub, connectCache: new ConnectCache(), resumes, commands, logger, access },
+    sessions: { orders: projection, ring, source: log, hub, connectCache: new ConnectCache(), resumes, commands, logger, access, onCommandFailure: storageFailure },
     access,
     allowedOrigins: opts.allowedOrigins,
     allowedHosts: opts.allowedHosts,
@@ -140,7 +141,8 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
       storage: log.stats(),
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     }),
-    health: () => ({ ready: true, storage: storage.mode, seq: projection.seq }),
+    health: () => ({ ...log.health(), storage: storage.mode, seq: projection.seq }),
+    onCommandFailure: storageFailure,
   };
   const page: PageHandler | undefined = opts.servePage ? createPageHandler({ logger }) : undefined;
 
@@ -213,6 +215,16 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
       await log.close();
     },
   };
+}
+
+/**
+ * What a client is told when storage could not take its write: 503 with
+ * `Retry-After` (nothing was committed; reads still work). Anything else is
+ * a bug, answered as an internal error.
+ */
+function storageFailure(error: unknown): ProtocolError {
+  if (!(error instanceof StorageUnavailableError)) return toWireError(error);
+  return new ProtocolError('LO_ERR_UNAVAILABLE', 'The storage cannot take writes right now; nothing was changed. Try again later', { retryAfterSeconds: error.retryAfterSeconds });
 }
 
 /**

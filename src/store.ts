@@ -7,14 +7,26 @@
  */
 
 import { createHash } from 'node:crypto';
+import { openJournalStorage } from './store/journal/open.ts';
 import { memoryStorage, type MemoryLogOptions } from './store/memory-log.ts';
 import type { Storage, StorageMode } from './store/ports.ts';
+import { createLogger, type Logger } from './support/logger.ts';
 
 export type * from './store/ports.ts';
 export { OrderCommands, fingerprintOf } from './store/commands.ts';
 export { startCore, type Core, type CoreOptions } from './store/core.ts';
 export { MemoryLog, memoryStorage, withSeq } from './store/memory-log.ts';
 export { OrderProjection } from './store/projection.ts';
+export { StorageUnavailableError } from './store/errors.ts';
+export { StorageStartError } from './store/journal/files.ts';
+export { JournalLog } from './store/journal/journal-log.ts';
+export { openJournalStorage } from './store/journal/open.ts';
+
+/** The storage modes, `journal` first: what `npm start` uses when `STORAGE` is not set. */
+export const STORAGE_MODES = ['journal', 'memory'] as const satisfies readonly StorageMode[];
+
+/** Where `npm start` keeps its data when `DATA_DIR` is not set. */
+export const DEFAULT_DATA_DIR = './data';
 
 /** Shortest accepted `TRACKING_SECRET`: guessing it must be hopeless. */
 export const MIN_TRACKING_SECRET_LENGTH = 24;
@@ -30,8 +42,14 @@ export interface StorageOptions {
   readonly trackingSecret?: string;
   /** Told when a tail's consumer throws. */
   readonly onSinkError?: (error: unknown) => void;
-  /** Events a memory backend keeps for replays (the other backends keep theirs on disk or in Redis). @default 10000 */
+  /** Events kept in memory for replays (a memory backend has no others; the journal reads older ones from disk). @default 10000 */
   readonly historyCapacity?: number;
+  /** The journal's data folder. @default ./data */
+  readonly dataDir?: string;
+  /** The journal compacts once the journal since its last snapshot passes this many bytes. @default 64 MiB */
+  readonly compactAfterBytes?: number;
+  /** Where the backend reports (a torn record cut off, compactions, disk failures). @default JSON lines on stderr */
+  readonly logger?: Logger;
 }
 
 /**
@@ -44,11 +62,21 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     ...(options.onSinkError === undefined ? {} : { onSinkError: options.onSinkError }),
     ...(options.historyCapacity === undefined ? {} : { historyCapacity: options.historyCapacity }),
   };
+  const onSinkError = options.onSinkError ?? ((error: unknown) => setImmediate(() => { throw error; }));
   switch (options.mode) {
     case 'memory':
       return memoryStorage(logOptions, configuredKey);
+    case 'journal':
+      return openJournalStorage({
+        dir: options.dataDir ?? DEFAULT_DATA_DIR,
+        logger: options.logger ?? createLogger(),
+        onSinkError,
+        ...(options.historyCapacity === undefined ? {} : { historyCapacity: options.historyCapacity }),
+        ...(options.compactAfterBytes === undefined ? {} : { compactAfterBytes: options.compactAfterBytes }),
+        ...(configuredKey === undefined ? {} : { trackingKey: configuredKey }),
+      });
     default:
-      throw new RangeError(`storage mode ${options.mode} is not available`);
+      throw new RangeError(`storage mode ${String(options.mode)} is not available`);
   }
 }
 

@@ -281,7 +281,7 @@ describe('replacing role tokens without a restart', () => {
     const file = join(dir, 'tokens');
     writeFileSync(file, `admin:${ADMIN}\nviewer:${VIEWER}\n`);
     const child = spawn(process.execPath, ['--import', 'tsx', new URL('../src/main.ts', import.meta.url).pathname], {
-      env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', LIVEORDERS_TOKENS: '', LIVEORDERS_TOKENS_FILE: file },
+      env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', LIVEORDERS_TOKENS: '', LIVEORDERS_TOKENS_FILE: file, DATA_DIR: join(dir, 'data') },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     t.after(() => {

@@ -9,10 +9,10 @@ test('maps each variable to its option and refuses malformed values by name', ()
   assert.ok(config.ok);
   assert.deepEqual(config.value, {
     options: { port: 9000, host: '0.0.0.0', maxConnections: 50, heartbeatIntervalMs: 1000, eventLogCapacity: 20, highWaterMark: 4096, shutdownTimeoutMs: 100 },
-    storage: { mode: 'memory' },
+    storage: { mode: 'journal', dataDir: './data' },
     logLevel: 'warn',
   });
-  assert.deepEqual(configFromEnv({}), { ok: true, value: { options: {}, storage: { mode: 'memory' }, logLevel: 'info' } });
+  assert.deepEqual(configFromEnv({}), { ok: true, value: { options: {}, storage: { mode: 'journal', dataDir: './data' }, logLevel: 'info' } });
   const bad = configFromEnv({ HEARTBEAT_INTERVAL_MS: '1e3' });
   assert.ok(!bad.ok);
   assert.match(bad.error, /HEARTBEAT_INTERVAL_MS must be a whole number/);
@@ -30,4 +30,17 @@ test('TRACKING_SECRET keeps tracking links across restarts; a short one is refus
   const short = configFromEnv({ TRACKING_SECRET: 'short' });
   assert.ok(!short.ok);
   assert.match(short.error, /TRACKING_SECRET must be at least 24 characters/);
+});
+
+test('STORAGE chooses the backend (journal by default, in DATA_DIR); anything else is refused by name', () => {
+  const memory = configFromEnv({ STORAGE: 'memory' });
+  assert.ok(memory.ok);
+  assert.deepEqual(memory.value.storage, { mode: 'memory' });
+  const journal = configFromEnv({ DATA_DIR: '/var/lib/liveorders', COMPACT_AFTER_BYTES: '1048576' });
+  assert.ok(journal.ok);
+  assert.deepEqual(journal.value.storage, { mode: 'journal', dataDir: '/var/lib/liveorders', compactAfterBytes: 1048576 });
+  const unknown = configFromEnv({ STORAGE: 'postgres' });
+  assert.ok(!unknown.ok);
+  assert.match(unknown.error, /STORAGE must be one of journal, memory, got "postgres"/);
+  assert.ok(!configFromEnv({ COMPACT_AFTER_BYTES: '12' }).ok);
 });

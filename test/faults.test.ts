@@ -6,6 +6,9 @@
  */
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { connect as netConnect, type Socket } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
@@ -13,7 +16,7 @@ import WebSocket from 'ws';
 import { parseServerMessage, type Order, type OrderStatus } from '../src/protocol.ts';
 import type { Change } from '../src/domain/decide.ts';
 import { MemoryLog, type AppendOutcome, type IdempotencyClaim, type StorageStats } from '../src/store.ts';
-import { TestClient, connect, orderBody, request, startServer, waitFor } from './helpers.ts';
+import { TestClient, connect, orderBody, pool, request, startServer, waitFor } from './helpers.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
 /**
@@ -93,20 +96,6 @@ class ResilientClient {
   }
 }
 
-/** Run `tasks` with at most `concurrency` at a time. */
-async function pool<T>(concurrency: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
-  const results: T[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < tasks.length) {
-        const i = next++;
-        results[i] = await tasks[i]!();
-      }
-    }),
-  );
-  return results;
-}
 
 
 describe('delivery under faults', () => {
@@ -233,11 +222,15 @@ describe('delivery under faults', () => {
   });
 
   test('SIGTERM under load: every 2xx write reaches every client, clients get 1001, exit 0', async (t: TestContext) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'liveorders-sigterm-'));
     const child = spawn(process.execPath, ['--import', 'tsx', new URL('../src/main.ts', import.meta.url).pathname], {
-      env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn' },
+      env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', DATA_DIR: dataDir },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    t.after(() => child.kill('SIGKILL'));
+    t.after(() => {
+      child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    });
     let stderr = '';
     const port = await new Promise<number>((resolve, reject) => {
       child.stderr!.on('data', (chunk: Buffer) => {

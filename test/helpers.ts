@@ -222,3 +222,23 @@ export async function waitFor(predicate: () => boolean, what: string, timeoutMs 
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/**
+ * Run `tasks` with at most `concurrency` in flight at a time.
+ * @param concurrency how many at once
+ * @param tasks the work, started in order
+ * @returns each task's result, in the order of `tasks`
+ */
+export async function pool<T>(concurrency: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = new Array<T>(tasks.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        results[i] = await tasks[i]!();
+      }
+    }),
+  );
+  return results;
+}

@@ -10,7 +10,7 @@
 
 import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
-import { after, describe, test } from 'node:test';
+import { after, describe, test, type TestContext } from 'node:test';
 import type { CreatedOrder, Order } from '../src/protocol.ts';
 import { RawWebSocket, clientFrame, OPCODE, textFrame } from './raw-ws.ts';
 import { TestClient, orderBody, request, startServer, waitFor, type TestServer } from './helpers.ts';
@@ -115,6 +115,27 @@ async function seededServer(orders: number, options: Parameters<typeof startServ
   return srv;
 }
 
+/**
+ * A server with a small high-water mark and a client that asks for large
+ * snapshots, within the message rate, and never reads them, until the server
+ * drops it as slow (the replies alone fill its queue).
+ */
+async function droppedAsSlow(t: TestContext): Promise<{ srv: TestServer; silent: RawWebSocket }> {
+  const srv = await seededServer(1000, { highWaterMark: 64 * 1024 });
+  t.after(srv.close);
+  const silent = await RawWebSocket.open(Number(new URL(srv.base).port), '/ws', { read: false });
+  assert.ok(silent instanceof RawWebSocket);
+  t.after(() => silent.destroy());
+  const dropped = async (): Promise<boolean> => ((await request(srv.base, 'GET', '/api/stats')).body as { slowSubscribersDropped: number }).slowSubscribersDropped === 1;
+  // Spread out: each asks for ~300 KiB that is never read.
+  for (let i = 0; i < 30 && !(await dropped()); i++) {
+    silent.write(textFrame({ type: 'subscribe', limit: 1000 - i }), textFrame({ type: 'ping' }));
+    await new Promise((resolve) => setTimeout(resolve, 40));
+  }
+  assert.ok(await dropped(), 'dropped as slow');
+  return { srv, silent };
+}
+
 /** `count` subscribe messages with varying limits (which defeat any cache of snapshots by view), as frames. */
 function subscribeFlood(count: number): Buffer[] {
   return Array.from({ length: count }, (_, i) => textFrame({ type: 'subscribe', limit: 1000 - (i % 999) }));
@@ -198,21 +219,8 @@ describe('floods', () => {
   });
 
   test('replies count against the high-water mark: a client that asks for snapshots and never reads is dropped as slow', async (t) => {
-    const srv = await seededServer(1000, { highWaterMark: 64 * 1024 });
-    t.after(srv.close);
-    const port = Number(new URL(srv.base).port);
-    const silent = await RawWebSocket.open(port, '/ws', { read: false });
-    assert.ok(silent instanceof RawWebSocket);
-    t.after(() => silent.destroy());
-    // Within the message rate, spread out: each asks for ~300 KiB that is never read.
-    for (let i = 0; i < 30; i++) {
-      silent.write(textFrame({ type: 'subscribe', limit: 1000 - i }), textFrame({ type: 'ping' }));
-      await new Promise((resolve) => setTimeout(resolve, 40));
-      if (srv.server.webSockets.size === 0) break;
-    }
-    await waitFor(() => srv.server.webSockets.size === 0, 'the slow socket to be dropped', 10_000);
-    const stats = (await request(srv.base, 'GET', '/api/stats')).body as { slowSubscribersDropped: number };
-    assert.equal(stats.slowSubscribersDropped, 1);
+    const { srv } = await droppedAsSlow(t);
+    await waitFor(() => srv.server.webSockets.size === 0, 'the slow socket to be destroyed', 10_000);
   });
 
   test('client-caused warnings are rate-limited in the log: 40 bad frames, at most 10 lines and a count', async (t) => {
@@ -392,18 +400,7 @@ describe(`frames after a close: ${POST_CLOSE_CASES.length + 3} cases`, () => {
   });
 
   test('dropped as slow (1013): what it sends during the close grace is not acted on', async (t) => {
-    const srv = await seededServer(1000, { highWaterMark: 64 * 1024 });
-    t.after(srv.close);
-    const port = Number(new URL(srv.base).port);
-    const silent = await RawWebSocket.open(port, '/ws', { read: false });
-    assert.ok(silent instanceof RawWebSocket);
-    t.after(() => silent.destroy());
-    const dropped = async (): Promise<boolean> => ((await request(srv.base, 'GET', '/api/stats')).body as { slowSubscribersDropped: number }).slowSubscribersDropped === 1;
-    for (let i = 0; i < 30 && !(await dropped()); i++) {
-      silent.write(textFrame({ type: 'subscribe', limit: 1000 - i }), textFrame({ type: 'ping' }));
-      await new Promise((resolve) => setTimeout(resolve, 40));
-    }
-    assert.ok(await dropped(), 'dropped as slow');
+    const { srv, silent } = await droppedAsSlow(t);
     assert.equal(srv.server.webSockets.size, 1, 'still within its close grace');
     const before = fingerprint(srv);
     silent.write(...Array.from({ length: 5 }, (_, i) => create(`after the drop ${i}`)));

@@ -2,13 +2,18 @@
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
 
 const ROOT = new URL('..', import.meta.url).pathname;
+const DATA_DIR = mkdtempSync(join(tmpdir(), 'liveorders-start-'));
+after(() => rmSync(DATA_DIR, { recursive: true, force: true }));
 
 /** Start `npm start` on a free port and resolve with the process and the address it printed. */
 async function npmStart(env: Record<string, string> = {}): Promise<{ npm: ChildProcess; base: string; exited: Promise<number | null> }> {
-  const npm = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const npm = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', DATA_DIR, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
   let stderr = '';
   const base = await new Promise<string>((resolve, reject) => {

@@ -11,22 +11,8 @@ import { describe, test } from 'node:test';
 import { Hub, type FanOut, type HubOptions } from '../src/fanout/hub.ts';
 import type { CreatedOrder, OrderEvent } from '../src/protocol.ts';
 import { memoryStorage } from '../src/store.ts';
-import { TestClient, connect, orderBody, request, startServer, waitFor } from './helpers.ts';
+import { TestClient, connect, orderBody, pool, request, startServer, waitFor } from './helpers.ts';
 
-/** Run `tasks` with at most `width` in flight. */
-async function pool<T>(width: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
-  const results: T[] = new Array<T>(tasks.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < tasks.length) {
-        const i = next++;
-        results[i] = await tasks[i]!();
-      }
-    }),
-  );
-  return results;
-}
 
 describe('a failing consumer of the event stream', () => {
   test('a fan-out that throws: the writer still gets 201, the order is stored, and the failure is logged', async (t) => {

@@ -64,6 +64,15 @@ function orderJson(order: Order, extra = ''): string {
 }
 
 /**
+ * Serialise an order without keeping the result: for writing many orders
+ * once (a journal snapshot), where caching them all would double memory.
+ * @param order the order
+ */
+export function encodeOrderUncached(order: Order): string {
+  return encodedOrders.get(order) ?? orderJson(order);
+}
+
+/**
  * Serialise an order, once per order object: the REST answer, the event and
  * every snapshot that includes it share the same string.
  * @param order the order

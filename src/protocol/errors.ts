@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   LO_ERR_IDEMPOTENCY_MISMATCH: { status: 422, title: 'Idempotency key reused with a different request' },
   LO_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   LO_ERR_INTERNAL: { status: 500, title: 'Internal error' },
+  LO_ERR_UNAVAILABLE: { status: 503, title: 'Storage unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 /** One of the keys of {@link ERROR_CODES}. */
@@ -43,7 +44,7 @@ export interface ErrorDetails {
   readonly allowed?: readonly OrderStatus[];
   readonly currentVersion?: number;
   readonly currentStatus?: OrderStatus;
-  /** For `LO_ERR_RATE_LIMITED`: when to try again, in seconds. */
+  /** For `LO_ERR_RATE_LIMITED` and `LO_ERR_UNAVAILABLE`: when to try again, in seconds. */
   readonly retryAfterSeconds?: number;
 }
 

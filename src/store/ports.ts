@@ -156,8 +156,19 @@ export interface OrderLog extends EventSource {
   /** The record a key holds, unless it expired. */
   findIdempotent(key: string): Promise<IdempotencyRecord | undefined>;
   stats(): StorageStats;
+  /** Whether writes can be taken now, and why not. */
+  health(): StorageHealth;
   /** Stop tails and release files or connections. */
   close(): Promise<void>;
+}
+
+/** Whether a backend can take writes now; reads are served from the projection either way. */
+export interface StorageHealth {
+  readonly ready: boolean;
+  /** Why not, when not ready (`ENOSPC`, `ECONNREFUSED`, ...). */
+  readonly reason?: string;
+  /** Since when, in ISO 8601. */
+  readonly since?: string;
 }
 
 /** An opened backend, with what an instance needs to start. */
