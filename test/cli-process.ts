@@ -5,8 +5,9 @@
  * needs a terminal: its width, raw mode, Ctrl-C typed as a key.
  */
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { after } from 'node:test';
+import { requirement } from './requirements.ts';
 
 /** The client's entry module, and the installed `liveorders-watch` command. */
 export const CLI = new URL('../cli/ws-client.ts', import.meta.url).pathname;
@@ -15,7 +16,8 @@ export const BIN = new URL('../cli/bin.js', import.meta.url).pathname;
 export const PROJECT = new URL('..', import.meta.url).pathname;
 
 /** Whether util-linux `script` is here to give a child a pseudo-terminal. */
-export const HAS_SCRIPT = spawnSync('script', ['--version'], { encoding: 'utf8' }).stdout?.includes('util-linux') === true;
+/** util-linux `script`, which gives a child a pseudo-terminal: the terminal suites need it. */
+export const PSEUDO_TERMINAL = requirement('script', ['--version'], 'util-linux script for a pseudo-terminal (Debian: bsdutils)');
 
 /** How to start a {@link Cli}. */
 export interface CliOptions {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { EXIT } from '../cli/args.ts';
 import { postOrder, startServer, type TestServer } from './helpers.ts';
-import { Cli, HAS_SCRIPT } from './cli-process.ts';
+import { Cli, PSEUDO_TERMINAL } from './cli-process.ts';
 
 const srv: TestServer = await startServer();
 after(srv.close);
@@ -39,7 +39,7 @@ test('run directly (node cli/bin.js), SIGTERM and SIGINT to the client exit 0, a
   }
 });
 
-describe('Ctrl-C in a terminal', { skip: HAS_SCRIPT ? false : 'needs util-linux script for a pseudo-terminal' }, () => {
+describe('Ctrl-C in a terminal', { skip: PSEUDO_TERMINAL.skip }, () => {
   for (const [name, command] of [
     ['npm run -s watch', `npm run -s watch -- --url ${srv.wsBase}/ws`],
     ['npx liveorders-watch', `npx liveorders-watch --url ${srv.wsBase}/ws`],

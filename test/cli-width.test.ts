@@ -13,7 +13,7 @@ import { cellWidth, fitCells, padEndCells, padStartCells } from '../cli/width.ts
 import { ORDER_STATUSES, type Order, type OrderEvent, type SnapshotMessage } from '../src/protocol.ts';
 import { SAMPLE_ORDER } from './fixtures/messages.ts';
 import { postOrder, request, startServer, type TestServer } from './helpers.ts';
-import { Cli, HAS_SCRIPT, PROJECT, WIDE_NAMES, terminalCells } from './cli-process.ts';
+import { Cli, PSEUDO_TERMINAL, PROJECT, WIDE_NAMES, terminalCells } from './cli-process.ts';
 
 const srv: TestServer = await startServer();
 after(srv.close);
@@ -141,7 +141,7 @@ describe('liveorders-watch --width', () => {
   });
 });
 
-describe('liveorders-watch in a terminal', { skip: HAS_SCRIPT ? false : 'needs util-linux script for a pseudo-terminal' }, () => {
+describe('liveorders-watch in a terminal', { skip: PSEUDO_TERMINAL.skip }, () => {
   test("follows the terminal's width, and its changes", async (t) => {
     const fresh = await startServer();
     t.after(fresh.close);
