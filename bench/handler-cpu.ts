@@ -11,6 +11,10 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openJournalStorage } from '../src/store.ts';
 import { createLogger } from '../src/support/logger.ts';
 import { createServer } from '../src/server.ts';
 import { bareHandler, keepHandler, type RequestHandler } from './baselines.ts';
@@ -42,10 +46,15 @@ class DiscardSocket extends Duplex {
  * real server's request listener, not listening on any port).
  * @param variant which server
  */
-export function handlerFor(variant: 'bare' | 'keep' | 'liveorders'): RequestHandler {
+export async function handlerFor(variant: 'bare' | 'keep' | 'liveorders' | 'journal'): Promise<RequestHandler> {
   if (variant === 'bare') return bareHandler();
   if (variant === 'keep') return keepHandler();
-  const server = createServer({ port: 0, servePage: false, logger: createLogger({ level: 'error' }) });
+  const logger = createLogger({ level: 'error' });
+  // `journal`: on a data folder of its own, removed when the process exits.
+  const dir = variant === 'journal' ? mkdtempSync(join(tmpdir(), 'liveorders-handler-')) : undefined;
+  if (dir !== undefined) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const storage = dir === undefined ? undefined : await openJournalStorage({ dir, logger, onSinkError: () => undefined });
+  const server = createServer({ port: 0, servePage: false, logger, ...(storage === undefined ? {} : { storage }) });
   return (req, res) => server.http.emit('request', req, res);
 }
 
@@ -91,8 +100,8 @@ export async function cpuPerRequest(handler: RequestHandler, count: number): Pro
 // Run directly (`node --import tsx bench/handler-cpu.ts liveorders 25000`) it sends that many requests and
 // exits: under `valgrind --tool=callgrind`, two counts give instructions per request (BENCHMARKS.md).
 const variant = process.argv[2];
-if (variant === 'bare' || variant === 'keep' || variant === 'liveorders') {
-  const handler = handlerFor(variant);
+if (variant === 'bare' || variant === 'keep' || variant === 'liveorders' || variant === 'journal') {
+  const handler = await handlerFor(variant);
   if (process.send !== undefined) {
     serve({ run: ({ count }) => cpuPerRequest(handler, Number(count)) }, {});
   } else {

@@ -5,13 +5,15 @@
  * table shows medians and ratios. Writes bench/results/bench.json.
  *
  *   --full            more events, more repetitions, longer load
- *   --only NAME,...   isolated,burst,latency,throughput,handler,connect,storm,memory,list
+ *   --only NAME,...   isolated,burst,latency,throughput,handler,connect,storm,memory,list,durability
  */
 
 import autocannon from 'autocannon';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Agent, request } from 'node:http';
-import { cpus, totalmem } from 'node:os';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { ORDER_BODY } from './handler-cpu.ts';
@@ -22,7 +24,7 @@ const FULL = values.full;
 const ONLY = values.only?.split(',');
 const HERE = new URL('./', import.meta.url).pathname;
 
-type Variant = 'liveorders' | 'naive' | 'floor' | 'batch' | 'bare' | 'keep';
+type Variant = 'liveorders' | 'naive' | 'floor' | 'batch' | 'bare' | 'keep' | 'journal';
 
 /** One row of the results table. */
 interface Row {
@@ -572,6 +574,108 @@ async function listApi(samples: number, rounds: number): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------
+// 7. Durability: the journal against memory, fsync, start-up, disk
+// ---------------------------------------------------------------------------
+
+/** fdatasync after appending one small record, on this machine's disk (in µs): what durability costs per flush. */
+async function fsyncCost(samples: number): Promise<number[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'liveorders-fsync-'));
+  const handle = await open(join(dir, 'probe'), 'w');
+  const record = Buffer.alloc(300, 120);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < samples; i++) {
+      await handle.write(record);
+      const started = process.hrtime.bigint();
+      await handle.datasync();
+      times.push(Number(process.hrtime.bigint() - started) / 1000);
+    }
+  } finally {
+    await handle.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return times;
+}
+
+function percentile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+async function durability(seconds: number, rounds: number, sizes: readonly number[]): Promise<void> {
+  const fsync = await fsyncCost(FULL ? 1000 : 300);
+  rows.push({ figure: '7a fdatasync after a 300-byte append', variant: 'this machine', metric: 'median (p99 in ratio column)', value: median(fsync), unit: 'µs', ratio: `p99 ${percentile(fsync, 0.99).toFixed(0)} µs` });
+
+  // Memory and journal side by side, taking turns, as in figure 3.
+  const variants = ['liveorders', 'journal'] as const;
+  const servers = await Promise.all(variants.map((variant) => startServer(variant)));
+  const load = (port: number): Promise<autocannon.Result> =>
+    autocannon({ url: `http://127.0.0.1:${port}/api/orders`, method: 'POST', connections: 50, duration: seconds, headers: { 'content-type': 'application/json' }, body: ORDER_BODY });
+  for (const { port } of servers) await load(port); // warm-up pass, discarded
+  const samples = variants.map(() => ({ rps: [] as number[], p50: [] as number[], p99: [] as number[], cpu: [] as number[] }));
+  for (let round = 0; round < rounds; round++) {
+    for (let turn = 0; turn < servers.length; turn++) {
+      const i = (round + turn) % servers.length;
+      const before = await cpuMicros(servers[i]!.worker);
+      const result = await load(servers[i]!.port);
+      const cpu = (await cpuMicros(servers[i]!.worker)) - before;
+      if (result.non2xx > 0 || result.errors > 0) notes.push(`durability: ${result.non2xx} non-2xx, ${result.errors} errors from ${variants[i]}`);
+      samples[i]!.rps.push(result.requests.average);
+      samples[i]!.p50.push(result.latency.p50);
+      samples[i]!.p99.push(result.latency.p99);
+      samples[i]!.cpu.push(cpu / (result.requests.average * seconds));
+    }
+  }
+  const journalStats = await servers[1]!.worker.call<{ seq: number; storage: { flushes: { count: number } } }>('stats');
+  // Isolated creates, one at a time: what a single client waits for.
+  const isolated = variants.map(() => [] as number[]);
+  for (let i = 0; i < (FULL ? 400 : 150); i++) {
+    for (const [k, { port }] of servers.entries()) {
+      const started = process.hrtime.bigint();
+      await createOrder(port, i);
+      isolated[k]!.push(Number(process.hrtime.bigint() - started) / 1000);
+    }
+  }
+  await stopAll(servers.map((s) => s.worker));
+  const [memory, journal] = samples.map((s) => ({ rps: median(s.rps), p50: median(s.p50), p99: median(s.p99), cpu: median(s.cpu) })) as [DurabilityRun, DurabilityRun];
+  const figure = `7b POST /api/orders, 50 connections, median of ${rounds}`;
+  rows.push(
+    { figure, variant: 'liveorders, memory', metric: 'requests/s', value: memory.rps, unit: 'req/s' },
+    { figure, variant: 'liveorders, journal', metric: 'requests/s', value: journal.rps, unit: 'req/s', ratio: ratio(journal.rps, memory.rps), target: '>= 0.60x memory', met: journal.rps / memory.rps >= 0.6 },
+    { figure, variant: 'liveorders, memory', metric: 'latency p50 / p99 under load (ms)', value: memory.p50, unit: 'ms', ratio: `p99 ${memory.p99} ms` },
+    { figure, variant: 'liveorders, journal', metric: 'latency p50 / p99 under load (ms)', value: journal.p50, unit: 'ms', ratio: `p99 ${journal.p99} ms` },
+    { figure, variant: 'liveorders, memory', metric: 'server CPU / request', value: memory.cpu, unit: 'µs' },
+    { figure, variant: 'liveorders, journal', metric: 'server CPU / request', value: journal.cpu, unit: 'µs', ratio: ratio(journal.cpu, memory.cpu) },
+    { figure, variant: 'liveorders, journal', metric: 'writes per flush (group commit)', value: journalStats.seq / journalStats.storage.flushes.count, unit: '' },
+  );
+  for (const [k, variant] of ['memory', 'journal'].entries()) {
+    rows.push({ figure: '7b one create at a time', variant: `liveorders, ${variant}`, metric: 'latency p50 (p99 in ratio column)', value: median(isolated[k]!), unit: 'µs', ratio: `p99 ${percentile(isolated[k]!, 0.99).toFixed(0)} µs` });
+  }
+
+  const worker = new Worker(`${HERE}startup.ts`);
+  await worker.ready;
+  for (const n of sizes) {
+    progress(`durability: start-up with ${n} orders`);
+    const r = await worker.call<Record<string, number>>('startup', { n });
+    const name = `${n.toLocaleString('en')} orders`;
+    const target = n >= 1_000_000 ? 15_000 : 2000;
+    rows.push(
+      { figure: '7c start-up (open, read, build the projection)', variant: name, metric: 'from the journal alone', value: r.fromJournalMs!, unit: 'ms' },
+      { figure: '7c start-up (open, read, build the projection)', variant: name, metric: 'after a compaction (snapshot)', value: r.fromSnapshotMs!, unit: 'ms', target: `< ${target / 1000} s`, met: r.fromSnapshotMs! < target && r.fromJournalMs! < target },
+      { figure: '7c disk per order', variant: name, metric: 'journal / snapshot', value: r.journalBytesPerOrder!, unit: 'B', ratio: `${r.snapshotBytesPerOrder!.toFixed(0)} B` },
+    );
+  }
+  await worker.stop();
+}
+
+interface DurabilityRun {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpu: number;
+}
+
+// ---------------------------------------------------------------------------
 
 const started = Date.now();
 if (should('isolated')) {
@@ -583,6 +687,7 @@ if (should('latency')) await isolatedLatency(FULL ? 300 : 60);
 if (should('throughput')) await throughput(FULL ? 5 : 3, FULL ? 7 : 3, 1000);
 if (should('handler')) await handlerCpu(FULL ? 31 : 15);
 if (should('connect')) await connectCost(FULL ? 200 : 60);
+if (should('durability')) await durability(FULL ? 5 : 3, FULL ? 5 : 3, [100_000, 1_000_000]);
 if (should('storm')) await reconnectStorm(FULL ? 1000 : 300, 1000, FULL ? 7 : 3);
 if (should('memory')) await memory(10_000, FULL ? 5 : 3);
 if (should('list')) await listApi(FULL ? 1000 : 200, FULL ? 15 : 7);

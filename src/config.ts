@@ -98,10 +98,13 @@ function storageFromEnv(env: NodeJS.ProcessEnv): Result<StorageOptions, string> 
   }
   const compact = env.COMPACT_AFTER_BYTES;
   if (compact !== undefined && compact !== '' && !/^\d{4,15}$/.test(compact)) return fail(`COMPACT_AFTER_BYTES must be a whole number of bytes (at least 1000), got "${compact}"`);
+  const preallocate = env.PREALLOCATE_BYTES;
+  if (preallocate !== undefined && preallocate !== '' && !/^\d{1,15}$/.test(preallocate)) return fail(`PREALLOCATE_BYTES must be a whole number of bytes, got "${preallocate}"`);
   return ok({
     mode: mode as StorageOptions['mode'],
     ...(mode === 'journal' ? { dataDir: env.DATA_DIR === undefined || env.DATA_DIR === '' ? DEFAULT_DATA_DIR : env.DATA_DIR } : {}),
     ...(compact === undefined || compact === '' ? {} : { compactAfterBytes: Number(compact) }),
+    ...(preallocate === undefined || preallocate === '' ? {} : { preallocateBytes: Number(preallocate) }),
     ...(secret === undefined || secret === '' ? {} : { trackingSecret: secret }),
   });
 }

@@ -48,6 +48,8 @@ export interface StorageOptions {
   readonly dataDir?: string;
   /** The journal compacts once the journal since its last snapshot passes this many bytes. @default 64 MiB */
   readonly compactAfterBytes?: number;
+  /** Space the journal allocates ahead of its writes (0: none). @default 4 MiB */
+  readonly preallocateBytes?: number;
   /** Where the backend reports (a torn record cut off, compactions, disk failures). @default JSON lines on stderr */
   readonly logger?: Logger;
 }
@@ -73,6 +75,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
         onSinkError,
         ...(options.historyCapacity === undefined ? {} : { historyCapacity: options.historyCapacity }),
         ...(options.compactAfterBytes === undefined ? {} : { compactAfterBytes: options.compactAfterBytes }),
+        ...(options.preallocateBytes === undefined ? {} : { preallocateBytes: options.preallocateBytes }),
         ...(configuredKey === undefined ? {} : { trackingKey: configuredKey }),
       });
     default:

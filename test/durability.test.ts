@@ -150,7 +150,7 @@ describe('a full disk', { skip: NAMESPACES.skip }, () => {
       `  rm -f "${mount}/m/filler"`,
       `  touch "${signals}/freed"`,
       ') &',
-      `DATA_DIR="${mount}/m/data" exec "${process.execPath}" --import tsx "${MAIN}"`,
+      `DATA_DIR="${mount}/m/data" PREALLOCATE_BYTES=16384 exec "${process.execPath}" --import tsx "${MAIN}"`,
     ].join('\n');
     const { child, base } = await startProcess('unshare', ['-rm', 'sh', '-c', script], {});
     t.after(() => child.kill('SIGKILL'));

@@ -70,11 +70,18 @@ function lastSegment(dir: string): { path: string; bytes: Buffer } {
   return { path: join(dir, name), bytes: readFileSync(join(dir, name)) };
 }
 
-/** The offsets where the records of a file start. */
+/** The offsets where the records of a file start (up to the zeros allocated ahead), and where they end. */
 function recordOffsets(bytes: Buffer): number[] {
   const offsets: number[] = [];
-  for (let at = 0; at < bytes.length; at += RECORD_HEADER_BYTES + bytes.readUInt32BE(at)) offsets.push(at);
+  let at = 0;
+  for (; at < bytes.length && bytes.readUInt32BE(at) !== 0; at += RECORD_HEADER_BYTES + bytes.readUInt32BE(at)) offsets.push(at);
   return offsets;
+}
+
+/** The end of the last record of a file. */
+function recordsEnd(bytes: Buffer): number {
+  const last = recordOffsets(bytes).at(-1)!;
+  return last + RECORD_HEADER_BYTES + bytes.readUInt32BE(last);
 }
 
 describe('journal: files that do not read back', () => {
@@ -85,7 +92,7 @@ describe('journal: files that do not read back', () => {
     await first.close();
     const { path, bytes } = lastSegment(dir);
     const last = recordOffsets(bytes).at(-1)!;
-    const cut = last + Math.floor((bytes.length - last) / 2);
+    const cut = last + Math.floor((recordsEnd(bytes) - last) / 2);
     writeFileSync(path, bytes.subarray(0, cut));
     const lines: Record<string, unknown>[] = [];
     const storage = await openAt(dir, { lines });
@@ -96,6 +103,52 @@ describe('journal: files that do not read back', () => {
     assert.equal(torn.offset, last);
     assert.equal(statSync(path).size, last, 'the torn record was cut off');
     await storage.log.close();
+  });
+
+  test('a last record whose write stopped halfway into the space allocated ahead (zeros after it) is cut off too', async () => {
+    const dir = folder();
+    const first = await serverAt(dir);
+    for (let i = 0; i < 5; i++) assert.equal((await request(first.base, 'POST', '/api/orders', orderBody(`c${i}`))).status, 201);
+    await first.close();
+    const { path, bytes } = lastSegment(dir);
+    const last = recordOffsets(bytes).at(-1)!;
+    const end = recordsEnd(bytes);
+    const torn = Buffer.from(bytes);
+    torn.fill(0, last + Math.floor((end - last) / 2), end);
+    writeFileSync(path, torn);
+    const storage = await openAt(dir);
+    assert.equal(storage.initial.position.seq, 4);
+    await storage.log.close();
+  });
+
+  test('a hole of zeros with records after it (overlapping flushes, the later one on disk first) is cut off at the hole', async () => {
+    const dir = folder();
+    const first = await serverAt(dir);
+    for (let i = 0; i < 8; i++) assert.equal((await request(first.base, 'POST', '/api/orders', orderBody(`c${i}`))).status, 201);
+    await first.close();
+    const { path, bytes } = lastSegment(dir);
+    const offsets = recordOffsets(bytes);
+    const holed = Buffer.from(bytes);
+    holed.fill(0, offsets[5]!, offsets[6]!);
+    writeFileSync(path, holed);
+    const lines: Record<string, unknown>[] = [];
+    const storage = await openAt(dir, { lines });
+    assert.equal(storage.initial.position.seq, 4, 'the records before the hole');
+    assert.equal(lines.find((l) => String(l.msg).includes('cut short'))?.offset, offsets[5]);
+    await storage.log.close();
+  });
+
+  test('a last record that is all there but altered is corruption, not a crash: refused', async () => {
+    const dir = folder();
+    const first = await serverAt(dir);
+    for (let i = 0; i < 5; i++) assert.equal((await request(first.base, 'POST', '/api/orders', orderBody(`c${i}`))).status, 201);
+    await first.close();
+    const { path, bytes } = lastSegment(dir);
+    const last = recordOffsets(bytes).at(-1)!;
+    const altered = Buffer.from(bytes);
+    altered[last + RECORD_HEADER_BYTES + 30] = altered[last + RECORD_HEADER_BYTES + 30]! ^ 0x01;
+    writeFileSync(path, altered);
+    await assert.rejects(openAt(dir), new RegExp(`at byte ${last}: a checksum that does not match`));
   });
 
   test('a record corrupted in the middle stops the start, naming the file and the offset, and changes nothing', async () => {

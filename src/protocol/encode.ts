@@ -141,7 +141,22 @@ export function encodeEvent(event: OrderEvent): string {
  * @param seq the position to send
  */
 export function encodeEventAt(event: OrderEvent, seq: number): string {
-  const head = `{"type":"${event.type}","seq":${seq},"order":${encodeOrder(event.order)}`;
+  return eventJson(event, seq, encodeOrder(event.order));
+}
+
+/**
+ * {@link encodeEvent} without keeping the order's JSON: for writing every
+ * event once (a journal), where caching each order's JSON for as long as
+ * the order lives would cost its size again in memory. An order some
+ * client was already sent is taken from the cache.
+ * @param event the event
+ */
+export function encodeEventUncached(event: OrderEvent): string {
+  return eventJson(event, event.seq, encodeOrderUncached(event.order));
+}
+
+function eventJson(event: OrderEvent, seq: number, order: string): string {
+  const head = `{"type":"${event.type}","seq":${seq},"order":${order}`;
   return event.type === 'order.updated' ? `${head},"previousStatus":"${event.previousStatus}"}` : `${head}}`;
 }
 

@@ -13,7 +13,7 @@ import type { Order, OrderEvent } from '../../protocol/orders.ts';
 import { EventRing } from '../event-ring.ts';
 import { IdempotencyTable } from '../idempotency.ts';
 import { StorageStartError, listFolder, type FolderListing } from './files.ts';
-import { FORMAT_VERSION, asJournalEntry, asSnapshotItem, readRecord, type JournalEntry, type SegmentHeader, type SnapshotHeader } from './records.ts';
+import { FORMAT_VERSION, RECORD_HEADER_BYTES, asJournalEntry, asSnapshotItem, readRecord, type JournalEntry, type SegmentHeader, type SnapshotHeader } from './records.ts';
 
 /** What start-up found. */
 export interface LoadedJournal {
@@ -151,9 +151,11 @@ async function readSegment(
   let expected = after + 1;
   let headerRead = false;
   while (offset < bytes.length) {
+    // The segment's space is allocated ahead with zeros: where only zeros are left, the journal ends.
+    if (last && headerRead && zerosFrom(bytes, offset)) return { bytes: offset };
     const read = readRecord(bytes, offset);
     if (read.kind !== 'record') {
-      if (last && endsHere(bytes, offset, read.kind)) {
+      if (last && cutShort(bytes, offset, read.kind)) {
         await cutAt(path, offset);
         return { bytes: offset, torn: { offset, bytes: bytes.length - offset } };
       }
@@ -182,12 +184,24 @@ async function readSegment(
 }
 
 /**
- * Whether the bad record at `offset` is the end of a write cut short: it
- * runs past the end of the file, or everything from it to the end is
- * zeros (space a file system allocated for a write that never landed).
+ * Whether the bad record at `offset` is where writes a crash interrupted
+ * begin: it runs past the end of the file, or it is zeros, or it ends in
+ * zeros (the space allocated ahead, which the write did not reach). Flushes
+ * overlap, so records written after it may have reached the disk while it
+ * did not; none of them was answered (batches are answered in order, each
+ * only once it and all before it are on disk), so they go with it. A
+ * record that is all there (its JSON ends in `}`) but does not check out is
+ * corruption, not a crash, and is refused.
  */
-function endsHere(bytes: Buffer, offset: number, kind: 'torn' | 'corrupt'): boolean {
+function cutShort(bytes: Buffer, offset: number, kind: 'torn' | 'corrupt'): boolean {
   if (kind === 'torn') return true;
+  const length = bytes.readUInt32BE(offset);
+  const end = offset + RECORD_HEADER_BYTES + length;
+  return length === 0 || (end <= bytes.length && bytes[end - 1] === 0);
+}
+
+/** Whether every byte from `offset` to the end is zero. */
+function zerosFrom(bytes: Buffer, offset: number): boolean {
   for (let i = offset; i < bytes.length; i++) if (bytes[i] !== 0) return false;
   return true;
 }

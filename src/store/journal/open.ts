@@ -20,6 +20,8 @@ export interface JournalStorageOptions {
   readonly historyCapacity?: number;
   /** Start a compaction once the journal since the last snapshot passes this many bytes. @default 64 MiB */
   readonly compactAfterBytes?: number;
+  /** Space allocated ahead of the journal's writes (0: none). @default 4 MiB */
+  readonly preallocateBytes?: number;
   /** The tracking key from configuration; otherwise the folder's own. */
   readonly trackingKey?: Buffer;
   readonly logger: Logger;
@@ -44,7 +46,14 @@ export async function openJournalStorage(options: JournalStorageOptions): Promis
     }
     logger.info(created ? 'new data folder' : 'journal loaded', { dir, seq: loaded.seq, orders: loaded.orders.size, snapshot: loaded.snapshot?.name ?? null, segments: loaded.segments.length, ms: Date.now() - started });
     const log = await JournalLog.continue(
-      { dir, epoch: identity.epoch, logger, onSinkError: options.onSinkError, ...(options.compactAfterBytes === undefined ? {} : { compactAfterBytes: options.compactAfterBytes }) },
+      {
+        dir,
+        epoch: identity.epoch,
+        logger,
+        onSinkError: options.onSinkError,
+        ...(options.compactAfterBytes === undefined ? {} : { compactAfterBytes: options.compactAfterBytes }),
+        ...(options.preallocateBytes === undefined ? {} : { preallocateBytes: options.preallocateBytes }),
+      },
       loaded,
       lock,
     );

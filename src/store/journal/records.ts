@@ -34,6 +34,31 @@ export function encodeRecord(payload: string): Buffer {
   return record;
 }
 
+/**
+ * Frame many payloads as consecutive records in one buffer: one allocation
+ * for a whole batch, and each payload encoded once, into its place.
+ * @param payloads the records' JSON texts
+ */
+export function encodeRecords(payloads: readonly string[]): Buffer {
+  let total = 0;
+  const lengths = payloads.map((payload) => {
+    const length = Buffer.byteLength(payload);
+    total += RECORD_HEADER_BYTES + length;
+    return length;
+  });
+  const records = Buffer.allocUnsafe(total);
+  let offset = 0;
+  for (let i = 0; i < payloads.length; i++) {
+    const length = lengths[i]!;
+    const start = offset + RECORD_HEADER_BYTES;
+    records.write(payloads[i]!, start, length, 'utf8');
+    records.writeUInt32BE(length, offset);
+    records.writeUInt32BE(crc32(records.subarray(start, start + length)), offset + 4);
+    offset = start + length;
+  }
+  return records;
+}
+
 /** One record read back, or why the bytes at an offset are not one. */
 export type ReadRecord =
   | { readonly kind: 'record'; readonly payload: unknown; readonly next: number }
