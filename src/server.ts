@@ -141,7 +141,11 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
       storage: log.stats(),
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     }),
-    health: () => ({ ...log.health(), storage: storage.mode, seq: projection.seq }),
+    health: () => {
+      // What the storage says of itself, but not where its files are: /healthz needs no credential.
+      const { dataDir: _where, ...storageStats } = log.stats();
+      return { ...log.health(), seq: projection.seq, storage: storageStats };
+    },
     onCommandFailure: storageFailure,
   };
   const page: PageHandler | undefined = opts.servePage ? createPageHandler({ logger }) : undefined;

@@ -299,8 +299,8 @@ describe('stats, health, routing', () => {
   test('GET /healthz', async () => {
     const res = await request(srv.base, 'GET', '/healthz');
     assert.equal(res.status, 200);
-    const health = res.body as { status: string; ready: boolean; storage: string; seq: number };
-    assert.deepEqual([health.status, health.ready, health.storage], ['ok', true, 'memory']);
+    const health = res.body as { status: string; ready: boolean; storage: { mode: string }; seq: number };
+    assert.deepEqual([health.status, health.ready, health.storage.mode], ['ok', true, 'memory']);
     assert.equal(typeof health.seq, 'number');
   });
 

@@ -194,6 +194,26 @@ describe('journal: files that do not read back', () => {
   });
 });
 
+describe('journal: what it reports', () => {
+  test('/healthz and /api/stats say the mode, the last durable seq, the journal size, compactions and flush times', async () => {
+    const dir = folder();
+    const srv = await serverAt(dir);
+    for (let i = 0; i < 3; i++) await request(srv.base, 'POST', '/api/orders', orderBody(`c${i}`));
+    const health = (await request(srv.base, 'GET', '/healthz')).body as { status: string; ready: boolean; storage: Record<string, unknown> };
+    assert.equal(health.status, 'ok');
+    assert.equal(health.ready, true);
+    assert.equal(health.storage.mode, 'journal');
+    assert.equal(health.storage.durableSeq, 3);
+    assert.ok((health.storage.journalBytes as number) > 0);
+    assert.equal(typeof (health.storage.flushes as { p50Ms: number }).p50Ms, 'number');
+    assert.ok('lastCompaction' in health.storage);
+    assert.equal(health.storage.dataDir, undefined, 'no path on the public health check');
+    const stats = (await request(srv.base, 'GET', '/api/stats')).body as { storage: Record<string, unknown> };
+    assert.equal(stats.storage.dataDir, dir);
+    await srv.close();
+  });
+});
+
 describe('journal: across restarts', () => {
   test('a WebSocket client resumes across a restart without a reset, and gets exactly what it missed', async () => {
     const dir = folder();
