@@ -11,7 +11,7 @@ import { isHostNameEntry } from './security/edge.ts';
 import { isLogLevel, type LogLevel } from './support/logger.ts';
 import { fail, ok, type Result, type Role } from './protocol.ts';
 import type { ServerOptions } from './options.ts';
-import { DEFAULT_DATA_DIR, MIN_TRACKING_SECRET_LENGTH, STORAGE_MODES, type StorageOptions } from './store.ts';
+import { DEFAULT_DATA_DIR, MIN_TRACKING_SECRET_LENGTH, STORAGE_MODES, isRedisPrefix, type StorageOptions } from './store.ts';
 
 /** Integer-valued variables and the option each sets. */
 const INTEGER_VARIABLES = {
@@ -94,8 +94,10 @@ function storageFromEnv(env: NodeJS.ProcessEnv): Result<StorageOptions, string> 
   }
   const mode = env.STORAGE === undefined || env.STORAGE === '' ? STORAGE_MODES[0] : env.STORAGE;
   if (!(STORAGE_MODES as readonly string[]).includes(mode)) {
-    return fail(`STORAGE must be one of ${STORAGE_MODES.join(', ')}, got "${mode}" (journal keeps every order in DATA_DIR; memory keeps nothing across restarts)`);
+    return fail(`STORAGE must be one of ${STORAGE_MODES.join(', ')}, got "${mode}" (journal keeps every order in DATA_DIR; memory keeps nothing across restarts; redis shares orders between instances through REDIS_URL)`);
   }
+  const redis = redisFromEnv(env, mode);
+  if (!redis.ok) return redis;
   const compact = env.COMPACT_AFTER_BYTES;
   if (compact !== undefined && compact !== '' && !/^\d{4,15}$/.test(compact)) return fail(`COMPACT_AFTER_BYTES must be a whole number of bytes (at least 1000), got "${compact}"`);
   const preallocate = env.PREALLOCATE_BYTES;
@@ -106,6 +108,25 @@ function storageFromEnv(env: NodeJS.ProcessEnv): Result<StorageOptions, string> 
     ...(compact === undefined || compact === '' ? {} : { compactAfterBytes: Number(compact) }),
     ...(preallocate === undefined || preallocate === '' ? {} : { preallocateBytes: Number(preallocate) }),
     ...(secret === undefined || secret === '' ? {} : { trackingSecret: secret }),
+    ...redis.value,
+  });
+}
+
+/** The Redis settings, in Redis mode (and a mistake named when they are set for another mode). */
+function redisFromEnv(env: NodeJS.ProcessEnv, mode: string): Result<Pick<StorageOptions, 'redisUrl' | 'redisPrefix' | 'streamLength'>, string> {
+  const { REDIS_URL: url, REDIS_PREFIX: prefix, REDIS_STREAM_LENGTH: length } = env;
+  if (mode !== 'redis') {
+    // Set without STORAGE, REDIS_URL most likely means instances meant to share orders: better refuse than run apart.
+    const forgotten = (env.STORAGE === undefined || env.STORAGE === '') && url !== undefined && url !== '';
+    return forgotten ? fail(`REDIS_URL is set but STORAGE is not: set STORAGE=redis to share orders through Redis (or STORAGE=${mode} to keep them here)`) : ok({});
+  }
+  if (url !== undefined && url !== '' && !/^rediss?:\/\/[^\s]+$/.test(url)) return fail(`REDIS_URL must look like redis://host:6379 (or rediss:// for TLS), got "${url}"`);
+  if (prefix !== undefined && prefix !== '' && !isRedisPrefix(prefix)) return fail(`REDIS_PREFIX must be 1 to 64 letters, digits, dots, dashes or underscores, got "${prefix}"`);
+  if (length !== undefined && length !== '' && !/^\d{3,9}$/.test(length)) return fail(`REDIS_STREAM_LENGTH must be a whole number of events (at least 100), got "${length}"`);
+  return ok({
+    ...(url === undefined || url === '' ? {} : { redisUrl: url }),
+    ...(prefix === undefined || prefix === '' ? {} : { redisPrefix: prefix }),
+    ...(length === undefined || length === '' ? {} : { streamLength: Number(length) }),
   });
 }
 

@@ -71,6 +71,9 @@ export interface LiveOrdersServer {
 /** HTTP server timeouts, in milliseconds: one slow peer must not hold a socket forever. */
 const HTTP_TIMEOUTS = { headers: 10_000, request: 30_000, keepAlive: 5_000 } as const;
 
+/** How long a client that saw more of a shared history waits for this instance to catch up before it gets a reset, in milliseconds. */
+const CATCH_UP_WAIT_MS = 5000;
+
 /** How long a peer sent a close frame (slow, shutting down) has before its socket is destroyed, in milliseconds. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -119,7 +122,11 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     highWaterMark: opts.highWaterMark,
     messagesPerSecond: opts.messagesPerSecond,
     perMessageDeflate: opts.perMessageDeflate,
-    sessions: { orders: projection, ring, source: log, hub, connectCache: new ConnectCache(), resumes, commands, logger, access, onCommandFailure: storageFailure },
+    sessions: {
+      orders: projection, ring, source: log, hub, connectCache: new ConnectCache(), resumes, commands, logger, access, onCommandFailure: storageFailure,
+      // Another instance may be a little ahead of this one: a client coming from it waits for this tail, not for a reset.
+      ...(storage.shared ? { catchUp: (seq: number) => projection.reachedWithin(seq, CATCH_UP_WAIT_MS) } : {}),
+    },
     access,
     allowedOrigins: opts.allowedOrigins,
     allowedHosts: opts.allowedHosts,
@@ -141,6 +148,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
       storage: log.stats(),
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     }),
+    staleReads: () => log.health().staleReads === true,
     health: () => {
       // What the storage says of itself, but not where its files are: /healthz needs no credential.
       const { dataDir: _where, ...storageStats } = log.stats();
@@ -228,7 +236,10 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
  */
 function storageFailure(error: unknown): ProtocolError {
   if (!(error instanceof StorageUnavailableError)) return toWireError(error);
-  return new ProtocolError('LO_ERR_UNAVAILABLE', 'The storage cannot take writes right now; nothing was changed. Try again later', { retryAfterSeconds: error.retryAfterSeconds });
+  const detail = error.outcomeUnknown
+    ? 'The storage did not confirm this write: it may have been applied. Retry it with the same Idempotency-Key (or If-Match), or read the order to see'
+    : 'The storage cannot take writes right now; nothing was changed. Try again later';
+  return new ProtocolError('LO_ERR_UNAVAILABLE', detail, { retryAfterSeconds: error.retryAfterSeconds });
 }
 
 /**

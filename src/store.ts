@@ -10,6 +10,8 @@ import { createHash } from 'node:crypto';
 import { openJournalStorage } from './store/journal/open.ts';
 import { memoryStorage, type MemoryLogOptions } from './store/memory-log.ts';
 import type { Storage, StorageMode } from './store/ports.ts';
+import { DEFAULT_REDIS_PREFIX } from './store/redis/keys.ts';
+import { DEFAULT_REDIS_URL, openRedisStorage } from './store/redis/open.ts';
 import { createLogger, type Logger } from './support/logger.ts';
 
 export type * from './store/ports.ts';
@@ -21,9 +23,11 @@ export { StorageUnavailableError } from './store/errors.ts';
 export { StorageStartError } from './store/journal/files.ts';
 export { JournalLog } from './store/journal/journal-log.ts';
 export { openJournalStorage } from './store/journal/open.ts';
+export { DEFAULT_REDIS_PREFIX, isRedisPrefix } from './store/redis/keys.ts';
+export { DEFAULT_REDIS_URL, DEFAULT_STREAM_LENGTH, openRedisStorage } from './store/redis/open.ts';
 
 /** The storage modes, `journal` first: what `npm start` uses when `STORAGE` is not set. */
-export const STORAGE_MODES = ['journal', 'memory'] as const satisfies readonly StorageMode[];
+export const STORAGE_MODES = ['journal', 'memory', 'redis'] as const satisfies readonly StorageMode[];
 
 /** Where `npm start` keeps its data when `DATA_DIR` is not set. */
 export const DEFAULT_DATA_DIR = './data';
@@ -50,6 +54,12 @@ export interface StorageOptions {
   readonly compactAfterBytes?: number;
   /** Space the journal allocates ahead of its writes (0: none). @default 4 MiB */
   readonly preallocateBytes?: number;
+  /** Redis: where it is. @default redis://127.0.0.1:6379 */
+  readonly redisUrl?: string;
+  /** Redis: names the shared history (instances with the same URL and prefix share it). @default liveorders */
+  readonly redisPrefix?: string;
+  /** Redis: stream entries kept at least, for resumes from any instance. @default 100000 */
+  readonly streamLength?: number;
   /** Where the backend reports (a torn record cut off, compactions, disk failures). @default JSON lines on stderr */
   readonly logger?: Logger;
 }
@@ -76,6 +86,16 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
         ...(options.historyCapacity === undefined ? {} : { historyCapacity: options.historyCapacity }),
         ...(options.compactAfterBytes === undefined ? {} : { compactAfterBytes: options.compactAfterBytes }),
         ...(options.preallocateBytes === undefined ? {} : { preallocateBytes: options.preallocateBytes }),
+        ...(configuredKey === undefined ? {} : { trackingKey: configuredKey }),
+      });
+    case 'redis':
+      return openRedisStorage({
+        url: options.redisUrl ?? DEFAULT_REDIS_URL,
+        prefix: options.redisPrefix ?? DEFAULT_REDIS_PREFIX,
+        logger: options.logger ?? createLogger(),
+        onSinkError,
+        ...(options.streamLength === undefined ? {} : { streamLength: options.streamLength }),
+        ...(options.historyCapacity === undefined ? {} : { historyCapacity: options.historyCapacity }),
         ...(configuredKey === undefined ? {} : { trackingKey: configuredKey }),
       });
     default:

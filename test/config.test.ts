@@ -41,6 +41,26 @@ test('STORAGE chooses the backend (journal by default, in DATA_DIR); anything el
   assert.deepEqual(journal.value.storage, { mode: 'journal', dataDir: '/var/lib/liveorders', compactAfterBytes: 1048576 });
   const unknown = configFromEnv({ STORAGE: 'postgres' });
   assert.ok(!unknown.ok);
-  assert.match(unknown.error, /STORAGE must be one of journal, memory, got "postgres"/);
+  assert.match(unknown.error, /STORAGE must be one of journal, memory, redis, got "postgres"/);
   assert.ok(!configFromEnv({ COMPACT_AFTER_BYTES: '12' }).ok);
+});
+
+test('STORAGE=redis takes REDIS_URL, REDIS_PREFIX and REDIS_STREAM_LENGTH; a REDIS_URL without STORAGE is refused, not ignored', () => {
+  const redis = configFromEnv({ STORAGE: 'redis', REDIS_URL: 'redis://cache.internal:6380/2', REDIS_PREFIX: 'shop-1', REDIS_STREAM_LENGTH: '50000' });
+  assert.ok(redis.ok);
+  assert.deepEqual(redis.value.storage, { mode: 'redis', redisUrl: 'redis://cache.internal:6380/2', redisPrefix: 'shop-1', streamLength: 50000 });
+  assert.deepEqual(configFromEnv({ STORAGE: 'redis' }).ok && configFromEnv({ STORAGE: 'redis' }), { ok: true, value: { options: {}, storage: { mode: 'redis' }, logLevel: 'info' } });
+  const forgotten = configFromEnv({ REDIS_URL: 'redis://127.0.0.1:6379' });
+  assert.ok(!forgotten.ok);
+  assert.match(forgotten.error, /REDIS_URL is set but STORAGE is not: set STORAGE=redis/);
+  assert.ok(configFromEnv({ STORAGE: 'journal', REDIS_URL: 'redis://127.0.0.1:6379' }).ok, 'an explicit STORAGE wins');
+  for (const [name, value, message] of [
+    ['REDIS_URL', 'http://127.0.0.1:6379', /REDIS_URL must look like redis:\/\/host:6379/],
+    ['REDIS_PREFIX', '{evil}', /REDIS_PREFIX must be 1 to 64 letters/],
+    ['REDIS_STREAM_LENGTH', '10', /REDIS_STREAM_LENGTH must be a whole number of events \(at least 100\)/],
+  ] as const) {
+    const refused = configFromEnv({ STORAGE: 'redis', [name]: value });
+    assert.ok(!refused.ok, name);
+    assert.match(refused.error, message);
+  }
 });

@@ -302,7 +302,7 @@ describe('delivery under faults', () => {
     }
     // A create fails after its body was read (inside a promise); a read fails before anything is awaited.
     const log = new FaultyLog();
-    const srv = await startServer({ storage: { mode: 'memory', log, initial: { orders: [], position: { seq: 0, epoch: log.epoch } }, trackingKey: Buffer.alloc(16, 7) } });
+    const srv = await startServer({ storage: { mode: 'memory', shared: false, log, initial: { orders: [], position: { seq: 0, epoch: log.epoch } }, trackingKey: Buffer.alloc(16, 7) } });
     t.after(srv.close);
     const res = await request(srv.base, 'POST', '/api/orders', orderBody('boom'));
     assert.equal(res.status, 500);

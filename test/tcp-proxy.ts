@@ -110,6 +110,27 @@ export class TcpProxy {
     this.#pairs.clear();
   }
 
+  /**
+   * {@link stall} only the connection whose upstream end has this local
+   * port (what the server sees as the client's port).
+   * @param port the upstream socket's local port
+   * @returns whether there was such a connection
+   */
+  stallUpstreamPort(port: number): boolean {
+    for (const pair of this.#pairs) {
+      const [client, upstream] = pair;
+      if (upstream.localPort !== port) continue;
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+      this.#pairs.delete(pair);
+      this.#stalled.add(pair);
+      return true;
+    }
+    return false;
+  }
+
   /** While true, new connections are accepted and immediately closed. */
   refuse(on: boolean): void {
     this.#refusing = on;

@@ -100,7 +100,7 @@ export function corsHeaders(origin: string | undefined, allowed: readonly string
   return {
     'Access-Control-Allow-Origin': allowed.includes('*') ? '*' : origin,
     'Access-Control-Allow-Headers': CORS_ALLOWED_HEADERS,
-    'Access-Control-Expose-Headers': 'ETag, Location, Link, X-Total-Count, Retry-After',
+    'Access-Control-Expose-Headers': 'ETag, Location, Link, X-Total-Count, Retry-After, Liveorders-Stale',
     'Access-Control-Max-Age': '600',
     Vary: 'Origin',
   };

@@ -125,5 +125,5 @@ export function withSeq(change: Change, seq: number): OrderEvent {
  */
 export function memoryStorage(options: MemoryLogOptions = {}, trackingKey?: Buffer): Storage {
   const log = new MemoryLog(options);
-  return { mode: 'memory', log, initial: { orders: [], position: { seq: 0, epoch: log.epoch } }, trackingKey: trackingKey ?? randomBytes(16) };
+  return { mode: 'memory', log, shared: false, initial: { orders: [], position: { seq: 0, epoch: log.epoch } }, trackingKey: trackingKey ?? randomBytes(16) };
 }

@@ -169,12 +169,23 @@ export interface StorageHealth {
   readonly reason?: string;
   /** Since when, in ISO 8601. */
   readonly since?: string;
+  /**
+   * Reads from this instance's projection may miss writes made elsewhere:
+   * its view of a shared history is cut off (Redis unreachable, a tail
+   * catching up).
+   */
+  readonly staleReads?: boolean;
 }
 
 /** An opened backend, with what an instance needs to start. */
 export interface Storage {
   readonly mode: StorageMode;
   readonly log: OrderLog;
+  /**
+   * Other instances write to the same history: a client may come back
+   * having seen events this instance has not applied yet.
+   */
+  readonly shared: boolean;
   /** Every order, as of the position the log's tail continues from. */
   readonly initial: LoadedState;
   /** The key tracking tokens are made with: from configuration, or kept by the backend so links outlive a restart. */

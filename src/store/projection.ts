@@ -134,6 +134,32 @@ export class OrderProjection implements OrderReader {
     });
   }
 
+  /**
+   * {@link reached}, giving up after `timeoutMs`: for a client that says it
+   * saw a seq this instance has not applied yet (it came from another
+   * instance), which may never come (it made the seq up).
+   * @param seq a seq
+   * @param timeoutMs how long to wait
+   * @returns whether the projection reached it in time
+   */
+  reachedWithin(seq: number, timeoutMs: number): Promise<boolean> {
+    if (seq <= this.#seq) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter: Waiter = { seq, resolve: () => {
+        clearTimeout(timer);
+        resolve(true);
+      } };
+      const timer = setTimeout(() => {
+        // Gone from the list, so a client that asks again and again leaves nothing behind.
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      let at = this.#waiters.length;
+      while (at > 0 && this.#waiters[at - 1]!.seq > seq) at--;
+      this.#waiters.splice(at, 0, waiter);
+    });
+  }
+
   #wake(): void {
     const waiters = this.#waiters;
     let woken = 0;

@@ -59,6 +59,7 @@ export async function openJournalStorage(options: JournalStorageOptions): Promis
     );
     return {
       mode: 'journal',
+      shared: false,
       log,
       initial: { orders: [...loaded.orders.values()], position: { seq: loaded.seq, epoch: identity.epoch } },
       trackingKey: options.trackingKey ?? identity.trackingKey,

@@ -21,6 +21,8 @@ export interface ApiContext {
   readonly maxBodyBytes: number;
   /** Live numbers for `GET /api/stats`. */
   readonly stats: () => Record<string, unknown>;
+  /** Whether reads may miss writes made elsewhere (see `StorageHealth.staleReads`): they then carry a header saying so. */
+  readonly staleReads: () => boolean;
   /** `GET /healthz`: whether this instance can serve writes, and what it reports about its storage. */
   readonly health: () => { readonly ready: boolean } & Record<string, unknown>;
   /** Who may do what. */

@@ -33,6 +33,14 @@ interface Route {
   readonly methods: Readonly<Record<string, Endpoint>>;
 }
 
+/**
+ * On reads while this instance's view of a shared history is cut off
+ * (Redis unreachable): what it answers is what it had, and may miss writes
+ * made through other instances since.
+ */
+export const STALE_HEADER = 'Liveorders-Stale';
+const STALE_VALUE = 'storage unreachable; this answer may miss recent writes';
+
 const JSON_BODY = `-H 'Content-Type: application/json' -d`;
 
 const ROUTES: readonly Route[] = [
@@ -105,6 +113,7 @@ export function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: Ser
       req.resume();
       return sendAccessProblem(res, principal.error);
     }
+    if (method === 'GET' && ctx.staleReads()) res.setHeader(STALE_HEADER, STALE_VALUE);
     return endpoint.handle(ctx, req, res, { url, id, principal: principal.value });
   }
   req.resume();

@@ -43,6 +43,11 @@ export interface ViewContext {
   readonly connectCache: ConnectCache;
   /** How reconnecting clients were served, for `/api/stats`. */
   readonly resumes: ResumeCounts;
+  /**
+   * With a shared history: wait (a bounded time) for the projection to
+   * reach a seq a client saw on another instance. Resolves whether it did.
+   */
+  readonly catchUp?: (seq: number) => Promise<boolean>;
 }
 
 /** How reconnecting clients were served. */
@@ -84,11 +89,12 @@ export function buildSnapshot(orders: OrderReader, view: View, limit: number): S
  * @param session the client
  * @param request view, snapshot size and where the client left off
  */
-export function openSession(ctx: ViewContext, session: Session, request: OpenRequest): void {
+export function openSession(ctx: ViewContext, session: Session, request: OpenRequest, waited = false): void {
   const { view, resume } = request;
   if (session.principal.kind === 'tracking') return openTrackingSession(ctx, session, request);
   if (resume === undefined) return startView(ctx, session, view, request.limit);
   if (resume.epoch !== ctx.orders.position.epoch) return startView(ctx, session, view, request.limit, true);
+  if (resume.seq > ctx.orders.position.seq && ctx.catchUp !== undefined && !waited) return void resumeWhenCaughtUp(ctx, ctx.catchUp, session, request, resume.seq);
   const missed = ctx.ring.since(resume.seq);
   if (missed !== undefined) {
     ctx.resumes.fromRing++;
@@ -97,6 +103,21 @@ export function openSession(ctx: ViewContext, session: Session, request: OpenReq
   const gap = ctx.ring.oldestSeq - 1 - resume.seq;
   if (resume.seq > ctx.orders.position.seq || gap > DEEP_REPLAY_MAX) return startView(ctx, session, view, request.limit, true);
   void resumeFromHistory(ctx, session, request, resume, gap);
+}
+
+/**
+ * A client that saw more of the shared history than this instance has
+ * applied (it was connected to another instance that is ahead): wait for
+ * the tail to bring this instance there, then resume as usual.
+ */
+async function resumeWhenCaughtUp(ctx: ViewContext, catchUp: (seq: number) => Promise<boolean>, session: Session, request: OpenRequest, seq: number): Promise<void> {
+  session.snapshotInFlight = true;
+  await catchUp(seq);
+  session.snapshotInFlight = false;
+  if (!session.socket.open) return;
+  openSession(ctx, session, request, true);
+  // openSession may have started a snapshot or a replay (which take the pending view when done).
+  if ((session.snapshotInFlight as boolean) !== true) takePendingView(ctx, session);
 }
 
 /**

@@ -1,0 +1,124 @@
+/**
+ * @module store/redis/append-script
+ * The one step that makes a write atomic in Redis: a Lua script that
+ * checks the epoch and the order's version (compare-and-append: the rules
+ * were applied in TypeScript against the instance's projection; Redis only
+ * enforces that nothing changed since), claims the idempotency key, takes
+ * the next seq, appends the event to the stream under the id `0-<seq>`,
+ * and stores the order. Redis runs a script alone, so no other write can
+ * come between the check and the append, from any instance.
+ */
+
+import { createHash } from 'node:crypto';
+import { versionBefore, type Change } from '../../domain/decide.ts';
+import { encodeOrder } from '../../protocol/encode.ts';
+import type { Order } from '../../protocol/orders.ts';
+import type { IdempotencyClaim, IdempotencyRecord } from '../ports.ts';
+import type { RedisKeys } from './keys.ts';
+import { arrayReply, integerReply, stringReply, UnexpectedReplyError, type RedisConnection } from './replies.ts';
+
+/**
+ * KEYS: epoch, seq, events, orders, the idempotency key's record (or the
+ * seq key again when there is no claim).
+ * ARGV: epoch, order id, version before, version after (0: delete), event
+ * type, order JSON, previous status ('' if none), stream length kept,
+ * the idempotency record without its seq ('' if no claim), its TTL in ms.
+ * Written so that no call can fail after the first write: a script that
+ * errs half-way keeps what it wrote.
+ */
+const APPEND_LUA = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'epoch'} end
+local stored = redis.call('HGET', KEYS[4], ARGV[2])
+local version = 0
+if stored then version = tonumber(string.match(stored, '^(%d+):')) end
+if version ~= tonumber(ARGV[3]) then return {'conflict', tonumber(redis.call('GET', KEYS[2]) or '0')} end
+if ARGV[9] ~= '' then
+  local record = redis.call('GET', KEYS[5])
+  if record then return {'duplicate', record} end
+end
+local seq = redis.call('INCR', KEYS[2])
+local event = '{"type":"' .. ARGV[5] .. '","seq":' .. seq .. ',"order":' .. ARGV[6]
+if ARGV[7] ~= '' then event = event .. ',"previousStatus":"' .. ARGV[7] .. '"' end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], '0-' .. seq, 'e', event .. '}')
+if ARGV[4] == '0' then
+  redis.call('HDEL', KEYS[4], ARGV[2])
+else
+  redis.call('HSET', KEYS[4], ARGV[2], ARGV[4] .. ':' .. ARGV[6])
+end
+if ARGV[9] ~= '' then redis.call('SET', KEYS[5], '{"seq":' .. seq .. ',' .. ARGV[9], 'PX', ARGV[10]) end
+return {'committed', seq}
+`;
+
+const APPEND_SHA = createHash('sha1').update(APPEND_LUA).digest('hex');
+
+/** What the script answered. */
+export type ScriptOutcome =
+  | { readonly kind: 'committed'; readonly seq: number }
+  | { readonly kind: 'conflict'; readonly headSeq: number }
+  | { readonly kind: 'duplicate'; readonly record: IdempotencyRecord }
+  /** The epoch key is gone or another: Redis lost the history this instance serves. */
+  | { readonly kind: 'epoch' };
+
+/**
+ * Run the append script: by its hash, and with its text when Redis does
+ * not have it cached (after a restart, or the first time).
+ * @param connection the command connection
+ * @param keys the history's keys
+ * @param epoch the epoch this instance serves
+ * @param change what decide() returned
+ * @param claim the create's idempotency key
+ * @param maxLength entries the stream keeps at least
+ */
+export async function runAppend(connection: RedisConnection, keys: RedisKeys, epoch: string, change: Change, claim: IdempotencyClaim | undefined, maxLength: number): Promise<ScriptOutcome> {
+  const order = change.order;
+  // Cached: the order comes back through the tail as the same object (see RedisLog), and goes to the sockets in this JSON.
+  const orderJson = encodeOrder(order);
+  const record = claim === undefined ? '' : recordWithoutSeq(claim, orderJson);
+  const ttl = claim === undefined ? '0' : String(Math.max(1, claim.expiresAt - Date.now()));
+  const args = [
+    '5', keys.epoch, keys.seq, keys.events, keys.orders, claim === undefined ? keys.seq : keys.idempotency(claim.key),
+    epoch, order.id, String(versionBefore(change)), change.type === 'order.deleted' ? '0' : String(order.version),
+    change.type, orderJson, change.type === 'order.updated' ? change.previousStatus : '', String(maxLength), record, ttl,
+  ];
+  let reply: unknown;
+  try {
+    reply = await connection.sendCommand(['EVALSHA', APPEND_SHA, ...args]);
+  } catch (error) {
+    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+    reply = await connection.sendCommand(['EVAL', APPEND_LUA, ...args]);
+  }
+  return scriptOutcome(reply);
+}
+
+function scriptOutcome(reply: unknown): ScriptOutcome {
+  const [kind, value] = arrayReply(reply, 'append script');
+  switch (kind) {
+    case 'committed':
+      return { kind, seq: integerReply(value, 'seq') };
+    case 'conflict':
+      return { kind, headSeq: integerReply(value, 'seq') };
+    case 'duplicate':
+      return { kind, record: parseIdempotencyRecord(stringReply(value, 'idempotency record') ?? '') };
+    case 'epoch':
+      return { kind };
+    default:
+      throw new UnexpectedReplyError(`append script answered ${String(kind)}`);
+  }
+}
+
+/** The record's JSON after `{"seq":N,` (the script puts the seq in front). */
+function recordWithoutSeq(claim: IdempotencyClaim, orderJson: string): string {
+  return `"key":${JSON.stringify(claim.key)},"fingerprint":${JSON.stringify(claim.fingerprint)},"expiresAt":${claim.expiresAt},"order":${orderJson}}`;
+}
+
+/**
+ * An idempotency record as the script stored it.
+ * @param json the stored JSON
+ */
+export function parseIdempotencyRecord(json: string): IdempotencyRecord {
+  const record = JSON.parse(json) as { seq: number; key: string; fingerprint: string; expiresAt: number; order: Order };
+  if (!Number.isSafeInteger(record.seq) || typeof record.fingerprint !== 'string' || typeof record.order?.id !== 'string') {
+    throw new UnexpectedReplyError('an idempotency record is not one this backend wrote');
+  }
+  return { key: record.key, fingerprint: record.fingerprint, expiresAt: record.expiresAt, order: record.order, seq: record.seq };
+}
