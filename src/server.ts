@@ -18,6 +18,7 @@ import { CLOSE_CODES, ProtocolError, ok, toWireError, type OrderEvent, type Resu
 import { AccessControl, hostNotAllowed } from './security/access.ts';
 import { isLoopback } from './security/edge.ts';
 import { TrackingTokens } from './security/tracking.ts';
+import { CATCH_UP_WAIT_MS, catchUpWithHead } from './store/catch-up.ts';
 import { startCore } from './store/core.ts';
 import { StorageUnavailableError } from './store/errors.ts';
 import { EventRing } from './store/event-ring.ts';
@@ -70,9 +71,6 @@ export interface LiveOrdersServer {
 
 /** HTTP server timeouts, in milliseconds: one slow peer must not hold a socket forever. */
 const HTTP_TIMEOUTS = { headers: 10_000, request: 30_000, keepAlive: 5_000 } as const;
-
-/** How long a client that saw more of a shared history waits for this instance to catch up before it gets a reset, in milliseconds. */
-const CATCH_UP_WAIT_MS = 5000;
 
 /** How long a peer sent a close frame (slow, shutting down) has before its socket is destroyed, in milliseconds. */
 const CLOSE_GRACE_MS = 2000;
@@ -148,6 +146,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
       storage: log.stats(),
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     }),
+    ...(storage.shared ? { catchUp: () => catchUpWithHead(log, projection) } : {}),
     staleReads: () => log.health().staleReads === true,
     health: () => {
       // What the storage says of itself, but not where its files are: /healthz needs no credential.

@@ -7,16 +7,15 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ALLOWED_TRANSITIONS, type Order, type OrderStatus } from '../src/protocol.ts';
 import { TestClient, orderBody, request, waitFor } from './helpers.ts';
+import { MAIN, allOrders, startProcess } from './processes.ts';
 import { requirement } from './requirements.ts';
 
-const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
 const folders: string[] = [];
 after(() => folders.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
@@ -24,40 +23,6 @@ function folder(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   folders.push(dir);
   return dir;
-}
-
-/** Start `npm start`'s entry point (journal storage) and resolve with its base URL once it listens. */
-async function startProcess(command: string, args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; base: string; exited: Promise<unknown> }> {
-  const child = spawn(command, args, { env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  let stderr = '';
-  const base = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start: ${stderr}`)), 20_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const m = /liveorders: (http:\/\/[^\s]+)/.exec(stderr);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    void exited.then((code) => reject(new Error(`the server exited with ${String(code)}: ${stderr}`)));
-  });
-  return { child, base, exited };
-}
-
-/** Every order on a server, through the paged list. */
-async function allOrders(base: string): Promise<Order[]> {
-  const orders: Order[] = [];
-  let path: string | undefined = '/api/orders?limit=1000';
-  while (path !== undefined) {
-    const res = await request(base, 'GET', path);
-    assert.equal(res.status, 200);
-    orders.push(...(res.body as Order[]));
-    const next = /<([^>]+)>; rel="next"/.exec(res.headers.get('link') ?? '')?.[1];
-    path = next;
-  }
-  return orders;
 }
 
 describe('kill -9', () => {

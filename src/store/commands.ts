@@ -16,6 +16,7 @@ import { ProtocolError, fail, ok, type Result } from '../protocol/errors.ts';
 import type { CreateOrderInput } from '../protocol/orders.ts';
 import { IDEMPOTENCY_TTL_MS } from './idempotency.ts';
 import type { Commands, Committed, Created, IdempotencyClaim, IdempotencyRecord, OrderLog } from './ports.ts';
+import { catchUpWithHead } from './catch-up.ts';
 import type { OrderProjection } from './projection.ts';
 
 /** How often a command is decided again after losing a race, before it gives up. */
@@ -111,12 +112,25 @@ export class OrderCommands implements Commands {
     return ok({ order: record.order, seq: record.seq, replayed: true });
   }
 
-  /** Decide against the projection and append; after a lost race, catch up and decide again. */
+  /**
+   * Decide against the projection and append; after a lost race, catch up
+   * and decide again. A refusal from a projection that may be behind a
+   * shared history (the order was created or moved through another
+   * instance a moment ago) is decided again once it has caught up.
+   */
   async #decideAndAppend(command: () => Command): Promise<Result<Committed>> {
+    let caughtUp = false;
     for (let attempt = 1; ; attempt++) {
       const next = command();
       const decided = decide(this.#projection.get(next.id), next);
-      if (!decided.ok) return decided;
+      if (!decided.ok) {
+        if (caughtUp || this.#log.head === undefined) return decided;
+        caughtUp = true;
+        const before = this.#projection.seq;
+        if (!(await catchUpWithHead(this.#log, this.#projection)) || this.#projection.seq === before) return decided;
+        attempt--;
+        continue;
+      }
       const change: Change = decided.value;
       const outcome = await this.#log.append(change);
       if (outcome.kind === 'committed') {

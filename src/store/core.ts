@@ -45,3 +45,4 @@ export function startCore(storage: Storage, options: CoreOptions): Core {
   const commands = new OrderCommands({ log: storage.log, projection, newId: options.newId, ...(options.now === undefined ? {} : { now: options.now }) });
   return { projection, commands, stop };
 }
+

@@ -155,6 +155,12 @@ export interface OrderLog extends EventSource {
   append(change: Change, claim?: IdempotencyClaim): Promise<AppendOutcome>;
   /** The record a key holds, unless it expired. */
   findIdempotent(key: string): Promise<IdempotencyRecord | undefined>;
+  /**
+   * Shared logs only: the newest seq committed by any instance (one round
+   * trip). An instance that refused a command or found no order may only
+   * be behind: it catches up to this and looks again.
+   */
+  head?(): Promise<number>;
   stats(): StorageStats;
   /** Whether writes can be taken now, and why not. */
   health(): StorageHealth;

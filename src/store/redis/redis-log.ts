@@ -35,6 +35,9 @@ const WATCH_INTERVAL_MS = 1000;
 /** How long the tail may trail a seq known to be committed before its connection is replaced, in milliseconds. */
 export const STUCK_TAIL_MS = 3000;
 
+/** How long closing waits for commands in flight, in milliseconds. */
+const CLOSE_TIMEOUT_MS = 2000;
+
 /** Write latencies kept for the percentiles in `/api/stats`. */
 const LATENCY_SAMPLES = 1024;
 
@@ -157,6 +160,19 @@ export class RedisLog implements OrderLog {
     return record.expiresAt > Date.now() ? record : undefined;
   }
 
+  async head(): Promise<number> {
+    this.#refuseIfBroken();
+    let reply: unknown;
+    try {
+      reply = await this.#commands.sendCommand(['GET', this.#keys.seq]);
+    } catch (error) {
+      throw this.#unavailable(error, 'reading the head');
+    }
+    const head = integerReply(reply ?? '0', 'seq');
+    this.#committed(head);
+    return head;
+  }
+
   async replay(after: { seq: number; epoch: string }, limit: number): Promise<readonly OrderEvent[] | 'reset'> {
     if (after.epoch !== this.epoch || this.#failure !== undefined) return 'reset';
     const recent = after.seq < this.#reader.delivered ? this.#history.since(after.seq, limit) : undefined;
@@ -208,7 +224,14 @@ export class RedisLog implements OrderLog {
     this.#closed = true;
     clearInterval(this.#watchdog);
     this.#reader.stop();
-    await this.#commands.close().catch(() => this.#commands.destroy());
+    // Politely when connected (QUIT after what is in flight), within a bound; a client still reconnecting is just dropped.
+    if (this.#commands.isReady) {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)));
+      await Promise.race([this.#commands.close().catch(() => undefined), bound]);
+      clearTimeout(timer);
+    }
+    this.#commands.destroy();
   }
 
   #deliver(events: readonly OrderEvent[]): void {

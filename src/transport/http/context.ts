@@ -21,6 +21,12 @@ export interface ApiContext {
   readonly maxBodyBytes: number;
   /** Live numbers for `GET /api/stats`. */
   readonly stats: () => Record<string, unknown>;
+  /**
+   * With a shared history: catch up with everything committed anywhere
+   * until now (bounded), before answering 404 for an order that may have
+   * been created through another instance a moment ago.
+   */
+  readonly catchUp?: () => Promise<boolean>;
   /** Whether reads may miss writes made elsewhere (see `StorageHealth.staleReads`): they then carry a header saying so. */
   readonly staleReads: () => boolean;
   /** `GET /healthz`: whether this instance can serve writes, and what it reports about its storage. */

@@ -76,10 +76,15 @@ export async function createOrder(ctx: ApiContext, req: IncomingMessage, res: Se
 }
 
 /** `GET /api/orders/ID`. */
-export function getOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
+export function getOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): Promise<void> | void {
   const order = ctx.orders.get(id);
-  if (order === undefined) return sendProblem(res, orderNotFound(id));
-  sendOrder(res, 200, order);
+  if (order !== undefined) return sendOrder(res, 200, order);
+  if (ctx.catchUp === undefined) return sendProblem(res, orderNotFound(id));
+  return ctx.catchUp().then(() => {
+    const caughtUp = ctx.orders.get(id);
+    if (caughtUp === undefined) sendProblem(res, orderNotFound(id));
+    else sendOrder(res, 200, caughtUp);
+  });
 }
 
 /** `PUT` or `PATCH /api/orders/ID/status`, honouring `If-Match`. */
