@@ -5,17 +5,20 @@
  * table shows medians and ratios. Writes bench/results/bench.json.
  *
  *   --full            more events, more repetitions, longer load
- *   --only NAME,...   isolated,burst,latency,throughput,handler,connect,storm,memory,list,durability
+ *   --only NAME,...   isolated,burst,latency,throughput,handler,connect,storm,memory,list,durability,redis
  */
 
 import autocannon from 'autocannon';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
+import { createClient } from 'redis';
 import WebSocket from 'ws';
+import { startRedis } from '../test/redis-server.ts';
 import { ORDER_BODY } from './handler-cpu.ts';
 import { Worker } from './ipc.ts';
 
@@ -668,6 +671,132 @@ async function durability(seconds: number, rounds: number, sizes: readonly numbe
   await worker.stop();
 }
 
+// ---------------------------------------------------------------------------
+// 8. Several instances on Redis
+// ---------------------------------------------------------------------------
+
+/** Redis's own CPU so far (user + system), in µs, from INFO. */
+async function redisCpuMicros(url: string): Promise<number> {
+  const client = createClient({ url });
+  await client.connect();
+  const info = String(await client.sendCommand(['INFO', 'cpu']));
+  await client.close();
+  const seconds = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6;
+}
+
+/** `count` instances sharing a new history in Redis. */
+async function startRedisInstances(url: string, prefix: string, count: number): Promise<{ worker: Worker; port: number }[]> {
+  return Promise.all(Array.from({ length: count }, async () => {
+    const worker = new Worker(`${HERE}server-process.ts`, ['redis', url, prefix]);
+    return { worker, port: Number((await worker.ready).port) };
+  }));
+}
+
+async function severalInstances(seconds: number, rounds: number, watchers: number, creates: number): Promise<void> {
+  if (spawnSync('redis-server', ['--version']).status !== 0) {
+    notes.push('figure 8 (Redis) skipped: no redis-server on this machine (apt-get install redis-server)');
+    return;
+  }
+  const redis = await startRedis();
+  let histories = 0;
+  try {
+    // 8a. One create at a time: what a single client waits for, memory next to Redis.
+    const memory = await startServer('liveorders');
+    const [single] = await startRedisInstances(redis.url, `bench-${++histories}`, 1);
+    const isolated: number[][] = [[], []];
+    for (let i = 0; i < (FULL ? 400 : 200); i++) {
+      for (const [k, port] of [memory.port, single!.port].entries()) {
+        const started = process.hrtime.bigint();
+        await createOrder(port, i);
+        isolated[k]!.push(Number(process.hrtime.bigint() - started) / 1000);
+      }
+    }
+    const writes = ((await single!.worker.call<{ storage: { writes: { p50Ms: number; p99Ms: number } } }>('stats')).storage.writes);
+    await stopAll([memory.worker, single!.worker]);
+    rows.push(
+      { figure: '8a one create at a time', variant: 'liveorders, memory', metric: 'latency p50 (p99 in ratio column)', value: median(isolated[0]!), unit: 'µs', ratio: `p99 ${percentile(isolated[0]!, 0.99).toFixed(0)} µs` },
+      { figure: '8a one create at a time', variant: 'liveorders, redis', metric: 'latency p50 (p99 in ratio column)', value: median(isolated[1]!), unit: 'µs', ratio: `p99 ${percentile(isolated[1]!, 0.99).toFixed(0)} µs` },
+      { figure: '8a one create at a time', variant: 'liveorders, redis', metric: 'added by Redis, p50 (ratio: redis / memory)', value: median(isolated[1]!) - median(isolated[0]!), unit: 'µs', ratio: ratio(median(isolated[1]!), median(isolated[0]!)) },
+      { figure: '8a one create at a time', variant: 'liveorders, redis', metric: 'the append script, as the instance timed it: p50 (p99)', value: writes.p50Ms * 1000, unit: 'µs', ratio: `p99 ${(writes.p99Ms * 1000).toFixed(0)} µs` },
+    );
+
+    // 8b. Write throughput: one instance, three instances sharing the load, memory for reference; taking turns.
+    const load = (ports: readonly number[]): Promise<autocannon.Result[]> =>
+      Promise.all(ports.map((port) => autocannon({ url: `http://127.0.0.1:${port}/api/orders`, method: 'POST', connections: Math.round(48 / ports.length), duration: seconds, headers: { 'content-type': 'application/json' }, body: ORDER_BODY })));
+    const setups = [
+      { name: 'liveorders, memory, 1 instance', servers: [await startServer('liveorders')], redis: false },
+      { name: 'liveorders, redis, 1 instance', servers: await startRedisInstances(redis.url, `bench-${++histories}`, 1), redis: true },
+      { name: 'liveorders, redis, 3 instances', servers: await startRedisInstances(redis.url, `bench-${++histories}`, 3), redis: true },
+    ];
+    for (const setup of setups) await load(setup.servers.map((s) => s.port)); // warm-up pass, discarded
+    const samples = setups.map(() => ({ rps: [] as number[], cpu: [] as number[], redisCpu: [] as number[], p50: [] as number[], p99: [] as number[] }));
+    for (let round = 0; round < rounds; round++) {
+      for (let turn = 0; turn < setups.length; turn++) {
+        const i = (round + turn) % setups.length;
+        const { servers } = setups[i]!;
+        const before = await Promise.all(servers.map((s) => cpuMicros(s.worker)));
+        const redisBefore = await redisCpuMicros(redis.url);
+        const results = await load(servers.map((s) => s.port));
+        const cpu = (await Promise.all(servers.map((s) => cpuMicros(s.worker)))).reduce((sum, after, k) => sum + after - before[k]!, 0);
+        const redisCpu = (await redisCpuMicros(redis.url)) - redisBefore;
+        for (const result of results) if (result.non2xx > 0 || result.errors > 0) notes.push(`redis throughput: ${result.non2xx} non-2xx, ${result.errors} errors (${setups[i]!.name})`);
+        const total = results.reduce((sum, r) => sum + r.requests.total, 0);
+        samples[i]!.rps.push(results.reduce((sum, r) => sum + r.requests.average, 0));
+        samples[i]!.cpu.push(cpu / total);
+        samples[i]!.redisCpu.push(redisCpu / total);
+        samples[i]!.p50.push(Math.max(...results.map((r) => r.latency.p50)));
+        samples[i]!.p99.push(Math.max(...results.map((r) => r.latency.p99)));
+      }
+    }
+    await stopAll(setups.flatMap((setup) => setup.servers.map((s) => s.worker)));
+    const figureB = `8b POST /api/orders, 48 connections in all, median of ${rounds}`;
+    const memoryRps = median(samples[0]!.rps);
+    for (const [i, setup] of setups.entries()) {
+      const s = samples[i]!;
+      rows.push(
+        { figure: figureB, variant: setup.name, metric: 'requests/s (all instances)', value: median(s.rps), unit: 'req/s', ...(i === 0 ? {} : { ratio: ratio(median(s.rps), memoryRps) }) },
+        { figure: figureB, variant: setup.name, metric: 'instances CPU / request (p50 / p99 latency in ratio column)', value: median(s.cpu), unit: 'µs', ratio: `${median(s.p50)} / ${median(s.p99)} ms` },
+      );
+      if (setup.redis) rows.push({ figure: figureB, variant: setup.name, metric: 'Redis CPU / request', value: median(s.redisCpu), unit: 'µs' });
+    }
+
+    // 8c. A burst of creates while the same number of clients watch: one instance holding all of them, or three a third each.
+    const figureC = `8c burst ${creates} creates, ${watchers} clients`;
+    const violations: number[] = [];
+    for (const count of [1, 3]) {
+      const servers = await startRedisInstances(redis.url, `bench-${++histories}`, count);
+      const clients = (await Promise.all(servers.map((s) => startClients(s.port, watchers / count)))).flat();
+      const ports = servers.map((s) => s.port);
+      const burst = async (n: number): Promise<void> => {
+        await pool(20, Array.from({ length: n }, (_, i) => () => createOrder(ports[i % ports.length]!, i)));
+      };
+      await armAll(clients, 20);
+      await burst(20); // warm-up
+      await waitAll(clients);
+      await armAll(clients, creates);
+      const before = await Promise.all(servers.map((s) => cpuMicros(s.worker)));
+      const redisBefore = await redisCpuMicros(redis.url);
+      const started = process.hrtime.bigint();
+      await burst(creates);
+      const done = await waitAll(clients);
+      const cpu = (await Promise.all(servers.map((s) => cpuMicros(s.worker)))).reduce((sum, after, k) => sum + after - before[k]!, 0);
+      const redisCpu = (await redisCpuMicros(redis.url)) - redisBefore;
+      await stopAll([...clients, ...servers.map((s) => s.worker)]);
+      const name = count === 1 ? `1 instance, ${watchers} watchers` : `${count} instances, ${watchers / count} watchers each`;
+      rows.push(
+        { figure: figureC, variant: name, metric: 'instances CPU / delivered event', value: cpu / (creates * watchers), unit: 'µs' },
+        { figure: figureC, variant: name, metric: 'all clients have all events', value: Number(done.at - started) / 1e6, unit: 'ms' },
+        { figure: figureC, variant: name, metric: 'Redis CPU / create', value: redisCpu / creates, unit: 'µs' },
+      );
+      violations.push(done.violations);
+    }
+    rows.push({ figure: figureC, variant: 'both', metric: 'events lost, reordered or repeated', value: violations.reduce((a, b) => a + b, 0), unit: '', target: '0', met: violations.every((v) => v === 0) });
+  } finally {
+    await redis.dispose();
+  }
+}
+
 interface DurabilityRun {
   rps: number;
   p50: number;
@@ -688,6 +817,7 @@ if (should('throughput')) await throughput(FULL ? 5 : 3, FULL ? 7 : 3, 1000);
 if (should('handler')) await handlerCpu(FULL ? 31 : 15);
 if (should('connect')) await connectCost(FULL ? 200 : 60);
 if (should('durability')) await durability(FULL ? 5 : 3, FULL ? 5 : 3, [100_000, 1_000_000]);
+if (should('redis')) await severalInstances(FULL ? 5 : 3, FULL ? 5 : 3, 3000, 1000);
 if (should('storm')) await reconnectStorm(FULL ? 1000 : 300, 1000, FULL ? 7 : 3);
 if (should('memory')) await memory(10_000, FULL ? 5 : 3);
 if (should('list')) await listApi(FULL ? 1000 : 200, FULL ? 15 : 7);

@@ -3,14 +3,15 @@
  * measured apart from the clients'. argv[2] picks the variant:
  * `liveorders` (what we ship), `naive` (baseline a), `floor` (baseline b),
  * `bare` (baseline c), `keep` (baseline d), `batch` (baseline e), `journal`
- * (liveorders on the journal, as npm start runs it; the others keep orders
- * in memory). Commands over IPC: cpu, mem, seed, stats.
+ * (liveorders on the journal, as npm start runs it), `redis URL PREFIX`
+ * (one instance of several sharing a history in Redis; the others keep
+ * orders in memory). Commands over IPC: cpu, mem, seed, stats.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openJournalStorage } from '../src/store.ts';
+import { openJournalStorage, openStorage } from '../src/store.ts';
 import { createLogger } from '../src/support/logger.ts';
 import { createServer } from '../src/server.ts';
 import { BatchFloorHub, FloorHub, NaiveHub, bareHandler, keepHandler, startHandlerServer } from './baselines.ts';
@@ -35,14 +36,20 @@ if (variant === 'bare' || variant === 'keep') {
   const { port } = await startHandlerServer(variant === 'bare' ? bareHandler() : keepHandler());
   serve({ cpu, mem }, { port });
 } else {
-  const fanOuts = { naive: () => new NaiveHub(), floor: () => new FloorHub(), batch: () => new BatchFloorHub(), liveorders: undefined, journal: undefined } as const;
+  const fanOuts = { naive: () => new NaiveHub(), floor: () => new FloorHub(), batch: () => new BatchFloorHub(), liveorders: undefined, journal: undefined, redis: undefined } as const;
   if (!(variant in fanOuts)) throw new Error(`unknown variant ${variant}`);
   const createFanOut = fanOuts[variant as keyof typeof fanOuts];
   const logger = createLogger({ level: 'error' });
   // `journal`: what npm start runs, durable in a data folder of its own (removed when the worker exits).
   const dataDir = variant === 'journal' ? mkdtempSync(join(tmpdir(), 'liveorders-bench-')) : undefined;
   if (dataDir !== undefined) process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
-  const storage = dataDir === undefined ? undefined : await openJournalStorage({ dir: dataDir, logger, onSinkError: () => undefined });
+  // `redis URL PREFIX`: one of several instances sharing a history in Redis.
+  const storage =
+    variant === 'redis'
+      ? await openStorage({ mode: 'redis', redisUrl: process.argv[3]!, redisPrefix: process.argv[4]!, logger, onSinkError: () => undefined })
+      : dataDir === undefined
+        ? undefined
+        : await openJournalStorage({ dir: dataDir, logger, onSinkError: () => undefined });
   const server = createServer({
     port: 0,
     servePage: false,

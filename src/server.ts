@@ -149,8 +149,8 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     ...(storage.shared ? { catchUp: () => catchUpWithHead(log, projection) } : {}),
     staleReads: () => log.health().staleReads === true,
     health: () => {
-      // What the storage says of itself, but not where its files are: /healthz needs no credential.
-      const { dataDir: _where, ...storageStats } = log.stats();
+      // What the storage says of itself, but not where its files or its Redis are: /healthz needs no credential.
+      const { dataDir: _folder, redis: _redis, prefix: _prefix, ...storageStats } = log.stats();
       return { ...log.health(), seq: projection.seq, storage: storageStats };
     },
     onCommandFailure: storageFailure,

@@ -10,10 +10,11 @@
  */
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import type { Order, OrderEvent, ServerMessage } from '../src/protocol.ts';
 import { TestClient, orderBody, request, waitFor } from './helpers.ts';
-import { allOrders, startInstance, type StartedProcess } from './processes.ts';
+import { MAIN, allOrders, startInstance, type StartedProcess } from './processes.ts';
 import { redisRequirement, startRedis, type RedisProcess } from './redis-server.ts';
 
 const { skip } = redisRequirement();
@@ -104,6 +105,20 @@ async function seqOf(base: string): Promise<number> {
 }
 
 describe('three instances on one Redis', { skip }, () => {
+  test('an instance that cannot reach Redis at start says so and exits 2', async () => {
+    const unused = await startRedis();
+    const url = unused.url;
+    await unused.dispose();
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...process.env, STORAGE: 'redis', REDIS_URL: url, PORT: '0', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(code, 2);
+    assert.match(stderr, new RegExp(`cannot reach Redis at redis://127\\.0\\.0\\.1:${new URL(url).port}.*start redis-server, or set REDIS_URL`));
+    assert.ok(Date.now() - started < 20_000);
+  });
+
   test('clients spread over three instances, writes through all three: every client sees every event once, in one gap-free order; every instance answers the same', async () => {
     const nodes = await cluster();
     const watchers = Array.from({ length: 9 }, () => new Watcher());
@@ -249,6 +264,7 @@ describe('three instances on one Redis', { skip }, () => {
       }
       assert.equal(health.status, 503);
       assert.equal((health.body as { ready: boolean }).ready, false);
+      assert.ok(!health.text.includes(String(redis!.port)), '/healthz is public: it does not say where Redis is');
       const write = await request(node.base, 'POST', '/api/orders', orderBody('during'));
       assert.equal(write.status, 503);
       assert.equal((write.body as { code: string }).code, 'LO_ERR_UNAVAILABLE');
