@@ -36,11 +36,11 @@ const encodedOrders = new WeakMap<Order, string>();
 /**
  * An order's JSON, written field by field in the order the store builds them:
  * equal to `JSON.stringify(order)` for every order the store makes (protocol
- * tests compare the two), at about 0.6x its cost. Names and emails go through
- * `JSON.stringify` for escaping. The id, statuses and timestamps are written
- * as they are: the store makes them (UUID, enum, ISO 8601), none can hold a
- * quote, backslash or control character, and each escape call costs ~700
- * instructions. Numbers are finite, where `String` and JSON agree.
+ * tests compare the two), at a fraction of its cost (BENCHMARKS.md). Names and
+ * emails go through `JSON.stringify` for escaping. The id, statuses and
+ * timestamps are written as they are: the store makes them (UUID, enum,
+ * ISO 8601), none can hold a quote, backslash or control character, so an
+ * escape call would be pure cost. Numbers are finite, where `String` and JSON agree.
  * @param order the order
  * @param extra more members, already encoded, each starting with a comma
  */

@@ -144,8 +144,8 @@ export class OrderCommands implements Commands {
   }
 
   /**
-   * The clock's time in ISO 8601. `toISOString` is ~7,000 instructions (V8
-   * formats it through printf), ~5% of a create; writes in the same
+   * The clock's time in ISO 8601. `toISOString` is costly (V8 formats it
+   * through printf) and showed in a create's profile; writes in the same
    * millisecond share one string.
    */
   #timestamp(): string {

@@ -2,7 +2,7 @@
  * @module store/random-pool
  * Cryptographically strong random bytes, drawn from a pool that one
  * `randomFillSync` call refills. Every `randomBytes`/`getRandomValues` call
- * goes through OpenSSL's generator lookup and costs about 10 µs of CPU here,
+ * goes through OpenSSL's generator lookup, which was
  * the largest single item in the write path's profile when each new order
  * id made one. Bytes are handed out once and never reused, so drawing from
  * the pool is as unpredictable as calling `randomBytes` each time (Node's own

@@ -7,8 +7,8 @@
  * The ids are kept in blocks of at most {@link DEFAULT_MAX_BLOCK} (a sorted
  * list of sorted lists), because a status change removes an id from one index
  * and inserts it into another, usually in the middle: in one flat array each
- * of those moves every later id (150 µs per change at 100,000 orders, 600 µs
- * at a million); in blocks it moves at most one block's worth.
+ * of those moves every later id, so a change costs time in proportion to the
+ * store's size; in blocks it moves at most one block's worth.
  */
 
 /** Ids per block before it is split in two; a block below a quarter of this is merged with a neighbour. */

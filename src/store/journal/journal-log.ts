@@ -16,7 +16,7 @@
  */
 
 import { hrtime } from 'node:process';
-import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { versionBefore, type Change } from '../../domain/decide.ts';
 import { encodeEventUncached } from '../../protocol/encode.ts';
@@ -27,11 +27,13 @@ import type { EventRing } from '../event-ring.ts';
 import type { IdempotencyTable } from '../idempotency.ts';
 import { withSeq } from '../memory-log.ts';
 import type { AppendOutcome, EventSink, IdempotencyClaim, IdempotencyRecord, OrderLog, StorageHealth, StorageStats } from '../ports.ts';
+import { LatencySamples } from '../latency-samples.ts';
 import { TailFeed } from '../tail-feed.ts';
 import { writeSnapshot, type CompactionReport } from './compaction.ts';
-import { segmentName, syncFolder, writeAll, type FolderLock } from './files.ts';
+import { syncFolder, writeAll, type FolderLock } from './files.ts';
 import { applyEvent, type LoadedJournal } from './load.ts';
-import { FORMAT_VERSION, asJournalEntry, encodeRecord, encodeRecords, journalEntry, readRecord, type SegmentHeader } from './records.ts';
+import { encodeRecords, journalEntry } from './records.ts';
+import { extend, newSegment, readSegmentEvents, reopenSegment, type Segment } from './segments.ts';
 
 /** Settings for {@link JournalLog}. */
 export interface JournalLogOptions {
@@ -59,10 +61,6 @@ const FLUSH_SAMPLES = 512;
  */
 export const DEFAULT_PREALLOCATE_BYTES = 4 * 1024 * 1024;
 
-/** Zeros written to extend a segment, a chunk at a time. */
-const ZEROS = Buffer.alloc(1024 * 1024);
-
-
 /** An append waiting for its flush. */
 interface Queued {
   /** The journal entry's JSON, framed with the others of its batch when it is written. */
@@ -73,7 +71,11 @@ interface Queued {
   readonly reject: (error: unknown) => void;
 }
 
-/** Flushes in the air at once: concurrent fdatasyncs of one file went through 1.4x faster here at two, 1.8x at three. */
+/**
+ * Flushes in the air at once. Overlapping fdatasyncs of one file do finish
+ * sooner, but under load one flight with bigger batches gave more writes per
+ * second (BENCHMARKS.md, figure 7).
+ */
 const MAX_FLIGHTS = 1;
 
 /** A batch being written and flushed. */
@@ -84,17 +86,6 @@ interface Flight {
   readonly length: number;
   done: boolean;
   error: unknown;
-}
-
-/** The segment appends go to. */
-interface Segment {
-  readonly name: string;
-  readonly firstSeq: number;
-  readonly handle: FileHandle;
-  /** Bytes durable in it (appends go on from here). */
-  bytes: number;
-  /** The file's size: the zeros beyond `bytes` are space allocated ahead. */
-  allocated: number;
 }
 
 /** Orders, keys and history on disk, appended to with group commit. */
@@ -138,8 +129,7 @@ export class JournalLog implements OrderLog {
   #compaction: Promise<void> | undefined;
   #lastCompaction: CompactionReport | undefined;
   #failure: { code: string; message: string; since: string } | undefined;
-  readonly #flushMs: number[] = [];
-  #flushes = 0;
+  readonly #flushMs = new LatencySamples(FLUSH_SAMPLES);
   #closed = false;
 
   private constructor(options: JournalLogOptions, loaded: LoadedJournal, segment: Segment, lock: FolderLock) {
@@ -208,7 +198,8 @@ export class JournalLog implements OrderLog {
     if (recent !== undefined) return recent;
     // Older than the memory keeps: the journal since the last snapshot has it, if it is that recent.
     if (after.seq + 1 < this.#segmentsStart()) return 'reset';
-    return this.#readEvents(after.seq, Math.min(limit, this.#durableSeq - after.seq));
+    const segments = [...this.#olderSegments, this.#segment.name];
+    return readSegmentEvents(this.#dir, segments, { name: this.#segment.name, bytes: this.#segment.bytes }, after.seq, Math.min(limit, this.#durableSeq - after.seq));
   }
 
   tail(after: number, sink: EventSink): () => void {
@@ -216,8 +207,6 @@ export class JournalLog implements OrderLog {
   }
 
   stats(): StorageStats {
-    const sorted = [...this.#flushMs].sort((a, b) => a - b);
-    const at = (q: number): number | undefined => (sorted.length === 0 ? undefined : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 1000) / 1000);
     return {
       mode: 'journal',
       dataDir: this.#dir,
@@ -226,7 +215,7 @@ export class JournalLog implements OrderLog {
       segment: this.#segment.name,
       snapshot: this.#snapshot === undefined ? null : { seq: this.#snapshot.seq, bytes: this.#snapshot.bytes },
       lastCompaction: this.#lastCompaction ?? null,
-      flushes: { count: this.#flushes, p50Ms: at(0.5) ?? null, p99Ms: at(0.99) ?? null },
+      flushes: this.#flushMs.summary(),
       idempotencyKeys: this.#keys.size,
       failure: this.#failure ?? null,
     };
@@ -297,7 +286,7 @@ export class JournalLog implements OrderLog {
       const started = hrtime.bigint();
       await writeAll(segment.handle, bytes, flight.offset);
       await segment.handle.datasync();
-      this.#timeFlush(started);
+      this.#flushMs.record(Number(hrtime.bigint() - started) / 1e6);
     } catch (error) {
       flight.error = error;
     }
@@ -392,45 +381,9 @@ export class JournalLog implements OrderLog {
     return new Promise((resolve) => this.#flushEnded.push(resolve));
   }
 
-  #timeFlush(started: bigint): void {
-    this.#flushes++;
-    if (this.#flushMs.length === FLUSH_SAMPLES) this.#flushMs.shift();
-    this.#flushMs.push(Number(hrtime.bigint() - started) / 1e6);
-  }
-
   /** The first seq the segments on disk hold. */
   #segmentsStart(): number {
     return (this.#snapshot?.seq ?? 0) + 1;
-  }
-
-  /** The events after `after` from the segments on disk (older than the memory holds), at most `limit`. */
-  async #readEvents(after: number, limit: number): Promise<readonly OrderEvent[] | 'reset'> {
-    const events: OrderEvent[] = [];
-    for (const name of [...this.#olderSegments, this.#segment.name]) {
-      const durable = name === this.#segment.name ? this.#segment.bytes : undefined;
-      let bytes: Buffer;
-      try {
-        bytes = await readFile(join(this.#dir, name));
-      } catch {
-        return 'reset'; // removed by a compaction meanwhile
-      }
-      const end = durable ?? bytes.length;
-      let offset = 0;
-      let header = true;
-      while (offset < end && events.length < limit) {
-        const read = readRecord(bytes.subarray(0, end), offset);
-        if (read.kind !== 'record') return 'reset';
-        if (!header) {
-          const entry = asJournalEntry(read.payload);
-          if (entry === undefined) return 'reset';
-          if (entry.event.seq > after) events.push(entry.event);
-        }
-        header = false;
-        offset = read.next;
-      }
-      if (events.length === limit) break;
-    }
-    return events.length > 0 && events[0]!.seq === after + 1 ? events : 'reset';
   }
 
   async #compact(): Promise<void> {
@@ -471,56 +424,4 @@ export class JournalLog implements OrderLog {
       this.#logger.error('compaction failed; the journal keeps every segment until the next one', { error });
     }
   }
-}
-
-/** Open the last segment to append after its last record. */
-async function reopenSegment(dir: string, last: { name: string; firstSeq: number; bytes: number }): Promise<Segment> {
-  const handle = await open(join(dir, last.name), 'r+');
-  const { size } = await handle.stat();
-  return { name: last.name, firstSeq: last.firstSeq, handle, bytes: last.bytes, allocated: size };
-}
-
-/**
- * Allocate zeros ahead of a segment's writes, enough for `needed` more
- * bytes and up to `ahead` more. Best effort: on a file system too full for
- * it, the segment grows with its writes instead (and those fail if there
- * is no room for them either).
- */
-async function extend(segment: Segment, needed: number, ahead: number): Promise<void> {
-  const target = segment.bytes + needed + ahead;
-  try {
-    while (segment.allocated < target) {
-      const chunk = Math.min(ZEROS.length, target - segment.allocated);
-      await writeAll(segment.handle, ZEROS.subarray(0, chunk), segment.allocated);
-      segment.allocated += chunk;
-    }
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOSPC' && code !== 'EDQUOT') throw error;
-    segment.allocated = Math.max(segment.bytes, (await segment.handle.stat()).size);
-  }
-}
-
-/**
- * Start a segment whose first event will be `firstSeq`: its header is
- * durable, and so is its name in the folder, before any event goes in.
- * @param reuse an empty segment file left by a crash right after it was created, to write the header into
- */
-async function newSegment(dir: string, epoch: string, firstSeq: number, preallocateBytes: number, reuse?: string): Promise<Segment> {
-  const name = reuse ?? segmentName(firstSeq);
-  const header: SegmentHeader = { journal: 'liveorders segment', version: FORMAT_VERSION, epoch, firstSeq };
-  const bytes = encodeRecord(JSON.stringify(header));
-  const handle = await open(join(dir, name), reuse === undefined ? 'wx' : 'r+');
-  const segment: Segment = { name, firstSeq, handle, bytes: 0, allocated: 0 };
-  try {
-    await extend(segment, bytes.length, preallocateBytes);
-    await writeAll(handle, bytes, 0);
-    await handle.datasync();
-    await syncFolder(dir);
-  } catch (error) {
-    await handle.close();
-    throw error;
-  }
-  segment.bytes = bytes.length;
-  return segment;
 }

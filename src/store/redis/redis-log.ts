@@ -23,6 +23,7 @@ import type { Logger } from '../../support/logger.ts';
 import { StorageUnavailableError } from '../errors.ts';
 import { EventRing } from '../event-ring.ts';
 import type { AppendOutcome, EventSink, IdempotencyClaim, IdempotencyRecord, OrderLog, StorageHealth, StorageStats } from '../ports.ts';
+import { LatencySamples } from '../latency-samples.ts';
 import { TailFeed } from '../tail-feed.ts';
 import { parseIdempotencyRecord, runAppend } from './append-script.ts';
 import { entryId, type RedisKeys } from './keys.ts';
@@ -90,8 +91,7 @@ export class RedisLog implements OrderLog {
   #head: number;
   /** Since when the tail has trailed `#head`, if it does. */
   #trailingSince: number | undefined;
-  readonly #latencies = new Float64Array(LATENCY_SAMPLES);
-  #writes = 0;
+  readonly #latencies = new LatencySamples(LATENCY_SAMPLES);
   #closed = false;
   /** This instance's writes on their way, by {@link changeKey}, until the tail brings them back. */
   readonly #sent = new Map<string, Order>();
@@ -129,7 +129,7 @@ export class RedisLog implements OrderLog {
       this.#sent.delete(sent);
       throw this.#unavailable(error, `append of ${change.type} for ${change.order.id} (version ${versionBefore(change)})`);
     }
-    this.#latencies[this.#writes++ % LATENCY_SAMPLES] = performance.now() - started;
+    this.#latencies.record(performance.now() - started);
     if (outcome.kind !== 'committed') this.#sent.delete(sent);
     switch (outcome.kind) {
       case 'committed':
@@ -195,8 +195,6 @@ export class RedisLog implements OrderLog {
 
   stats(): StorageStats {
     const now = Date.now();
-    const samples = Array.from(this.#latencies.subarray(0, Math.min(this.#writes, LATENCY_SAMPLES))).sort((a, b) => a - b);
-    const at = (q: number): number | null => (samples.length === 0 ? null : Math.round(samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]! * 1000) / 1000);
     return {
       mode: 'redis',
       redis: this.#options.where,
@@ -205,7 +203,7 @@ export class RedisLog implements OrderLog {
       seq: this.#reader.delivered,
       head: this.#head,
       tail: { current: this.#reader.current, trailingMs: this.#trailingSince === undefined ? 0 : now - this.#trailingSince, replacedConnections: this.#reader.replacedConnections },
-      writes: { count: this.#writes, p50Ms: at(0.5), p99Ms: at(0.99) },
+      writes: this.#latencies.summary(),
       staleReads: this.#staleReads(),
       offlineSince: this.#offline?.since ?? null,
       failure: this.#failure ?? null,

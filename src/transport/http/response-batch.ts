@@ -7,9 +7,8 @@
  * up, and on this kind of machine (two virtual cores, loopback) the wake-up
  * is paid inside the server's `writev`. Answers written one by one, a few
  * microseconds apart, each pay it; written back to back, the first wakes the
- * client and the rest find it awake. Under 50 concurrent writers this halved
- * the server's CPU per `POST /api/orders` (main thread ~80 -> ~40 µs, system
- * time ~24 -> ~9 µs). It is the same lever as the hub's per-turn coalescing,
+ * client and the rest find it awake (BENCHMARKS.md has what it saved under
+ * concurrent writers). It is the same lever as the hub's per-turn coalescing,
  * and like it adds no timer: answers leave in the same turn (`setImmediate`).
  */
 
