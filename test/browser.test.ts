@@ -4,9 +4,9 @@
  */
 
 import assert from 'node:assert/strict';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { test } from 'node:test';
-import { SYSTEM_CHROMIUM, findChromium, launchChromium } from './browser.ts';
+import { SYSTEM_CHROMIUM, findChromium, isExecutable, launchChromium } from './browser.ts';
 
 test('CHROME_PATH wins over every other Chromium', async () => {
   assert.deepEqual(await findChromium({ CHROME_PATH: '/opt/my/chrome' }), { executablePath: '/opt/my/chrome', source: 'CHROME_PATH' });
@@ -14,7 +14,7 @@ test('CHROME_PATH wins over every other Chromium', async () => {
 
 test('without CHROME_PATH the system Chromium is used when present, else an executable unpacked from npm', async () => {
   const choice = await findChromium({});
-  if (existsSync(SYSTEM_CHROMIUM)) {
+  if (isExecutable(SYSTEM_CHROMIUM)) {
     assert.deepEqual(choice, { executablePath: SYSTEM_CHROMIUM, source: 'system' });
     return;
   }

@@ -8,7 +8,7 @@
  * `npm install && npm test` works on a machine without root, apt or a browser.
  */
 
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
@@ -48,8 +48,21 @@ export interface ChromiumChoice {
 export async function findChromium(env: NodeJS.ProcessEnv = process.env): Promise<ChromiumChoice> {
   const fromEnv = env.CHROME_PATH;
   if (fromEnv !== undefined && fromEnv !== '') return { executablePath: fromEnv, source: 'CHROME_PATH' };
-  if (existsSync(SYSTEM_CHROMIUM)) return { executablePath: SYSTEM_CHROMIUM, source: 'system' };
+  if (isExecutable(SYSTEM_CHROMIUM)) return { executablePath: SYSTEM_CHROMIUM, source: 'system' };
   return { executablePath: await unpackNpmChromium(), source: 'npm' };
+}
+
+/**
+ * Whether `path` is a file this process may run (a leftover or masked path is not a browser).
+ * @param path the file
+ */
+export function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Start headless Chromium with playwright-core; a failure says which browser was tried and how to pick another. */

@@ -5,86 +5,33 @@
  */
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
 import type { Order, CreatedOrder } from '../src/protocol.ts';
-import { launchChromium } from './browser.ts';
-import { orderBody, request, startServer, waitFor, type TestServer } from './helpers.ts';
+import { orderBody, request, startServer, waitFor } from './helpers.ts';
+import { screenshot, usePageHarness } from './page-harness.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
-/** Screenshots go here; the folder is git-ignored. */
-const SCREENSHOT_DIR = new URL('../.tmp/screenshots/', import.meta.url).pathname;
-
-let srv: TestServer;
-let proxy: TcpProxy;
-let browser: Browser;
-let pageUrl: string;
-/** Console errors and uncaught exceptions from every page, checked after each test. */
-const pageErrors: string[] = [];
-/** Console errors a test expects (e.g. the 400 of a refused form). */
-let allowedErrors: RegExp[] = [];
-const contexts: BrowserContext[] = [];
-
-before(async () => {
-  srv = await startServer();
-  proxy = await TcpProxy.start(Number(new URL(srv.base).port));
-  pageUrl = `http://127.0.0.1:${proxy.port}/`;
-  // playwright-core gives every launch a fresh temporary --user-data-dir of its own.
-  browser = await launchChromium();
-});
-
-beforeEach(() => {
-  pageErrors.length = 0;
-  allowedErrors = [];
-});
-
-afterEach(() => {
-  const unexpected = pageErrors.filter((e) => !allowedErrors.some((pattern) => pattern.test(e)));
-  assert.deepEqual(unexpected, [], `the page logged errors:\n${unexpected.join('\n')}`);
-});
-
-after(async () => {
-  await Promise.all(contexts.map((c) => c.close()));
-  await browser?.close();
-  await proxy?.close();
-  await srv?.close();
-});
-
-/** A page in a context of its own, whose console errors and exceptions are collected. */
-async function freshPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  page.on('console', (message) => {
-    if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
-  return page;
-}
-
+const h = usePageHarness();
+/** The viewport these tests were written at. */
+const VIEWPORT = { width: 1200, height: 900 } as const;
+/** A page in a context of its own, whose console errors and exceptions fail the test unless expected. */
+const freshPage = (): Promise<Page> => h.freshPage({ viewport: VIEWPORT });
 /** A fresh page on the board, waiting until it is live. */
-async function openBoard(path = ''): Promise<Page> {
-  const page = await freshPage();
-  await page.goto(pageUrl + path);
-  await page.locator('#connection[data-state="open"]').waitFor();
-  return page;
-}
+const openBoard = (path = ''): Promise<Page> => h.openBoard(path, { viewport: VIEWPORT });
 
 function card(page: Page, id: string) {
   return page.locator(`#orders .card[data-order-id="${id}"]`);
 }
 
 async function createViaApi(name: string, items: unknown[] = ['widget']): Promise<Order> {
-  const res = await request(srv.base, 'POST', '/api/orders', orderBody(name, items));
+  const res = await request(h.srv.base, 'POST', '/api/orders', orderBody(name, items));
   assert.equal(res.status, 201);
   return res.body as Order;
 }
 
 async function serverOrders(): Promise<Order[]> {
-  return (await request(srv.base, 'GET', '/api/orders?limit=1000')).body as Order[];
+  return (await request(h.srv.base, 'GET', '/api/orders?limit=1000')).body as Order[];
 }
 
 /** The cards the page shows, as [id, status] in display order. */
@@ -171,7 +118,7 @@ describe('the order board in Chromium', () => {
     await onRight.getByRole('button', { name: /^Start processing/ }).click();
     await card(left, id).locator('.badge', { hasText: 'processing' }).waitFor();
 
-    const res = await request(srv.base, 'PUT', `/api/orders/${id}/status`, { status: 'shipped' });
+    const res = await request(h.srv.base, 'PUT', `/api/orders/${id}/status`, { status: 'shipped' });
     assert.equal(res.status, 200);
     for (const page of [left, right]) {
       await card(page, id).locator('.badge', { hasText: 'shipped' }).waitFor();
@@ -182,25 +129,25 @@ describe('the order board in Chromium', () => {
 
   test('after the connection drops, the indicator counts down and the page resyncs exactly', async (t) => {
     // The outage is deliberate: a socket attempt or a stats poll that falls inside it fails to load.
-    allowedErrors = [/WebSocket connection to .* failed/, /Failed to load resource: net::ERR_CONNECTION_(RESET|REFUSED|CLOSED)/];
+    h.allowErrors(/WebSocket connection to .* failed/, /Failed to load resource: net::ERR_CONNECTION_(RESET|REFUSED|CLOSED)/);
     const page = await openBoard();
     const keep = await createViaApi('Survivor');
     const remove = await createViaApi('Doomed');
     await card(page, remove.id).waitFor();
 
-    proxy.refuse(true);
-    t.after(() => proxy.refuse(false)); // later tests need the proxy even if this one fails
-    proxy.dropAll();
+    h.proxy.refuse(true);
+    t.after(() => h.proxy.refuse(false)); // later tests need the proxy even if this one fails
+    h.proxy.dropAll();
     await page.locator('#connection[data-state="waiting"]').waitFor();
     assert.match((await page.locator('#connection-text').textContent()) ?? '', /^Reconnecting in \d+s$/);
     assert.equal(await page.locator('#retry').isVisible(), true);
 
     // Changes the page cannot hear about while it is cut off.
     const missed = await createViaApi('Made While Offline');
-    await request(srv.base, 'PUT', `/api/orders/${keep.id}/status`, { status: 'cancelled' });
-    await request(srv.base, 'DELETE', `/api/orders/${remove.id}`);
+    await request(h.srv.base, 'PUT', `/api/orders/${keep.id}/status`, { status: 'cancelled' });
+    await request(h.srv.base, 'DELETE', `/api/orders/${remove.id}`);
 
-    proxy.refuse(false);
+    h.proxy.refuse(false);
     await page.locator('#connection[data-state="open"]').waitFor({ timeout: 20_000 });
     await card(page, missed.id).waitFor();
     await card(page, keep.id).locator('.badge', { hasText: 'cancelled' }).waitFor();
@@ -212,7 +159,7 @@ describe('the order board in Chromium', () => {
   test('the heartbeat keeps a healthy connection and replaces one that went silent', async (t) => {
     // A route of its own, so other pages' connections do not count; page timers run on a
     // fake clock, so the 15 s heartbeat is stepped through, not waited for.
-    const route = await TcpProxy.start(Number(new URL(srv.base).port));
+    const route = await TcpProxy.start(Number(new URL(h.srv.base).port));
     const page = await freshPage();
     // The page goes before its route, or its reconnect attempts would log errors into later tests.
     t.after(async () => {
@@ -270,7 +217,7 @@ describe('the order board in Chromium', () => {
   test('the status filter and search live in the URL and survive a reload', async () => {
     const page = await openBoard();
     const shipped = await createViaApi('Filter Shipped');
-    await request(srv.base, 'PUT', `/api/orders/${shipped.id}/status`, { status: 'shipped' });
+    await request(h.srv.base, 'PUT', `/api/orders/${shipped.id}/status`, { status: 'shipped' });
     const pending = await createViaApi('Filter Pending');
     await card(page, pending.id).waitFor();
 
@@ -294,20 +241,20 @@ describe('the order board in Chromium', () => {
     assert.deepEqual((await shownCards(page)).map(([id]) => id), [shipped.id]);
 
     // An order entering the filtered view arrives live.
-    await request(srv.base, 'PUT', `/api/orders/${pending.id}/status`, { status: 'shipped' });
+    await request(h.srv.base, 'PUT', `/api/orders/${pending.id}/status`, { status: 'shipped' });
     await page.getByLabel('Search by customer or order id').fill('');
     await card(page, pending.id).waitFor();
   });
 
   test('the detail view shows the status timeline and follows live changes', async () => {
     const order = await createViaApi('Timeline');
-    await request(srv.base, 'PUT', `/api/orders/${order.id}/status`, { status: 'processing' });
+    await request(h.srv.base, 'PUT', `/api/orders/${order.id}/status`, { status: 'processing' });
     const page = await openBoard(`#/orders/${order.id}`);
     const dialog = page.locator('#detail');
     await dialog.locator('.timeline li').nth(1).waitFor();
     assert.deepEqual(await dialog.locator('.timeline li strong').allTextContents(), ['pending', 'processing']);
     assert.equal(await dialog.locator('dd', { hasText: 'Timeline' }).count(), 1);
-    await request(srv.base, 'PUT', `/api/orders/${order.id}/status`, { status: 'shipped' });
+    await request(h.srv.base, 'PUT', `/api/orders/${order.id}/status`, { status: 'shipped' });
     await dialog.locator('.timeline li').nth(2).waitFor();
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
@@ -328,7 +275,7 @@ describe('the order board in Chromium', () => {
     await page.getByLabel('Search by customer or order id').fill('Bulk 0');
     await page.locator('#orders .card').nth(1).waitFor({ state: 'detached' });
     assert.deepEqual(await page.locator('#orders .card .customer').allTextContents(), ['Bulk 0']);
-    await page.screenshot({ path: join(ensureDir(SCREENSHOT_DIR), 'large-store.png') });
+    await screenshot(page, 'large-store');
     await page.context().close(); // before its server goes, or it would retry (and log) into the next test
   });
 
@@ -338,40 +285,35 @@ describe('the order board in Chromium', () => {
     await page.locator('#orders .card', { hasText: 'Keyboard' }).waitFor();
     await page.keyboard.press('Tab'); // skip link
     assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to orders');
-    await page.screenshot({ path: join(ensureDir(SCREENSHOT_DIR), 'board.png'), fullPage: true });
+    await screenshot(page, 'board', true);
     await page.setViewportSize({ width: 390, height: 844 });
     await page.emulateMedia({ colorScheme: 'dark' });
-    await page.screenshot({ path: join(ensureDir(SCREENSHOT_DIR), 'board-phone-dark.png'), fullPage: true });
+    await screenshot(page, 'board-phone-dark', true);
   });
 
   test('the page is served with a strict Content-Security-Policy and no inline script', async () => {
-    const res = await fetch(srv.base + '/');
+    const res = await fetch(h.srv.base + '/');
     const html = await res.text();
     assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self';/);
     assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
     assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
-    const js = await fetch(srv.base + '/app.js');
+    const js = await fetch(h.srv.base + '/app.js');
     assert.equal(js.status, 200);
     assert.match(js.headers.get('content-type') ?? '', /javascript/);
     const etag = js.headers.get('etag');
     assert.ok(etag);
-    assert.equal((await fetch(srv.base + '/app.js', { headers: { 'If-None-Match': etag } })).status, 304);
-    assert.equal((await fetch(srv.base + '/../package.json')).status, 404);
-    assert.equal((await fetch(srv.base + '/client/main.ts')).status, 404);
+    assert.equal((await fetch(h.srv.base + '/app.js', { headers: { 'If-None-Match': etag } })).status, 304);
+    assert.equal((await fetch(h.srv.base + '/../package.json')).status, 404);
+    assert.equal((await fetch(h.srv.base + '/client/main.ts')).status, 404);
   });
 });
-
-function ensureDir(dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
 
 describe('the page with tokens on', () => {
   const VIEWER = 'viewer-token-for-the-page-0123456789';
   const OPERATOR = 'operator-token-for-the-page-012345678';
 
   test('asks for a token, refuses a wrong one, and shows the live board with a right one', async (t) => {
-    allowedErrors = [/status of 401/];
+    h.allowErrors(/status of 401/);
     const secured = await startServer({ tokens: [['viewer', VIEWER], ['operator', OPERATOR]] });
     t.after(secured.close);
     const created = await fetch(`${secured.base}/api/orders`, {
@@ -407,7 +349,7 @@ describe('the page with tokens on', () => {
   });
 
   test('a token revoked while the board is open sends the page back to the sign-in form', async (t) => {
-    allowedErrors = [/status of 401/];
+    h.allowErrors(/status of 401/);
     const secured = await startServer({ tokens: [['viewer', VIEWER], ['operator', OPERATOR]] });
     t.after(secured.close);
     const page = await freshPage();

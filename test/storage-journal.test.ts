@@ -70,6 +70,15 @@ function lastSegment(dir: string): { path: string; bytes: Buffer } {
   return { path: join(dir, name), bytes: readFileSync(join(dir, name)) };
 }
 
+/** A fresh folder whose server created `orders` orders and stopped: the folder, and its segment's path and bytes. */
+async function closedJournal(orders: number): Promise<{ dir: string; path: string; bytes: Buffer }> {
+  const dir = folder();
+  const first = await serverAt(dir);
+  for (let i = 0; i < orders; i++) assert.equal((await request(first.base, 'POST', '/api/orders', orderBody(`c${i}`))).status, 201);
+  await first.close();
+  return { dir, ...lastSegment(dir) };
+}
+
 /** The offsets where the records of a file start (up to the zeros allocated ahead), and where they end. */
 function recordOffsets(bytes: Buffer): number[] {
   const offsets: number[] = [];
@@ -86,11 +95,7 @@ function recordsEnd(bytes: Buffer): number {
 
 describe('journal: files that do not read back', () => {
   test('a last record cut in half (a crash mid-write) is cut off and logged; everything before it is there', async () => {
-    const dir = folder();
-    const first = await serverAt(dir);
-    for (let i = 0; i < 10; i++) assert.equal((await request(first.base, 'POST', '/api/orders', orderBody(`c${i}`))).status, 201);
-    await first.close();
-    const { path, bytes } = lastSegment(dir);
+    const { dir, path, bytes } = await closedJournal(10);
     const last = recordOffsets(bytes).at(-1)!;
     const cut = last + Math.floor((recordsEnd(bytes) - last) / 2);
     writeFileSync(path, bytes.subarray(0, cut));
@@ -106,11 +111,7 @@ describe('journal: files that do not read back', () => {
   });
 
   test('a last record whose write stopped halfway into the space allocated ahead (zeros after it) is cut off too', async () => {
-    const dir = folder();
-    const first = await serverAt(dir);
-    for (let i = 0; i < 5; i++) assert.equal((await request(first.base, 'POST', '/api/orders', orderBody(`c${i}`))).status, 201);
-    await first.close();
-    const { path, bytes } = lastSegment(dir);
+    const { dir, path, bytes } = await closedJournal(5);
     const last = recordOffsets(bytes).at(-1)!;
     const end = recordsEnd(bytes);
     const torn = Buffer.from(bytes);
@@ -122,11 +123,7 @@ describe('journal: files that do not read back', () => {
   });
 
   test('a hole of zeros with records after it (overlapping flushes, the later one on disk first) is cut off at the hole', async () => {
-    const dir = folder();
-    const first = await serverAt(dir);
-    for (let i = 0; i < 8; i++) assert.equal((await request(first.base, 'POST', '/api/orders', orderBody(`c${i}`))).status, 201);
-    await first.close();
-    const { path, bytes } = lastSegment(dir);
+    const { dir, path, bytes } = await closedJournal(8);
     const offsets = recordOffsets(bytes);
     const holed = Buffer.from(bytes);
     holed.fill(0, offsets[5]!, offsets[6]!);
@@ -139,11 +136,7 @@ describe('journal: files that do not read back', () => {
   });
 
   test('a last record that is all there but altered is corruption, not a crash: refused', async () => {
-    const dir = folder();
-    const first = await serverAt(dir);
-    for (let i = 0; i < 5; i++) assert.equal((await request(first.base, 'POST', '/api/orders', orderBody(`c${i}`))).status, 201);
-    await first.close();
-    const { path, bytes } = lastSegment(dir);
+    const { dir, path, bytes } = await closedJournal(5);
     const last = recordOffsets(bytes).at(-1)!;
     const altered = Buffer.from(bytes);
     altered[last + RECORD_HEADER_BYTES + 30] = altered[last + RECORD_HEADER_BYTES + 30]! ^ 0x01;
@@ -152,11 +145,7 @@ describe('journal: files that do not read back', () => {
   });
 
   test('a record corrupted in the middle stops the start, naming the file and the offset, and changes nothing', async () => {
-    const dir = folder();
-    const first = await serverAt(dir);
-    for (let i = 0; i < 10; i++) assert.equal((await request(first.base, 'POST', '/api/orders', orderBody(`c${i}`))).status, 201);
-    await first.close();
-    const { path, bytes } = lastSegment(dir);
+    const { dir, path, bytes } = await closedJournal(10);
     const middle = recordOffsets(bytes)[5]!;
     const damaged = Buffer.from(bytes);
     const flipped = middle + RECORD_HEADER_BYTES + 20;
