@@ -198,8 +198,7 @@ export class JournalLog implements OrderLog {
     if (recent !== undefined) return recent;
     // Older than the memory keeps: the journal since the last snapshot has it, if it is that recent.
     if (after.seq + 1 < this.#segmentsStart()) return 'reset';
-    const segments = [...this.#olderSegments, this.#segment.name];
-    return readSegmentEvents(this.#dir, segments, { name: this.#segment.name, bytes: this.#segment.bytes }, after.seq, Math.min(limit, this.#durableSeq - after.seq));
+    return readSegmentEvents(this.#dir, this.#olderSegments, this.#segment, after.seq, Math.min(limit, this.#durableSeq - after.seq));
   }
 
   tail(after: number, sink: EventSink): () => void {

@@ -83,14 +83,14 @@ export async function newSegment(dir: string, epoch: string, firstSeq: number, p
  * 'reset' when they do not reach back to `after + 1` (a compaction removed
  * a file meanwhile) or do not read back.
  * @param dir the data folder
- * @param names the segments, oldest first
+ * @param older the segments before the current one, oldest first
  * @param current the segment appends go to, and how many of its bytes are durable (only those are read)
  * @param after the last seq the reader has
  * @param limit the most events to return
  */
-export async function readSegmentEvents(dir: string, names: readonly string[], current: { name: string; bytes: number }, after: number, limit: number): Promise<readonly OrderEvent[] | 'reset'> {
+export async function readSegmentEvents(dir: string, older: readonly string[], current: { name: string; bytes: number }, after: number, limit: number): Promise<readonly OrderEvent[] | 'reset'> {
   const events: OrderEvent[] = [];
-  for (const name of names) {
+  for (const name of [...older, current.name]) {
     const durable = name === current.name ? current.bytes : undefined;
     let bytes: Buffer;
     try {
