@@ -255,6 +255,8 @@ describe('three instances on one Redis', { skip }, () => {
     await watcher.connect(nodes[1]!.base);
     const first = await request(nodes[0]!.base, 'POST', '/api/orders', orderBody('before'));
     assert.equal(first.status, 201);
+    // The other instance has it too before Redis goes: its reads are then served from what it already had.
+    await waitFor(() => watcher.seq === 1, 'the other instance to apply the first order');
     await redis!.stop();
     for (const node of nodes) {
       let health = await request(node.base, 'GET', '/healthz');
