@@ -78,17 +78,25 @@ describe('the page\'s layout and accessibility', () => {
     const page = await h.openBoard();
     const order = await h.createOrder('Keyboard Mover');
     const card = page.locator(`#orders .card[data-order-id="${order.id}"]`);
+    // A move's buttons wait (aria-disabled) until its HTTP answer is in, which may come after the
+    // event that redraws the card; a press meanwhile is ignored, so wait as a person sees it.
+    const moveSettled = (status: string) => page.waitForFunction(([id, s]) => {
+      const el = document.querySelector<HTMLElement>(`#orders .card[data-order-id="${id}"]`);
+      return el?.dataset.status === s && el.querySelector('button[aria-disabled="true"]') === null;
+    }, [order.id, status] as const);
     await card.getByRole('button', { name: /^Start processing/ }).focus();
     await page.keyboard.press('Enter');
-    await card.locator('.badge', { hasText: 'processing' }).waitFor();
+    await moveSettled('processing');
     const focused = await page.evaluate(() => ({
       card: document.activeElement?.closest<HTMLElement>('.card')?.dataset.orderId,
       text: document.activeElement?.textContent,
     }));
     assert.deepEqual(focused, { card: order.id, text: 'Mark shipped' }, 'focus moves to the next step of the same card');
     await page.keyboard.press('Enter');
-    await card.locator('.badge', { hasText: 'shipped' }).waitFor();
+    await moveSettled('shipped');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Mark delivered');
     await page.keyboard.press('Enter');
+    await moveSettled('delivered');
     await card.locator('.badge', { hasText: 'delivered' }).waitFor();
     assert.equal(await page.evaluate(() => document.activeElement?.closest<HTMLElement>('.card')?.dataset.orderId), order.id, 'with no move left, the card itself');
   });
