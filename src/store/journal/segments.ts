@@ -90,15 +90,16 @@ export async function newSegment(dir: string, epoch: string, firstSeq: number, p
  */
 export async function readSegmentEvents(dir: string, older: readonly string[], current: { name: string; bytes: number }, after: number, limit: number): Promise<readonly OrderEvent[] | 'reset'> {
   const events: OrderEvent[] = [];
-  for (const name of [...older, current.name]) {
-    const durable = name === current.name ? current.bytes : undefined;
+  // Older segments are read to their end; the current one only as far as it is durable.
+  const files: readonly { name: string; bytes?: number }[] = [...older.map((name) => ({ name })), current];
+  for (const file of files) {
     let bytes: Buffer;
     try {
-      bytes = await readFile(join(dir, name));
+      bytes = await readFile(join(dir, file.name));
     } catch {
       return 'reset'; // removed by a compaction meanwhile
     }
-    const end = durable ?? bytes.length;
+    const end = file.bytes ?? bytes.length;
     let offset = 0;
     let header = true;
     while (offset < end && events.length < limit) {
