@@ -10,7 +10,7 @@ import { parseTokenList } from './security/auth.ts';
 import { isHostNameEntry } from './security/edge.ts';
 import { isLogLevel, type LogLevel } from './support/logger.ts';
 import { fail, ok, type Result, type Role } from './protocol.ts';
-import type { ServerOptions } from './options.ts';
+import { SHOP_NAME_MAX, type ServerOptions } from './options.ts';
 import { DEFAULT_DATA_DIR, MIN_TRACKING_SECRET_LENGTH, STORAGE_MODES, isRedisPrefix, type StorageOptions } from './store.ts';
 
 /** Integer-valued variables and the option each sets. */
@@ -65,6 +65,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv, readFile: (path: string) =
     const bad = origins.find((o) => o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o));
     if (bad !== undefined) return fail(`${variable}: "${bad}" is not an origin like https://board.example.com`);
     options[option] = origins;
+  }
+  const shop = env.SHOP_NAME?.trim();
+  if (shop !== undefined && shop !== '') {
+    if (shop.length > SHOP_NAME_MAX || /[\u0000-\u001f\u007f]/.test(shop)) return fail(`SHOP_NAME must be at most ${SHOP_NAME_MAX} characters on one line, got "${shop.slice(0, 40)}…"`);
+    options.shopName = shop;
   }
   const hosts = env.ALLOWED_HOSTS;
   if (hosts !== undefined && hosts !== '') {

@@ -68,7 +68,12 @@ export interface ServerOptions {
   readonly connectionsPerAddress?: number;
   /** Apply the two limits above to loopback clients too. @default false */
   readonly limitLoopback?: boolean;
+  /** The shop's name, shown on the customer tracking page (`SHOP_NAME`). @default '' (the page says "Order tracking") */
+  readonly shopName?: string;
 }
+
+/** Longest shop name shown on the tracking page. */
+export const SHOP_NAME_MAX = 100;
 
 /** Defaults for {@link ServerOptions}. */
 export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | 'storage' | 'createFanOut' | 'newId'>>> = {
@@ -80,6 +85,7 @@ export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | '
   writeRatePerMinute: 600,
   connectionsPerAddress: 100,
   limitLoopback: false,
+  shopName: '',
   port: 8000,
   host: '127.0.0.1',
   maxPayload: MAX_PAYLOAD_BYTES,
@@ -112,6 +118,9 @@ export function validateOptions(opts: typeof DEFAULT_OPTIONS): void {
   integer('writeRatePerMinute', opts.writeRatePerMinute, 1);
   integer('connectionsPerAddress', opts.connectionsPerAddress, 1);
   integer('messagesPerSecond', opts.messagesPerSecond, 1);
+  if (opts.shopName.length > SHOP_NAME_MAX || /[\u0000-\u001f\u007f]/.test(opts.shopName)) {
+    throw new RangeError(`shopName must be at most ${SHOP_NAME_MAX} characters without control characters`);
+  }
   const badHost = opts.allowedHosts.find((h) => !isHostNameEntry(h));
   if (badHost !== undefined) throw new RangeError(`allowedHosts: "${badHost}" is not a lowercase host name without a port`);
   // Safe by default: without tokens, only this machine may talk to the service.

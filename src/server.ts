@@ -155,7 +155,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     },
     onCommandFailure: storageFailure,
   };
-  const page: PageHandler | undefined = opts.servePage ? createPageHandler({ logger }) : undefined;
+  const page: PageHandler | undefined = opts.servePage ? createPageHandler({ logger, shopName: opts.shopName }) : undefined;
 
   const inFlight = new InFlightRequests();
   const handlerFailed = (req: IncomingMessage, res: ServerResponse, error: unknown): void => {

@@ -12,13 +12,15 @@ import type { ConnectionStatus } from '../connection.ts';
 import { isOrderStatus, type Order, type OrderStatus } from '../../src/protocol.ts';
 import { createActivityPanel, type ActivityPanel } from './activity.ts';
 import { createBoardView, type BoardAction, type BoardChrome } from './board.ts';
-import { createCardList, setMovesUsable } from './cards.ts';
+import { askToCancel, createCardList, keepOrder, setMovesUsable } from './cards.ts';
 import { createConnectionIndicator } from './connection.ts';
 import { createDetailDialog, type DetailModel } from './detail.ts';
 import { requireElement, shortId } from './dom.ts';
 import { createOrderForm, type OrderForm } from './form.ts';
 import { createNotices, type Notices } from './notices.ts';
+import { copyText, createCreatedNotice, showCopied, type CreatedNotice } from './share.ts';
 import { createSignIn, type SignIn } from './sign-in.ts';
+import { detailHash } from '../url-state.ts';
 
 /** Re-exported for the composition root, which builds detail models. */
 export type { DetailModel } from './detail.ts';
@@ -55,6 +57,8 @@ export interface View {
   readonly notices: Notices;
   readonly activity: ActivityPanel;
   readonly signIn: SignIn;
+  /** The notice under the form after one's own create, with the customer link. */
+  readonly created: CreatedNotice;
 }
 
 /**
@@ -76,6 +80,8 @@ export function createView(doc: Document): View {
   const indicator = createConnectionIndicator(doc, () => emit({ type: 'retry' }));
   const signIn = createSignIn(doc, (token) => emit({ type: 'login', token }), () => emit({ type: 'logout' }));
   const activity = createActivityPanel(doc);
+  const created = createCreatedNotice(doc, detailHash);
+  const createdBox = requireElement<HTMLElement>(doc, '#created');
 
   // One listener for every card, present and future (event delegation).
   const onCardClick = (event: Event): void => {
@@ -83,12 +89,23 @@ export function createView(doc: Document): View {
     const holder = button?.closest<HTMLElement>('[data-order-id]');
     const id = holder?.dataset.orderId;
     if (button === null || button === undefined || holder === undefined || holder === null || id === undefined) return;
-    if (button.dataset.action === 'copy') {
-      void navigator.clipboard?.writeText(id).then(
-        () => notices.toast(`Copied the id of order ${shortId(id)}`),
-        () => notices.toast(id),
-      );
-      return;
+    switch (button.dataset.action) {
+      case 'copy':
+        return copyText(id, (copied) => notices.toast(copied ? `Copied the id of order ${shortId(id)}` : id));
+      case 'copy-link': {
+        const link = button.dataset.link ?? '';
+        return copyText(link, (copied) => {
+          // Said on the button itself: a toast would cover the activity feed for a change of one's own.
+          if (copied) showCopied(button);
+          else notices.toast(`Copy this link by hand: ${link}`, 'error');
+          notices.announce(copied ? `Copied the customer link of order ${shortId(id)}` : 'The browser did not let the page copy the link');
+        });
+      }
+      case 'ask-cancel':
+        if (button.getAttribute('aria-disabled') !== 'true') askToCancel(doc, holder);
+        return;
+      case 'keep-order':
+        return keepOrder(holder);
     }
     const status = button.dataset.status;
     if (button.dataset.action !== 'move' || !isOrderStatus(status) || button.getAttribute('aria-disabled') === 'true') return;
@@ -98,6 +115,7 @@ export function createView(doc: Document): View {
   };
   cardList.addEventListener('click', onCardClick);
   detailBody.addEventListener('click', onCardClick);
+  createdBox.addEventListener('click', onCardClick);
 
   function refreshMoves(): void {
     setMovesUsable(cardList, live, pendingMoves);
@@ -123,5 +141,6 @@ export function createView(doc: Document): View {
     notices,
     activity,
     signIn,
+    created,
   };
 }
