@@ -394,9 +394,14 @@ describe('the board at work', () => {
     await page.locator('#orders.compact').waitFor({ state: 'detached' });
     await page.locator('#orders .card').first().waitFor();
 
-    const narrow = await h.openBoard('?view=compact', { viewport: NARROW });
-    await narrow.locator('#orders.compact .card').first().waitFor();
-    await assertFitsViewport(narrow, 'the compact board');
+    for (const viewport of [NARROW, { width: 1000, height: 800 }]) {
+      const other = await h.openBoard('?view=compact', { viewport });
+      await other.locator('#orders.compact .card').first().waitFor();
+      await assertFitsViewport(other, `the compact board at ${viewport.width} px`);
+      const overflowing = await other.locator('#orders .card').evaluateAll((cards) => cards.filter((c) => c.scrollWidth > c.clientWidth + 1).length);
+      assert.equal(overflowing, 0, `rows wider than the board at ${viewport.width} px`);
+      if (viewport !== NARROW) await screenshot(other, 'board-compact-1000');
+    }
   });
 
   test('"Export CSV" links to /api/orders.csv with the board\'s filter', async () => {
