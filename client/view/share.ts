@@ -6,7 +6,7 @@
  * the form. Only pages that were given a tracking token show any of it.
  */
 
-import { QR_QUIET_ZONE, encodeQr } from '../qr.ts';
+import { QR_QUIET_ZONE, QrTooLongError, encodeQr } from '../qr.ts';
 import type { Order } from '../../src/protocol.ts';
 import { requireElement, shortId, textElement } from './dom.ts';
 
@@ -79,10 +79,19 @@ export function shareBlock(doc: Document, order: Order, link: string): HTMLEleme
   copy.dataset.action = 'copy-link';
   copy.dataset.link = link;
   copy.setAttribute('aria-label', `Copy customer link of order ${shortId(order.id)}`);
+  block.append(anchor, copy);
+  let svg: SVGSVGElement;
+  try {
+    svg = qrSvg(doc, link, `QR code of the customer link of order ${shortId(order.id)}`);
+  } catch (error) {
+    // Only an origin of some 180 characters makes a link too long for version 10: then the link alone.
+    if (error instanceof QrTooLongError) return block;
+    throw error;
+  }
   const qr = doc.createElement('details');
   qr.className = 'share-qr';
-  qr.append(textElement(doc, 'summary', 'QR code for a phone'), qrSvg(doc, link, `QR code of the customer link of order ${shortId(order.id)}`));
-  block.append(anchor, copy, qr);
+  qr.append(textElement(doc, 'summary', 'QR code for a phone'), svg);
+  block.append(qr);
   return block;
 }
 
