@@ -89,23 +89,28 @@ export function createBoardView(doc: Document, emit: (action: BoardAction) => vo
     el.funnelBar.append(segment);
   }
 
+  /** Keep the change here at once: a second change before the next render builds on it, not on what was drawn. */
+  const changeFilter = (next: Filter): void => {
+    filter = next;
+    emit({ type: 'filter', filter: next });
+  };
   el.statusFilter.addEventListener('click', (event) => {
     const button = (event.target as Element).closest<HTMLButtonElement>('button[data-status]');
     if (button === null) return;
     const status = button.dataset.status;
-    emit({ type: 'filter', filter: isOrderStatus(status) ? toggleStatus(filter, status) : { ...filter, statuses: [] } });
+    changeFilter(isOrderStatus(status) ? toggleStatus(filter, status) : { ...filter, statuses: [] });
   });
-  el.search.addEventListener('input', () => emit({ type: 'filter', filter: { ...filter, q: el.search.value.trim() } }));
+  el.search.addEventListener('input', () => changeFilter({ ...filter, q: el.search.value.trim() }));
   el.clearFilter.addEventListener('click', () => {
     el.search.value = '';
-    emit({ type: 'filter', filter: { ...filter, statuses: [], q: '' } });
+    changeFilter({ ...filter, statuses: [], q: '' });
     el.search.focus();
   });
   el.layout.addEventListener('click', (event) => {
     const button = (event.target as Element).closest<HTMLButtonElement>('button[data-layout]');
     if (button === null) return;
     const { layout: _previous, ...rest } = filter;
-    emit({ type: 'filter', filter: button.dataset.layout === COMPACT_LAYOUT ? { ...rest, layout: COMPACT_LAYOUT } : rest });
+    changeFilter(button.dataset.layout === COMPACT_LAYOUT ? { ...rest, layout: COMPACT_LAYOUT } : rest);
   });
   el.exportCsv.addEventListener('click', (event) => {
     if (!exportNeedsToken) return; // the link downloads by itself
