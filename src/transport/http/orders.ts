@@ -6,7 +6,6 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { orderNotFound } from '../../domain/decide.ts';
 import {
   ORDER_STATUSES,
   ProtocolError,
@@ -16,6 +15,7 @@ import {
   isOrderId,
   isOrderStatus,
   isValidIdempotencyKey,
+  orderNotFound,
   parseCreateOrderInput,
   parseStatusChangeInput,
   toWireError,

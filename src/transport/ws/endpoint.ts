@@ -18,7 +18,7 @@ import { CLOSE_CODES, ERROR_CODES, WS_SUBPROTOCOL, parseResumePoint, parseViewRe
 import type { RequestTarget } from '../http/request-target.ts';
 import { TokenBucket } from '../../security/rate-limit.ts';
 import { handleClientMessage, type Session, type SessionContext } from './session.ts';
-import { openSession } from './views.ts';
+import { openSession } from './sync.ts';
 
 /** Settings; `createServer` fills every one. */
 export interface WsEndpointOptions {

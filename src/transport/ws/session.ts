@@ -23,28 +23,14 @@ import {
   type View,
 } from '../../protocol.ts';
 import type { AccessControl } from '../../security/access.ts';
-import { idempotencyScope, type Principal } from '../../security/auth.ts';
+import { idempotencyScope } from '../../security/auth.ts';
 import type { Commands } from '../../store/ports.ts';
 import type { Logger } from '../../support/logger.ts';
-import type { SessionSocket } from './client-socket.ts';
-import { send, startView, type ViewContext } from './views.ts';
+import type { Session } from './session-state.ts';
+import { send, startView, type SyncContext } from './sync.ts';
 
 export type { SessionSocket } from './client-socket.ts';
-
-/** One connected client: its socket, who it is, and where it connects from. */
-export interface Session {
-  readonly socket: SessionSocket;
-  readonly principal: Principal;
-  readonly address?: string;
-  /** Set while a snapshot is queued but not yet written: the next one waits for it. */
-  snapshotInFlight?: boolean;
-  /** The latest view asked for while a snapshot was in flight; a newer `subscribe` replaces it. */
-  pendingView?: { readonly view: View; readonly limit: number };
-  /** Set while a command is being committed: later messages wait for its answer. */
-  busy?: boolean;
-  /** Messages that came while busy, oldest first. */
-  waiting?: string[];
-}
+export type { Session } from './session-state.ts';
 
 /**
  * Messages a client may send ahead of an unanswered command; one more closes
@@ -54,7 +40,7 @@ export interface Session {
 export const MAX_WAITING_MESSAGES = 64;
 
 /** Shared by every session. */
-export interface SessionContext extends ViewContext {
+export interface SessionContext extends SyncContext {
   /** The one write path. */
   readonly commands: Commands;
   readonly logger: Logger;
