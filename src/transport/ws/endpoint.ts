@@ -145,6 +145,8 @@ export class WsEndpoint {
     const who = principal.value;
     // A tracking socket sees its one order, whatever the URL asked for.
     const view = who.kind === 'tracking' ? { ...initial.value.view, orderId: who.orderId } : initial.value.view;
+    const admitted = this.#options.access.admit(who, 'watchOrders', { ...(view.orderId === undefined ? {} : { orderId: view.orderId }), address });
+    if (!admitted.ok) return refuse(socket, admitted.error);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', destroyOnError);
       const session = this.#track(ws, who, address);
