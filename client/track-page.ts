@@ -10,7 +10,7 @@
 import { getTrackedOrder } from './api.ts';
 import { openConnection, type Connection } from './connection.ts';
 import { createTrackingView, type TrackingModel } from './view/tracking.ts';
-import { backoffDelay } from './backoff.ts';
+import { backoffDelay } from './stream/backoff.ts';
 import { WS_SUBPROTOCOL, type Order, type ServerMessage } from '../src/protocol.ts';
 
 /**
