@@ -2,7 +2,7 @@
  * @module client/connection
  * The page's WebSocket: the shared stream core (client/stream/) over the
  * browser's `WebSocket`, plus what only a browser knows: whether it is
- * online, and when a tab comes back into view. A reconnect resumes where the
+ * online, and when a tab becomes visible. A reconnect resumes where the
  * URL says: the board asks for `since` + `epoch` from the last seq it applied
  * while the orders it holds are of the view it wants (board-page.ts
  * `socketUrl`); otherwise, and on the tracking page (for one order a fresh
@@ -66,7 +66,7 @@ export function openConnection(options: ConnectionOptions): Connection {
     },
   );
   window.addEventListener('online', () => stream.retryNow());
-  // A tab coming back into view while waiting is a person looking at it: try now.
+  // A tab becoming visible while waiting is a person looking at it: try now.
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') stream.retryNow();
   });

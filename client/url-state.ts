@@ -1,6 +1,6 @@
 /**
  * @module client/url-state
- * What the address bar holds, so a view can be shared: the status filter and
+ * What the address bar holds, so a filtered board can be shared: the status filter and
  * search (`?status=pending,processing&q=ada`) and the open order
  * (`#/orders/ID`). Pure functions over strings.
  */
@@ -48,7 +48,7 @@ export function parseDetailHash(hash: string): string | undefined {
 }
 
 /**
- * The hash that opens an order's detail view.
+ * The hash that opens an order's detail dialog.
  * @param id the order id
  */
 export function detailHash(id: string): string {

@@ -1,5 +1,5 @@
 /**
- * @module client/view/board
+ * @module client/ui/board
  * The board around the cards: counts by status (the funnel and the filter
  * chips), the search box, the summary line with its empty states, and the
  * "Show more" and "Load older" buttons. While the page is not live the board
@@ -35,7 +35,7 @@ export interface BoardChrome {
 export type BoardAction = { readonly type: 'filter'; readonly filter: Filter } | { readonly type: 'showMore' } | { readonly type: 'loadOlder' };
 
 /** The board's chrome. */
-export interface BoardView {
+export interface BoardChromeUi {
   render(model: BoardChrome): void;
 }
 
@@ -44,7 +44,7 @@ export interface BoardView {
  * @param doc the document
  * @param emit where user actions go
  */
-export function createBoardView(doc: Document, emit: (action: BoardAction) => void): BoardView {
+export function createBoardChromeUi(doc: Document, emit: (action: BoardAction) => void): BoardChromeUi {
   const el = {
     board: requireElement<HTMLElement>(doc, '#board'),
     funnelBar: requireElement<HTMLElement>(doc, '#funnel-bar'),
