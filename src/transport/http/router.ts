@@ -35,7 +35,7 @@ interface Route {
 }
 
 /**
- * On reads while this instance's view of a shared history is cut off
+ * On reads while what this instance sees of a shared history is cut off
  * (Redis unreachable): what it answers is what it had, and may miss writes
  * made through other instances since.
  */

@@ -106,7 +106,7 @@ export class WsEndpoint {
     return this.#sockets.size;
   }
 
-  /** The open connections (read-only view, e.g. for fault-injection tests). */
+  /** The open connections (read-only, e.g. for fault-injection tests). */
   get sockets(): ReadonlySet<WebSocket> {
     return this.#sockets;
   }
