@@ -160,6 +160,7 @@ export class ResumingStream {
 
   /** The network went away: drop the socket, make no attempt until {@link retryNow}. */
   offline(): void {
+    if (this.#stopped) return;
     clearTimeout(this.#retryTimer);
     this.#drop((socket) => socket.close());
     this.#handler.status?.({ kind: 'offline' });
@@ -200,6 +201,8 @@ export class ResumingStream {
     const message = parsed.value;
     switch (message.type) {
       case 'snapshot':
+        // A reset (a resume that could not be honoured, or a new epoch after a restart) is a snapshot like any
+        // other: it replaces the position, even with a lower seq.
         this.#epoch = message.epoch;
         this.#lastSeq = message.seq;
         return this.#deliver(message, text);
