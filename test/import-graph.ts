@@ -201,6 +201,33 @@ export function importsLeaving(graph: ImportGraph, folder: string): string[] {
   return leaving;
 }
 
+/**
+ * The layer a module belongs to: its top folder under `src/`, `client/` or
+ * `cli/` (`src/store/journal/x.ts` is `src/store`), and a file beside those
+ * folders is its own layer, gathered with the folder of its name
+ * (`src/protocol.ts` with `src/protocol/`).
+ * @param module a root-relative path
+ */
+export function layerOf(module: string): string {
+  const [top, next, ...rest] = module.split('/');
+  return rest.length > 0 ? `${top}/${next}` : `${top}/${(next ?? '').replace(/\.[jt]s$/, '')}`;
+}
+
+/**
+ * The graph of layers: an edge wherever a module of one imports a module of another.
+ * @param graph an import graph
+ */
+export function layerGraph(graph: ImportGraph): ImportGraph {
+  const layers = new Map<string, Set<string>>();
+  for (const [module, targets] of graph) {
+    const from = layerOf(module);
+    const edges = layers.get(from) ?? new Set<string>();
+    for (const target of targets) if (layerOf(target) !== from) edges.add(layerOf(target));
+    layers.set(from, edges);
+  }
+  return new Map([...layers].map(([layer, edges]) => [layer, [...edges]]));
+}
+
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const graph = readImportGraph();
   const knots = importKnots(graph);
@@ -208,6 +235,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   process.stdout.write(`${graph.size} modules, ${knots.length} knot(s) of mutually importing modules, ${cycles.length} cycle(s)\n`);
   for (const knot of knots) process.stdout.write(`knot of ${knot.length}: ${knot.join(', ')}\n`);
   for (const cycle of cycles) process.stdout.write(`cycle: ${cycle}\n`);
+  for (const cycle of importCycles(layerGraph(graph))) process.stdout.write(`cycle between layers: ${cycle}\n`);
   for (const line of importsLeaving(graph, 'src/domain')) process.stdout.write(`domain imports from above: ${line}\n`);
   process.exitCode = cycles.length > 0 ? 1 : 0;
 }

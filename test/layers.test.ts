@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { importCycles, importSpecifiers, importsLeaving, readImportGraph } from './import-graph.ts';
+import { importCycles, importSpecifiers, importsLeaving, layerGraph, layerOf, readImportGraph } from './import-graph.ts';
 
 describe('the import graph reader', () => {
   test('reads every form of import and export, across lines, and nothing else', () => {
@@ -52,6 +52,16 @@ describe('the import graph reader', () => {
     assert.deepEqual(importCycles(new Map([['x/a.ts', ['x/b.ts']], ['x/b.ts', []]])), []);
   });
 
+  test('gathers modules into layers: the top folder, or the file beside it', () => {
+    assert.deepEqual(['src/store/journal/open.ts', 'src/store.ts', 'src/server.ts', 'client/ui/dom.ts', 'client/main.ts'].map(layerOf), ['src/store', 'src/store', 'src/server', 'client/ui', 'client/main']);
+    const graph = new Map([
+      ['src/a/x.ts', ['src/a/y.ts', 'src/b/z.ts']],
+      ['src/a/y.ts', []],
+      ['src/b/z.ts', ['src/a/y.ts']],
+    ]);
+    assert.deepEqual(importCycles(layerGraph(graph)), ['src/a → src/b → src/a'], 'no file cycle, but the layers loop');
+  });
+
   test('says which imports leave a folder', () => {
     const graph = new Map([
       ['src/domain/a.ts', ['src/domain/b.ts', 'src/protocol/c.ts']],
@@ -72,6 +82,10 @@ describe('the layers of src/, client/ and cli/', () => {
 
   test('no module imports itself, directly or through others', () => {
     assert.deepEqual(importCycles(graph), [], 'import cycles');
+  });
+
+  test('no two layers import each other, directly or through others (src/security, src/store, client/ui…)', () => {
+    assert.deepEqual(importCycles(layerGraph(graph)), [], 'cycles between layers');
   });
 
   test('the domain imports nothing outside src/domain', () => {

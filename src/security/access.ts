@@ -11,7 +11,6 @@ import { isAllowedHost, isLoopback } from './edge.ts';
 import { ProtocolError, WS_BEARER_PREFIX, fail, ok, type Result, type Role } from '../protocol.ts';
 import { ACCESS_POLICY, permits, type AccessRule, type Action } from './policy.ts';
 import { RateLimiter } from './rate-limit.ts';
-import type { RequestTarget } from '../transport/http/request-target.ts';
 import { TrackingTokens } from './tracking.ts';
 
 /** Settings for {@link AccessControl}. */
@@ -112,9 +111,9 @@ export class AccessControl {
    * otherwise a role token from `Authorization: Bearer` or, for browsers, the
    * `liveorders.bearer.TOKEN` subprotocol.
    * @param req the upgrade request
-   * @param url its URL
+   * @param url its URL (a transport's parsed request target; only its query is read)
    */
-  authenticateUpgrade(req: IncomingMessage, url: RequestTarget): Result<Principal> {
+  authenticateUpgrade(req: IncomingMessage, url: { readonly searchParams: URLSearchParams }): Result<Principal> {
     const track = url.searchParams.get('track');
     if (track !== null) return this.#trackingFor(track);
     if (!this.#tokens.enabled) return ok(OPEN);
