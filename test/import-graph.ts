@@ -203,14 +203,14 @@ export function importsLeaving(graph: ImportGraph, folder: string): string[] {
 
 /**
  * The layer a module belongs to: its top folder under `src/`, `client/` or
- * `cli/` (`src/store/journal/x.ts` is `src/store`), and a file beside those
- * folders is its own layer, gathered with the folder of its name
- * (`src/protocol.ts` with `src/protocol/`).
+ * `cli/` (`src/store/journal/x.ts` is `src/store`); a file beside those
+ * folders is a layer of its own (`src/store.ts`, the entry point that
+ * chooses a backend, may import what imports `src/store/`).
  * @param module a root-relative path
  */
 export function layerOf(module: string): string {
   const [top, next, ...rest] = module.split('/');
-  return rest.length > 0 ? `${top}/${next}` : `${top}/${(next ?? '').replace(/\.[jt]s$/, '')}`;
+  return rest.length > 0 ? `${top}/${next}` : module;
 }
 
 /**

@@ -52,8 +52,8 @@ describe('the import graph reader', () => {
     assert.deepEqual(importCycles(new Map([['x/a.ts', ['x/b.ts']], ['x/b.ts', []]])), []);
   });
 
-  test('gathers modules into layers: the top folder, or the file beside it', () => {
-    assert.deepEqual(['src/store/journal/open.ts', 'src/store.ts', 'src/server.ts', 'client/ui/dom.ts', 'client/main.ts'].map(layerOf), ['src/store', 'src/store', 'src/server', 'client/ui', 'client/main']);
+  test('gathers modules into layers: the top folder, or the file beside the folders', () => {
+    assert.deepEqual(['src/store/journal/open.ts', 'src/store.ts', 'client/ui/dom.ts', 'client/main.ts'].map(layerOf), ['src/store', 'src/store.ts', 'client/ui', 'client/main.ts']);
     const graph = new Map([
       ['src/a/x.ts', ['src/a/y.ts', 'src/b/z.ts']],
       ['src/a/y.ts', []],
