@@ -1,7 +1,7 @@
 /**
  * @module client/board-page
  * The board's composition root: wires the connection, the pure state, the
- * REST calls, the address bar and the view. Renders are batched into one per
+ * REST calls, the address bar and the UI. Renders are batched into one per
  * animation frame however many messages arrive.
  */
 
@@ -11,8 +11,8 @@ import { ANNOUNCE_INTERVAL_MS, TOAST_WINDOW_MS, announcement, createBatcher, cre
 import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from './state.ts';
 import { pollStats, type StatsPoller, type StatsReading } from './stats.ts';
 import { detailHash, detailHashTarget, formatFilter, parseFilter, type Filter } from './url-state.ts';
-import { createView, shortId, type BoardModel, type DetailModel, type View, type ViewAction } from './view/index.ts';
-import { customerLink } from './view/share.ts';
+import { createBoardUi, shortId, type BoardModel, type BoardUi, type DetailModel, type UiAction } from './ui/index.ts';
+import { customerLink } from './ui/share.ts';
 import {
   WS_BEARER_PREFIX,
   WS_SUBPROTOCOL,
@@ -23,7 +23,7 @@ import {
   type OrderEvent,
   type ServerMessage,
   type SnapshotMessage,
-  type View as ServerView,
+  type View,
 } from '../src/protocol.ts';
 
 /** Cards rendered at first, and added per "Show more". Keeps 10,000 loaded orders cheap to draw. */
@@ -47,16 +47,16 @@ const CSV_FILE_NAME = 'orders.csv';
  * Run the board on `document`.
  */
 export function startBoard(): void {
-  const view = createView(document);
-  const page = new BoardPage(view);
-  view.onAction((action) => void page.handle(action));
+  const ui = createBoardUi(document);
+  const page = new BoardPage(ui);
+  ui.onAction((action) => void page.handle(action));
   window.addEventListener('hashchange', () => void page.openFromHash(location.hash));
   window.addEventListener('popstate', () => page.applyFilter(parseFilter(location.search), false));
   void page.start();
 }
 
 class BoardPage {
-  readonly #view: View;
+  readonly #ui: BoardUi;
   #filter: Filter = parseFilter(location.search);
   #state: BoardState;
   #renderLimit = RENDER_PAGE;
@@ -88,9 +88,9 @@ class BoardPage {
   readonly #toasts = createBatcher<Order>(TOAST_WINDOW_MS, (created) => this.#toastCreated(created), { hold: () => this.#creating > 0 });
   readonly #announcements = createBatcher<OrderEvent>(ANNOUNCE_INTERVAL_MS, (events) => this.#announce(events), { leading: true });
 
-  constructor(view: View) {
-    this.#view = view;
-    this.#state = initialState(serverView(this.#filter));
+  constructor(ui: BoardUi) {
+    this.#ui = ui;
+    this.#state = initialState(viewOf(this.#filter));
     setBearerToken(this.#token);
   }
 
@@ -98,25 +98,25 @@ class BoardPage {
     const probe = await probeAccess();
     if (!probe.ok && (probe.error.status === 401 || probe.error.status === 403)) {
       const why = this.#token === undefined ? 'This board needs an access token.' : `That token was refused: ${probe.error.detail}`;
-      this.#view.signIn.showLogin(why);
+      this.#ui.signIn.showLogin(why);
       return;
     }
-    this.#view.signIn.showBoard(this.#token !== undefined);
+    this.#ui.signIn.showBoard(this.#token !== undefined);
     void this.openFromHash(location.hash);
     this.#connect();
     this.#scheduleRender();
   }
 
-  async handle(action: ViewAction): Promise<void> {
+  async handle(action: UiAction): Promise<void> {
     switch (action.type) {
       case 'create':
         return this.#create(action.body, action.rowOfItem);
       case 'move': {
         const result = await changeStatus(action.id, action.status, action.version);
-        this.#view.settleMove(action.id);
+        this.#ui.settleMove(action.id);
         if (!result.ok) {
           const why = result.error.code === 'LO_ERR_VERSION_MISMATCH' ? 'it was changed elsewhere meanwhile' : result.error.detail;
-          this.#view.notices.toast(`Could not update order ${shortId(action.id)}: ${why}`, 'error');
+          this.#ui.notices.toast(`Could not update order ${shortId(action.id)}: ${why}`, 'error');
         }
         return;
       }
@@ -139,7 +139,7 @@ class BoardPage {
         return;
       case 'export': {
         const result = await downloadWithBearer(action.href, CSV_FILE_NAME);
-        if (!result.ok) this.#view.notices.toast(`Could not export the orders: ${result.error.detail}`, 'error');
+        if (!result.ok) this.#ui.notices.toast(`Could not export the orders: ${result.error.detail}`, 'error');
         return;
       }
       case 'closeDetail':
@@ -156,8 +156,8 @@ class BoardPage {
     this.#renderLimit = RENDER_PAGE;
     if (pushUrl) history.replaceState(null, '', location.pathname + formatFilter(next) + location.hash);
     if (statusesChanged) {
-      this.#state = awaitSnapshot(this.#state, serverView(next));
-      this.#connection.send({ type: 'subscribe', ...serverView(next) });
+      this.#state = awaitSnapshot(this.#state, viewOf(next));
+      this.#connection.send({ type: 'subscribe', ...viewOf(next) });
     }
     this.#scheduleRender();
   }
@@ -245,14 +245,14 @@ class BoardPage {
     const checked = parseCreateOrderInput(body);
     if (!checked.ok) {
       const problem = checked.error;
-      this.#view.form.showProblem({ status: 400, code: problem.code, detail: problem.message, errors: problem.details.errors ?? [] }, rowOfItem);
+      this.#ui.form.showProblem({ status: 400, code: problem.code, detail: problem.message, errors: problem.details.errors ?? [] }, rowOfItem);
       return;
     }
     this.#creating++;
     const result = await createOrder(body);
     this.#creating--;
     if (!result.ok) {
-      this.#view.form.showProblem(result.error, rowOfItem);
+      this.#ui.form.showProblem(result.error, rowOfItem);
       return;
     }
     const { trackingToken, ...order } = result.value;
@@ -260,10 +260,10 @@ class BoardPage {
     if (this.#ownIds.size > OWN_IDS_MAX) this.#ownIds.delete(this.#ownIds.values().next().value!);
     this.#mayShare = true;
     this.#keepTrackingToken(order.id, trackingToken);
-    this.#view.form.reset();
+    this.#ui.form.reset();
     // Said under the form, where it stays with the customer link, not in a toast over the activity feed.
-    this.#view.created.show(order, customerLink(trackingToken));
-    this.#view.notices.announce(`Created order ${shortId(order.id)} for ${order.customerName}.`);
+    this.#ui.created.show(order, customerLink(trackingToken));
+    this.#ui.notices.announce(`Created order ${shortId(order.id)} for ${order.customerName}.`);
   }
 
   #connect(): void {
@@ -279,7 +279,7 @@ class BoardPage {
   }
 
   #onStatus(status: ConnectionStatus): void {
-    this.#view.setConnection(status);
+    this.#ui.setConnection(status);
     const connected = status.kind === 'open';
     if (connected) {
       // From the first connection on, so the first reading already counts this page; at once on every reconnect.
@@ -292,7 +292,7 @@ class BoardPage {
         this.#stats.refresh();
       }
       this.#staleSince = undefined;
-      this.#view.form.clearNetworkProblem();
+      this.#ui.form.clearNetworkProblem();
     } else {
       if (this.#connected || this.#staleSince === undefined) this.#staleSince ??= new Date().toISOString();
       this.#state = awaitSnapshot(this.#state, this.#state.view);
@@ -302,14 +302,14 @@ class BoardPage {
   }
 
   #onMessage(message: ServerMessage): void {
-    if ((message.type === 'snapshot' || message.type === 'resumed') && !sameView(message.view, serverView(this.#filter))) {
+    if ((message.type === 'snapshot' || message.type === 'resumed') && !sameView(message.view, viewOf(this.#filter))) {
       return; // a snapshot for a view the user already left; the one asked for is on its way
     }
     const previousEpoch = this.#state.epoch;
     this.#noteStreamSeq(message);
     this.#state = reduce(this.#state, message);
     if (this.#state.outOfSync) {
-      this.#connection.send({ type: 'subscribe', ...serverView(this.#filter) });
+      this.#connection.send({ type: 'subscribe', ...viewOf(this.#filter) });
       this.#state = awaitSnapshot(this.#state, this.#state.view);
     }
     if (message.type === 'snapshot') this.#afterSnapshot(message, previousEpoch);
@@ -317,7 +317,7 @@ class BoardPage {
       const applied = this.#state.applied;
       this.#toasts.add(applied.filter((e) => e.type === 'order.created').map((e) => e.order));
       this.#announcements.add(applied);
-      this.#view.activity.addEvents(applied);
+      this.#ui.activity.addEvents(applied);
     }
     if (message.type === 'snapshot' || message.type === 'resumed' || message.type === 'events') this.#showNumbers();
     this.#highlight.push(...this.#state.changed);
@@ -336,11 +336,11 @@ class BoardPage {
     const restarted = previousEpoch !== undefined && previousEpoch !== message.epoch;
     if (restarted) {
       const text = 'The server restarted and its data was reset: the board now shows what it holds.';
-      this.#view.notices.banner(text);
-      this.#view.notices.announce(text);
-      this.#view.activity.addNote('Server restarted: data reset');
+      this.#ui.notices.banner(text);
+      this.#ui.notices.announce(text);
+      this.#ui.activity.addNote('Server restarted: data reset');
     } else if (message.reset === true) {
-      this.#view.activity.addNote('Missed too many changes while away: board reloaded');
+      this.#ui.activity.addNote('Missed too many changes while away: board reloaded');
     }
     if (this.#pendingTarget) {
       this.#pendingTarget = false;
@@ -372,17 +372,17 @@ class BoardPage {
     if (reading !== undefined && stream !== undefined && reading.epoch === stream.epoch) seq = Math.max(reading.seq, stream.seq);
     else if (stream !== undefined && this.#connected) seq = stream.seq;
     else seq = reading?.seq ?? stream?.seq;
-    this.#view.activity.showNumbers({ connections: reading?.connections, eventsPerSecond: reading?.eventsPerSecond, seq });
+    this.#ui.activity.showNumbers({ connections: reading?.connections, eventsPerSecond: reading?.eventsPerSecond, seq });
   }
 
   #toastCreated(created: Order[]): void {
     const text = createdToast(created.filter((o) => !this.#ownIds.has(o.id)));
-    if (text !== undefined) this.#view.notices.toast(text);
+    if (text !== undefined) this.#ui.notices.toast(text);
   }
 
   #announce(events: OrderEvent[]): void {
     const text = announcement(events);
-    if (text !== undefined) this.#view.notices.announce(text);
+    if (text !== undefined) this.#ui.notices.announce(text);
   }
 
   async #loadOlder(): Promise<void> {
@@ -394,7 +394,7 @@ class BoardPage {
     const statuses = asked.statuses ? { statuses: asked.statuses } : {};
     const result = await listOrders({ cursor: this.#state.olderCursor, limit: OLDER_PAGE, ...statuses });
     this.#loadingOlder = false;
-    if (!result.ok) this.#view.notices.toast(`Could not load older orders: ${result.error.detail}`, 'error');
+    if (!result.ok) this.#ui.notices.toast(`Could not load older orders: ${result.error.detail}`, 'error');
     else if (sameView(asked, this.#state.view)) this.#state = addOlder(this.#state, result.value.orders, result.value.nextCursor);
     // Reveal the next cards only when everything loaded before was already shown.
     if (this.#renderLimit >= loadedBefore) this.#renderLimit += RENDER_PAGE;
@@ -406,7 +406,7 @@ class BoardPage {
     this.#frame = requestAnimationFrame(() => {
       this.#frame = 0;
       const start = performance.now();
-      this.#view.render(this.#model());
+      this.#ui.render(this.#model());
       this.#highlight = [];
       // Visible in the browser's performance panel, and read by bench/page-render.ts.
       performance.measure(RENDER_MEASURE, { start, end: performance.now() });
@@ -449,11 +449,12 @@ function matchesSearch(order: Order, q: string): boolean {
   return order.customerName.toLowerCase().includes(q) || order.id.includes(q);
 }
 
-function serverView(f: Filter): ServerView {
+/** The view (what the socket streams) of a filter: its statuses; the search stays in the page. */
+function viewOf(f: Filter): View {
   return f.statuses.length === 0 ? {} : { statuses: f.statuses };
 }
 
-function sameView(a: ServerView, b: ServerView): boolean {
+function sameView(a: View, b: View): boolean {
   return viewKey(a) === viewKey(b);
 }
 

@@ -4,7 +4,7 @@
  * shows: byte mode, error correction level M, versions 1 to 10 (up to 213
  * bytes, plenty for a `/track/TOKEN` URL), Reed–Solomon over GF(256) and the
  * usual choice of the mask with the lowest penalty. Pure functions, no DOM:
- * the view draws the modules as SVG. Written here rather than added as a
+ * client/ui/share.ts draws the modules as SVG. Written here rather than added as a
  * dependency; the page needs only this much of the standard.
  */
 

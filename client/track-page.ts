@@ -9,8 +9,8 @@
 
 import { getTrackedOrder } from './api.ts';
 import { openConnection, type Connection } from './connection.ts';
-import { createTrackingView, type TrackingModel } from './view/tracking.ts';
-import { backoffDelay } from './backoff.ts';
+import { createTrackingUi, type TrackingModel } from './ui/tracking.ts';
+import { backoffDelay } from './stream/backoff.ts';
 import { WS_SUBPROTOCOL, type Order, type ServerMessage } from '../src/protocol.ts';
 
 /**
@@ -21,14 +21,14 @@ export function startTracking(token: string): void {
   let connection: Connection | undefined;
   let order: Order | undefined;
   let lookupFailures = 0;
-  const view = createTrackingView(document, () => connection?.retryNow());
+  const ui = createTrackingUi(document, () => connection?.retryNow());
 
   const show = (model: TrackingModel): void => {
     if (model.kind === 'not-found' || model.kind === 'gone') {
       connection?.close();
       connection = undefined;
     }
-    view.render(model);
+    ui.render(model);
   };
 
   const lookUp = async (): Promise<void> => {
@@ -54,7 +54,7 @@ export function startTracking(token: string): void {
 
   const onMessage = (message: ServerMessage): void => {
     if (message.type === 'snapshot') {
-      // The tracking view holds exactly this order, or nothing once it is gone.
+      // A tracking snapshot holds exactly this order, or nothing once it is gone.
       order = message.orders[0];
       return show(order === undefined ? { kind: 'gone' } : { kind: 'order', order });
     }
@@ -73,7 +73,7 @@ export function startTracking(token: string): void {
       url: () => `${scheme}//${location.host}/ws?track=${encodeURIComponent(token)}`,
       protocols: () => [WS_SUBPROTOCOL],
       onStatus: (status) => {
-        view.setConnection(status);
+        ui.setConnection(status);
         if (status.kind === 'waiting') void recheck();
       },
       onMessage,

@@ -1,6 +1,6 @@
 /**
  * @module client/url-state
- * What the address bar holds, so a view can be shared: the status filter,
+ * What the address bar holds, so a board can be shared: the status filter,
  * search and layout (`?status=pending,processing&q=ada&view=compact`) and the
  * open order (`#/orders/ID`). Pure functions over strings.
  */
@@ -86,7 +86,7 @@ export function csvExportHref(filter: Filter): string {
 }
 
 /**
- * The hash that opens an order's detail view.
+ * The hash that opens an order's detail dialog.
  * @param id the order id
  */
 export function detailHash(id: string): string {

@@ -33,7 +33,7 @@ import { createPageHandler, type PageHandler } from './transport/http/page.ts';
 import { parseRequestTarget } from './transport/http/request-target.ts';
 import { handleApiRequest, isApiPath } from './transport/http/router.ts';
 import { WsEndpoint } from './transport/ws/endpoint.ts';
-import type { ResumeCounts } from './transport/ws/views.ts';
+import type { ResumeCounts } from './transport/ws/sync.ts';
 
 export { DEFAULT_OPTIONS, type ServerOptions } from './options.ts';
 

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { RateLimiter } from '../src/security/rate-limit.ts';
-import { TokenRegistry, can, parseTokenList } from '../src/security/auth.ts';
+import { TokenRegistry, parseTokenList } from '../src/security/auth.ts';
+import { permits } from '../src/security/policy.ts';
 import { corsHeaders, isAllowedOrigin, isLoopback } from '../src/security/edge.ts';
 import { createServer } from '../src/server.ts';
 import type { Order, ServerMessage, CreatedOrder } from '../src/protocol.ts';
@@ -80,15 +81,23 @@ describe('configuration and policy', () => {
     }
   });
 
-  test('roles grant exactly their permissions; lookup is by exact token', () => {
+  test('the access table grants each role exactly its actions; lookup is by exact token', () => {
     const registry = new TokenRegistry(TOKENS);
     assert.equal(registry.lookup(VIEWER)?.role, 'viewer');
     assert.equal(registry.lookup(VIEWER + 'x'), undefined);
     assert.equal(registry.lookup(VIEWER.slice(0, -1)), undefined);
-    const matrix = (['admin', 'operator', 'viewer'] as const).map((role) => (['read', 'write', 'delete'] as const).map((p) => can({ kind: 'role', role, name: role, digest: Buffer.alloc(32) }, p)));
-    assert.deepEqual(matrix, [[true, true, true], [true, true, false], [true, false, false]]);
-    assert.equal(can({ kind: 'tracking', orderId: 'x' }, 'read'), false);
-    assert.equal(can({ kind: 'open' }, 'delete'), true);
+    const actions = ['listOrders', 'readOrder', 'readStats', 'watchOrders', 'createOrder', 'changeStatus', 'reissueTrackingToken', 'deleteOrder'] as const;
+    const matrix = (['admin', 'operator', 'viewer'] as const).map((role) => actions.map((action) => permits({ kind: 'role', role, name: role, digest: Buffer.alloc(32) }, action)));
+    assert.deepEqual(matrix, [
+      [true, true, true, true, true, true, true, true],
+      [true, true, true, true, true, true, true, false],
+      [true, true, true, true, false, false, false, false],
+    ]);
+    const tracking = { kind: 'tracking', orderId: 'x' } as const;
+    assert.deepEqual(actions.map((action) => permits(tracking, action, 'x')), [false, false, false, true, false, false, false, false], 'a tracking token watches its own order, nothing else');
+    assert.equal(permits(tracking, 'watchOrders', 'y'), false);
+    assert.equal(permits(tracking, 'trackOrder', 'x'), true);
+    assert.equal(permits({ kind: 'open' }, 'deleteOrder'), true);
   });
 
   test('origins: loopback and configured ones only; the Host header is never taken as our origin', () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { announcement, createBatcher, createdToast } from '../client/notify.ts';
 import { eventsPerSecond } from '../client/stats.ts';
-import { fieldSentence, sentence } from '../client/view/form.ts';
+import { fieldSentence, sentence } from '../client/ui/form.ts';
 import type { Order, OrderEvent } from '../src/protocol.ts';
 
 const order = (name: string, id = '01a20001-9c5d-7309-a00f-d6f94e819b3b'): Order => ({

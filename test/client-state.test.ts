@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { backoffDelay, BACKOFF } from '../client/backoff.ts';
+import { backoffDelay, BACKOFF } from '../client/stream/backoff.ts';
 import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from '../client/state.ts';
 
 const ordersNewestFirst = (state: BoardState) => state.list;

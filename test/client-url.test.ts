@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { COMPACT_LAYOUT, csvExportHref, detailHashTarget, formatFilter, parseFilter, toggleStatus } from '../client/url-state.ts';
-import { emptyRowsSentence } from '../client/view/form.ts';
+import { emptyRowsSentence } from '../client/ui/form.ts';
 
 describe('url state: layout, export link, order links', () => {
   test('the compact layout round-trips through ?view=compact and survives filter changes; cards are the default and leave no trace', () => {

@@ -56,7 +56,7 @@ async function setStatus(id: string, status: string, base = h.srv.base, headers:
   assert.equal(res.status, 200, res.text);
 }
 
-/** The dark modules an SVG drawn by client/view/share.ts holds, as `row,column` (quiet zone taken off). */
+/** The dark modules an SVG drawn by client/ui/share.ts holds, as `row,column` (quiet zone taken off). */
 async function svgModules(page: Page, selector: string): Promise<Set<string>> {
   const d = await page.locator(selector).evaluate((svg) => svg.querySelector('path')?.getAttribute('d') ?? '');
   const modules = new Set<string>();

@@ -12,7 +12,7 @@ import { memoryStorage, startCore, type Core } from '../src/store.ts';
 import { EventRing } from '../src/store/event-ring.ts';
 import { createOrderIdGenerator } from '../src/store/order-id.ts';
 import { handleClientMessage, type Session, type SessionContext } from '../src/transport/ws/session.ts';
-import { openSession } from '../src/transport/ws/views.ts';
+import { openSession } from '../src/transport/ws/sync.ts';
 import { captureLogger } from './helpers.ts';
 
 class FakeSocket implements SessionSocket {

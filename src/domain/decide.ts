@@ -8,10 +8,11 @@
  * journal, Redis), this is the only copy of the rules.
  */
 
-import { ProtocolError, fail, ok, type Result } from '../protocol/errors.ts';
-import type { CreateOrderInput, Order, OrderDeletedEvent, OrderCreatedEvent, OrderItem, OrderUpdatedEvent, StatusHistoryEntry } from '../protocol/orders.ts';
-import { orderTotalCents } from './orders.ts';
-import { ALLOWED_TRANSITIONS, canTransition, type OrderStatus } from './statuses.ts';
+import type { OrderCreatedEvent, OrderDeletedEvent, OrderUpdatedEvent } from './events.ts';
+import { orderTotalCents, type CreateOrderInput, type Order, type OrderItem, type StatusHistoryEntry } from './orders.ts';
+import type { Refusal } from './refusals.ts';
+import { fail, ok, type Result } from './result.ts';
+import { canTransition, type OrderStatus } from './statuses.ts';
 
 /** What a client asks for, with what the caller supplies: the new order's id, and the time. */
 export type Command =
@@ -28,7 +29,7 @@ export type Change = Omit<OrderCreatedEvent, 'seq'> | Omit<OrderUpdatedEvent, 's
  * @param command what was asked
  * @returns the change to record (its order is the order after it; a delete's is the last state), or why not
  */
-export function decide(current: Order | undefined, command: Command): Result<Change> {
+export function decide(current: Order | undefined, command: Command): Result<Change, Refusal> {
   switch (command.type) {
     case 'create':
       if (current !== undefined) throw new Error(`id generator repeated ${command.id}`);
@@ -37,7 +38,7 @@ export function decide(current: Order | undefined, command: Command): Result<Cha
       const refused = refusal(current, command.id, command.expectedVersion);
       if (refused !== undefined) return fail(refused);
       const order = current!;
-      if (!canTransition(order.status, command.status)) return fail(badTransition(order, command.status));
+      if (!canTransition(order.status, command.status)) return fail({ kind: 'bad-transition', order, status: command.status });
       const { at, status } = command;
       const history: readonly StatusHistoryEntry[] = [...order.history, { status, at }];
       return ok({ type: 'order.updated', order: { ...order, status, history, version: order.version + 1, updatedAt: at }, previousStatus: order.status });
@@ -77,35 +78,11 @@ export function versionBefore(change: Change): number {
   }
 }
 
-/**
- * The refusal for a client that names no order: the one sentence for "not
- * found" everywhere (HTTP, WebSocket, tracking aside).
- * @param id what the client sent as an id, shortened
- */
-export function orderNotFound(id: string): ProtocolError {
-  return new ProtocolError('LO_ERR_NOT_FOUND', `No order with id ${id.slice(0, 100)}`);
-}
-
 /** Not found, or not at the version the client expected. */
-function refusal(current: Order | undefined, id: string, expectedVersion: number | undefined): ProtocolError | undefined {
-  if (current === undefined) return orderNotFound(id);
-  if (expectedVersion !== undefined && expectedVersion !== current.version) {
-    return new ProtocolError('LO_ERR_VERSION_MISMATCH', `Order ${current.id} is at version ${current.version}, not ${expectedVersion}`, {
-      currentVersion: current.version,
-      currentStatus: current.status,
-    });
-  }
+function refusal(current: Order | undefined, id: string, expectedVersion: number | undefined): Refusal | undefined {
+  if (current === undefined) return { kind: 'not-found', id };
+  if (expectedVersion !== undefined && expectedVersion !== current.version) return { kind: 'version-mismatch', order: current, expectedVersion };
   return undefined;
-}
-
-function badTransition(order: Order, status: OrderStatus): ProtocolError {
-  const allowed = ALLOWED_TRANSITIONS[order.status];
-  const next = allowed.length === 0 ? `"${order.status}" is final` : `allowed next: ${allowed.join(', ')}`;
-  return new ProtocolError('LO_ERR_BAD_TRANSITION', `Cannot move order from "${order.status}" to "${status}" (${next})`, {
-    allowed,
-    currentStatus: order.status,
-    currentVersion: order.version,
-  });
 }
 
 /** The first history of orders created at the last timestamp seen (see {@link firstHistoryAt}). */

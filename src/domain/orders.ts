@@ -1,9 +1,49 @@
 /**
  * @module domain/orders
- * What an order may hold, and money: prices in whole cents and exact totals.
+ * What an order is and may hold, and money: prices in whole cents and exact
+ * totals. The protocol carries these shapes as they are (protocol/orders.ts).
  */
 
-import type { OrderItem } from '../protocol/orders.ts';
+import type { OrderStatus } from './statuses.ts';
+
+/** One line of an order, always stored normalised (a bare string means quantity 1). */
+export interface OrderItem {
+  readonly name: string;
+  readonly quantity: number;
+  /** Unit price; absent when the client gave none. */
+  readonly price?: number;
+}
+
+/** One entry of an order's status timeline. */
+export interface StatusHistoryEntry {
+  readonly status: OrderStatus;
+  /** ISO 8601 time of the change. */
+  readonly at: string;
+}
+
+/** An order as the API and the socket carry it. */
+export interface Order {
+  /** UUID v7: sorts by creation time. */
+  readonly id: string;
+  readonly customerName: string;
+  readonly customerEmail?: string;
+  readonly items: readonly OrderItem[];
+  /** Sum of quantity × price, present only when every item has a price. */
+  readonly total?: number;
+  readonly status: OrderStatus;
+  readonly history: readonly StatusHistoryEntry[];
+  /** Starts at 1 and grows by 1 with every change; used for `If-Match`. */
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** What a client sends to create an order, after validation. */
+export interface CreateOrderInput {
+  readonly customerName: string;
+  readonly customerEmail?: string;
+  readonly items: readonly OrderItem[];
+}
 
 /** Bounds on what an order may hold; validators and docs use the same numbers. */
 export const ORDER_LIMITS = {

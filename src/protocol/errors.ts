@@ -1,10 +1,15 @@
 /**
  * @module protocol/errors
  * The error registry: every code the service reports with its HTTP status,
- * the error class that carries one, and `Result` for expected failures.
+ * the error class that carries one, `Result` for expected failures, and
+ * the words and codes of the rules' refusals.
  */
 
-import type { OrderStatus } from '../domain/statuses.ts';
+import type { Refusal } from '../domain/refusals.ts';
+import { fail, ok, type Result as DomainResult } from '../domain/result.ts';
+import { ALLOWED_TRANSITIONS, type OrderStatus } from '../domain/statuses.ts';
+
+export { fail, ok };
 
 /**
  * Every error the service reports, with its HTTP status and problem title.
@@ -66,20 +71,8 @@ export class ProtocolError extends Error {
   }
 }
 
-/** A value or an expected failure. */
-export type Result<T, E = ProtocolError> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: E };
-
-/** Wrap a success. */
-export function ok<T>(value: T): Result<T, never> {
-  return { ok: true, value };
-}
-
-/** Wrap a failure. */
-export function fail<E>(error: E): Result<never, E> {
-  return { ok: false, error };
-}
+/** A value or an expected failure (by default a {@link ProtocolError}). */
+export type Result<T, E = ProtocolError> = DomainResult<T, E>;
 
 /**
  * Make a compile error of any unhandled union member.
@@ -98,4 +91,41 @@ export function assertNever(value: never): never {
 export function toWireError(error: unknown): ProtocolError {
   if (error instanceof ProtocolError) return error;
   return new ProtocolError('LO_ERR_INTERNAL', 'The server failed to handle this request');
+}
+
+/**
+ * The refusal for a client that names no order: the one sentence for "not
+ * found" everywhere (HTTP, WebSocket, tracking aside).
+ * @param id what the client sent as an id, shortened
+ */
+export function orderNotFound(id: string): ProtocolError {
+  return new ProtocolError('LO_ERR_NOT_FOUND', `No order with id ${id.slice(0, 100)}`);
+}
+
+/**
+ * A refusal of the rules (domain/decide.ts), as the client is told it.
+ * @param refusal what the rules refused, and why
+ */
+export function refusalError(refusal: Refusal): ProtocolError {
+  switch (refusal.kind) {
+    case 'not-found':
+      return orderNotFound(refusal.id);
+    case 'version-mismatch': {
+      const { order, expectedVersion } = refusal;
+      return new ProtocolError('LO_ERR_VERSION_MISMATCH', `Order ${order.id} is at version ${order.version}, not ${expectedVersion}`, {
+        currentVersion: order.version,
+        currentStatus: order.status,
+      });
+    }
+    case 'bad-transition': {
+      const { order, status } = refusal;
+      const allowed = ALLOWED_TRANSITIONS[order.status];
+      const next = allowed.length === 0 ? `"${order.status}" is final` : `allowed next: ${allowed.join(', ')}`;
+      return new ProtocolError('LO_ERR_BAD_TRANSITION', `Cannot move order from "${order.status}" to "${status}" (${next})`, {
+        allowed,
+        currentStatus: order.status,
+        currentVersion: order.version,
+      });
+    }
+  }
 }

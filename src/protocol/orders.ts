@@ -1,43 +1,16 @@
 /**
  * @module protocol/orders
- * Orders and events as they travel: the order, its items and history, what
- * a client sends to create or change one, and the events every change makes.
+ * Orders and events as they travel: the order and its events (their shapes
+ * are the domain's, re-exported here), what a client sends to create or
+ * change one, tracking tokens, and positions in an order's own history.
  */
 
+import type { OrderEvent } from '../domain/events.ts';
+import type { Order } from '../domain/orders.ts';
 import type { OrderStatus } from '../domain/statuses.ts';
 
-
-/** One line of an order, always stored normalised (a bare string means quantity 1). */
-export interface OrderItem {
-  readonly name: string;
-  readonly quantity: number;
-  /** Unit price; absent when the client gave none. */
-  readonly price?: number;
-}
-
-/** One entry of an order's status timeline. */
-export interface StatusHistoryEntry {
-  readonly status: OrderStatus;
-  /** ISO 8601 time of the change. */
-  readonly at: string;
-}
-
-/** An order as the API and the socket carry it. */
-export interface Order {
-  /** UUID v7: sorts by creation time. */
-  readonly id: string;
-  readonly customerName: string;
-  readonly customerEmail?: string;
-  readonly items: readonly OrderItem[];
-  /** Sum of quantity × price, present only when every item has a price. */
-  readonly total?: number;
-  readonly status: OrderStatus;
-  readonly history: readonly StatusHistoryEntry[];
-  /** Starts at 1 and grows by 1 with every change; used for `If-Match`. */
-  readonly version: number;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
+export type { CreateOrderInput, Order, OrderItem, StatusHistoryEntry } from '../domain/orders.ts';
+export type { OrderCreatedEvent, OrderDeletedEvent, OrderEvent, OrderUpdatedEvent } from '../domain/events.ts';
 
 /**
  * The answer to creating an order: the order plus its secret tracking token.
@@ -52,14 +25,6 @@ export interface TrackingTokenAnswer {
   readonly trackingToken: string;
 }
 
-
-/** What a client sends to create an order, after validation. */
-export interface CreateOrderInput {
-  readonly customerName: string;
-  readonly customerEmail?: string;
-  readonly items: readonly OrderItem[];
-}
-
 /** What a client sends to change an order's status, after validation. */
 export interface StatusChangeInput {
   readonly status: OrderStatus;
@@ -67,34 +32,6 @@ export interface StatusChangeInput {
 
 /** Number of orders in each status. */
 export type StatusCounts = Record<OrderStatus, number>;
-
-
-
-/** An order was created. */
-export interface OrderCreatedEvent {
-  readonly type: 'order.created';
-  /** Global, gap-free, increasing sequence number. */
-  readonly seq: number;
-  readonly order: Order;
-}
-
-/** An order changed (today: its status). */
-export interface OrderUpdatedEvent {
-  readonly type: 'order.updated';
-  readonly seq: number;
-  readonly order: Order;
-  readonly previousStatus: OrderStatus;
-}
-
-/** An order was deleted; `order` is its last state. */
-export interface OrderDeletedEvent {
-  readonly type: 'order.deleted';
-  readonly seq: number;
-  readonly order: Order;
-}
-
-/** Every change to the store is one of these. */
-export type OrderEvent = OrderCreatedEvent | OrderUpdatedEvent | OrderDeletedEvent;
 
 /**
  * Where an event stands in the history of its own order: the order's

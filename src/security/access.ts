@@ -1,16 +1,16 @@
 /**
  * @module security/access
- * The one access policy for HTTP and WebSocket: who is asking (role token,
- * tracking token, or open mode), whether they may, and how often. Handlers
- * ask it; they never look at tokens themselves.
+ * Access for HTTP and WebSocket: who is asking (role token, tracking token,
+ * or open mode), whether the one access table (policy.ts) lets them, and how
+ * often. Handlers ask it; they never look at tokens or roles themselves.
  */
 
 import type { IncomingMessage } from 'node:http';
-import { bearerToken, can, TokenRegistry, type Permission, type Principal } from './auth.ts';
+import { bearerToken, TokenRegistry, type Principal } from './auth.ts';
 import { isAllowedHost, isLoopback } from './edge.ts';
 import { ProtocolError, WS_BEARER_PREFIX, fail, ok, type Result, type Role } from '../protocol.ts';
+import { ACCESS_POLICY, permits, type AccessRule, type Action } from './policy.ts';
 import { RateLimiter } from './rate-limit.ts';
-import type { RequestTarget } from '../transport/http/request-target.ts';
 import { TrackingTokens } from './tracking.ts';
 
 /** Settings for {@link AccessControl}. */
@@ -111,9 +111,9 @@ export class AccessControl {
    * otherwise a role token from `Authorization: Bearer` or, for browsers, the
    * `liveorders.bearer.TOKEN` subprotocol.
    * @param req the upgrade request
-   * @param url its URL
+   * @param url its URL (a transport's parsed request target; only its query is read)
    */
-  authenticateUpgrade(req: IncomingMessage, url: RequestTarget): Result<Principal> {
+  authenticateUpgrade(req: IncomingMessage, url: { readonly searchParams: URLSearchParams }): Result<Principal> {
     const track = url.searchParams.get('track');
     if (track !== null) return this.#trackingFor(track);
     if (!this.#tokens.enabled) return ok(OPEN);
@@ -133,22 +133,20 @@ export class AccessControl {
   }
 
   /**
-   * Refuse what `principal` may not do (403).
+   * Whether `principal` may do `action` now: 403 when the access table says
+   * no, 429 when the action counts against a write allowance that is spent.
    * @param principal who
-   * @param permission what
+   * @param action what, as the access table names it
+   * @param target the order it concerns, if any, and the peer address (for the write allowance)
    */
-  authorize(principal: Principal, permission: Permission): Result<void> {
-    if (can(principal, permission)) return ok(undefined);
-    const who = principal.kind === 'role' ? `The ${principal.role} role` : 'A tracking token';
-    return fail(new ProtocolError('LO_ERR_FORBIDDEN', `${who} may not ${permission === 'read' ? 'read the store' : permission === 'write' ? 'create or change orders' : 'delete orders'}`));
+  admit(principal: Principal, action: Action, target: { readonly orderId?: string; readonly address?: string | undefined } = {}): Result<void> {
+    const rule: AccessRule = ACCESS_POLICY[action];
+    if (!permits(principal, action, target.orderId)) return fail(forbidden(principal, rule));
+    return rule.limited ? this.#limitWrite(principal, target.address) : ok(undefined);
   }
 
-  /**
-   * Count one write against its sender's allowance (only when tokens are on).
-   * @param principal who
-   * @param address the peer address
-   */
-  limitWrite(principal: Principal, address: string | undefined): Result<void> {
+  /** Count one write against its sender's allowance (only when tokens are on). */
+  #limitWrite(principal: Principal, address: string | undefined): Result<void> {
     if (!this.#limits(address)) return ok(undefined);
     const key = principal.kind === 'role' ? principal.name : `addr:${address ?? '?'}`;
     const decision = this.#writes.take(key);
@@ -186,6 +184,15 @@ export class AccessControl {
 export function hostNotAllowed(host: string | undefined): ProtocolError {
   const name = (host ?? '').slice(0, 100);
   return new ProtocolError('LO_ERR_HOST_NOT_ALLOWED', `This service does not answer to the host name "${name}"; use localhost, or list the name in ALLOWED_HOSTS`);
+}
+
+function forbidden(principal: Principal, rule: AccessRule): ProtocolError {
+  if (principal.kind === 'tracking') {
+    const detail = rule.ownOrder ? 'A tracking token opens its own order only' : `A tracking token may not ${rule.what}`;
+    return new ProtocolError('LO_ERR_FORBIDDEN', detail);
+  }
+  const who = principal.kind === 'role' ? `The ${principal.role} role` : 'This client';
+  return new ProtocolError('LO_ERR_FORBIDDEN', `${who} may not ${rule.what}`);
 }
 
 function unauthorized(detail: string): ProtocolError {

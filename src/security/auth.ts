@@ -1,6 +1,6 @@
 /**
  * @module security/auth
- * Who is asking, and what they may do. Role tokens come from configuration
+ * Who is asking (what they may do is the access table's, policy.ts). Role tokens come from configuration
  * (never a default); customer tracking tokens are derived per order (tracking.ts). With no
  * role tokens configured the service is open (and `createServer` then only
  * binds to loopback unless told otherwise). Tokens are compared in constant time.
@@ -8,16 +8,6 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ROLES, fail, ok, type Result, type Role } from '../protocol.ts';
-
-/** What a request may do. */
-export type Permission = 'read' | 'write' | 'delete';
-
-/** The permissions of each role. */
-export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
-  admin: ['read', 'write', 'delete'],
-  operator: ['read', 'write'],
-  viewer: ['read'],
-};
 
 /** Who a request or connection is. */
 export type Principal =
@@ -33,35 +23,8 @@ export type Principal =
   /** A customer holding one order's tracking token: that order, read only. */
   | { readonly kind: 'tracking'; readonly orderId: string };
 
-/**
- * What a principal's idempotency keys are prefixed with: keys are scoped to
- * the caller, so nobody can replay another client's answer (and its
- * tracking token) by guessing a key.
- * @param principal who sends the key
- */
-export function idempotencyScope(principal: Principal): string {
-  return principal.kind === 'role' ? `${principal.name}\n` : '';
-}
-
 /** Shortest accepted role token: guessing one must be hopeless. */
 export const MIN_TOKEN_LENGTH = 24;
-
-/**
- * Whether `principal` may do `permission` on the whole store (tracking
- * principals may do nothing store-wide; their one order is checked apart).
- * @param principal who
- * @param permission what
- */
-export function can(principal: Principal, permission: Permission): boolean {
-  switch (principal.kind) {
-    case 'open':
-      return true;
-    case 'role':
-      return ROLE_PERMISSIONS[principal.role].includes(permission);
-    case 'tracking':
-      return false;
-  }
-}
 
 /** A configured role token. */
 interface RoleToken {

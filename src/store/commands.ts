@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { decide, decideCreate, type Change, type Command } from '../domain/decide.ts';
 import type { OrderStatus } from '../domain/statuses.ts';
-import { ProtocolError, fail, ok, type Result } from '../protocol/errors.ts';
+import { ProtocolError, fail, ok, refusalError, type Result } from '../protocol/errors.ts';
 import type { CreateOrderInput } from '../protocol/orders.ts';
 import { IDEMPOTENCY_TTL_MS } from './idempotency.ts';
 import type { Commands, Committed, Created, IdempotencyClaim, IdempotencyRecord, OrderLog } from './ports.ts';
@@ -124,10 +124,10 @@ export class OrderCommands implements Commands {
       const next = command();
       const decided = decide(this.#projection.get(next.id), next);
       if (!decided.ok) {
-        if (caughtUp || this.#log.head === undefined) return decided;
+        if (caughtUp || this.#log.head === undefined) return fail(refusalError(decided.error));
         caughtUp = true;
         const before = this.#projection.seq;
-        if (!(await catchUpWithHead(this.#log, this.#projection)) || this.#projection.seq === before) return decided;
+        if (!(await catchUpWithHead(this.#log, this.#projection)) || this.#projection.seq === before) return fail(refusalError(decided.error));
         attempt--;
         continue;
       }

@@ -6,7 +6,6 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { orderNotFound } from '../../domain/decide.ts';
 import {
   ORDER_STATUSES,
   ProtocolError,
@@ -16,6 +15,7 @@ import {
   isOrderId,
   isOrderStatus,
   isValidIdempotencyKey,
+  orderNotFound,
   parseCreateOrderInput,
   parseStatusChangeInput,
   toWireError,
@@ -24,8 +24,8 @@ import {
   type Result,
   type TrackingTokenAnswer,
 } from '../../protocol.ts';
-import { idempotencyScope } from '../../security/auth.ts';
-import type { Committed, Created } from '../../store/ports.ts';
+import type { Committed } from '../../store/ports.ts';
+import { createOrderFor, trackingTokenOf, type CreatedForClient } from '../create-order.ts';
 import type { ApiContext, RouteMatch } from './context.ts';
 import { CLOSE_AFTER_RESPONSE, readJsonBody, sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
 
@@ -60,19 +60,17 @@ export async function createOrder(ctx: ApiContext, req: IncomingMessage, res: Se
   if (!body.ok) return sendBodyProblem(res, body.error);
   const input = parseCreateOrderInput(body.value);
   if (!input.ok) return sendProblem(res, input.error);
-  const key = typeof rawKey === 'string' ? `${idempotencyScope(principal)}${rawKey}` : undefined;
-  let result: Result<Created>;
+  let result: Result<CreatedForClient>;
   try {
-    result = await ctx.commands.create(input.value, key);
+    result = await createOrderFor(ctx.commands, ctx.access, principal, input.value, typeof rawKey === 'string' ? rawKey : undefined);
   } catch (error) {
     return sendCommandFailure(ctx, res, error);
   }
   if (!result.ok) return sendProblem(res, result.error);
-  const { order, replayed } = result.value;
+  const { order, replayed, trackingToken } = result.value;
   const headers: Record<string, string> = { ETag: etagOf(order), Location: `/api/orders/${order.id}` };
   if (replayed) headers['Idempotent-Replayed'] = 'true';
-  // The order, plus its tracking token: only the creator ever sees the token.
-  sendEncodedJson(res, 201, encodeCreatedOrder(order, ctx.access.tracking.issue(order.id)), headers);
+  sendEncodedJson(res, 201, encodeCreatedOrder(order, trackingToken), headers);
 }
 
 /** `GET /api/orders/ID`. */
@@ -110,7 +108,7 @@ export async function deleteOrder(ctx: ApiContext, req: IncomingMessage, res: Se
 /** `GET /api/orders/ID/tracking-token`: the token again, for whoever may create orders. */
 export function getTrackingToken(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
   if (ctx.orders.get(id) === undefined) return sendProblem(res, orderNotFound(id));
-  const answer: TrackingTokenAnswer = { orderId: id, trackingToken: ctx.access.tracking.issue(id) };
+  const answer: TrackingTokenAnswer = { orderId: id, trackingToken: trackingTokenOf(ctx.access, id) };
   sendJson(res, 200, answer);
 }
 

@@ -1,7 +1,7 @@
 /**
  * @module transport/http/router
- * The REST API's routes: which handler answers which path and method, what
- * each needs (a permission, a tracking token, or nothing), and the index at
+ * The REST API's routes: which handler answers which path and method, the
+ * action of the access table (security/policy.ts) each is, and the index at
  * `/api` that lists them with a curl line each. Unknown paths get 404,
  * known paths with another method 405 with `Allow`; `HEAD` follows a `GET`
  * that only reads, and `OPTIONS` lists `Allow`.
@@ -9,17 +9,18 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ProtocolError, type Result } from '../../protocol.ts';
-import type { Permission, Principal } from '../../security/auth.ts';
+import type { Principal } from '../../security/auth.ts';
 import { corsHeaders } from '../../security/edge.ts';
+import { ACCESS_POLICY, type Action } from '../../security/policy.ts';
 import type { ApiContext, Handler } from './context.ts';
 import { sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
 import { changeStatus, createOrder, deleteOrder, getOrder, getTrackedOrder, getTrackingToken, listOrders } from './orders.ts';
 import type { RequestTarget } from './request-target.ts';
 
-/** A handler, what it needs (a permission, `tracking`: the path's token is the credential, or nothing), and how the index shows it. */
+/** A handler, the action of the access table it is (which says who may), and how the index shows it. */
 interface Endpoint {
   readonly handle: Handler;
-  readonly needs: Permission | 'tracking' | 'public';
+  readonly action: Action;
   /** One line for the index at `/api`. */
   readonly what: string;
   /** What follows the method and URL in the index's curl line (a body, say). */
@@ -34,7 +35,7 @@ interface Route {
 }
 
 /**
- * On reads while this instance's view of a shared history is cut off
+ * On reads while what this instance sees of a shared history is cut off
  * (Redis unreachable): what it answers is what it had, and may miss writes
  * made through other instances since.
  */
@@ -44,36 +45,35 @@ const STALE_VALUE = 'storage unreachable; this answer may miss recent writes';
 const JSON_BODY = `-H 'Content-Type: application/json' -d`;
 
 const ROUTES: readonly Route[] = [
-  { pattern: /^\/api\/?$/, path: '/api', methods: { GET: { handle: getIndex, needs: 'public', what: 'this index' } } },
+  { pattern: /^\/api\/?$/, path: '/api', methods: { GET: { handle: getIndex, action: 'readIndex', what: 'this index' } } },
   {
     pattern: /^\/api\/orders$/,
     path: '/api/orders?status=pending,processing&limit=50',
     methods: {
-      GET: { handle: listOrders, needs: 'read', what: 'orders, newest first; X-Total-Count, and a Link header to the next page' },
-      POST: { handle: createOrder, needs: 'write', what: 'create an order (Idempotency-Key makes retries safe); the answer carries its trackingToken', curlArgs: `${JSON_BODY} '{"customerName":"Ada","items":["laptop",{"name":"mouse","quantity":2,"price":19.99}]}'` },
+      GET: { handle: listOrders, action: 'listOrders', what: 'orders, newest first; X-Total-Count, and a Link header to the next page' },
+      POST: { handle: createOrder, action: 'createOrder', what: 'create an order (Idempotency-Key makes retries safe); the answer carries its trackingToken', curlArgs: `${JSON_BODY} '{"customerName":"Ada","items":["laptop",{"name":"mouse","quantity":2,"price":19.99}]}'` },
     },
   },
   {
     pattern: /^\/api\/orders\/([^/]+)$/,
     path: '/api/orders/ORDER_ID',
     methods: {
-      GET: { handle: getOrder, needs: 'read', what: 'one order, with its version as ETag' },
-      DELETE: { handle: deleteOrder, needs: 'delete', what: 'delete an order (If-Match honoured)' },
+      GET: { handle: getOrder, action: 'readOrder', what: 'one order, with its version as ETag' },
+      DELETE: { handle: deleteOrder, action: 'deleteOrder', what: 'delete an order (If-Match honoured)' },
     },
   },
   {
     pattern: /^\/api\/orders\/([^/]+)\/status$/,
     path: '/api/orders/ORDER_ID/status',
     methods: {
-      PUT: { handle: changeStatus, needs: 'write', what: 'move an order along: pending, processing, shipped, delivered, or cancelled (If-Match honoured)', curlArgs: `${JSON_BODY} '{"status":"processing"}'` },
-      PATCH: { handle: changeStatus, needs: 'write', what: 'the same as PUT', curlArgs: `${JSON_BODY} '{"status":"shipped"}'` },
+      PUT: { handle: changeStatus, action: 'changeStatus', what: 'move an order along: pending, processing, shipped, delivered, or cancelled (If-Match honoured)', curlArgs: `${JSON_BODY} '{"status":"processing"}'` },
+      PATCH: { handle: changeStatus, action: 'changeStatus', what: 'the same as PUT', curlArgs: `${JSON_BODY} '{"status":"shipped"}'` },
     },
   },
-  // A tracking token is a shareable capability: only those who get one when creating may ask again (and it counts as a write).
-  { pattern: /^\/api\/orders\/([^/]+)\/tracking-token$/, path: '/api/orders/ORDER_ID/tracking-token', methods: { GET: { handle: getTrackingToken, needs: 'write', what: "an order's customer tracking token again" } } },
-  { pattern: /^\/api\/track\/([^/]+)$/, path: '/api/track/TRACKING_TOKEN', methods: { GET: { handle: getTrackedOrder, needs: 'tracking', what: 'the one order a tracking token opens (no other credential needed); the customer page is /track/TRACKING_TOKEN' } } },
-  { pattern: /^\/api\/stats$/, path: '/api/stats', methods: { GET: { handle: getStats, needs: 'read', what: 'live numbers: orders by status, connections, events sent, seq' } } },
-  { pattern: /^\/healthz$/, path: '/healthz', methods: { GET: { handle: getHealth, needs: 'public', what: 'liveness' } } },
+  { pattern: /^\/api\/orders\/([^/]+)\/tracking-token$/, path: '/api/orders/ORDER_ID/tracking-token', methods: { GET: { handle: getTrackingToken, action: 'reissueTrackingToken', what: "an order's customer tracking token again" } } },
+  { pattern: /^\/api\/track\/([^/]+)$/, path: '/api/track/TRACKING_TOKEN', methods: { GET: { handle: getTrackedOrder, action: 'trackOrder', what: 'the one order a tracking token opens (no other credential needed); the customer page is /track/TRACKING_TOKEN' } } },
+  { pattern: /^\/api\/stats$/, path: '/api/stats', methods: { GET: { handle: getStats, action: 'readStats', what: 'live numbers: orders by status, connections, events sent, seq' } } },
+  { pattern: /^\/healthz$/, path: '/healthz', methods: { GET: { handle: getHealth, action: 'checkHealth', what: 'liveness' } } },
 ];
 
 /**
@@ -108,7 +108,7 @@ export function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: Ser
       return sendProblem(res, new ProtocolError('LO_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allow}`), { Allow: allow });
     }
     const id = decodeSegment(m[1]);
-    const principal = admit(ctx, req, endpoint.needs, id);
+    const principal = admit(ctx, req, endpoint.action, id);
     if (!principal.ok) {
       req.resume();
       return sendAccessProblem(res, principal.error);
@@ -120,19 +120,22 @@ export function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: Ser
   sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', `No API route ${url.pathname.slice(0, 200)}`));
 }
 
-/** Who the request is, if they may use this endpoint: 401 without a valid credential, 403 without the permission, 429 past the write limit. */
-function admit(ctx: ApiContext, req: IncomingMessage, needs: Endpoint['needs'], id: string): Result<Principal> {
-  if (needs === 'public') return { ok: true, value: { kind: 'open' } };
-  if (needs === 'tracking') return ctx.access.track(id);
-  const principal = ctx.access.authenticate(req.headers.authorization);
+/**
+ * Who the request is, if the access table lets them do this: 401 without a
+ * valid credential, 403 when the table says no, 429 past the write limit.
+ */
+function admit(ctx: ApiContext, req: IncomingMessage, action: Action, id: string): Result<Principal> {
+  const { roles } = ACCESS_POLICY[action];
+  if (roles === 'anyone') return { ok: true, value: { kind: 'open' } };
+  const principal = roles === 'tracking' ? ctx.access.track(id) : ctx.access.authenticate(req.headers.authorization);
   if (!principal.ok) return principal;
-  const allowed = ctx.access.authorize(principal.value, needs);
-  if (!allowed.ok) return allowed;
-  if (needs !== 'read') {
-    const limited = ctx.access.limitWrite(principal.value, req.socket.remoteAddress);
-    if (!limited.ok) return limited;
-  }
-  return principal;
+  const admitted = ctx.access.admit(principal.value, action, { orderId: roles === 'tracking' ? trackedOrder(principal.value) : id, address: req.socket.remoteAddress });
+  return admitted.ok ? principal : admitted;
+}
+
+/** The order a tracking principal holds the token of. */
+function trackedOrder(principal: Principal): string | undefined {
+  return principal.kind === 'tracking' ? principal.orderId : undefined;
 }
 
 function sendAccessProblem(res: ServerResponse, error: ProtocolError): void {
@@ -162,7 +165,7 @@ function getIndex(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): v
   const auth = ctx.access.enabled ? ` -H "Authorization: Bearer $LIVEORDERS_TOKEN"` : '';
   const routes = ROUTES.flatMap((route) =>
     Object.entries(route.methods).map(([method, endpoint]) => {
-      const credential = endpoint.needs === 'public' || endpoint.needs === 'tracking' ? '' : auth;
+      const credential = typeof ACCESS_POLICY[endpoint.action].roles === 'string' ? '' : auth;
       const curl = `curl${method === 'GET' ? '' : ` -X ${method}`} '${base}${route.path}'${credential}${endpoint.curlArgs === undefined ? '' : ` ${endpoint.curlArgs}`}`;
       return { method, path: route.path.split('?')[0], what: endpoint.what, curl };
     }),
@@ -194,11 +197,11 @@ function allowHeader(route: Route): string {
 }
 
 /**
- * Whether `HEAD` may run the route's `GET`: only when that `GET` is a read.
- * `GET /api/orders/ID/tracking-token` counts as a write (it hands out a
- * capability and spends the rate limit), and HEAD must have no effect.
+ * Whether `HEAD` may run the route's `GET`: only when that `GET` spends no
+ * write allowance. `GET /api/orders/ID/tracking-token` does (it hands out a
+ * capability), and HEAD must have no effect.
  */
 function headFollowsGet(route: Route): boolean {
   const get = route.methods.GET;
-  return get !== undefined && get.needs !== 'write' && get.needs !== 'delete';
+  return get !== undefined && !ACCESS_POLICY[get.action].limited;
 }

@@ -18,7 +18,7 @@ import { CLOSE_CODES, ERROR_CODES, WS_SUBPROTOCOL, parseResumePoint, parseViewRe
 import type { RequestTarget } from '../http/request-target.ts';
 import { TokenBucket } from '../../security/rate-limit.ts';
 import { handleClientMessage, type Session, type SessionContext } from './session.ts';
-import { openSession } from './views.ts';
+import { openSession } from './sync.ts';
 
 /** Settings; `createServer` fills every one. */
 export interface WsEndpointOptions {
@@ -106,7 +106,7 @@ export class WsEndpoint {
     return this.#sockets.size;
   }
 
-  /** The open connections (read-only view, e.g. for fault-injection tests). */
+  /** The open connections (read-only, e.g. for fault-injection tests). */
   get sockets(): ReadonlySet<WebSocket> {
     return this.#sockets;
   }
@@ -145,6 +145,8 @@ export class WsEndpoint {
     const who = principal.value;
     // A tracking socket sees its one order, whatever the URL asked for.
     const view = who.kind === 'tracking' ? { ...initial.value.view, orderId: who.orderId } : initial.value.view;
+    const admitted = this.#options.access.admit(who, 'watchOrders', { ...(view.orderId === undefined ? {} : { orderId: view.orderId }), address });
+    if (!admitted.ok) return refuse(socket, admitted.error);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', destroyOnError);
       const session = this.#track(ws, who, address);

@@ -19,32 +19,19 @@ import {
   type ErrorMessage,
   type Order,
   ProtocolError,
+  type Result,
   type UpdateStatusMessage,
   type View,
 } from '../../protocol.ts';
 import type { AccessControl } from '../../security/access.ts';
-import { idempotencyScope, type Principal } from '../../security/auth.ts';
 import type { Commands } from '../../store/ports.ts';
 import type { Logger } from '../../support/logger.ts';
-import type { SessionSocket } from './client-socket.ts';
-import { send, startView, type ViewContext } from './views.ts';
+import { createOrderFor } from '../create-order.ts';
+import type { Session } from './session-state.ts';
+import { send, startView, type SyncContext } from './sync.ts';
 
 export type { SessionSocket } from './client-socket.ts';
-
-/** One connected client: its socket, who it is, and where it connects from. */
-export interface Session {
-  readonly socket: SessionSocket;
-  readonly principal: Principal;
-  readonly address?: string;
-  /** Set while a snapshot is queued but not yet written: the next one waits for it. */
-  snapshotInFlight?: boolean;
-  /** The latest view asked for while a snapshot was in flight; a newer `subscribe` replaces it. */
-  pendingView?: { readonly view: View; readonly limit: number };
-  /** Set while a command is being committed: later messages wait for its answer. */
-  busy?: boolean;
-  /** Messages that came while busy, oldest first. */
-  waiting?: string[];
-}
+export type { Session } from './session-state.ts';
 
 /**
  * Messages a client may send ahead of an unanswered command; one more closes
@@ -54,7 +41,7 @@ export interface Session {
 export const MAX_WAITING_MESSAGES = 64;
 
 /** Shared by every session. */
-export interface SessionContext extends ViewContext {
+export interface SessionContext extends SyncContext {
   /** The one write path. */
   readonly commands: Commands;
   readonly logger: Logger;
@@ -121,27 +108,26 @@ function handleOne(ctx: SessionContext, session: Session, text: string): void {
   }
 }
 
-/** The socket obeys the same rules as HTTP: writes need the write permission; a tracking socket cannot widen its view. */
+/** The socket obeys the access table as HTTP does: each message type is one of its actions. */
 function checkAccess(ctx: SessionContext, session: Session, message: ClientMessage): ProtocolError | undefined {
-  const { principal } = session;
+  const { principal, address } = session;
+  let admitted: Result<void>;
   switch (message.type) {
     case 'ping':
       return undefined;
     case 'subscribe':
-      if (principal.kind === 'tracking' && message.orderId !== principal.orderId) {
-        return new ProtocolError('LO_ERR_FORBIDDEN', 'A tracking connection can only watch its own order');
-      }
-      return undefined;
+      admitted = ctx.access.admit(principal, 'watchOrders', { ...(message.orderId === undefined ? {} : { orderId: message.orderId }), address });
+      break;
     case 'createOrder':
-    case 'updateStatus': {
-      const allowed = ctx.access.authorize(principal, 'write');
-      if (!allowed.ok) return allowed.error;
-      const limited = ctx.access.limitWrite(principal, session.address);
-      return limited.ok ? undefined : limited.error;
-    }
+      admitted = ctx.access.admit(principal, 'createOrder', { address });
+      break;
+    case 'updateStatus':
+      admitted = ctx.access.admit(principal, 'changeStatus', { orderId: message.orderId, address });
+      break;
     default:
       return assertNever(message);
   }
+  return admitted.ok ? undefined : admitted.error;
 }
 
 function dispatch(ctx: SessionContext, session: Session, message: ClientMessage): void {
@@ -170,11 +156,9 @@ function dispatch(ctx: SessionContext, session: Session, message: ClientMessage)
 }
 
 async function createOrder(ctx: SessionContext, session: Session, message: CreateOrderMessage): Promise<void> {
-  const key = message.idempotencyKey === undefined ? undefined : `${idempotencyScope(session.principal)}${message.idempotencyKey}`;
-  const result = await ctx.commands.create(message.order, key);
+  const result = await createOrderFor(ctx.commands, ctx.access, session.principal, message.order, message.idempotencyKey);
   if (!result.ok) return send(session.socket, errorMessage(result.error, message.requestId));
-  const trackingToken = ctx.access.tracking.issue(result.value.order.id);
-  send(session.socket, { ...ack(result.value.order, message.requestId), trackingToken });
+  send(session.socket, { ...ack(result.value.order, message.requestId), trackingToken: result.value.trackingToken });
 }
 
 async function updateStatus(ctx: SessionContext, session: Session, message: UpdateStatusMessage): Promise<void> {

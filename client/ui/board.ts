@@ -1,5 +1,5 @@
 /**
- * @module client/view/board
+ * @module client/ui/board
  * The board around the cards: counts by status (the funnel and the filter
  * chips), the search box, the layout switch (cards, or a compact row per
  * order), the "Export CSV" link of the current filter, the summary line with
@@ -42,7 +42,7 @@ export type BoardAction =
   | { readonly type: 'export'; readonly href: string };
 
 /** The board's chrome. */
-export interface BoardView {
+export interface BoardChromeUi {
   render(model: BoardChrome): void;
 }
 
@@ -51,7 +51,7 @@ export interface BoardView {
  * @param doc the document
  * @param emit where user actions go
  */
-export function createBoardView(doc: Document, emit: (action: BoardAction) => void): BoardView {
+export function createBoardChromeUi(doc: Document, emit: (action: BoardAction) => void): BoardChromeUi {
   const el = {
     board: requireElement<HTMLElement>(doc, '#board'),
     funnelBar: requireElement<HTMLElement>(doc, '#funnel-bar'),

@@ -1,5 +1,5 @@
 /**
- * @module client/view/cards
+ * @module client/ui/cards
  * The order cards: one `<li>` per order, reused while its version is unchanged,
  * and the move buttons shared with the detail dialog. A card re-drawn while it
  * holds the keyboard focus hands the focus to its next move (or to itself), so

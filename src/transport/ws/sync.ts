@@ -1,7 +1,7 @@
 /**
- * @module transport/ws/views
- * What a connection is sent when it opens or changes its view: a snapshot,
- * or on a resume exactly the events it missed. Each is taken against one
+ * @module transport/ws/sync
+ * Bringing a connection in sync with the store when it opens or changes its
+ * view (what it watches): a snapshot, or on a resume exactly the events it missed. Each is taken against one
  * position of the local projection and the hub subscription starts from
  * that same position in the same synchronous step, so no event can slip
  * between them. A resume older than the local ring asks the backend's
@@ -25,13 +25,14 @@ import {
 } from '../../protocol.ts';
 import type { EventRing } from '../../store/event-ring.ts';
 import type { EventSource, OrderReader } from '../../store/ports.ts';
-import type { Session, SessionSocket } from './session.ts';
+import type { SessionSocket } from './client-socket.ts';
+import type { Session } from './session-state.ts';
 
 /** Missed events fetched from the backend's history at most, beyond the local ring; further back, a snapshot is cheaper. */
 export const DEEP_REPLAY_MAX = 50_000;
 
-/** What opening and changing views reads. */
-export interface ViewContext {
+/** What bringing a connection in sync reads. */
+export interface SyncContext {
   /** The local projection. */
   readonly orders: OrderReader;
   /** Recent events, fed from the tail with the projection. */
@@ -89,7 +90,7 @@ export function buildSnapshot(orders: OrderReader, view: View, limit: number): S
  * @param session the client
  * @param request view, snapshot size and where the client left off
  */
-export function openSession(ctx: ViewContext, session: Session, request: OpenRequest, waited = false): void {
+export function openSession(ctx: SyncContext, session: Session, request: OpenRequest, waited = false): void {
   const { view, resume } = request;
   if (session.principal.kind === 'tracking') return openTrackingSession(ctx, session, request);
   if (resume === undefined) return startView(ctx, session, view, request.limit);
@@ -110,7 +111,7 @@ export function openSession(ctx: ViewContext, session: Session, request: OpenReq
  * applied (it was connected to another instance that is ahead): wait for
  * the tail to bring this instance there, then resume as usual.
  */
-async function resumeWhenCaughtUp(ctx: ViewContext, catchUp: (seq: number) => Promise<boolean>, session: Session, request: OpenRequest, seq: number): Promise<void> {
+async function resumeWhenCaughtUp(ctx: SyncContext, catchUp: (seq: number) => Promise<boolean>, session: Session, request: OpenRequest, seq: number): Promise<void> {
   session.snapshotInFlight = true;
   await catchUp(seq);
   session.snapshotInFlight = false;
@@ -124,7 +125,7 @@ async function resumeWhenCaughtUp(ctx: ViewContext, catchUp: (seq: number) => Pr
  * A resume the ring no longer covers: the backend's history up to where the
  * ring starts, then (after that await) the ring from there.
  */
-async function resumeFromHistory(ctx: ViewContext, session: Session, request: OpenRequest, resume: Position, gap: number): Promise<void> {
+async function resumeFromHistory(ctx: SyncContext, session: Session, request: OpenRequest, resume: Position, gap: number): Promise<void> {
   // Views asked for meanwhile wait, as they wait for a snapshot in flight.
   session.snapshotInFlight = true;
   let older: readonly OrderEvent[] | 'reset';
@@ -147,7 +148,7 @@ async function resumeFromHistory(ctx: ViewContext, session: Session, request: Op
 }
 
 /** `resumed`, the missed events of the view (encoded once for every client resuming from the same point), and the subscription. */
-function sendResumed(ctx: ViewContext, socket: SessionSocket, view: View, since: number, missed: readonly OrderEvent[]): void {
+function sendResumed(ctx: SyncContext, socket: SessionSocket, view: View, since: number, missed: readonly OrderEvent[]): void {
   const { seq, epoch } = ctx.orders.position;
   send(socket, { type: 'resumed', epoch, since, seq, view });
   const replay = missed.filter((event) => viewMatchesEvent(view, event));
@@ -164,7 +165,7 @@ function sendResumed(ctx: ViewContext, socket: SessionSocket, view: View, since:
  * anything else gets the order as it is now, which for one order is as
  * exact as a replay.
  */
-function openTrackingSession(ctx: ViewContext, session: Session, request: OpenRequest): void {
+function openTrackingSession(ctx: SyncContext, session: Session, request: OpenRequest): void {
   const { view, resume } = request;
   const order = view.orderId === undefined ? undefined : ctx.orders.get(view.orderId);
   const { seq, epoch } = ctx.orders.position;
@@ -193,7 +194,7 @@ function openTrackingSession(ctx: ViewContext, session: Session, request: OpenRe
  * @param limit most orders in the snapshot
  * @param reset mark the snapshot as replacing a resume that could not be honoured
  */
-export function startView(ctx: ViewContext, session: Session, view: View, limit: number, reset = false): void {
+export function startView(ctx: SyncContext, session: Session, view: View, limit: number, reset = false): void {
   if (session.snapshotInFlight === true) {
     session.pendingView = { view, limit };
     return;
@@ -221,7 +222,7 @@ export function startView(ctx: ViewContext, session: Session, view: View, limit:
 }
 
 /** Start the view a client asked for while it waited, if it asked. */
-function takePendingView(ctx: ViewContext, session: Session): void {
+function takePendingView(ctx: SyncContext, session: Session): void {
   const next = session.pendingView;
   if (next === undefined || !session.socket.open) return;
   session.pendingView = undefined;

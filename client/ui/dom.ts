@@ -1,5 +1,5 @@
 /**
- * @module client/view/dom
+ * @module client/ui/dom
  * Small DOM and formatting helpers shared by the parts of the page. User text
  * is always set with `textContent`, never as HTML.
  */

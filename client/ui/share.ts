@@ -1,5 +1,5 @@
 /**
- * @module client/view/share
+ * @module client/ui/share
  * Handing a customer their tracking link: the link itself, a "Copy customer
  * link" button and a QR code a phone can scan (drawn as SVG from
  * client/qr.ts), in the order dialog and in the "order created" notice under

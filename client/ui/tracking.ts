@@ -1,5 +1,5 @@
 /**
- * @module client/view/tracking
+ * @module client/ui/tracking
  * The customer's page at `/track/TOKEN` (`client/track.html`): where their
  * order is on its way from "received" to "delivered" as a stepper, what is in
  * it, and when it last changed, kept live. No board, no buttons, no ids beyond
@@ -51,18 +51,18 @@ const HINTS = {
   cancelled: 'This order is closed, so this page will not change any more.',
 } as const;
 
-/** The tracking page's view. */
-export interface TrackingView {
+/** The tracking page's UI. */
+export interface TrackingUi {
   render(model: TrackingModel): void;
   setConnection(status: ConnectionStatus): void;
 }
 
 /**
- * Build the view over `client/track.html`.
+ * Build the UI over `client/track.html`.
  * @param doc the document
  * @param onRetry called when the user asks to reconnect now
  */
-export function createTrackingView(doc: Document, onRetry: () => void): TrackingView {
+export function createTrackingUi(doc: Document, onRetry: () => void): TrackingUi {
   const el = {
     connection: requireElement<HTMLElement>(doc, '#connection'),
     order: requireElement<HTMLElement>(doc, '#track-order'),

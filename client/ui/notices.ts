@@ -1,5 +1,5 @@
 /**
- * @module client/view/notices
+ * @module client/ui/notices
  * What the page tells the user outside the board: short-lived toasts, the
  * polite live region screen readers hear, and a banner that stays until
  * dismissed (for news such as "the server's data was reset").

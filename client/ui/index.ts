@@ -1,6 +1,6 @@
 /**
- * @module client/view
- * The board page's view: the only code besides the tracking view that touches
+ * @module client/ui
+ * The board page's UI: the only code besides the tracking page's UI that touches
  * the DOM. Each part of the page lives in a module of its own in this folder;
  * this one builds them over the document (a missing element throws at
  * start-up), reports what the user did through `onAction`, and brings the DOM
@@ -11,7 +11,7 @@ import type { NewOrderBody } from '../api.ts';
 import type { ConnectionStatus } from '../connection.ts';
 import { isOrderStatus, type Order, type OrderStatus } from '../../src/protocol.ts';
 import { createActivityPanel, type ActivityPanel } from './activity.ts';
-import { createBoardView, type BoardAction, type BoardChrome } from './board.ts';
+import { createBoardChromeUi, type BoardAction, type BoardChrome } from './board.ts';
 import { askToCancel, createCardList, keepOrder, setMovesUsable } from './cards.ts';
 import { createConnectionIndicator } from './connection.ts';
 import { createDetailDialog, type DetailModel } from './detail.ts';
@@ -37,7 +37,7 @@ export interface BoardModel extends BoardChrome {
 }
 
 /** What the user did. */
-export type ViewAction =
+export type UiAction =
   | BoardAction
   | { readonly type: 'create'; readonly body: NewOrderBody; readonly rowOfItem: readonly number[] }
   | { readonly type: 'move'; readonly id: string; readonly status: OrderStatus; readonly version: number }
@@ -46,11 +46,11 @@ export type ViewAction =
   | { readonly type: 'login'; readonly token: string }
   | { readonly type: 'logout' };
 
-/** The board page's view. */
-export interface View {
+/** The board page's UI. */
+export interface BoardUi {
   render(model: BoardModel): void;
   setConnection(status: ConnectionStatus): void;
-  onAction(listener: (action: ViewAction) => void): void;
+  onAction(listener: (action: UiAction) => void): void;
   /** A move on this order finished (either way): its buttons work again. */
   settleMove(id: string): void;
   readonly form: Pick<OrderForm, 'showProblem' | 'clearNetworkProblem' | 'reset'>;
@@ -62,15 +62,15 @@ export interface View {
 }
 
 /**
- * Build the view over the page's document.
+ * Build the UI over the page's document.
  * @param doc the document holding the elements of index.html
  */
-export function createView(doc: Document): View {
-  let emit: (action: ViewAction) => void = () => undefined;
+export function createBoardUi(doc: Document): BoardUi {
+  let emit: (action: UiAction) => void = () => undefined;
   const pendingMoves = new Set<string>();
   let live = false;
 
-  const board = createBoardView(doc, (action) => emit(action));
+  const board = createBoardChromeUi(doc, (action) => emit(action));
   const cardList = requireElement<HTMLUListElement>(doc, '#orders');
   const cards = createCardList(doc, cardList, requireElement<HTMLTemplateElement>(doc, '#card-template'), pendingMoves);
   const detail = createDetailDialog(doc, pendingMoves, () => emit({ type: 'closeDetail' }));

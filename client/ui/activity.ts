@@ -1,6 +1,6 @@
 /**
- * @module client/view/activity
- * The live view of the stream: a compact feed of the latest changes (time,
+ * @module client/ui/activity
+ * The stream as it happens: a compact feed of the latest changes (time,
  * seq, what changed), including those far below the fold, and the server's
  * live numbers (connections, events per second, seq).
  */

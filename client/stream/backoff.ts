@@ -1,5 +1,5 @@
 /**
- * @module backoff
+ * @module client/stream/backoff
  * Reconnect delays shared by the page and the terminal client: exponential,
  * capped, with jitter so that clients dropped together do not return together.
  */

@@ -1,5 +1,5 @@
 /**
- * @module client/view/form
+ * @module client/ui/form
  * The "New order" form: item rows, reading the fields into a request body,
  * and showing field errors as sentences next to the fields they concern,
  * whether they come from the check made before sending or from the server.

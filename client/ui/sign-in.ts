@@ -1,5 +1,5 @@
 /**
- * @module client/view/sign-in
+ * @module client/ui/sign-in
  * The access-token form and "Sign out", shown only when the server has tokens.
  */
 

@@ -1,5 +1,5 @@
 /**
- * @module client/view/detail
+ * @module client/ui/detail
  * The order detail dialog (`#/orders/ID`): facts, items, the status timeline
  * and the moves, following live changes, and for operators the customer
  * link with its QR code. When the server's data was reset under an open

@@ -1,5 +1,5 @@
 /**
- * @module client/view/connection
+ * @module client/ui/connection
  * The connection indicator (`Live`, `Reconnecting in Ns` with a Retry button,
  * `Offline`), shared by the board and the customer tracking page.
  */

@@ -1,0 +1,78 @@
+/**
+ * @module security/policy
+ * The one access table: every action a client can ask for, over HTTP or
+ * WebSocket, and who may do it. The router names an action per route, the
+ * WebSocket session one per message type; both ask `AccessControl.admit`,
+ * which reads this table and nothing else.
+ */
+
+import { ROLES, type Role } from '../protocol.ts';
+import type { Principal } from './auth.ts';
+
+/** Who may do an action. */
+export interface AccessRule {
+  /**
+   * The roles whose token allows it (with no tokens configured, everyone
+   * may); `anyone`: no credential is asked; `tracking`: the credential is
+   * the order's tracking token itself.
+   */
+  readonly roles: readonly Role[] | 'anyone' | 'tracking';
+  /** Whether a tracking token's holder may do it too, for its own order only. */
+  readonly ownOrder: boolean;
+  /** Whether it counts against the sender's write allowance (it changes something, or hands out a capability). */
+  readonly limited: boolean;
+  /** The end of "The viewer role may not …". */
+  readonly what: string;
+}
+
+const EVERY_ROLE: readonly Role[] = ROLES;
+const WRITERS: readonly Role[] = ['admin', 'operator'];
+
+/** The access table. */
+export const ACCESS_POLICY = {
+  /** `GET /api`. */
+  readIndex: { roles: 'anyone', ownOrder: false, limited: false, what: 'read the index' },
+  /** `GET /healthz`. */
+  checkHealth: { roles: 'anyone', ownOrder: false, limited: false, what: 'check health' },
+  /** `GET /api/orders`. */
+  listOrders: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'read the store' },
+  /** `GET /api/orders/ID`. */
+  readOrder: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'read the store' },
+  /** `GET /api/stats`. */
+  readStats: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'read the store' },
+  /** A WebSocket's stream: the view it connects with, and each `subscribe`. A tracking socket watches its own order only. */
+  watchOrders: { roles: EVERY_ROLE, ownOrder: true, limited: false, what: 'read the store' },
+  /** `GET /api/track/TOKEN`: the one order a tracking token opens. */
+  trackOrder: { roles: 'tracking', ownOrder: true, limited: false, what: 'read that order' },
+  /** `POST /api/orders`, the `createOrder` message. */
+  createOrder: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
+  /** `PUT`/`PATCH /api/orders/ID/status`, the `updateStatus` message. */
+  changeStatus: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
+  /** `GET /api/orders/ID/tracking-token`: a shareable capability, so only those who get one when creating may ask again. */
+  reissueTrackingToken: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
+  /** `DELETE /api/orders/ID`. */
+  deleteOrder: { roles: ['admin'], ownOrder: false, limited: true, what: 'delete orders' },
+} as const satisfies Record<string, AccessRule>;
+
+/** One of the actions of {@link ACCESS_POLICY}. */
+export type Action = keyof typeof ACCESS_POLICY;
+
+/**
+ * Whether the table lets `principal` do `action`. Credentials are checked
+ * before this: an `anyone` or `tracking` action admits whoever got that far.
+ * @param principal who
+ * @param action what
+ * @param orderId the order the action concerns, when it concerns one
+ */
+export function permits(principal: Principal, action: Action, orderId?: string): boolean {
+  const rule: AccessRule = ACCESS_POLICY[action];
+  if (rule.roles === 'anyone') return true;
+  switch (principal.kind) {
+    case 'open':
+      return true;
+    case 'role':
+      return rule.roles !== 'tracking' && rule.roles.includes(principal.role);
+    case 'tracking':
+      return rule.ownOrder && orderId === principal.orderId;
+  }
+}

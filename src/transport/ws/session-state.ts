@@ -1,0 +1,25 @@
+/**
+ * @module transport/ws/session-state
+ * What the server keeps per connected client: its socket, who it is, and
+ * the snapshot and commands it has in flight. Read and written by session.ts
+ * (its messages) and sync.ts (its snapshots and resumes).
+ */
+
+import type { View } from '../../protocol.ts';
+import type { Principal } from '../../security/auth.ts';
+import type { SessionSocket } from './client-socket.ts';
+
+/** One connected client: its socket, who it is, and where it connects from. */
+export interface Session {
+  readonly socket: SessionSocket;
+  readonly principal: Principal;
+  readonly address?: string;
+  /** Set while a snapshot is queued but not yet written: the next one waits for it. */
+  snapshotInFlight?: boolean;
+  /** The latest view asked for while a snapshot was in flight; a newer `subscribe` replaces it. */
+  pendingView?: { readonly view: View; readonly limit: number };
+  /** Set while a command is being committed: later messages wait for its answer. */
+  busy?: boolean;
+  /** Messages that came while busy, oldest first. */
+  waiting?: string[];
+}
