@@ -11,6 +11,7 @@ import { ANNOUNCE_INTERVAL_MS, TOAST_WINDOW_MS, announcement, createBatcher, cre
 import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from './state.ts';
 import { pollStats } from './stats.ts';
 import { formatFilter, parseDetailHash, parseFilter, type Filter } from './url-state.ts';
+import { isolate } from './view/dom.ts';
 import { createView, shortId, type BoardModel, type DetailModel, type View, type ViewAction } from './view/index.ts';
 import {
   WS_BEARER_PREFIX,
@@ -171,7 +172,7 @@ class BoardPage {
     this.#ownIds.add(result.value.id);
     if (this.#ownIds.size > OWN_IDS_MAX) this.#ownIds.delete(this.#ownIds.values().next().value!);
     this.#view.form.reset();
-    this.#view.notices.toast(`Created order ${shortId(result.value.id)} for ${result.value.customerName}`);
+    this.#view.notices.toast(`Created order ${shortId(result.value.id)} for ${isolate(result.value.customerName)}`);
   }
 
   #connect(): void {
