@@ -64,7 +64,9 @@ export interface LiveOrdersServer {
   /**
    * Shut down without losing an acknowledged write: stop accepting, let
    * requests in flight finish, deliver their events, close every socket with
-   * 1001, then close the storage. Bounded by `shutdownTimeoutMs`.
+   * 1001, then close the storage. Every socket is closed by `shutdownTimeoutMs`:
+   * requests not finished by then (a body sent halfway) have their sockets
+   * destroyed, and close handshakes not answered by then are cut.
    */
   close(): Promise<void>;
 }
@@ -74,6 +76,14 @@ const HTTP_TIMEOUTS = { headers: 10_000, request: 30_000, keepAlive: 5_000 } as 
 
 /** How long a peer sent a close frame (slow, shutting down) has before its socket is destroyed, in milliseconds. */
 const CLOSE_GRACE_MS = 2000;
+
+/**
+ * At shutdown, the part of `shutdownTimeoutMs` kept for the WebSocket close
+ * handshakes (at most {@link CLOSE_GRACE_MS}): requests in flight get the
+ * rest, so a request that never finishes (a body sent halfway) cannot push
+ * the close handshakes past the deadline.
+ */
+const SHUTDOWN_CLOSE_SHARE = 1 / 4;
 
 /**
  * Build the service around an opened storage. Validates options once;
@@ -211,16 +221,18 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
       }),
     close: async () => {
       const deadline = Date.now() + opts.shutdownTimeoutMs;
+      const requestsDeadline = deadline - Math.min(CLOSE_GRACE_MS, opts.shutdownTimeoutMs * SHUTDOWN_CLOSE_SHARE);
       const listenerClosed = new Promise<void>((resolve) => (http.listening ? http.close(() => resolve()) : resolve()));
       // Keep-alive connections close as soon as they are idle; requests in flight may finish.
       const sweeper = setInterval(() => http.closeIdleConnections(), 25);
       http.closeIdleConnections();
-      await inFlight.drained(opts.shutdownTimeoutMs);
+      await inFlight.drained(Math.max(0, requestsDeadline - Date.now()));
       clearInterval(sweeper);
+      // Requests still unfinished (a client that stopped sending its body) lose their sockets now.
       http.closeAllConnections();
       // Every write that was answered is in the projection, so its event was published: deliver them before saying goodbye.
       hub.flush();
-      await ws.closeAll(CLOSE_CODES.goingAway, 'server shutting down', Math.max(CLOSE_GRACE_MS, deadline - Date.now()));
+      await ws.closeAll(CLOSE_CODES.goingAway, 'server shutting down', Math.max(0, deadline - Date.now()));
       await listenerClosed;
       stopTail();
       await log.close();
