@@ -24,7 +24,7 @@ import { StorageUnavailableError } from './store/errors.ts';
 import { EventRing } from './store/event-ring.ts';
 import { memoryStorage } from './store/memory-log.ts';
 import { createOrderIdGenerator } from './store/order-id.ts';
-import type { Commands, OrderReader, Storage } from './store/ports.ts';
+import type { Commands, OrderReader, Storage, StorageStats } from './store/ports.ts';
 import { createLogger, type Logger } from './support/logger.ts';
 import type { ApiContext } from './transport/http/context.ts';
 import { InFlightRequests } from './transport/http/in-flight.ts';
@@ -146,22 +146,21 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     maxBodyBytes: opts.maxPayload,
     access,
     corsOrigins: opts.corsOrigins,
-    stats: () => ({
+    stats: ({ location }) => ({
       orders: { total: projection.size, byStatus: projection.counts() },
       ...hub.stats(),
       ...ws.stats(),
       resumes: { ...resumes },
       seq: projection.seq,
       epoch: log.epoch,
-      storage: log.stats(),
+      storage: location ? log.stats() : withoutLocation(log.stats()),
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     }),
     ...(storage.shared ? { catchUp: () => catchUpWithHead(log, projection) } : {}),
     staleReads: () => log.health().staleReads === true,
     health: () => {
       // What the storage says of itself, but not where its files or its Redis are: /healthz needs no credential.
-      const { dataDir: _folder, redis: _redis, prefix: _prefix, ...storageStats } = log.stats();
-      return { ...log.health(), seq: projection.seq, storage: storageStats };
+      return { ...log.health(), seq: projection.seq, storage: withoutLocation(log.stats()) };
     },
     onCommandFailure: storageFailure,
   };
@@ -238,6 +237,19 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
       await log.close();
     },
   };
+}
+
+/**
+ * Storage stats without where the storage is: no data folder path, no Redis
+ * address or prefix, and of a failure only its code and time (the message of
+ * a file system error names the file). For everyone but admins.
+ */
+function withoutLocation(stats: StorageStats): Record<string, unknown> {
+  const { dataDir: _folder, redis: _redis, prefix: _prefix, failure, ...numbers } = stats;
+  if (failure === undefined) return numbers;
+  if (typeof failure !== 'object' || failure === null) return { ...numbers, failure };
+  const { code, since } = failure as { code?: unknown; since?: unknown };
+  return { ...numbers, failure: { code, since } };
 }
 
 /**
