@@ -138,7 +138,8 @@ type Attempt = { outcome: 'held'; child: ChildProcess } | { outcome: 'held-elsew
  */
 function tryKernelLock(path: string): Promise<Attempt> {
   return new Promise((settle) => {
-    const child = spawn('/bin/sh', ['-c', HOLDER_SCRIPT, 'liveorders-lock', path], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Absolute, so that a folder named like an option (`-data`) is not read as one by flock.
+    const child = spawn('/bin/sh', ['-c', HOLDER_SCRIPT, 'liveorders-lock', resolve(path)], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let settled = false;
