@@ -11,6 +11,7 @@ import { ANNOUNCE_INTERVAL_MS, TOAST_WINDOW_MS, announcement, createBatcher, cre
 import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from './state.ts';
 import { pollStats } from './stats.ts';
 import { formatFilter, parseDetailHash, parseFilter, type Filter } from './url-state.ts';
+import { isolate } from './ui/dom.ts';
 import { createBoardUi, shortId, type BoardModel, type BoardUi, type DetailModel, type UiAction } from './ui/index.ts';
 import {
   WS_BEARER_PREFIX,
@@ -171,7 +172,7 @@ class BoardPage {
     this.#ownIds.add(result.value.id);
     if (this.#ownIds.size > OWN_IDS_MAX) this.#ownIds.delete(this.#ownIds.values().next().value!);
     this.#ui.form.reset();
-    this.#ui.notices.toast(`Created order ${shortId(result.value.id)} for ${result.value.customerName}`);
+    this.#ui.notices.toast(`Created order ${shortId(result.value.id)} for ${isolate(result.value.customerName)}`);
   }
 
   #connect(): void {

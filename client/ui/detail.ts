@@ -7,7 +7,7 @@
 
 import type { Order } from '../../src/protocol.ts';
 import { focusAfterRedraw, moveButtons, setMovesUsable } from './cards.ts';
-import { itemText, money, requireElement, setBadge, shortId, textElement, timeElement } from './dom.ts';
+import { itemText, money, requireElement, setBadge, shortId, shownName, textElement, timeElement } from './dom.ts';
 
 /** What the detail dialog shows. */
 export type DetailModel =
@@ -98,8 +98,8 @@ function orderBody(doc: Document, order: Order): HTMLElement {
     facts.append(textElement(doc, 'dt', term), dd);
   };
   fact('Id', order.id);
-  fact('Customer', order.customerName);
-  if (order.customerEmail !== undefined) fact('Email', order.customerEmail);
+  fact('Customer', textElement(doc, 'bdi', shownName(order.customerName)));
+  if (order.customerEmail !== undefined) fact('Email', textElement(doc, 'bdi', shownName(order.customerEmail)));
   fact('Status', badge);
   if (order.total !== undefined) fact('Total', money(order.total));
   const lines = doc.createElement('ul');
