@@ -1,8 +1,10 @@
 /**
  * @module cli/format
  * How the terminal client prints snapshots, events and answers. Pure string
- * functions; colour only when asked. Text from users is stripped of control
- * characters so a customer name cannot send escape sequences to a terminal.
+ * functions; colour only when asked. Text from users has its control
+ * characters replaced so a customer name cannot send escape sequences to a
+ * terminal, nor bidirectional controls that reorder the line in terminals
+ * that lay out right-to-left text (older data may hold them).
  *
  * Given a width (a terminal's), every line fits in it: long ids become short
  * ones, columns narrow, and as a last resort the line is cut, so nothing
@@ -210,12 +212,25 @@ export function formatTracking(token: string, pageUrl: string): string {
 }
 
 /**
- * Remove control characters (C0, DEL, C1) so user text cannot move the cursor or recolour the terminal.
+ * Replace control characters (C0, DEL, C1) and the explicit bidi controls
+ * (U+202A-U+202E, U+2066-U+2069) with U+FFFD, so user text can neither move
+ * the cursor, recolour the terminal, nor reorder the rest of the line.
  * @param text untrusted text
  */
 export function clean(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '�');
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '�');
+}
+
+/**
+ * A server frame (JSON) for `--json` output: DEL, C1 and bidi controls,
+ * which JSON leaves as they are, written as `\uXXXX` escapes. They can only
+ * stand inside strings, so the JSON means the same, but a terminal showing
+ * it is not steered by them.
+ * @param json a frame's text
+ */
+export function jsonForTerminal(json: string): string {
+  return json.replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function units(order: Order): number {

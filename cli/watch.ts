@@ -9,7 +9,7 @@
 
 import { EXIT, type WatchOptions } from './args.ts';
 import { HEARTBEAT_PING_ID, StreamConnection } from './connection.ts';
-import { formatEvent, formatOrder, formatSnapshot, formatTracking, type FormatOptions } from './format.ts';
+import { formatEvent, formatOrder, formatSnapshot, formatTracking, jsonForTerminal, type FormatOptions } from './format.ts';
 import {
   ALLOWED_TRANSITIONS,
   type ClientMessage,
@@ -161,7 +161,7 @@ export class Watch {
         this.#checkUntil(message.orders.find((order) => order.id === o.orderId), message);
         return;
       case 'resumed':
-        if (o.json && o.send === undefined) this.#io.out(raw);
+        if (o.json && o.send === undefined) this.#io.out(jsonForTerminal(raw));
         return;
       case 'events':
         return this.#onEvents(message.events, raw);
@@ -184,7 +184,7 @@ export class Watch {
     const o = this.#options;
     if (o.send !== undefined) return;
     if (o.timeoutSeconds !== undefined && !this.#hasGoal()) this.#armTimeout();
-    if (o.json) this.#io.out(raw);
+    if (o.json) this.#io.out(jsonForTerminal(raw));
     for (const event of events) {
       if (!o.json) this.#io.out(formatEvent(event, this.#format()));
       this.#events++;
@@ -205,7 +205,7 @@ export class Watch {
       this.#print(raw, () => `error${message.requestId === undefined ? '' : ` ${message.requestId}`}  ${what}`);
       return this.#answered();
     }
-    if (this.#options.json) this.#io.out(raw);
+    if (this.#options.json) this.#io.out(jsonForTerminal(raw));
     this.#finish(EXIT.serverError, `the server refused: ${what}`);
   }
 
@@ -241,7 +241,7 @@ export class Watch {
   }
 
   #print(raw: string, human: () => string): void {
-    this.#io.out(this.#options.json ? raw : human());
+    this.#io.out(this.#options.json ? jsonForTerminal(raw) : human());
   }
 
   #note(message: string): void {

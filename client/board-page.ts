@@ -11,6 +11,7 @@ import { ANNOUNCE_INTERVAL_MS, TOAST_WINDOW_MS, announcement, createBatcher, cre
 import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from './state.ts';
 import { pollStats, type StatsPoller, type StatsReading } from './stats.ts';
 import { detailHash, detailHashTarget, formatFilter, parseFilter, type Filter } from './url-state.ts';
+import { isolate } from './ui/dom.ts';
 import { createBoardUi, shortId, type BoardModel, type BoardUi, type DetailModel, type UiAction } from './ui/index.ts';
 import { customerLink } from './ui/share.ts';
 import {
@@ -263,7 +264,7 @@ class BoardPage {
     this.#ui.form.reset();
     // Said under the form, where it stays with the customer link, not in a toast over the activity feed.
     this.#ui.created.show(order, customerLink(trackingToken));
-    this.#ui.notices.announce(`Created order ${shortId(order.id)} for ${order.customerName}.`);
+    this.#ui.notices.announce(`Created order ${shortId(order.id)} for ${isolate(order.customerName)}.`);
   }
 
   #connect(): void {

@@ -8,6 +8,7 @@
  */
 
 import type { Order, OrderEvent } from '../src/protocol.ts';
+import { isolate } from './ui/dom.ts';
 
 /** Changes this close together make one toast; also time for the answer to the user's own create to arrive. */
 export const TOAST_WINDOW_MS = 700;
@@ -22,7 +23,7 @@ const ANNOUNCE_EACH_MAX = 3;
  */
 export function createdToast(created: readonly Order[]): string | undefined {
   if (created.length === 0) return undefined;
-  if (created.length === 1) return `New order from ${created[0]!.customerName}`;
+  if (created.length === 1) return `New order from ${isolate(created[0]!.customerName)}`;
   return `${created.length.toLocaleString()} new orders`;
 }
 
@@ -42,10 +43,10 @@ export function announcement(events: readonly OrderEvent[]): string | undefined 
 }
 
 function sayEvent(event: OrderEvent): string {
-  const who = `Order ${event.order.id.slice(-8)} for ${event.order.customerName}`;
+  const who = `Order ${event.order.id.slice(-8)} for ${isolate(event.order.customerName)}`;
   switch (event.type) {
     case 'order.created':
-      return `New order ${event.order.id.slice(-8)} from ${event.order.customerName}.`;
+      return `New order ${event.order.id.slice(-8)} from ${isolate(event.order.customerName)}.`;
     case 'order.deleted':
       return `${who} was deleted.`;
     case 'order.updated':

@@ -16,5 +16,6 @@ export * from './protocol/messages.ts';
 export * from './protocol/errors.ts';
 export * from './protocol/json.ts';
 export * from './protocol/parse.ts';
+export * from './protocol/text.ts';
 export * from './protocol/decode.ts';
 export * from './protocol/encode.ts';

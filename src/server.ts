@@ -24,7 +24,7 @@ import { StorageUnavailableError } from './store/errors.ts';
 import { EventRing } from './store/event-ring.ts';
 import { memoryStorage } from './store/memory-log.ts';
 import { createOrderIdGenerator } from './store/order-id.ts';
-import type { Commands, OrderReader, Storage } from './store/ports.ts';
+import type { Commands, OrderReader, Storage, StorageStats } from './store/ports.ts';
 import { createLogger, type Logger } from './support/logger.ts';
 import type { ApiContext } from './transport/http/context.ts';
 import { InFlightRequests } from './transport/http/in-flight.ts';
@@ -64,7 +64,9 @@ export interface LiveOrdersServer {
   /**
    * Shut down without losing an acknowledged write: stop accepting, let
    * requests in flight finish, deliver their events, close every socket with
-   * 1001, then close the storage. Bounded by `shutdownTimeoutMs`.
+   * 1001, then close the storage. Every socket is closed by `shutdownTimeoutMs`:
+   * requests not finished by then (a body sent halfway) have their sockets
+   * destroyed, and close handshakes not answered by then are cut.
    */
   close(): Promise<void>;
 }
@@ -74,6 +76,14 @@ const HTTP_TIMEOUTS = { headers: 10_000, request: 30_000, keepAlive: 5_000 } as 
 
 /** How long a peer sent a close frame (slow, shutting down) has before its socket is destroyed, in milliseconds. */
 const CLOSE_GRACE_MS = 2000;
+
+/**
+ * At shutdown, the part of `shutdownTimeoutMs` kept for the WebSocket close
+ * handshakes (at most {@link CLOSE_GRACE_MS}): requests in flight get the
+ * rest, so a request that never finishes (a body sent halfway) cannot push
+ * the close handshakes past the deadline.
+ */
+const SHUTDOWN_CLOSE_SHARE = 1 / 4;
 
 /**
  * Build the service around an opened storage. Validates options once;
@@ -136,22 +146,21 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     maxBodyBytes: opts.maxPayload,
     access,
     corsOrigins: opts.corsOrigins,
-    stats: () => ({
+    stats: ({ location }) => ({
       orders: { total: projection.size, byStatus: projection.counts() },
       ...hub.stats(),
       ...ws.stats(),
       resumes: { ...resumes },
       seq: projection.seq,
       epoch: log.epoch,
-      storage: log.stats(),
+      storage: location ? log.stats() : withoutLocation(log.stats()),
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     }),
     ...(storage.shared ? { catchUp: () => catchUpWithHead(log, projection) } : {}),
     staleReads: () => log.health().staleReads === true,
     health: () => {
       // What the storage says of itself, but not where its files or its Redis are: /healthz needs no credential.
-      const { dataDir: _folder, redis: _redis, prefix: _prefix, ...storageStats } = log.stats();
-      return { ...log.health(), seq: projection.seq, storage: storageStats };
+      return { ...log.health(), seq: projection.seq, storage: withoutLocation(log.stats()) };
     },
     onCommandFailure: storageFailure,
   };
@@ -211,21 +220,36 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
       }),
     close: async () => {
       const deadline = Date.now() + opts.shutdownTimeoutMs;
+      const requestsDeadline = deadline - Math.min(CLOSE_GRACE_MS, opts.shutdownTimeoutMs * SHUTDOWN_CLOSE_SHARE);
       const listenerClosed = new Promise<void>((resolve) => (http.listening ? http.close(() => resolve()) : resolve()));
       // Keep-alive connections close as soon as they are idle; requests in flight may finish.
       const sweeper = setInterval(() => http.closeIdleConnections(), 25);
       http.closeIdleConnections();
-      await inFlight.drained(opts.shutdownTimeoutMs);
+      await inFlight.drained(Math.max(0, requestsDeadline - Date.now()));
       clearInterval(sweeper);
+      // Requests still unfinished (a client that stopped sending its body) lose their sockets now.
       http.closeAllConnections();
       // Every write that was answered is in the projection, so its event was published: deliver them before saying goodbye.
       hub.flush();
-      await ws.closeAll(CLOSE_CODES.goingAway, 'server shutting down', Math.max(CLOSE_GRACE_MS, deadline - Date.now()));
+      await ws.closeAll(CLOSE_CODES.goingAway, 'server shutting down', Math.max(0, deadline - Date.now()));
       await listenerClosed;
       stopTail();
       await log.close();
     },
   };
+}
+
+/**
+ * Storage stats without where the storage is: no data folder path, no Redis
+ * address or prefix, and of a failure only its code and time (the message of
+ * a file system error names the file). For everyone but admins.
+ */
+function withoutLocation(stats: StorageStats): Record<string, unknown> {
+  const { dataDir: _folder, redis: _redis, prefix: _prefix, failure, ...numbers } = stats;
+  if (failure === undefined) return numbers;
+  if (typeof failure !== 'object' || failure === null) return { ...numbers, failure };
+  const { code, since } = failure as { code?: unknown; since?: unknown };
+  return { ...numbers, failure: { code, since } };
 }
 
 /**

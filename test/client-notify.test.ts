@@ -25,15 +25,15 @@ const created = (seq: number, name = 'Ada'): OrderEvent => ({ type: 'order.creat
 
 test('new-order toasts: one name, or a count', () => {
   assert.equal(createdToast([]), undefined);
-  assert.equal(createdToast([order('Ada')]), 'New order from Ada');
+  assert.equal(createdToast([order('Ada')]), 'New order from \u2068Ada\u2069', 'the name isolated (FSI ... PDI)');
   assert.equal(createdToast(Array.from({ length: 1200 }, (_, i) => order(`n${i}`))), '1,200 new orders');
 });
 
 test('announcements: up to three changes one by one, more as a count', () => {
   assert.equal(announcement([]), undefined);
-  assert.equal(announcement([created(1)]), 'New order 4e819b3b from Ada.');
+  assert.equal(announcement([created(1)]), 'New order 4e819b3b from \u2068Ada\u2069.');
   const updated: OrderEvent = { type: 'order.updated', seq: 2, order: { ...order('Bo'), status: 'shipped' }, previousStatus: 'pending' };
-  assert.equal(announcement([updated]), 'Order 4e819b3b for Bo is now shipped.');
+  assert.equal(announcement([updated]), 'Order 4e819b3b for \u2068Bo\u2069 is now shipped.');
   assert.equal(announcement([created(1), created(2), created(3), updated]), '4 changes, 3 of them new orders.');
 });
 

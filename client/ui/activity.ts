@@ -6,7 +6,7 @@
  */
 
 import type { OrderEvent } from '../../src/protocol.ts';
-import { count, requireElement, shortId, textElement } from './dom.ts';
+import { count, isolate, requireElement, shortId, textElement } from './dom.ts';
 
 /** Entries kept in the feed; older ones drop off the end. */
 const FEED_MAX = 50;
@@ -82,7 +82,7 @@ export function createActivityPanel(doc: Document): ActivityPanel {
  * @param event an applied event
  */
 export function describe(event: OrderEvent): string {
-  const who = `#${shortId(event.order.id)} ${event.order.customerName}`;
+  const who = `#${shortId(event.order.id)} ${isolate(event.order.customerName)}`;
   switch (event.type) {
     case 'order.created':
       return `${who}: new, ${event.order.status}`;

@@ -9,7 +9,7 @@
 
 import { detailHash } from '../url-state.ts';
 import { ALLOWED_TRANSITIONS, NEXT_STATUS, type Order, type OrderStatus } from '../../src/protocol.ts';
-import { itemText, money, setBadge, shortId, textElement, timeElement } from './dom.ts';
+import { isolate, itemText, money, setBadge, shortId, shownName, textElement, timeElement } from './dom.ts';
 
 const CARD_FLASH_CLASS = 'flash';
 
@@ -101,7 +101,7 @@ export function moveButtons(doc: Document, order: Order): HTMLButtonElement[] {
     // Cancelling is for good: its button only asks (see askToCancel); the confirmation sends.
     button.dataset.action = status === 'cancelled' ? ASK_CANCEL_ACTION : MOVE_ACTION;
     button.dataset.status = status;
-    button.setAttribute('aria-label', `${MOVE_LABELS[status]}: order ${shortId(order.id)} for ${order.customerName}`);
+    button.setAttribute('aria-label', `${MOVE_LABELS[status]}: order ${shortId(order.id)} for ${isolate(order.customerName)}`);
     return button;
   });
 }
@@ -192,10 +192,10 @@ function fillCard(doc: Document, card: HTMLElement, order: Order): void {
   link.href = detailHash(order.id);
   link.textContent = `#${shortId(order.id)}`;
   link.title = order.id;
-  link.setAttribute('aria-label', `Order ${shortId(order.id)} for ${order.customerName}, details`);
+  link.setAttribute('aria-label', `Order ${shortId(order.id)} for ${isolate(order.customerName)}, details`);
   card.querySelector('.copy')!.setAttribute('aria-label', `Copy id of order ${shortId(order.id)}`);
   setBadge(card.querySelector<HTMLElement>('.badge')!, order.status);
-  card.querySelector('.customer')!.textContent = order.customerName;
+  card.querySelector('.customer')!.textContent = shownName(order.customerName); // its element has dir="auto"
   card.querySelector('.lines')!.replaceChildren(...order.items.map((item) => textElement(doc, 'li', itemText(item))));
   const total = card.querySelector<HTMLElement>('.total')!;
   total.hidden = order.total === undefined;

@@ -9,7 +9,7 @@
 
 import type { Order } from '../../src/protocol.ts';
 import { focusAfterRedraw, moveButtons, setMovesUsable } from './cards.ts';
-import { itemText, money, requireElement, setBadge, shortId, textElement, timeElement } from './dom.ts';
+import { itemText, money, requireElement, setBadge, shortId, shownName, textElement, timeElement } from './dom.ts';
 import { shareBlock } from './share.ts';
 
 /** What the detail dialog shows. */
@@ -108,8 +108,8 @@ function orderBody(doc: Document, order: Order, customerLink: string | undefined
     facts.append(textElement(doc, 'dt', term), dd);
   };
   fact('Id', order.id);
-  fact('Customer', order.customerName);
-  if (order.customerEmail !== undefined) fact('Email', order.customerEmail);
+  fact('Customer', textElement(doc, 'bdi', shownName(order.customerName)));
+  if (order.customerEmail !== undefined) fact('Email', textElement(doc, 'bdi', shownName(order.customerEmail)));
   fact('Status', badge);
   if (order.total !== undefined) fact('Total', money(order.total));
   const lines = doc.createElement('ul');

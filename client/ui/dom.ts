@@ -4,7 +4,11 @@
  * is always set with `textContent`, never as HTML.
  */
 
-import type { Order, OrderStatus } from '../../src/protocol.ts';
+import { withoutBidiControls, type Order, type OrderStatus } from '../../src/protocol.ts';
+
+/** FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE: the plain-text form of `<bdi>`. */
+const FSI = '\u2068';
+const PDI = '\u2069';
 
 /**
  * The element matching `selector`; throws at start-up when the page lacks it.
@@ -26,9 +30,53 @@ export function requireElement<T extends Element>(root: ParentNode, selector: st
  */
 export function textElement<K extends keyof HTMLElementTagNameMap>(doc: Document, tag: K, text: string, className?: string): HTMLElementTagNameMap[K] {
   const element = doc.createElement(tag);
-  element.textContent = text;
+  element.append(...textNodes(doc, text));
   if (className !== undefined) element.className = className;
   return element;
+}
+
+/**
+ * User text (a name) to put inside a sentence: without the bidi controls
+ * that older data may hold, between FSI and PDI, so a right-to-left name, or
+ * one that tries, cannot reorder the words around it. Attributes (labels)
+ * keep the marks; {@link textNodes} turns them into `<bdi>` elements.
+ * @param text user text
+ */
+export function isolate(text: string): string {
+  return `${FSI}${withoutBidiControls(text)}${PDI}`;
+}
+
+/**
+ * `text` as DOM nodes, always as text: each part {@link isolate}d becomes a
+ * `<bdi>` element, the rest text nodes (so `textContent` is the sentence
+ * without the marks).
+ * @param doc the document
+ * @param text a sentence, maybe with isolated parts
+ */
+export function textNodes(doc: Document, text: string): (string | HTMLElement)[] {
+  if (!text.includes(FSI)) return [text];
+  const nodes: (string | HTMLElement)[] = [];
+  for (const [i, part] of text.split(FSI).entries()) {
+    const end = part.indexOf(PDI);
+    if (i === 0 || end === -1) {
+      if (part !== '') nodes.push(part);
+      continue;
+    }
+    const bdi = doc.createElement('bdi');
+    bdi.textContent = part.slice(0, end);
+    nodes.push(bdi);
+    if (end + 1 < part.length) nodes.push(part.slice(end + 1).replaceAll(PDI, ''));
+  }
+  return nodes;
+}
+
+/**
+ * A name shown on its own (an element with `dir="auto"` takes its direction
+ * from it): without the bidi controls older data may hold.
+ * @param text user text
+ */
+export function shownName(text: string): string {
+  return withoutBidiControls(text);
 }
 
 /**
@@ -76,7 +124,7 @@ export function count(value: number): string {
  */
 export function itemText(item: Order['items'][number]): string {
   const price = item.price === undefined ? '' : ` · ${money(item.price)}`;
-  return `${item.quantity} × ${item.name}${price}`;
+  return `${item.quantity} × ${isolate(item.name)}${price}`;
 }
 
 /**

@@ -5,7 +5,7 @@
  * dismissed (for news such as "the server's data was reset").
  */
 
-import { requireElement, textElement } from './dom.ts';
+import { requireElement, textElement, textNodes } from './dom.ts';
 
 /** How long a toast stays, in milliseconds. */
 const TOAST_MS = 4000;
@@ -36,7 +36,7 @@ export function createNotices(doc: Document): Notices {
 
   function announce(text: string): void {
     // Replacing the text of an aria-live region is what screen readers announce.
-    announcer.textContent = text;
+    announcer.replaceChildren(...textNodes(doc, text));
   }
 
   return {

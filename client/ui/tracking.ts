@@ -11,7 +11,7 @@
 import type { ConnectionStatus } from '../connection.ts';
 import type { Order, OrderStatus } from '../../src/protocol.ts';
 import { createConnectionIndicator } from './connection.ts';
-import { itemText, money, requireElement, shortId, textElement, timeElement } from './dom.ts';
+import { isolate, itemText, money, requireElement, shortId, textElement, textNodes, timeElement } from './dom.ts';
 
 /** What the tracking page shows. */
 export type TrackingModel =
@@ -122,9 +122,10 @@ export function createTrackingUi(doc: Document, onRetry: () => void): TrackingUi
     const cancelled = order.status === 'cancelled';
     doc.title = `Order ${shortId(order.id)}: ${cancelled ? 'cancelled' : step?.label ?? order.status} · ${brand}`;
     el.hint.textContent = order.status === 'delivered' ? HINTS.delivered : cancelled ? HINTS.cancelled : HINTS.open;
-    el.lead.textContent = cancelled
-      ? `Hi ${order.customerName}, your order #${shortId(order.id)} was cancelled.`
-      : `Hi ${order.customerName}, ${step?.lead ?? ''}`;
+    const lead = cancelled
+      ? `Hi ${isolate(order.customerName)}, your order #${shortId(order.id)} was cancelled.`
+      : `Hi ${isolate(order.customerName)}, ${step?.lead ?? ''}`;
+    el.lead.replaceChildren(...textNodes(doc, lead));
     el.order.dataset.status = order.status;
     el.stepper.replaceChildren(...stepItems(order));
     el.cancelled.hidden = !cancelled;

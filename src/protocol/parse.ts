@@ -11,6 +11,7 @@ import { ProtocolError, fail, ok, type FieldError, type Result } from './errors.
 import { CLIENT_MESSAGE_TYPES, SNAPSHOT_LIMITS, type ClientMessage, type PingMessage, type Position, type View } from './messages.ts';
 import { isNonNegativeInteger, isObject, parseJson, type JsonObject } from './json.ts';
 import { isOrderId, type CreateOrderInput, type OrderItem, type StatusChangeInput } from './orders.ts';
+import { hasBidiControl, hasVisibleCharacter } from './text.ts';
 
 const REQUEST_ID_MAX_LENGTH = 100;
 
@@ -48,9 +49,14 @@ function parseTrimmedString(value: unknown, maxLength: number, field: string, er
     errors.add(field, 'must not contain control characters or unpaired surrogates');
     return undefined;
   }
+  if (hasBidiControl(value)) {
+    errors.add(field, 'must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069): they reorder the text around them');
+    return undefined;
+  }
   const trimmed = value.trim();
   if (trimmed.length === 0) errors.add(field, 'must not be empty');
   else if (trimmed.length > maxLength) errors.add(field, `must be at most ${maxLength} characters`);
+  else if (!hasVisibleCharacter(trimmed)) errors.add(field, 'must contain a visible character (it holds only blanks, such as zero width spaces or fillers)');
   else return trimmed;
   return undefined;
 }

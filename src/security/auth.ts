@@ -23,6 +23,18 @@ export type Principal =
   /** A customer holding one order's tracking token: that order, read only. */
   | { readonly kind: 'tracking'; readonly orderId: string };
 
+/**
+ * Whether `principal` may see where the data lives (the data folder's path,
+ * Redis's address and prefix, the full text of a storage failure) in
+ * `/api/stats`: admins, and everyone in open mode (which has no roles).
+ * Viewers and operators see the numbers only: a path tells them nothing they
+ * need and tells an attacker how the host is laid out.
+ * @param principal who asks
+ */
+export function seesStorageLocation(principal: Principal): boolean {
+  return principal.kind === 'open' || (principal.kind === 'role' && principal.role === 'admin');
+}
+
 /** Shortest accepted role token: guessing one must be hopeless. */
 export const MIN_TOKEN_LENGTH = 24;
 

@@ -1,24 +1,19 @@
 /**
  * @module store/journal/files
- * The journal's data folder: its lock, its identity (epoch and tracking
+ * The journal's data folder: its identity (epoch and tracking
  * key), file names, and writing a file so that it is either all there
  * under its name or not there at all (temp file, fsync, rename, fsync of
  * the folder).
  */
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
 /** Refusing to start: a message for the operator, naming what to do. */
 export class StorageStartError extends Error {
   override readonly name = 'StorageStartError';
 }
-
-/** The lock file: its content names the process that holds the folder. */
-export const LOCK_FILE = 'LOCK';
 
 /** Epoch and tracking key, made once when the folder is new. */
 export const IDENTITY_FILE = 'identity.json';
@@ -87,83 +82,6 @@ export async function prepareFolder(dir: string): Promise<void> {
     throw new StorageStartError(
       `cannot use the data folder ${dir} (${code}: ${(error as Error).message}); set DATA_DIR to a folder this user can create and write, or STORAGE=memory to keep nothing on disk`,
     );
-  }
-}
-
-/** A held lock: release it when the journal closes. */
-export interface FolderLock {
-  release(): Promise<void>;
-}
-
-/**
- * Take the folder for this process: one running instance per data folder,
- * or two would interleave their writes. A lock left by a process that is no
- * longer running (a crash, `kill -9`) is taken over.
- * @param dir the data folder
- */
-export async function lockFolder(dir: string): Promise<FolderLock> {
-  const path = join(dir, LOCK_FILE);
-  const key = resolve(path);
-  if (heldHere.has(key)) throw new StorageStartError(`the data folder ${dir} is already open in this process; close the other storage first`);
-  const lock = await takeLock(dir, path);
-  heldHere.add(key);
-  return {
-    release: async () => {
-      heldHere.delete(key);
-      await lock.release();
-    },
-  };
-}
-
-/** Lock files this process holds: the pid in a lock file cannot tell two opens in one process apart. */
-const heldHere = new Set<string>();
-
-async function takeLock(dir: string, path: string): Promise<FolderLock> {
-  const content = `${JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() })}\n`;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
-      await handle.writeFile(content);
-      await handle.sync();
-      await handle.close();
-      return { release: () => unlink(path).catch(() => undefined) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const holder = await readLockHolder(path);
-    if (holder !== undefined && holder.host === hostname() && processIsRunning(holder.pid) && holder.pid !== process.pid) {
-      throw new StorageStartError(
-        `the data folder ${dir} is in use by process ${holder.pid} (since ${holder.since}); stop it first, or set DATA_DIR to another folder`,
-      );
-    }
-    if (holder !== undefined && holder.host !== hostname()) {
-      throw new StorageStartError(
-        `the data folder ${dir} is locked by a process on host ${holder.host}; if that host no longer runs liveorders on it, remove ${path}`,
-      );
-    }
-    // Left by a process that is gone: take it over.
-    await unlink(path).catch(() => undefined);
-  }
-  throw new StorageStartError(`could not lock the data folder ${dir}; another instance may be starting there`);
-}
-
-async function readLockHolder(path: string): Promise<{ pid: number; host: string; since: string } | undefined> {
-  try {
-    const parsed = JSON.parse(await readFile(path, 'utf8')) as { pid?: unknown; host?: unknown; since?: unknown };
-    if (typeof parsed.pid === 'number' && typeof parsed.host === 'string') return { pid: parsed.pid, host: parsed.host, since: String(parsed.since) };
-  } catch {
-    // A lock file cut short by a crash while it was written: nobody holds it.
-  }
-  return undefined;
-}
-
-function processIsRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, as another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -30,7 +30,8 @@ import type { AppendOutcome, EventSink, IdempotencyClaim, IdempotencyRecord, Ord
 import { LatencySamples } from '../latency-samples.ts';
 import { TailFeed } from '../tail-feed.ts';
 import { writeSnapshot, type CompactionReport } from './compaction.ts';
-import { syncFolder, writeAll, type FolderLock } from './files.ts';
+import { syncFolder, writeAll } from './files.ts';
+import type { FolderLock } from './lock.ts';
 import { applyEvent, type LoadedJournal } from './load.ts';
 import { encodeRecords, journalEntry } from './records.ts';
 import { extend, newSegment, readSegmentEvents, reopenSegment, type Segment } from './segments.ts';

@@ -8,9 +8,10 @@
 
 import type { Logger } from '../../support/logger.ts';
 import type { Storage } from '../ports.ts';
-import { folderIdentity, lockFolder, prepareFolder } from './files.ts';
+import { folderIdentity, prepareFolder } from './files.ts';
 import { JournalLog } from './journal-log.ts';
 import { loadJournal } from './load.ts';
+import { lockFolder } from './lock.ts';
 
 /** Options for {@link openJournalStorage}. */
 export interface JournalStorageOptions {
@@ -36,7 +37,7 @@ export interface JournalStorageOptions {
 export async function openJournalStorage(options: JournalStorageOptions): Promise<Storage> {
   const { dir, logger } = options;
   await prepareFolder(dir);
-  const lock = await lockFolder(dir);
+  const lock = await lockFolder(dir, { logger });
   try {
     const { identity, created } = await folderIdentity(dir);
     const started = Date.now();

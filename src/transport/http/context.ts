@@ -19,8 +19,8 @@ export interface ApiContext {
   readonly commands: Commands;
   /** Maximum request body, in bytes. */
   readonly maxBodyBytes: number;
-  /** Live numbers for `GET /api/stats`. */
-  readonly stats: () => Record<string, unknown>;
+  /** Live numbers for `GET /api/stats`; where the storage is (paths, addresses) only when `location` is true. */
+  readonly stats: (options: { readonly location: boolean }) => Record<string, unknown>;
   /**
    * With a shared history: catch up with everything committed anywhere
    * until now (bounded), before answering 404 for an order that may have

@@ -9,10 +9,10 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ProtocolError, type Result } from '../../protocol.ts';
-import type { Principal } from '../../security/auth.ts';
+import { seesStorageLocation, type Principal } from '../../security/auth.ts';
 import { corsHeaders } from '../../security/edge.ts';
 import { ACCESS_POLICY, type Action } from '../../security/policy.ts';
-import type { ApiContext, Handler } from './context.ts';
+import type { ApiContext, Handler, RouteMatch } from './context.ts';
 import { sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
 import { changeStatus, createOrder, deleteOrder, getOrder, getTrackedOrder, getTrackingToken, listOrders } from './orders.ts';
 import type { RequestTarget } from './request-target.ts';
@@ -145,8 +145,8 @@ function sendAccessProblem(res: ServerResponse, error: ProtocolError): void {
   sendProblem(res, error, headers);
 }
 
-function getStats(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {
-  sendJson(res, 200, ctx.stats());
+function getStats(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { principal }: RouteMatch): void {
+  sendJson(res, 200, ctx.stats({ location: seesStorageLocation(principal) }));
 }
 
 /** Liveness and readiness: 200 while this instance can serve writes, 503 when its storage cannot take them (reads still work). */
