@@ -8,7 +8,7 @@
 
 import { QR_QUIET_ZONE, QrTooLongError, encodeQr } from '../qr.ts';
 import type { Order } from '../../src/protocol.ts';
-import { requireElement, shortId, textElement } from './dom.ts';
+import { isolate, requireElement, shortId, textElement, textNodes } from './dom.ts';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 /** Drawn size of the QR code, in CSS pixels: large enough for a phone's camera across a desk. */
@@ -153,7 +153,7 @@ export function createCreatedNotice(doc: Document, detailHref: (id: string) => s
     show(order, link) {
       const open = textElement(doc, 'a', `order ${shortId(order.id)}`);
       open.href = detailHref(order.id);
-      text.replaceChildren('Created ', open, ` for ${order.customerName}.`);
+      text.replaceChildren('Created ', open, ...textNodes(doc, ` for ${isolate(order.customerName)}.`));
       share.replaceChildren(...(link === undefined ? [] : [shareBlock(doc, order, link)]));
       root.dataset.orderId = order.id;
       root.hidden = false;
