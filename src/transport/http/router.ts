@@ -14,6 +14,7 @@ import { corsHeaders } from '../../security/edge.ts';
 import type { ApiContext, Handler } from './context.ts';
 import { sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
 import { changeStatus, createOrder, deleteOrder, getOrder, getTrackedOrder, getTrackingToken, listOrders } from './orders.ts';
+import { exportOrders } from './orders-csv.ts';
 import type { RequestTarget } from './request-target.ts';
 
 /** A handler, what it needs (a permission, `tracking`: the path's token is the credential, or nothing), and how the index shows it. */
@@ -54,10 +55,11 @@ const ROUTES: readonly Route[] = [
     pattern: /^\/api\/orders\/?$/,
     path: '/api/orders',
     methods: {
-      GET: { handle: listOrders, needs: 'read', what: 'orders, newest first; X-Total-Count, and a Link header to the next page', exampleQuery: 'status=pending,processing&limit=50' },
+      GET: { handle: listOrders, needs: 'read', what: 'orders, newest first; X-Total-Count, and a Link header to the next page; q= searches names and ids, createdAfter=/createdBefore= (ISO 8601) bound the creation time', exampleQuery: 'status=pending,processing&limit=50' },
       POST: { handle: createOrder, needs: 'write', what: 'create an order (Idempotency-Key makes retries safe); the answer carries its trackingToken', curlArgs: `${JSON_BODY} '{"customerName":"Ada","items":["laptop",{"name":"mouse","quantity":2,"price":19.99}]}'` },
     },
   },
+  { pattern: /^\/api\/orders\.csv$/, path: '/api/orders.csv', methods: { GET: { handle: exportOrders, needs: 'read', what: 'the orders as CSV (status, q, createdAfter, createdBefore as for the list), streamed', exampleQuery: 'status=delivered&createdAfter=2026-12-01' } } },
   {
     pattern: /^\/api\/orders\/([^/]+)$/,
     path: '/api/orders/ORDER_ID',
