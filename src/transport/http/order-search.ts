@@ -9,7 +9,7 @@
  * precompiled pattern and string comparisons (nothing allocated per order).
  */
 
-import { ORDER_STATUSES, ProtocolError, isOrderId, isOrderStatus, type FieldError, type Order, type OrderStatus, type Result, type View } from '../../protocol.ts';
+import { ORDER_STATUSES, ProtocolError, isIdSuffix, isOrderId, isOrderStatus, type FieldError, type Order, type OrderStatus, type Result, type View } from '../../protocol.ts';
 import type { OrderPage, OrderReader } from '../../store/ports.ts';
 
 /** Page sizes for `GET /api/orders`. */
@@ -17,9 +17,6 @@ export const LIST_LIMITS = { default: 100, max: 1000 } as const;
 
 /** Longest `q` accepted (as long as a customer name). */
 export const SEARCH_MAX_LENGTH = 200;
-
-/** Fewest hex digits of an id suffix `q` matches ids by (the page and the CLI show 8). */
-export const ID_SUFFIX_MIN_DIGITS = 8;
 
 /** Orders read from the projection per step of a filtered walk. */
 const WALK_BLOCK = 1000;
@@ -177,20 +174,6 @@ function orderMatcher(filter: OrderFilter): (order: Order) => boolean {
     if (name === undefined) return true;
     return name.test(order.customerName) || (suffix !== undefined && order.id.endsWith(suffix));
   };
-}
-
-/**
- * Whether `text` can be the end of an order id: 8+ hex digits, dashes where
- * a UUID has them.
- * @param text what was searched for
- */
-export function isIdSuffix(text: string): boolean {
-  if (!/^[0-9a-fA-F-]{8,36}$/.test(text)) return false;
-  if (text.replaceAll('-', '').length < ID_SUFFIX_MIN_DIGITS) return false;
-  const template = '00000000-0000-0000-0000-000000000000';
-  const tail = template.slice(template.length - text.length);
-  for (let i = 0; i < text.length; i++) if ((text[i] === '-') !== (tail[i] === '-')) return false;
-  return true;
 }
 
 function parseFilter(params: URLSearchParams, errors: FieldError[]): OrderFilter {
