@@ -90,7 +90,7 @@ Options:
   -i, --interactive
                    send client messages typed (or piped) one JSON per line and
                    print the answers and the events as they come; the end of
-                   input (Ctrl-D) exits with 0
+                   input (Ctrl-D) exits with 0, or 6 if an answer was an error
   --width N        fit every line in N columns (${WIDTH_LIMITS.min}-${WIDTH_LIMITS.max}). By default lines fit
                    the terminal, and are whole (with whole ids) when piped
   --token TOKEN    access token, when the server has tokens on
