@@ -71,6 +71,7 @@ export async function exportOrders(ctx: ApiContext, req: IncomingMessage, res: S
   for (const order of matchingOrders(ctx.orders, filter.value)) {
     chunk += csvRow(order);
     if (chunk.length < CHUNK_CHARS) continue;
+    if (res.destroyed) return; // the client left: nobody reads the rest
     const more = res.write(chunk);
     chunk = '';
     if (!more && !(await drained(res))) return;
