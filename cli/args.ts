@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import {
   ORDER_STATUSES,
   SNAPSHOT_LIMITS,
+  isIdSuffix,
   isOrderId,
   isOrderStatus,
   isTrackingToken,
@@ -34,6 +35,7 @@ export const DEFAULT_URL = 'ws://localhost:8000/ws';
 export interface WatchOptions {
   readonly url: URL;
   readonly json: boolean;
+  /** `--order`: a whole id, or 8+ trailing hex digits that the entry point resolves to one (cli/order-ref.ts). */
   readonly orderId?: string;
   readonly statuses?: readonly OrderStatus[];
   readonly limit?: number;
@@ -70,7 +72,8 @@ Options:
   --url URL        WebSocket URL (default ${DEFAULT_URL},
                    or $LIVEORDERS_URL)
   --json           print every message exactly as received, one JSON per line
-  --order ID       watch one order
+  --order ID       watch one order: its whole id, or its last 8+ hex digits
+                   (the short id shown in tables), which must be unique
   --status LIST    watch orders in these statuses, comma-separated:
                    ${ORDER_STATUSES.join(',')}
   --limit N        orders in the first snapshot (1-${SNAPSHOT_LIMITS.max}, default ${SNAPSHOT_LIMITS.default})
@@ -87,7 +90,7 @@ Options:
   -i, --interactive
                    send client messages typed (or piped) one JSON per line and
                    print the answers and the events as they come; the end of
-                   input (Ctrl-D) exits with 0
+                   input (Ctrl-D) exits with 0, or 6 if an answer was an error
   --width N        fit every line in N columns (${WIDTH_LIMITS.min}-${WIDTH_LIMITS.max}). By default lines fit
                    the terminal, and are whole (with whole ids) when piped
   --token TOKEN    access token, when the server has tokens on
@@ -192,7 +195,9 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
   if (url.protocol === 'http:' || url.protocol === 'https:') url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:';
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') return fail(`--url: "${rawUrl}" must start with ws:// or wss://`);
 
-  if (values.order !== undefined && !isOrderId(values.order)) return fail(`--order: "${values.order}" is not an order id (a lowercase UUID)`);
+  if (values.order !== undefined && !isOrderId(values.order) && !isIdSuffix(values.order)) {
+    return fail(`--order: "${values.order}" is not an order id (a lowercase UUID) or its last 8 or more hex digits`);
+  }
   let statuses: OrderStatus[] | undefined;
   if (values.status !== undefined) {
     const list = values.status.split(',').map((s) => s.trim()).filter((s) => s !== '');

@@ -68,7 +68,9 @@ export function formatSnapshot(snapshot: SnapshotMessage, options: FormatOptions
   const { color, width } = options;
   const shown = snapshot.orders.length < snapshot.total ? ` (newest ${snapshot.orders.length} shown)` : '';
   const summary: Piece[][] = [[['snapshot']], [[`seq ${snapshot.seq}`]], [[`${snapshot.total} order${snapshot.total === 1 ? '' : 's'}${shown}`]]];
-  const counts = ORDER_STATUSES.map((s): Piece[] => [[`${s} ${snapshot.counts[s]}`, STATUS_COLOURS[s]]]);
+  // Watching one order (--order), the store's counts say nothing about it: count what the view holds.
+  const byStatus = snapshot.view.orderId === undefined ? snapshot.counts : countByStatus(snapshot.orders);
+  const counts = ORDER_STATUSES.map((s): Piece[] => [[`${s} ${byStatus[s]}`, STATUS_COLOURS[s]]]);
   const oneLine = packParts([...summary, ...counts], color, width);
   // Too wide for one line: the counts go on lines of their own rather than breaking anywhere.
   const header = oneLine.length === 1 ? oneLine : [...packParts(summary, color, width), ...packParts(counts, color, width)];
@@ -127,6 +129,12 @@ const EVENT_LAYOUTS: readonly EventLayout[] = [
   { shortId: true, type: 'short', millis: true, minCustomer: MIN_CUSTOMER_WIDTH },
   { shortId: true, type: 'none', millis: false, minCustomer: MIN_CUSTOMER_WIDTH },
 ];
+
+function countByStatus(orders: readonly Order[]): SnapshotMessage['counts'] {
+  const counts = { pending: 0, processing: 0, shipped: 0, delivered: 0, cancelled: 0 };
+  for (const order of orders) counts[order.status]++;
+  return counts;
+}
 
 /**
  * One event as one line: time, seq, event, order id, customer, status change.

@@ -52,6 +52,8 @@ export class Watch {
    */
   readonly #pending: ClientMessage['type'][] = [];
   #inputEnded = false;
+  /** Interactive: answers that were `error` messages; the run then ends with {@link EXIT.serverError}. */
+  #errorAnswers = 0;
 
   /**
    * @param options validated options
@@ -112,7 +114,11 @@ export class Watch {
   }
 
   #endIfAnswered(): void {
-    if (this.#inputEnded && this.#outbox.length === 0 && this.#pending.length === 0) this.#finish(EXIT.ok);
+    if (!this.#inputEnded || this.#outbox.length > 0 || this.#pending.length > 0) return;
+    // A script piping messages in learns from the exit code that one of them was refused.
+    const n = this.#errorAnswers;
+    if (n === 0) this.#finish(EXIT.ok);
+    else this.#finish(EXIT.serverError, `${n} message${n === 1 ? '' : 's'} got an error answer`);
   }
 
   /** With a goal, --timeout bounds the whole run; without one, the silence between events. */
@@ -202,6 +208,7 @@ export class Watch {
     const fields = (message.errors ?? []).map((e) => `${e.field} ${e.message}`).join('; ');
     const what = `${message.code}: ${message.message}${fields === '' ? '' : ` (${fields})`}`;
     if (this.#options.interactive) {
+      this.#errorAnswers++;
       this.#print(raw, () => `error${message.requestId === undefined ? '' : ` ${message.requestId}`}  ${what}`);
       return this.#answered();
     }

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { EXIT, HELP, parseWatchArgs } from './args.ts';
 import { readMessages, type InteractiveInput } from './interactive.ts';
 import { captureControlKeys, suspendJob } from './keys.ts';
+import { flagsNpmKept, npmFlagsWarning } from './npm-flags.ts';
+import { resolveOrderRef } from './order-ref.ts';
 import { NAME, Watch, type WatchIo } from './watch.ts';
 
 /** The width assumed for a terminal that does not report one (and `COLUMNS` is not set). */
@@ -36,10 +38,21 @@ export async function main(): Promise<void> {
     process.stderr.write(`${NAME}: ${parsed.error}\nRun with --help for usage.\n`);
     process.exit(EXIT.usage);
   }
-  const options = parsed.value;
+  let options = parsed.value;
   if (options.help) {
     process.stdout.write(HELP);
     return;
+  }
+  const npmWarning = npmFlagsWarning(flagsNpmKept(process.env, process.argv.slice(2)));
+  if (npmWarning !== undefined) process.stderr.write(`${NAME}: ${npmWarning}\n`);
+  if (options.orderId !== undefined) {
+    // A short id (the table's last 8 digits) is looked up once, before connecting.
+    const resolved = await resolveOrderRef(options.url, options.orderId, options.token);
+    if (!resolved.ok) {
+      process.stderr.write(`${NAME}: ${resolved.message}\n`);
+      process.exit(resolved.code);
+    }
+    options = { ...options, orderId: resolved.orderId };
   }
   // A closed pipe (`| head`) is a normal way to stop reading.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? EXIT.ok : EXIT.failure));

@@ -9,6 +9,11 @@ import { configFromEnv, tokensFromEnv } from './config.ts';
 import { createServer, type LiveOrdersServer } from './server.ts';
 import { openStorage } from './store.ts';
 import { createLogger } from './support/logger.ts';
+import { checkPortFree } from './support/port-check.ts';
+import { DEFAULT_OPTIONS } from './options.ts';
+
+/** Said when listening fails because the port is taken. */
+const PORT_TAKEN_HINT = ' (the port is taken: stop the other process or set PORT)';
 
 async function main(): Promise<void> {
   const config = configFromEnv(process.env);
@@ -17,6 +22,12 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger({ level: config.value.logLevel });
+  // Before the storage is opened: a taken port must not leave a new DATA_DIR (or a Redis connection) behind.
+  const taken = await checkPortFree(config.value.options.port ?? DEFAULT_OPTIONS.port, config.value.options.host ?? DEFAULT_OPTIONS.host);
+  if (taken !== undefined) {
+    process.stderr.write(`liveorders: cannot listen: ${taken.message}${taken.code === 'EADDRINUSE' ? PORT_TAKEN_HINT : ''}\n`);
+    process.exit(1);
+  }
   let server: LiveOrdersServer;
   try {
     const { eventLogCapacity } = config.value.options;
@@ -26,6 +37,7 @@ async function main(): Promise<void> {
       onSinkError: (error) => logger.error('an event consumer failed', { error }),
       logger,
     });
+    if (storage.mode === 'memory') logger.warn('STORAGE=memory: orders are kept in this process only; every one is lost when it stops (STORAGE=journal keeps them in DATA_DIR)');
     server = createServer({ ...config.value.options, storage, logger });
   } catch (error) {
     // Storage and createServer refuse bad settings with errors that say what to do.
@@ -39,7 +51,7 @@ async function main(): Promise<void> {
       process.stderr.write(`liveorders: http://${host}:${address.port} (WebSocket at ws://${host}:${address.port}/ws)\n`);
     },
     (error: NodeJS.ErrnoException) => {
-      const hint = error.code === 'EADDRINUSE' ? ' (the port is taken: stop the other process or set PORT)' : '';
+      const hint = error.code === 'EADDRINUSE' ? PORT_TAKEN_HINT : '';
       process.stderr.write(`liveorders: cannot listen: ${error.message}${hint}\n`);
       process.exit(1);
     },

@@ -12,6 +12,7 @@
 export * from './domain/statuses.ts';
 export { ORDER_LIMITS, orderTotalCents, priceInCents } from './domain/orders.ts';
 export * from './protocol/orders.ts';
+export * from './protocol/short-id.ts';
 export * from './protocol/messages.ts';
 export * from './protocol/errors.ts';
 export * from './protocol/json.ts';

@@ -74,7 +74,9 @@ describe('liveorders-watch --interactive', () => {
     // Let several heartbeat intervals pass (a local round trip above can take less than one).
     await new Promise((resolve) => setTimeout(resolve, 500));
     cli.child.stdin!.end('{"type":"ping","id":"p"}\n');
-    assert.equal(await cli.exited, EXIT.ok, 'an error answer does not end an interactive session');
+    // The error answer did not end the session (the ping after it was answered), but the exit code reports it.
+    assert.equal(await cli.exited, EXIT.serverError);
+    assert.match(cli.stderr, /1 message got an error answer/);
     assert.equal(cli.lines.at(-1), 'pong p');
     assert.deepEqual(cli.lines.filter((l) => l.startsWith('pong')), ['pong p'], 'heartbeat pongs are not printed');
   });

@@ -330,7 +330,7 @@ describe('stats, health, routing', () => {
         assert.ok(pairs.includes(route), `${route} is listed`);
       }
       const post = index.routes.find((r) => r.method === 'POST')!;
-      assert.match(post.curl, new RegExp(`^curl -X POST '${srv.base}/api/orders\\?status=pending,processing&limit=50' -H 'Content-Type: application/json' -d '\\{`));
+      assert.match(post.curl, new RegExp(`^curl -X POST '${srv.base}/api/orders' -H 'Content-Type: application/json' -d '\\{`));
       assert.equal(index.websocket.url, `${srv.wsBase}/ws`);
       assert.ok(index.routes.every((r) => !r.curl.includes('Authorization')), 'open mode needs no token');
     }

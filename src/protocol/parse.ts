@@ -204,11 +204,15 @@ export function parseViewRequest(raw: JsonObject): Result<{ view: View; limit: n
 export function parseResumePoint(since: string | null, epoch: string | null): Result<Position | undefined> {
   if (since === null && epoch === null) return ok(undefined);
   const errors = new FieldErrors();
-  if (since === null || !/^\d{1,15}$/.test(since)) errors.add('since', 'must be the last seq the client applied (an integer >= 0)');
-  if (epoch === null || epoch.length === 0 || epoch.length > REQUEST_ID_MAX_LENGTH) {
-    errors.add('epoch', 'must be the epoch of the snapshot the seq came from');
-  }
-  return errors.result<Position | undefined>({ seq: Number(since), epoch: epoch ?? '' }, 'Resume point');
+  if (since === null) errors.add('since', 'is missing: resume with ?since=SEQ&epoch=EPOCH (the last seq the client applied)');
+  else if (!/^\d{1,15}$/.test(since)) errors.add('since', 'must be the last seq the client applied (an integer >= 0)');
+  if (epoch === null) errors.add('epoch', 'is missing: resume with ?since=SEQ&epoch=EPOCH (the epoch of the snapshot the seq came from)');
+  else if (epoch.length === 0 || epoch.length > REQUEST_ID_MAX_LENGTH) errors.add('epoch', 'must be the epoch of the snapshot the seq came from');
+  const result = errors.result<Position | undefined>({ seq: Number(since), epoch: epoch ?? '' }, 'Resume point');
+  if (result.ok) return result;
+  // The detail names each bad parameter: an upgrade refusal is often read as one line in a log.
+  const detail = (result.error.details.errors ?? []).map((e) => `${e.field} ${e.message}`).join('; ');
+  return fail(new ProtocolError('LO_ERR_INVALID_FIELD', `The resume point is invalid: ${detail}`, result.error.details));
 }
 
 function parseRequestId(raw: JsonObject, errors: FieldErrors): string | undefined {
@@ -223,6 +227,29 @@ function withRequestId<T extends object>(message: T, requestId: string | undefin
   return requestId === undefined ? message : { ...message, requestId };
 }
 
+/** A client frame parsed, with the `requestId` it carried even when it was refused (to echo in the `error`). */
+export interface ParsedClientFrame {
+  readonly message: Result<ClientMessage>;
+  /** The frame's `requestId` when it is a usable one (a string of 1 to 100 characters), whatever else is wrong. */
+  readonly requestId?: string;
+}
+
+/**
+ * Parse one text frame from a client, keeping its `requestId` for the answer
+ * when the message is refused (an unknown type, an invalid `ping`, bad fields):
+ * the client can still match the error to what it sent.
+ * @param text the frame's text
+ */
+export function parseClientFrame(text: string): ParsedClientFrame {
+  const parsed = parseJson(text);
+  if (!parsed.ok) return { message: parsed };
+  const message = parseClientObject(parsed.value);
+  if (message.ok) return { message };
+  const raw = parsed.value;
+  const id = isObject(raw) ? raw.requestId : undefined;
+  return typeof id === 'string' && id.length > 0 && id.length <= REQUEST_ID_MAX_LENGTH ? { message, requestId: id } : { message };
+}
+
 /**
  * Parse one text frame from a client. Never throws: bad JSON, an unknown type
  * or bad fields come back as a {@link ProtocolError}.
@@ -231,7 +258,10 @@ function withRequestId<T extends object>(message: T, requestId: string | undefin
 export function parseClientMessage(text: string): Result<ClientMessage> {
   const parsed = parseJson(text);
   if (!parsed.ok) return parsed;
-  const raw = parsed.value;
+  return parseClientObject(parsed.value);
+}
+
+function parseClientObject(raw: unknown): Result<ClientMessage> {
   if (!isObject(raw) || typeof raw.type !== 'string') {
     return fail(new ProtocolError('LO_ERR_UNKNOWN_TYPE', `A message must be a JSON object with a "type" (${CLIENT_MESSAGE_TYPES.join(', ')})`));
   }

@@ -34,7 +34,9 @@ export const ACCESS_POLICY = {
   readIndex: { roles: 'anyone', ownOrder: false, limited: false, what: 'read the index' },
   /** `GET /healthz`. */
   checkHealth: { roles: 'anyone', ownOrder: false, limited: false, what: 'check health' },
-  /** `GET /api/orders`. */
+  /** `GET /ws` without an upgrade: the 426 that says how to connect. */
+  findWebSocket: { roles: 'anyone', ownOrder: false, limited: false, what: 'find the WebSocket address' },
+  /** `GET /api/orders` and `GET /api/orders.csv`. */
   listOrders: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'read the store' },
   /** `GET /api/orders/ID`. */
   readOrder: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'read the store' },

@@ -21,6 +21,8 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
   /** A logger that adds `fields` to every line (e.g. a connection id). */
   child(fields: LogFields): Logger;
+  /** Whether lines at `level` are written (so a caller can skip preparing one that would be dropped). */
+  enabled?(level: LogLevel): boolean;
 }
 
 /** Where formatted lines go. */
@@ -75,6 +77,10 @@ class JsonLogger implements Logger {
 
   error(message: string, fields?: LogFields): void {
     this.#write('error', message, fields);
+  }
+
+  enabled(level: LogLevel): boolean {
+    return LOG_LEVELS.indexOf(level) >= this.#min;
   }
 
   child(fields: LogFields): Logger {

@@ -164,3 +164,23 @@ export function writeRawResponse(socket: Duplex, status: number, title: string, 
     () => socket.destroy(),
   );
 }
+
+/**
+ * Answer on a raw socket (a refused WebSocket upgrade) with a problem+json
+ * response, as REST errors are, then close it.
+ * @param socket the connection
+ * @param error what went wrong; its code gives the status
+ * @param instance the request target, for the problem's `instance`
+ * @param headers extra header lines (e.g. `Retry-After`)
+ */
+export function writeRawProblem(socket: Duplex, error: ProtocolError, instance: string | undefined, headers: Readonly<Record<string, string>> = {}): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const { status, title } = ERROR_CODES[error.code];
+  const body = `${encodeProblem(error, instance)}\n`;
+  let head = `HTTP/1.1 ${status} ${title}\r\nConnection: close\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nX-Content-Type-Options: nosniff\r\n`;
+  for (const name in headers) head += `${name}: ${headers[name]!}\r\n`;
+  socket.end(`${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => socket.destroy());
+}

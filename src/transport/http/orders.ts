@@ -7,42 +7,36 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  ORDER_STATUSES,
   ProtocolError,
   encodeCreatedOrder,
   encodeOrder,
   encodeOrders,
-  isOrderId,
-  isOrderStatus,
   isValidIdempotencyKey,
   orderNotFound,
   parseCreateOrderInput,
   parseStatusChangeInput,
   toWireError,
   type Order,
-  type OrderStatus,
   type Result,
   type TrackingTokenAnswer,
 } from '../../protocol.ts';
 import type { Committed } from '../../store/ports.ts';
 import { createOrderFor, trackingTokenOf, type CreatedForClient } from '../create-order.ts';
 import type { ApiContext, RouteMatch } from './context.ts';
+import { filterParams, parseListQuery, searchOrders } from './order-search.ts';
 import { CLOSE_AFTER_RESPONSE, readJsonBody, sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
 
-/** Page sizes for `GET /api/orders`. */
-export const LIST_LIMITS = { default: 100, max: 1000 } as const;
+export { LIST_LIMITS } from './order-search.ts';
 
-/** `GET /api/orders`: a page, newest first, with its total and a link to the next. */
+/** `GET /api/orders`: a page, newest first, with its total and a link to the next; `q` and `created*` search. */
 export function listOrders(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { url }: RouteMatch): void {
   const query = parseListQuery(url.searchParams);
   if (!query.ok) return sendProblem(res, query.error);
-  const { statuses, limit, cursor } = query.value;
-  const page = ctx.orders.list({ view: statuses === undefined ? {} : { statuses }, limit, ...(cursor ? { before: cursor } : {}) });
+  const page = searchOrders(ctx.orders, query.value);
   const headers: Record<string, string> = { 'X-Total-Count': String(page.total) };
   if (page.nextCursor !== undefined) {
-    const next = new URLSearchParams();
-    if (statuses !== undefined) next.set('status', statuses.join(','));
-    next.set('limit', String(limit));
+    const next = filterParams(query.value);
+    next.set('limit', String(query.value.limit));
     next.set('cursor', page.nextCursor);
     headers.Link = `</api/orders?${next.toString()}>; rel="next"`;
   }
@@ -179,39 +173,4 @@ function parseIfMatch(header: string | undefined): Result<number | undefined> {
     };
   }
   return { ok: true, value: Number(m[1]) };
-}
-
-interface ListQueryValues {
-  readonly statuses?: readonly OrderStatus[];
-  readonly limit: number;
-  readonly cursor?: string;
-}
-
-/** `?status=a,b` (or repeated), `?limit=1..1000`, `?cursor=<id from Link>`. Unknown parameters are ignored. */
-function parseListQuery(params: URLSearchParams): Result<ListQueryValues> {
-  const errors: { field: string; message: string }[] = [];
-  let statuses: OrderStatus[] | undefined;
-  const rawStatuses = params.getAll('status').flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
-  if (rawStatuses.length > 0) {
-    const unknown = rawStatuses.filter((s) => !isOrderStatus(s));
-    if (unknown.length > 0) errors.push({ field: 'query.status', message: `must be among ${ORDER_STATUSES.join(', ')}` });
-    else statuses = ORDER_STATUSES.filter((s) => rawStatuses.includes(s));
-  }
-  let limit: number = LIST_LIMITS.default;
-  const rawLimit = params.get('limit');
-  if (rawLimit !== null) {
-    limit = /^\d{1,4}$/.test(rawLimit) ? Number(rawLimit) : NaN;
-    if (!(limit >= 1 && limit <= LIST_LIMITS.max)) {
-      errors.push({ field: 'query.limit', message: `must be an integer from 1 to ${LIST_LIMITS.max}` });
-    }
-  }
-  const cursor = params.get('cursor') ?? undefined;
-  if (cursor !== undefined && !isOrderId(cursor)) {
-    errors.push({ field: 'query.cursor', message: 'must be the cursor from a Link header' });
-  }
-  if (errors.length > 0) return { ok: false, error: new ProtocolError('LO_ERR_INVALID_FIELD', 'The query is invalid', { errors }) };
-  return {
-    ok: true,
-    value: { limit, ...(statuses === undefined ? {} : { statuses }), ...(cursor === undefined ? {} : { cursor }) },
-  };
 }

@@ -15,6 +15,7 @@ import { ACCESS_POLICY, type Action } from '../../security/policy.ts';
 import type { ApiContext, Handler, RouteMatch } from './context.ts';
 import { sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
 import { changeStatus, createOrder, deleteOrder, getOrder, getTrackedOrder, getTrackingToken, listOrders } from './orders.ts';
+import { exportOrders } from './orders-csv.ts';
 import type { RequestTarget } from './request-target.ts';
 
 /** A handler, the action of the access table it is (which says who may), and how the index shows it. */
@@ -25,10 +26,14 @@ interface Endpoint {
   readonly what: string;
   /** What follows the method and URL in the index's curl line (a body, say). */
   readonly curlArgs?: string;
+  /** An example query for this method's curl line (`?status=...`), without the `?`. */
+  readonly exampleQuery?: string;
 }
 
 interface Route {
   readonly pattern: RegExp;
+  /** Left out of the index at `/api` (the WebSocket address, which plain HTTP only learns is one). */
+  readonly unlisted?: boolean;
   /** The path as the index shows it, with placeholders in capitals. */
   readonly path: string;
   readonly methods: Readonly<Record<string, Endpoint>>;
@@ -47,13 +52,15 @@ const JSON_BODY = `-H 'Content-Type: application/json' -d`;
 const ROUTES: readonly Route[] = [
   { pattern: /^\/api\/?$/, path: '/api', methods: { GET: { handle: getIndex, action: 'readIndex', what: 'this index' } } },
   {
-    pattern: /^\/api\/orders$/,
-    path: '/api/orders?status=pending,processing&limit=50',
+    // A trailing slash names the same collection (curl users type it).
+    pattern: /^\/api\/orders\/?$/,
+    path: '/api/orders',
     methods: {
-      GET: { handle: listOrders, action: 'listOrders', what: 'orders, newest first; X-Total-Count, and a Link header to the next page' },
+      GET: { handle: listOrders, action: 'listOrders', what: 'orders, newest first; X-Total-Count, and a Link header to the next page; q= searches names and ids, createdAfter=/createdBefore= (ISO 8601) bound the creation time', exampleQuery: 'status=pending,processing&limit=50' },
       POST: { handle: createOrder, action: 'createOrder', what: 'create an order (Idempotency-Key makes retries safe); the answer carries its trackingToken', curlArgs: `${JSON_BODY} '{"customerName":"Ada","items":["laptop",{"name":"mouse","quantity":2,"price":19.99}]}'` },
     },
   },
+  { pattern: /^\/api\/orders\.csv$/, path: '/api/orders.csv', methods: { GET: { handle: exportOrders, action: 'listOrders', what: 'the orders as CSV (status, q, createdAfter, createdBefore as for the list), streamed', exampleQuery: 'status=delivered&createdAfter=2026-12-01' } } },
   {
     pattern: /^\/api\/orders\/([^/]+)$/,
     path: '/api/orders/ORDER_ID',
@@ -74,6 +81,7 @@ const ROUTES: readonly Route[] = [
   { pattern: /^\/api\/track\/([^/]+)$/, path: '/api/track/TRACKING_TOKEN', methods: { GET: { handle: getTrackedOrder, action: 'trackOrder', what: 'the one order a tracking token opens (no other credential needed); the customer page is /track/TRACKING_TOKEN' } } },
   { pattern: /^\/api\/stats$/, path: '/api/stats', methods: { GET: { handle: getStats, action: 'readStats', what: 'live numbers: orders by status, connections, events sent, seq' } } },
   { pattern: /^\/healthz$/, path: '/healthz', methods: { GET: { handle: getHealth, action: 'checkHealth', what: 'liveness' } } },
+  { pattern: /^\/ws$/, path: '/ws', unlisted: true, methods: { GET: { handle: upgradeRequired, action: 'findWebSocket', what: 'the WebSocket address' } } },
 ];
 
 /**
@@ -81,7 +89,7 @@ const ROUTES: readonly Route[] = [
  * @param pathname the request path
  */
 export function isApiPath(pathname: string): boolean {
-  return pathname.startsWith('/api/') || pathname === '/api' || pathname === '/healthz';
+  return pathname.startsWith('/api/') || pathname === '/api' || pathname === '/healthz' || pathname === '/ws';
 }
 
 /**
@@ -145,6 +153,12 @@ function sendAccessProblem(res: ServerResponse, error: ProtocolError): void {
   sendProblem(res, error, headers);
 }
 
+/** `GET /ws` without an upgrade (curl, a browser tab): 426 saying how to connect. */
+function upgradeRequired(_ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {
+  const problem = new ProtocolError('LO_ERR_UPGRADE_REQUIRED', 'This is the WebSocket address: connect with a WebSocket client (npm run -s watch, or new WebSocket(url) in a page)');
+  sendProblem(res, problem, { Upgrade: 'websocket' });
+}
+
 function getStats(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { principal }: RouteMatch): void {
   sendJson(res, 200, ctx.stats({ location: seesStorageLocation(principal) }));
 }
@@ -163,11 +177,12 @@ function getHealth(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse):
 function getIndex(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): void {
   const base = `${req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${req.headers.host ?? 'localhost:8000'}`;
   const auth = ctx.access.enabled ? ` -H "Authorization: Bearer $LIVEORDERS_TOKEN"` : '';
-  const routes = ROUTES.flatMap((route) =>
+  const routes = ROUTES.filter((route) => route.unlisted !== true).flatMap((route) =>
     Object.entries(route.methods).map(([method, endpoint]) => {
       const credential = typeof ACCESS_POLICY[endpoint.action].roles === 'string' ? '' : auth;
-      const curl = `curl${method === 'GET' ? '' : ` -X ${method}`} '${base}${route.path}'${credential}${endpoint.curlArgs === undefined ? '' : ` ${endpoint.curlArgs}`}`;
-      return { method, path: route.path.split('?')[0], what: endpoint.what, curl };
+      const query = endpoint.exampleQuery === undefined ? '' : `?${endpoint.exampleQuery}`;
+      const curl = `curl${method === 'GET' ? '' : ` -X ${method}`} '${base}${route.path}${query}'${credential}${endpoint.curlArgs === undefined ? '' : ` ${endpoint.curlArgs}`}`;
+      return { method, path: route.path, what: endpoint.what, curl };
     }),
   );
   const index = {

@@ -12,9 +12,9 @@ import { hostNotAllowed, type AccessControl } from '../../security/access.ts';
 import type { Principal } from '../../security/auth.ts';
 import { ClientSocket } from './client-socket.ts';
 import { isAllowedOrigin } from '../../security/edge.ts';
-import { writeRawResponse } from '../http/io.ts';
+import { writeRawProblem } from '../http/io.ts';
 import { RepeatedLog, type Logger } from '../../support/logger.ts';
-import { CLOSE_CODES, ERROR_CODES, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type ProtocolError } from '../../protocol.ts';
+import { CLOSE_CODES, ProtocolError, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest } from '../../protocol.ts';
 import type { RequestTarget } from '../http/request-target.ts';
 import { TokenBucket } from '../../security/rate-limit.ts';
 import { handleClientMessage, type Session, type SessionContext } from './session.ts';
@@ -112,8 +112,9 @@ export class WsEndpoint {
   }
 
   /**
-   * Accept or refuse an HTTP upgrade. Refusals are plain HTTP answers: 404 for
-   * other paths, 400 for a bad view or resume point, 503 when full or shutting down.
+   * Accept or refuse an HTTP upgrade. Refusals are problem+json answers, as
+   * REST errors are: 404 for other paths, 400 for a bad view or resume point
+   * (naming each bad parameter), 503 when full or shutting down.
    * @param req the upgrade request
    * @param socket its socket
    * @param head the first bytes after the headers
@@ -121,32 +122,33 @@ export class WsEndpoint {
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: RequestTarget): void {
     socket.on('error', destroyOnError);
-    if (!WS_PATHS.has(url.pathname)) return writeRawResponse(socket, 404, 'Not Found', 'WebSocket endpoint is /ws');
-    if (!this.#accepting) return writeRawResponse(socket, 503, 'Service Unavailable', 'the server is shutting down');
-    if (!this.#options.access.admitsHost(req.headers.host)) return refuse(socket, hostNotAllowed(req.headers.host));
+    const refuse = (error: ProtocolError, headers?: Record<string, string>): void => writeRawProblem(socket, error, req.url, headers);
+    if (!WS_PATHS.has(url.pathname)) return refuse(new ProtocolError('LO_ERR_NOT_FOUND', 'The WebSocket endpoint is /ws'));
+    if (!this.#accepting) return refuse(new ProtocolError('LO_ERR_UNAVAILABLE', 'The server is shutting down; reconnect in a moment'));
+    if (!this.#options.access.admitsHost(req.headers.host)) return refuse(hostNotAllowed(req.headers.host));
     // Against cross-site WebSocket hijacking: a page from another site cannot open a socket with our users' browsers.
     if (!isAllowedOrigin(req.headers.origin, this.#options.allowedOrigins, this.#options.allowedHosts)) {
-      return writeRawResponse(socket, 403, 'Forbidden', 'this Origin may not open a WebSocket here; list it in ALLOWED_ORIGINS');
+      return refuse(new ProtocolError('LO_ERR_FORBIDDEN', 'This Origin may not open a WebSocket here; list it in ALLOWED_ORIGINS'));
     }
     if (this.#sockets.size >= this.#options.maxConnections) {
       this.#clientWarnings.warn('refusing websocket: connection limit reached', { limit: this.#options.maxConnections });
-      return writeRawResponse(socket, 503, 'Service Unavailable', 'too many connections; retry later');
+      return refuse(new ProtocolError('LO_ERR_UNAVAILABLE', 'Too many connections; retry later'));
     }
     const address = req.socket.remoteAddress ?? '';
     if (!this.#options.access.connectionAllowed(address, this.#perAddress.get(address) ?? 0)) {
-      return writeRawResponse(socket, 429, 'Too Many Requests', 'too many connections from this address');
+      return refuse(new ProtocolError('LO_ERR_RATE_LIMITED', 'Too many connections from this address'));
     }
     const principal = this.#options.access.authenticateUpgrade(req, url);
-    if (!principal.ok) return refuse(socket, principal.error);
+    if (!principal.ok) return refuse(principal.error, principal.error.code === 'LO_ERR_UNAUTHORIZED' ? { 'WWW-Authenticate': 'Bearer realm="liveorders"' } : undefined);
     const initial = parseViewRequest(viewQuery(url.searchParams));
-    if (!initial.ok) return writeRawResponse(socket, 400, 'Bad Request', initial.error.message);
+    if (!initial.ok) return refuse(initial.error);
     const resume = parseResumePoint(url.searchParams.get('since'), url.searchParams.get('epoch'));
-    if (!resume.ok) return writeRawResponse(socket, 400, 'Bad Request', resume.error.message);
+    if (!resume.ok) return refuse(resume.error);
     const who = principal.value;
     // A tracking socket sees its one order, whatever the URL asked for.
     const view = who.kind === 'tracking' ? { ...initial.value.view, orderId: who.orderId } : initial.value.view;
     const admitted = this.#options.access.admit(who, 'watchOrders', { ...(view.orderId === undefined ? {} : { orderId: view.orderId }), address });
-    if (!admitted.ok) return refuse(socket, admitted.error);
+    if (!admitted.ok) return refuse(admitted.error);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', destroyOnError);
       const session = this.#track(ws, who, address);
@@ -266,12 +268,6 @@ function viewQuery(params: URLSearchParams): Record<string, unknown> {
   const limit = params.get('limit');
   if (limit !== null) query.limit = /^\d{1,5}$/.test(limit) ? Number(limit) : limit;
   return query;
-}
-
-/** Refuse an upgrade with the HTTP status of a protocol error (401, 403, 404). */
-function refuse(socket: Duplex, error: ProtocolError): void {
-  const { status, title } = ERROR_CODES[error.code];
-  writeRawResponse(socket, status, title, error.message);
 }
 
 function destroyOnError(this: Duplex): void {

@@ -11,7 +11,7 @@ import {
   CLOSE_CODES,
   SNAPSHOT_LIMITS,
   assertNever,
-  parseClientMessage,
+  parseClientFrame,
   toWireError,
   type AckMessage,
   type ClientMessage,
@@ -90,9 +90,9 @@ function handleNow(ctx: SessionContext, session: Session, text: string): boolean
 }
 
 function handleOne(ctx: SessionContext, session: Session, text: string): void {
-  const parsed = parseClientMessage(text);
+  const { message: parsed, requestId } = parseClientFrame(text);
   if (!parsed.ok) {
-    send(session.socket, errorMessage(parsed.error));
+    send(session.socket, errorMessage(parsed.error, requestId));
     return;
   }
   const message = parsed.value;
