@@ -109,7 +109,7 @@ describe('cancelling asks first', () => {
     await row.getByRole('button', { name: /^Cancel order: order/ }).click();
     const keep = row.getByRole('button', { name: 'Keep order' });
     await keep.waitFor();
-    assert.equal(await row.getByRole('group').getAttribute('aria-label'), `Confirm: cancel order ${order.id.slice(-8)} for Almost Cancelled?`);
+    assert.equal(await row.getByRole('group').getAttribute('aria-label'), `Confirm: cancel order ${order.id.slice(-8)} for \u2068Almost Cancelled\u2069?`, 'the name isolated (FSI ... PDI), as in the button it asks for');
     assert.equal((await focused(page)).text, 'Keep order', 'the focus is on the choice that loses nothing');
     assert.equal(await row.getByRole('button', { name: /^Start processing/ }).isVisible(), false, 'the other buttons step aside');
     await keep.click();
@@ -120,7 +120,7 @@ describe('cancelling asks first', () => {
     assert.equal((await serverOrder(order.id)).status, 'pending');
 
     await row.getByRole('button', { name: /^Cancel order: order/ }).click();
-    await row.getByRole('button', { name: `Yes, cancel order ${order.id.slice(-8)} for Almost Cancelled` }).click();
+    await row.getByRole('button', { name: `Yes, cancel order ${order.id.slice(-8)} for \u2068Almost Cancelled\u2069`, exact: true }).click();
     await row.locator('.badge', { hasText: 'cancelled' }).waitFor();
     assert.equal(patches, 1);
     assert.equal((await serverOrder(order.id)).status, 'cancelled');
