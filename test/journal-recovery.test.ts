@@ -10,8 +10,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { watch } from 'node:fs';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -247,11 +246,11 @@ describe('journal recovery: a crash at each step of a compaction', () => {
     const answered = new Map<string, string>();
     let caught = 0;
     for (let round = 0; round < 8 && caught < 2; round++) {
-      const { child, base: url, exited } = await startProcess(process.execPath, ['--import', 'tsx', MAIN], { DATA_DIR: dir, COMPACT_AFTER_BYTES: '65536', PREALLOCATE_BYTES: '262144' });
+      const { child, base: url, exited } = await startProcess(process.execPath, ['--import', 'tsx', MAIN], { DATA_DIR: dir, COMPACT_AFTER_BYTES: '65536' });
       t.after(() => child.kill('SIGKILL'));
       const present = new Map((await allOrders(url)).map((o) => [o.id, o.customerName]));
       for (const [id, name] of answered) assert.equal(present.get(id), name, `round ${round}: order ${name} (answered 201) is there`);
-      // Kill the moment a compaction rolls to a new segment or starts its snapshot.
+      // Kill the moment a compaction rolls to a new segment (then fills 4 MiB of it with zeros and syncs) or starts its snapshot.
       const known = new Set(readdirSync(dir));
       const watcher = watch(dir, (_, name) => {
         if (name !== null && !known.has(name) && (name.startsWith('journal-') || name.endsWith('.tmp'))) child.kill('SIGKILL');
@@ -276,7 +275,10 @@ describe('journal recovery: a crash at each step of a compaction', () => {
       clearTimeout(deadline);
       await exited;
       const files = readdirSync(dir);
-      if (files.filter((n) => n.startsWith('journal-')).length > 1 || files.some((n) => n.endsWith('.tmp'))) caught++;
+      if (files.filter((n) => n.startsWith('journal-')).length > 1 || files.some((n) => n.endsWith('.tmp'))) {
+        caught++;
+        t.diagnostic(`round ${round}: killed during a compaction, leaving ${files.filter((n) => n !== 'LOCK').join(', ')}`);
+      }
     }
     assert.ok(caught > 0, 'at least one kill landed during a compaction');
     const last = await startProcess(process.execPath, ['--import', 'tsx', MAIN], { DATA_DIR: dir });
