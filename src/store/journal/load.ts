@@ -85,7 +85,7 @@ export async function loadJournal(dir: string, options: LoadOptions): Promise<Lo
   if (first === undefined ? latest !== undefined : first.firstSeq > seq + 1) {
     const missing = segmentName(seq + 1);
     throw new StorageStartError(
-      `${join(dir, missing)} is missing: the events after seq ${seq}${latest === undefined ? '' : ` (the snapshot ${latest.name})`} are in no file, so the journal cannot start from what is left. ${SAFE_STEPS.replace('the file', `${missing}`)}`,
+      `${join(dir, missing)} is missing: the events after seq ${seq}${latest === undefined ? '' : ` (where ${latest.name} ends)`} are in no file, so the journal cannot start from what is left. ${SAFE_STEPS.replace('the file', `${missing}`)}`,
     );
   }
   const segments: { name: string; firstSeq: number; bytes: number }[] = [];
