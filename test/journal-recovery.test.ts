@@ -145,6 +145,22 @@ describe('journal recovery: several segments', () => {
     await assertStartsWith(dir, [...orders, ...more], 'three segments ending in zeros');
   });
 
+  test('a resume older than the memory holds reads across a closed segment ending in zeros, without a reset', async () => {
+    const { dir, orders } = await journalOf(6);
+    await (await newSegment(dir, epochOf(dir), orders.length + 1, 64 * 1024)).handle.close();
+    const storage = await openJournalStorage({ dir, logger: captureLogger().logger, onSinkError: () => undefined, historyCapacity: 2 });
+    const server = createServer({ port: 0, storage, logger: captureLogger().logger });
+    try {
+      const base = `http://127.0.0.1:${(await server.listen()).port}`;
+      await create(base, ['after roll 1', 'after roll 2']);
+      const replayed = await storage.log.replay({ seq: 1, epoch: epochOf(dir) }, 100);
+      assert.ok(replayed !== 'reset', 'no reset');
+      assert.deepEqual(replayed.map((e) => e.seq), [2, 3, 4, 5, 6, 7, 8]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('a compaction that fails after its roll (the snapshot cannot be written) leaves the old segment ending at its last record; a clean restart has every order', async () => {
     const { dir, orders } = await journalOf(6);
     const storage = await openAt(dir);
