@@ -27,6 +27,9 @@ import { captureLogger, orderBody, pool, request } from './helpers.ts';
 import { MAIN, allOrders, startProcess } from './processes.ts';
 
 const run = promisify(execFile);
+
+/** Space allocated ahead in the journals the properties copy many times. */
+const SMALL_PREALLOCATION = 16 * 1024;
 const folders: string[] = [];
 after(() => folders.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
@@ -44,8 +47,8 @@ function copyOf(dir: string): string {
   return copy;
 }
 
-/** Open the journal in `dir` directly. */
-async function openAt(dir: string, lines?: Record<string, unknown>[]): Promise<Storage> {
+/** Open the journal in `dir` directly (with the default space allocated ahead unless `preallocateBytes` says). */
+async function openAt(dir: string, options: { lines?: Record<string, unknown>[]; preallocateBytes?: number } = {}): Promise<Storage> {
   const captured = captureLogger();
   const storage = await openJournalStorage({
     dir,
@@ -53,14 +56,15 @@ async function openAt(dir: string, lines?: Record<string, unknown>[]): Promise<S
     onSinkError: (error) => {
       throw error;
     },
+    ...(options.preallocateBytes === undefined ? {} : { preallocateBytes: options.preallocateBytes }),
   });
-  lines?.push(...captured.lines);
+  options.lines?.push(...captured.lines);
   return storage;
 }
 
 /** A server on the journal in `dir`. */
-async function serverAt(dir: string): Promise<{ base: string; close(): Promise<void> }> {
-  const storage = await openAt(dir);
+async function serverAt(dir: string, preallocateBytes?: number): Promise<{ base: string; close(): Promise<void> }> {
+  const storage = await openAt(dir, preallocateBytes === undefined ? {} : { preallocateBytes });
   const server = createServer({ port: 0, storage, logger: captureLogger().logger });
   const address = await server.listen();
   return { base: `http://127.0.0.1:${address.port}`, close: () => server.close() };
@@ -78,9 +82,9 @@ async function create(base: string, names: string[]): Promise<Order[]> {
 }
 
 /** A folder whose server created `count` orders and stopped cleanly: the folder and every order. */
-async function journalOf(count: number, prefix = 'o'): Promise<{ dir: string; orders: Order[] }> {
+async function journalOf(count: number, prefix = 'o', preallocateBytes?: number): Promise<{ dir: string; orders: Order[] }> {
   const dir = folder();
-  const srv = await serverAt(dir);
+  const srv = await serverAt(dir, preallocateBytes);
   const orders = await create(srv.base, Array.from({ length: count }, (_, i) => `${prefix}${i}`));
   await srv.close();
   return { dir, orders };
@@ -315,7 +319,8 @@ function cutToRecords(path: string): void {
 describe('journal recovery: damage in the current segment', () => {
   let base: { dir: string; orders: Order[] };
   before(async () => {
-    base = await journalOf(40, 'customer number ');
+    // Little space allocated ahead: the property copies these files hundreds of times.
+    base = await journalOf(40, 'customer number ', SMALL_PREALLOCATION);
   });
 
   test('a flipped bit in the length of a record in the middle is refused, naming the file and the offset, and the file is unchanged', async () => {
@@ -347,50 +352,95 @@ describe('journal recovery: damage in the current segment', () => {
   });
 
   test('one corrupt byte anywhere (at and around every record boundary, and within records) is refused or loses nothing answered (property)', async (t) => {
-    const segment = segmentFiles(base.dir)[0]!;
-    const bytes = readFileSync(join(base.dir, segment));
-    const offsets = recordOffsets(bytes);
-    const end = recordsEnd(bytes);
-    const boundary = fc.tuple(fc.constantFrom(...offsets, end), fc.integer({ min: -2, max: RECORD_HEADER_BYTES + 1 })).map(([at, delta]) => at + delta);
-    const anywhere = fc.integer({ min: 0, max: end - 1 });
-    const inTheZerosAfter = fc.integer({ min: end, max: end + 64 });
-    const position = fc.oneof(boundary, anywhere, inTheZerosAfter).filter((at) => at >= 0 && at < bytes.length);
-    const change = fc.oneof(fc.constant({ zero: true, mask: 0 }), fc.integer({ min: 1, max: 255 }).map((mask) => ({ zero: false, mask })));
-    let refused = 0;
-    let started = 0;
-    await fc.assert(
-      fc.asyncProperty(position, change, async (at, how) => {
-        const damaged = Buffer.from(bytes);
-        damaged[at] = how.zero ? 0 : damaged[at]! ^ how.mask;
-        if (damaged[at] === bytes[at]) return;
-        const dir = copyOf(base.dir);
-        const path = join(dir, segment);
-        writeFileSync(path, damaged);
-        let storage: Storage;
-        try {
-          storage = await openAt(dir);
-        } catch (error) {
-          assert.ok(error instanceof StorageStartError, String(error));
-          assert.deepEqual(readFileSync(path), damaged, `refused at byte ${at}: the file is unchanged`);
-          refused++;
-          rmSync(dir, { recursive: true, force: true });
-          return;
-        }
-        try {
-          const byId = new Map(storage.initial.orders.map((o) => [o.id, o]));
-          for (const order of base.orders) assert.deepEqual(byId.get(order.id), order, `byte ${at} ${how.zero ? 'zeroed' : `^${how.mask}`}: order ${order.customerName} is there`);
-          started++;
-        } finally {
-          await storage.log.close();
-          rmSync(dir, { recursive: true, force: true });
-        }
-      }),
-      { numRuns: 300 },
-    );
-    assert.ok(refused > 0, 'some were refused');
-    t.diagnostic(`${refused} refused, ${started} started with every order`);
+    await corruptOneByte(t, base, segmentFiles(base.dir)[0]!);
+  });
+
+  test('the same in a journal of two segments, the older one ending in zeros, for a byte in either (property)', async (t) => {
+    const dir = copyOf(base.dir);
+    await (await newSegment(dir, epochOf(dir), base.orders.length + 1, SMALL_PREALLOCATION)).handle.close();
+    const srv = await serverAt(dir, SMALL_PREALLOCATION);
+    const more = await create(srv.base, ['second 1', 'second 2', 'second 3']);
+    await srv.close();
+    const two = { dir, orders: [...base.orders, ...more] };
+    for (const segment of segmentFiles(dir)) await corruptOneByte(t, two, segment, 150);
   });
 });
+
+/** One byte changed: flipped bits (`mask`) or zeroed. */
+interface ByteChange {
+  readonly zero: boolean;
+  readonly mask: number;
+}
+
+/**
+ * Start a copy of `base` with byte `at` of `segment` changed: either it is
+ * refused and no file changed, or it starts with every order. Returns which,
+ * or undefined when the change leaves the byte as it was.
+ */
+async function startWithOneByteChanged(base: { dir: string; orders: readonly Order[] }, segment: string, at: number, how: ByteChange): Promise<'refused' | 'started' | undefined> {
+  const original = readFileSync(join(base.dir, segment));
+  const damaged = Buffer.from(original);
+  damaged[at] = how.zero ? 0 : damaged[at]! ^ how.mask;
+  if (damaged[at] === original[at]) return undefined;
+  const dir = copyOf(base.dir);
+  try {
+    writeFileSync(join(dir, segment), damaged);
+    const before = contents(dir);
+    let storage: Storage;
+    try {
+      storage = await openAt(dir);
+    } catch (error) {
+      assert.ok(error instanceof StorageStartError, String(error));
+      assert.deepEqual(contents(dir), before, `refused at byte ${at} of ${segment}: no file changed`);
+      return 'refused';
+    }
+    try {
+      const byId = new Map(storage.initial.orders.map((o) => [o.id, o]));
+      for (const order of base.orders) assert.deepEqual(byId.get(order.id), order, `byte ${at} of ${segment} ${how.zero ? 'zeroed' : `^${how.mask}`}: order ${order.customerName} is there`);
+      return 'started';
+    } finally {
+      await storage.log.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Every record boundary of `segment`, one change at a time: the length's
+ * low byte and a bit that sends it into the zeros, the checksum, the
+ * payload's first and last bytes zeroed. Then the property: one byte
+ * changed at or around a boundary, anywhere in the records, or in the
+ * zeros after them.
+ */
+async function corruptOneByte(t: { diagnostic(message: string): void }, base: { dir: string; orders: readonly Order[] }, segment: string, numRuns = 300): Promise<void> {
+  const bytes = readFileSync(join(base.dir, segment));
+  const offsets = recordOffsets(bytes);
+  const end = recordsEnd(bytes);
+  const counts = { refused: 0, started: 0 };
+  const count = (outcome: 'refused' | 'started' | undefined): void => {
+    if (outcome !== undefined) counts[outcome]++;
+  };
+  for (const [i, at] of offsets.entries()) {
+    const payloadEnd = (offsets[i + 1] ?? end) - 1;
+    count(await startWithOneByteChanged(base, segment, at + 3, { zero: false, mask: 0x01 }));
+    count(await startWithOneByteChanged(base, segment, at + 1, { zero: false, mask: 0x10 }));
+    count(await startWithOneByteChanged(base, segment, at + 4, { zero: false, mask: 0x01 }));
+    count(await startWithOneByteChanged(base, segment, at + RECORD_HEADER_BYTES, { zero: true, mask: 0 }));
+    count(await startWithOneByteChanged(base, segment, payloadEnd, { zero: true, mask: 0 }));
+  }
+  const boundary = fc.tuple(fc.constantFrom(...offsets, end), fc.integer({ min: -2, max: RECORD_HEADER_BYTES + 1 })).map(([at, delta]) => at + delta);
+  const anywhere = fc.integer({ min: 0, max: end - 1 });
+  const inTheZerosAfter = fc.integer({ min: end, max: end + 64 });
+  const position = fc.oneof(boundary, anywhere, inTheZerosAfter).filter((at) => at >= 0 && at < bytes.length);
+  const change = fc.oneof(fc.constant({ zero: true, mask: 0 }), fc.integer({ min: 1, max: 255 }).map((mask) => ({ zero: false, mask })));
+  await fc.assert(
+    fc.asyncProperty(position, change, async (at, how) => count(await startWithOneByteChanged(base, segment, at, how))),
+    { numRuns },
+  );
+  assert.ok(counts.refused > 0, 'some were refused');
+  t.diagnostic(`${segment}: ${counts.refused} refused, ${counts.started} started with every order`);
+}
 
 describe('journal recovery: a missing segment', () => {
   test('the segment that follows a snapshot, deleted: refused, not started from the snapshot', async () => {
