@@ -496,8 +496,10 @@ describe('npm run journal -- check|repair', () => {
     seventh.copy(torn, end, 0, Math.floor(seventh.length / 2));
     writeFileSync(path, torn);
     const before = contents(dir);
+    const names = readdirSync(dir).sort();
     const check = await tool(['check', '--dir', dir]);
     assert.equal(check.code, 0, check.stderr);
+    assert.deepEqual(readdirSync(dir).sort(), names, 'check made no file (not even a lock)');
     assert.match(check.stdout, new RegExp(`seq 6, 6 orders`));
     assert.match(check.stdout, new RegExp(`would cut ${segmentFiles(dir)[0]} at byte ${end} \\(${torn.length - end} bytes\\): a write a crash left unfinished`));
     assert.match(check.stdout, /Nothing was changed/);
