@@ -34,7 +34,7 @@ import { syncFolder, writeAll } from './files.ts';
 import type { FolderLock } from './lock.ts';
 import { applyEvent, type LoadedJournal } from './load.ts';
 import { encodeRecords, journalEntry } from './records.ts';
-import { extend, newSegment, readSegmentEvents, reopenSegment, type Segment } from './segments.ts';
+import { closeSegment, extend, newSegment, readSegmentEvents, reopenSegment, type Segment } from './segments.ts';
 
 /** Settings for {@link JournalLog}. */
 export interface JournalLogOptions {
@@ -123,7 +123,8 @@ export class JournalLog implements OrderLog {
   /** The last seq on disk. */
   #durableSeq: number;
   #segment: Segment;
-  #olderSegments: string[];
+  /** The segments before the current one, oldest first, with where their records end. */
+  #olderSegments: { name: string; bytes: number }[];
   #snapshot: { name: string; seq: number; bytes: number } | undefined;
   /** Files start-up did not need (older snapshots, segments a snapshot covers, temp files): removed by the next compaction. */
   readonly #stale: string[];
@@ -146,7 +147,7 @@ export class JournalLog implements OrderLog {
     this.#durableSeq = loaded.seq;
     this.#segment = segment;
     this.#nextOffset = segment.bytes;
-    this.#olderSegments = loaded.segments.filter((s) => s.name !== segment.name).map((s) => s.name);
+    this.#olderSegments = loaded.segments.filter((s) => s.name !== segment.name).map((s) => ({ name: s.name, bytes: s.bytes }));
     this.#snapshot = loaded.snapshot;
     this.#stale = [...loaded.stale];
     this.#lock = lock;
@@ -199,7 +200,7 @@ export class JournalLog implements OrderLog {
     if (recent !== undefined) return recent;
     // Older than the memory keeps: the journal since the last snapshot has it, if it is that recent.
     if (after.seq + 1 < this.#segmentsStart()) return 'reset';
-    return readSegmentEvents(this.#dir, this.#olderSegments, this.#segment, after.seq, Math.min(limit, this.#durableSeq - after.seq));
+    return readSegmentEvents(this.#dir, [...this.#olderSegments, this.#segment], after.seq, Math.min(limit, this.#durableSeq - after.seq));
   }
 
   tail(after: number, sink: EventSink): () => void {
@@ -407,13 +408,14 @@ export class JournalLog implements OrderLog {
     // Appends that queued meanwhile go to the new segment.
     this.#segment = next;
     this.#nextOffset = next.bytes;
-    this.#olderSegments.push(previous.name);
+    this.#olderSegments.push({ name: previous.name, bytes: previous.bytes });
     this.#rolling = false;
     this.#startFlushing();
-    await previous.handle.close().catch(() => undefined);
+    // The old segment ends at its last record: a start never has to tell its allocated zeros from a tear.
+    await closeSegment(previous).catch((error: unknown) => this.#logger.warn('could not cut the space allocated ahead off a closed segment; a start reads past it', { segment: previous.name, error }));
     try {
       const snapshot = await writeSnapshot(this.#dir, this.epoch, seq, orders, keys);
-      const replaced = [...this.#olderSegments.splice(0), ...this.#stale.splice(0), ...(this.#snapshot === undefined ? [] : [this.#snapshot.name])];
+      const replaced = [...this.#olderSegments.splice(0).map((s) => s.name), ...this.#stale.splice(0), ...(this.#snapshot === undefined ? [] : [this.#snapshot.name])];
       this.#snapshot = snapshot;
       for (const name of replaced) await unlink(join(this.#dir, name)).catch(() => undefined);
       await syncFolder(this.#dir);

@@ -42,8 +42,8 @@ export async function openJournalStorage(options: JournalStorageOptions): Promis
     const { identity, created } = await folderIdentity(dir);
     const started = Date.now();
     const loaded = await loadJournal(dir, { epoch: identity.epoch, historyCapacity: options.historyCapacity ?? 10_000 });
-    if (loaded.torn !== undefined) {
-      logger.warn('the journal ended in a record cut short (a crash during a write); it was cut off', { ...loaded.torn, seq: loaded.seq });
+    for (const tail of loaded.torn) {
+      logger.warn('a segment ended in a record cut short (a crash during a write) with nothing valid after it; it was cut off', { ...tail, seq: loaded.seq });
     }
     logger.info(created ? 'new data folder' : 'journal loaded', { dir, seq: loaded.seq, orders: loaded.orders.size, snapshot: loaded.snapshot?.name ?? null, segments: loaded.segments.length, ms: Date.now() - started });
     const log = await JournalLog.continue(
