@@ -29,8 +29,8 @@ export interface StreamReaderOptions {
   readonly stream: string;
   /** The seq of the last event already delivered. */
   readonly after: number;
-  /** Takes each batch, in order. */
-  readonly deliver: (events: readonly OrderEvent[]) => void;
+  /** Takes each batch, in order, with the JSON of its last entry as stored (what the history checks compare). */
+  readonly deliver: (events: readonly OrderEvent[], lastJson: string) => void;
   /** Told when reading cannot go on (a gap, an entry that is not ours). */
   readonly onFailure: (code: string, message: string) => void;
 }
@@ -124,22 +124,24 @@ export class StreamReader {
   /** Deliver what a read brought; false when reading must stop. */
   #take(reply: unknown): boolean {
     let events: OrderEvent[];
+    let lastJson: string;
     try {
       const entries = xreadEntries(reply);
       if (entries.length === 0) return true;
       events = entries.map(eventOf);
+      lastJson = entries[entries.length - 1]!.json;
     } catch (error) {
       this.#options.onFailure('EBADDATA', `the event stream holds an entry this backend did not write: ${(error as Error).message}`);
       return false;
     }
     for (let i = 0; i < events.length; i++) {
       if (events[i]!.seq !== this.#delivered + 1 + i) {
-        this.#options.onFailure('EBEHIND', `the event stream no longer holds seq ${this.#delivered + 1 + i} (it was trimmed while this instance was away); restart this instance to load the orders again`);
+        this.#options.onFailure('EBEHIND', `the event stream no longer holds seq ${this.#delivered + 1 + i} (it was trimmed while this instance was away, or the history was lost)`);
         return false;
       }
     }
     this.#delivered = events[events.length - 1]!.seq;
-    this.#options.deliver(events);
+    this.#options.deliver(events, lastJson);
     return true;
   }
 }

@@ -18,7 +18,7 @@ import { CLOSE_CODES, ERROR_CODES, WS_SUBPROTOCOL, parseResumePoint, parseViewRe
 import type { RequestTarget } from '../http/request-target.ts';
 import { TokenBucket } from '../../security/rate-limit.ts';
 import { handleClientMessage, type Session, type SessionContext } from './session.ts';
-import { openSession } from './views.ts';
+import { openSession, resetView } from './views.ts';
 
 /** Settings; `createServer` fills every one. */
 export interface WsEndpointOptions {
@@ -189,6 +189,22 @@ export class WsEndpoint {
       closed++;
     }
     return closed;
+  }
+
+  /**
+   * The history was replaced: send every connection a fresh snapshot of
+   * its view, marked `reset`.
+   * @returns how many connections were sent one
+   */
+  resetViews(): number {
+    let sent = 0;
+    for (const ws of this.#sockets) {
+      const session = this.#sessions.get(ws);
+      if (session === undefined) continue;
+      resetView(this.#options.sessions, session);
+      sent++;
+    }
+    return sent;
   }
 
   #track(ws: WebSocket, principal: Principal, address: string): Session {
