@@ -565,6 +565,8 @@ export class RedisLog implements OrderLog {
   #refuseIfBroken(): void {
     if (this.#closed) throw new StorageUnavailableError('ECLOSED', 'the Redis backend is closed');
     if (this.#failure !== undefined) throw new StorageUnavailableError(this.#failure.code, this.#failure.message, this.#failure.recovering ? { retryAfterSeconds: 1 } : {});
+    // Nothing more is queued behind commands Redis left unanswered: refused at once until the watchdog hears from it again.
+    if (this.#unresponsive !== undefined) throw new StorageUnavailableError('ETIMEDOUT', `Redis has not answered within ${this.#options.commandTimeoutMs} ms since ${this.#unresponsive.since}`, { retryAfterSeconds: 1 });
   }
 
   /**
