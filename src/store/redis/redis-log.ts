@@ -186,16 +186,22 @@ export class RedisLog implements OrderLog {
     const started = performance.now();
     const sent = changeKey(change.type, change.order);
     this.#sent.set(sent, change.order);
+    const epoch = this.#epoch;
     let outcome;
     try {
       // The epoch and the applied mark are taken now, with the projection the change was decided against.
-      outcome = await runAppend(this.#send, this.#keys, this.#epoch, this.#appliedMark(), change, claim, this.#options.streamLength);
+      outcome = await runAppend(this.#send, this.#keys, epoch, this.#appliedMark(), change, claim, this.#options.streamLength);
     } catch (error) {
       this.#sent.delete(sent);
       throw this.#unavailable(error, `append of ${change.type} for ${change.order.id} (version ${versionBefore(change)})`);
     }
     this.#latencies.record(performance.now() - started);
     if (outcome.kind !== 'committed') this.#sent.delete(sent);
+    if (epoch !== this.#epoch && outcome.kind !== 'epoch' && outcome.kind !== 'lost') {
+      // Answered by the history this instance has since left: its seq means nothing in the one served now.
+      this.#sent.delete(sent);
+      throw new StorageUnavailableError('EHISTORYLOST', 'the history this write was sent to was replaced before its answer came', { outcomeUnknown: true });
+    }
     switch (outcome.kind) {
       case 'committed':
         if (this.#outOfMemory !== undefined) this.#memoryBack();
