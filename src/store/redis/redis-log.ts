@@ -331,6 +331,7 @@ export class RedisLog implements OrderLog {
       stream: this.#keys.events,
       after,
       deliver: (events, lastJson) => this.#deliver(events, lastJson),
+      beforeReading: (tail) => this.#tailMayRead(tail),
       onFailure: (code, message) => (code === 'EBEHIND' ? this.#historyLost(code, message) : this.#fail(code, message)),
     });
   }
@@ -400,20 +401,8 @@ export class RedisLog implements OrderLog {
     if (this.#watching || this.#closed || this.#failure !== undefined || !this.#commands.isReady) return;
     this.#watching = true;
     try {
-      const epoch = this.#epoch;
-      const applied = this.#appliedMark();
-      const [now, entry] = await Promise.all([epochAndHead(this.#send, this.#keys), applied.seq === 0 ? undefined : entryAtOrBefore(this.#send, this.#keys, applied.seq)]);
-      if (this.#failure !== undefined || epoch !== this.#epoch) return;
-      if (now.epoch !== epoch) {
-        this.#historyLost('EPOCHLOST', now.epoch === undefined ? 'Redis no longer holds the history this instance serves (its data was lost or flushed)' : 'the history in Redis moved to another epoch (another instance found it lost)');
-        return;
-      }
-      const head = integerReply(now.head ?? '0', 'seq');
-      const lost = lostHistory(applied, head, entry);
-      if (lost !== undefined) {
-        this.#historyLost('EHISTORYLOST', lost);
-        return;
-      }
+      const head = await this.#historyHeld(this.#send);
+      if (head === undefined) return;
       this.#committed(head);
       this.#watchTail();
       if (this.#outOfMemory !== undefined) await this.#probeMemory();
@@ -422,6 +411,43 @@ export class RedisLog implements OrderLog {
     } finally {
       this.#watching = false;
     }
+  }
+
+  /**
+   * Is the history in Redis still the one this instance applied (see
+   * history-check.ts)? Its head seq when it is; `undefined` when it is not
+   * (then recovery has begun) or when this instance moved on meanwhile.
+   * @param redis the connection to ask on, with a deadline
+   */
+  async #historyHeld(redis: CommandSender): Promise<number | undefined> {
+    const epoch = this.#epoch;
+    const applied = this.#appliedMark();
+    const [now, entry] = await Promise.all([epochAndHead(redis, this.#keys), applied.seq === 0 ? undefined : entryAtOrBefore(redis, this.#keys, applied.seq)]);
+    if (this.#failure !== undefined || epoch !== this.#epoch) return undefined;
+    if (now.epoch !== epoch) {
+      this.#historyLost('EPOCHLOST', now.epoch === undefined ? 'Redis no longer holds the history this instance serves (its data was lost or flushed)' : 'the history in Redis moved to another epoch (another instance found it lost)');
+      return undefined;
+    }
+    const head = integerReply(now.head ?? '0', 'seq');
+    const lost = lostHistory(applied, head, entry);
+    if (lost !== undefined) {
+      this.#historyLost('EHISTORYLOST', lost);
+      return undefined;
+    }
+    return head;
+  }
+
+  /**
+   * Before the tail reads on a connection that (re)connected: a Redis back
+   * from a restart or a failover may hold older data, and events read past
+   * the seq applied here could belong to another history, so the tail reads
+   * on only once the history is known to be the same.
+   * @param tail the tail's connection
+   */
+  async #tailMayRead(tail: RedisConnection): Promise<boolean> {
+    const ms = this.#options.commandTimeoutMs;
+    const head = await this.#historyHeld({ sendCommand: (args) => withDeadline(tail.sendCommand(args), ms, args[0] ?? 'a command') });
+    return head !== undefined;
   }
 
   #watchTail(): void {

@@ -31,6 +31,12 @@ export interface StreamReaderOptions {
   readonly after: number;
   /** Takes each batch, in order, with the JSON of its last entry as stored (what the history checks compare). */
   readonly deliver: (events: readonly OrderEvent[], lastJson: string) => void;
+  /**
+   * Asked on each (re)connected connection before it reads: whether the
+   * history is still the one delivered so far. False stops the reader (its
+   * owner has taken over); a rejection is asked again after a pause.
+   */
+  readonly beforeReading?: (client: RedisConnection) => Promise<boolean>;
   /** Told when reading cannot go on (a gap, an entry that is not ours). */
   readonly onFailure: (code: string, message: string) => void;
 }
@@ -45,6 +51,8 @@ export class StreamReader {
   /** Whether the last read succeeded (reads are current), as opposed to failing while Redis is away. */
   #current = false;
   #stopped = false;
+  /** The connection that (re)connected and has not been checked yet ({@link StreamReaderOptions.beforeReading}). */
+  #unchecked: RedisConnection | undefined;
   /** Connections replaced because they stopped answering. */
   replacedConnections = 0;
 
@@ -91,6 +99,7 @@ export class StreamReader {
     const client = this.#options.connect();
     // Errors are retried by the loop; the command connection reports the outage.
     client.on('error', () => undefined);
+    client.on('ready', () => (this.#unchecked = client));
     client.connect().catch(() => undefined);
     return client;
   }
@@ -102,6 +111,19 @@ export class StreamReader {
       if (!client.isReady) {
         this.#current = false;
         await pause(OFFLINE_POLL_MS);
+        continue;
+      }
+      if (this.#unchecked === client && this.#options.beforeReading !== undefined) {
+        let same: boolean;
+        try {
+          same = await this.#options.beforeReading(client);
+        } catch {
+          this.#current = false;
+          await pause(OFFLINE_POLL_MS);
+          continue;
+        }
+        if (!same) return;
+        if (this.#unchecked === client) this.#unchecked = undefined;
         continue;
       }
       let reply: unknown;
