@@ -16,7 +16,7 @@ import { createClient } from 'redis';
 import type { Order, ServerMessage, SnapshotMessage } from '../src/protocol.ts';
 import { openStorage } from '../src/store.ts';
 import { TestClient, captureLogger, orderBody, request, startServer, type TestServer } from './helpers.ts';
-import { startInstance, type StartedProcess } from './processes.ts';
+import { allOrders, startInstance, type StartedProcess } from './processes.ts';
 import { redisRequirement, startRedis, type RedisProcess } from './redis-server.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
@@ -119,6 +119,43 @@ describe('a Redis that stalls, runs out of memory or comes back with older data'
     for (const id of acknowledged) assert.ok(loaded.has(id), `a new instance loads ${id}`);
     assert.equal(fresh.initial.orders.length, a.srv.server.orders.size);
     assert.ok(a.lines.some((line) => line.level === 'error' && /behind seq|another event/.test(String(line.msg))), 'the lost history is logged');
+  });
+
+  test('an instance cut off while Redis rolls back and another writes past its seq: the event at its seq differs, and it still notices', { timeout: 60_000 }, async () => {
+    const redis = await ownRedis({ appendonly: false });
+    const proxy = await TcpProxy.start(redis.port);
+    cleanups.push(() => proxy.close());
+    const a = await redisServer(`redis://127.0.0.1:${proxy.port}`, 'diverged');
+    for (let i = 0; i < 20; i++) assert.equal((await request(a.srv.base, 'POST', '/api/orders', orderBody(`saved ${i}`))).status, 201);
+    await redisCommand(redis.url, ['SAVE']);
+    const unsaved: string[] = [];
+    for (let i = 0; i < 5; i++) unsaved.push(((await request(a.srv.base, 'POST', '/api/orders', orderBody(`unsaved ${i}`))).body as Order).id);
+    const lostEpoch = a.srv.server.epoch;
+    proxy.refuse(true);
+    proxy.dropAll();
+    await redis.kill();
+    await redis.start();
+    // Another instance starts on the rolled-back history and writes past the seq the first one applied.
+    const f = await redisServer(redis.url, 'diverged');
+    const written: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await request(f.srv.base, 'POST', '/api/orders', orderBody(`rewritten ${i}`));
+      assert.equal(res.status, 201);
+      written.push((res.body as Order).id);
+    }
+    proxy.refuse(false);
+    const servers = [a.srv, f.srv];
+    await eventually(async () => {
+      const epochs = servers.map((s) => s.server.epoch);
+      return epochs[0] === epochs[1] && epochs[0] !== lostEpoch && servers.every((s) => s.server.storage.log.health().ready);
+    }, 'both instances ready on one new epoch');
+    for (const srv of servers) {
+      for (const id of written) assert.equal((await request(srv.base, 'GET', `/api/orders/${id}`)).status, 200, `${id}, answered by the other instance, is here`);
+      for (const id of unsaved) assert.equal((await request(srv.base, 'GET', `/api/orders/${id}`)).status, 404, `${id}, lost with the rollback, is gone`);
+    }
+    assert.deepEqual(await allOrders(a.srv.base), await allOrders(f.srv.base));
+    assert.equal(a.srv.server.orders.size, 30);
+    assert.ok(a.lines.some((line) => line.level === 'error' && /another event at seq 25/.test(String(line.msg))), 'noticed by the event at its seq, the head being ahead');
   });
 
   test('SIGSTOP of redis-server: a POST answers 503 within the deadline, /healthz turns 503; SIGCONT: ready and writing again', { timeout: 60_000 }, async () => {
