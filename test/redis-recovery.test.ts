@@ -158,6 +158,30 @@ describe('a Redis that stalls, runs out of memory or comes back with older data'
     assert.ok(a.lines.some((line) => line.level === 'error' && /another event at seq 25/.test(String(line.msg))), 'noticed by the event at its seq, the head being ahead');
   });
 
+  test('an instance cut off while the stream was trimmed past it loads the orders again in place, under the same epoch', { timeout: 60_000 }, async () => {
+    const redis = await ownRedis();
+    const proxy = await TcpProxy.start(redis.port);
+    cleanups.push(() => proxy.close());
+    const writer = await redisServer(redis.url, 'trimmed');
+    const { logger, lines } = captureLogger();
+    const storage = await openStorage({ mode: 'redis', redisUrl: `redis://127.0.0.1:${proxy.port}`, redisPrefix: 'trimmed', redisCommandTimeoutMs: DEADLINE_MS, logger });
+    const behind = await startServer({ storage, logger });
+    cleanups.push(() => behind.close());
+    const epoch = behind.server.epoch;
+    proxy.refuse(true);
+    proxy.dropAll();
+    const ids: string[] = [];
+    for (let i = 0; i < 400; i++) ids.push(((await request(writer.srv.base, 'POST', '/api/orders', orderBody(`while away ${i}`))).body as Order).id);
+    // Trimmed past the cut-off instance's seq, as a long absence with a short REDIS_STREAM_LENGTH would.
+    await redisCommand(redis.url, ['XTRIM', '{trimmed}:events', 'MAXLEN', '100']);
+    proxy.refuse(false);
+    await eventually(async () => behind.server.orders.size === 400 && storage.log.health().ready, 'the cut-off instance to load every order again');
+    assert.equal(behind.server.epoch, epoch, 'nothing of the history was lost: same epoch');
+    for (const id of [ids[0]!, ids[399]!]) assert.equal((await request(behind.base, 'GET', `/api/orders/${id}`)).status, 200);
+    assert.equal((await request(behind.base, 'POST', '/api/orders', orderBody('after'))).status, 201);
+    assert.ok(lines.some((line) => /recovered in place/.test(String(line.msg))));
+  });
+
   test('SIGSTOP of redis-server: a POST answers 503 within the deadline, /healthz turns 503; SIGCONT: ready and writing again', { timeout: 60_000 }, async () => {
     const redis = await ownRedis();
     const { srv } = await redisServer(redis.url, 'sigstop');
