@@ -118,8 +118,8 @@ function storageFromEnv(env: NodeJS.ProcessEnv): Result<StorageOptions, string> 
 }
 
 /** The Redis settings, in Redis mode (and a mistake named when they are set for another mode). */
-function redisFromEnv(env: NodeJS.ProcessEnv, mode: string): Result<Pick<StorageOptions, 'redisUrl' | 'redisPrefix' | 'streamLength'>, string> {
-  const { REDIS_URL: url, REDIS_PREFIX: prefix, REDIS_STREAM_LENGTH: length } = env;
+function redisFromEnv(env: NodeJS.ProcessEnv, mode: string): Result<Pick<StorageOptions, 'redisUrl' | 'redisPrefix' | 'streamLength' | 'redisCommandTimeoutMs'>, string> {
+  const { REDIS_URL: url, REDIS_PREFIX: prefix, REDIS_STREAM_LENGTH: length, REDIS_COMMAND_TIMEOUT_MS: timeout } = env;
   if (mode !== 'redis') {
     // Set without STORAGE, REDIS_URL most likely means instances meant to share orders: better refuse than run apart.
     const forgotten = (env.STORAGE === undefined || env.STORAGE === '') && url !== undefined && url !== '';
@@ -128,8 +128,10 @@ function redisFromEnv(env: NodeJS.ProcessEnv, mode: string): Result<Pick<Storage
   if (url !== undefined && url !== '' && !/^rediss?:\/\/[^\s]+$/.test(url)) return fail(`REDIS_URL must look like redis://host:6379 (or rediss:// for TLS), got "${url}"`);
   if (prefix !== undefined && prefix !== '' && !isRedisPrefix(prefix)) return fail(`REDIS_PREFIX must be 1 to 64 letters, digits, dots, dashes or underscores, got "${prefix}"`);
   if (length !== undefined && length !== '' && !/^\d{3,9}$/.test(length)) return fail(`REDIS_STREAM_LENGTH must be a whole number of events (at least 100), got "${length}"`);
+  if (timeout !== undefined && timeout !== '' && !/^\d{3,6}$/.test(timeout)) return fail(`REDIS_COMMAND_TIMEOUT_MS must be a whole number of milliseconds (at least 100), got "${timeout}"`);
   return ok({
     ...(url === undefined || url === '' ? {} : { redisUrl: url }),
+    ...(timeout === undefined || timeout === '' ? {} : { redisCommandTimeoutMs: Number(timeout) }),
     ...(prefix === undefined || prefix === '' ? {} : { redisPrefix: prefix }),
     ...(length === undefined || length === '' ? {} : { streamLength: Number(length) }),
   });

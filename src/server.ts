@@ -108,6 +108,14 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     // Ids are made in runs whose tracking tokens are enciphered in one call (order-id.ts).
     newId: options.newId ?? createOrderIdGenerator({ onRun: (ids) => tracking.prepare(ids) }),
     onEvents: (events) => feed(ring, hub, events, logger),
+    onReload: (state) => {
+      // What was queued of the old history goes out first; then each socket gets a reset snapshot of the new one.
+      hub.flush();
+      ring.reset(state.position.seq);
+      connectCache.clear();
+      const sockets = ws.resetViews();
+      logger.info('the history was replaced: sockets sent a reset snapshot', { epoch: state.position.epoch, seq: state.position.seq, sockets });
+    },
   });
   const access = new AccessControl({
     tokens: opts.tokens,
@@ -123,6 +131,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   }
 
   const resumes: ResumeCounts = { fromRing: 0, fromHistory: 0, reset: 0 };
+  const connectCache = new ConnectCache();
   const ws = new WsEndpoint({
     maxPayload: opts.maxPayload,
     maxConnections: opts.maxConnections,
@@ -132,7 +141,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     messagesPerSecond: opts.messagesPerSecond,
     perMessageDeflate: opts.perMessageDeflate,
     sessions: {
-      orders: projection, ring, source: log, hub, connectCache: new ConnectCache(), resumes, commands, logger, access, onCommandFailure: storageFailure,
+      orders: projection, ring, source: log, hub, connectCache, resumes, commands, logger, access, onCommandFailure: storageFailure,
       // Another instance may be a little ahead of this one: a client coming from it waits for this tail, not for a reset.
       ...(storage.shared ? { catchUp: (seq: number) => projection.reachedWithin(seq, CATCH_UP_WAIT_MS) } : {}),
     },
@@ -204,7 +213,9 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     hub,
     storage,
     webSockets: ws.sockets,
-    epoch: log.epoch,
+    get epoch() {
+      return log.epoch;
+    },
     replaceTokens: (tokens) => {
       const replaced = access.replaceTokens(tokens);
       if (!replaced.ok) return replaced;

@@ -60,6 +60,8 @@ export interface StorageOptions {
   readonly redisPrefix?: string;
   /** Redis: stream entries kept at least, for resumes from any instance. @default 100000 */
   readonly streamLength?: number;
+  /** Redis: how long a command may wait for its answer, in milliseconds (then 503, and not ready). @default 5000 */
+  readonly redisCommandTimeoutMs?: number;
   /** Where the backend reports (a torn record cut off, compactions, disk failures). @default JSON lines on stderr */
   readonly logger?: Logger;
 }
@@ -95,6 +97,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
         logger: options.logger ?? createLogger(),
         onSinkError,
         ...(options.streamLength === undefined ? {} : { streamLength: options.streamLength }),
+        ...(options.redisCommandTimeoutMs === undefined ? {} : { commandTimeoutMs: options.redisCommandTimeoutMs }),
         ...(options.historyCapacity === undefined ? {} : { historyCapacity: options.historyCapacity }),
         ...(configuredKey === undefined ? {} : { trackingKey: configuredKey }),
       });

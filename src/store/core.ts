@@ -9,7 +9,8 @@
 
 import type { OrderEvent } from '../protocol/orders.ts';
 import { OrderCommands } from './commands.ts';
-import type { Storage } from './ports.ts';
+import { StorageUnavailableError } from './errors.ts';
+import type { LoadedState, Storage } from './ports.ts';
 import { OrderProjection } from './projection.ts';
 
 /** Options for {@link startCore}. */
@@ -20,6 +21,8 @@ export interface CoreOptions {
   readonly now?: () => Date;
   /** Given each batch after the projection has applied it. */
   readonly onEvents?: (events: readonly OrderEvent[]) => void;
+  /** Told after the projection started over from a replaced history (see `OrderLog.onReload`). */
+  readonly onReload?: (state: LoadedState) => void;
 }
 
 /** A projection kept up to date from the tail, and the commands over it. */
@@ -41,6 +44,10 @@ export function startCore(storage: Storage, options: CoreOptions): Core {
   const stop = storage.log.tail(storage.initial.position.seq, (events) => {
     projection.apply(events);
     onEvents?.(events);
+  });
+  storage.log.onReload?.((state) => {
+    projection.reset(state, new StorageUnavailableError('EHISTORYLOST', 'the history this write was committed to was lost before this instance applied it', { outcomeUnknown: true }));
+    options.onReload?.(state);
   });
   const commands = new OrderCommands({ log: storage.log, projection, newId: options.newId, ...(options.now === undefined ? {} : { now: options.now }) });
   return { projection, commands, stop };

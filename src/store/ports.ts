@@ -161,6 +161,15 @@ export interface OrderLog extends EventSource {
    * be behind: it catches up to this and looks again.
    */
   head?(): Promise<number>;
+  /**
+   * Shared logs only: be told when the history was replaced and the log
+   * recovered in place (Redis flushed, or back with older data): the
+   * listener gets the state loaded again, under its epoch, before any
+   * event after it; tails go on from its position, and whatever the
+   * instance holds of the old history must be dropped (and its sockets sent
+   * a reset).
+   */
+  onReload?(listener: (state: LoadedState) => void): void;
   stats(): StorageStats;
   /** Whether writes can be taken now, and why not. */
   health(): StorageHealth;

@@ -61,6 +61,17 @@ export class TailFeed {
     queueMicrotask(() => this.#flush());
   }
 
+  /**
+   * The history was replaced (a shared backend lost its history and loaded
+   * it again): events queued and not yet given are dropped, and every tail
+   * goes on from `after`, the seq the new history was loaded at.
+   * @param after the seq the reloaded state is as of
+   */
+  restart(after: number): void {
+    this.#pending = [];
+    for (const tail of this.#tails) tail.delivered = after;
+  }
+
   #flush(): void {
     this.#scheduled = false;
     const events = this.#pending;

@@ -18,7 +18,7 @@ import { CLOSE_CODES, ProtocolError, WS_SUBPROTOCOL, parseResumePoint, parseView
 import type { RequestTarget } from '../http/request-target.ts';
 import { TokenBucket } from '../../security/rate-limit.ts';
 import { handleClientMessage, type Session, type SessionContext } from './session.ts';
-import { openSession } from './sync.ts';
+import { openSession, resetView } from './sync.ts';
 
 /** Settings; `createServer` fills every one. */
 export interface WsEndpointOptions {
@@ -193,6 +193,22 @@ export class WsEndpoint {
       closed++;
     }
     return closed;
+  }
+
+  /**
+   * The history was replaced: send every connection a fresh snapshot of
+   * its view, marked `reset`.
+   * @returns how many connections were sent one
+   */
+  resetViews(): number {
+    let sent = 0;
+    for (const ws of this.#sockets) {
+      const session = this.#sessions.get(ws);
+      if (session === undefined) continue;
+      resetView(this.#options.sessions, session);
+      sent++;
+    }
+    return sent;
   }
 
   #track(ws: WebSocket, principal: Principal, address: string): Session {

@@ -17,7 +17,9 @@ export interface Session {
   /** Set while a snapshot is queued but not yet written: the next one waits for it. */
   snapshotInFlight?: boolean;
   /** The latest view asked for while a snapshot was in flight; a newer `subscribe` replaces it. */
-  pendingView?: { readonly view: View; readonly limit: number };
+  pendingView?: { readonly view: View; readonly limit: number; readonly reset?: boolean };
+  /** The view the client watches now, and its snapshot size: what it is sent again when the history is replaced. */
+  watching?: { readonly view: View; readonly limit: number };
   /** Set while a command is being committed: later messages wait for its answer. */
   busy?: boolean;
   /** Messages that came while busy, oldest first. */
