@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   LO_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   LO_ERR_UPGRADE_REQUIRED: { status: 426, title: 'Upgrade required' },
   LO_ERR_IDEMPOTENCY_MISMATCH: { status: 422, title: 'Idempotency key reused with a different request' },
+  LO_ERR_WEBHOOK_TARGET: { status: 422, title: 'Webhook target refused' },
   LO_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   LO_ERR_INTERNAL: { status: 500, title: 'Internal error' },
   LO_ERR_UNAVAILABLE: { status: 503, title: 'Storage unavailable' },

@@ -54,6 +54,10 @@ export const ACCESS_POLICY = {
   reissueTrackingToken: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
   /** `DELETE /api/orders/ID`. */
   deleteOrder: { roles: ['admin'], ownOrder: false, limited: true, what: 'delete orders' },
+  /** `GET /api/webhooks`, one endpoint, its deliveries: they show where events go. */
+  readWebhooks: { roles: ['admin'], ownOrder: false, limited: false, what: 'see webhooks' },
+  /** Create, change, delete, rotate, test and retry webhooks. */
+  manageWebhooks: { roles: ['admin'], ownOrder: false, limited: true, what: 'manage webhooks' },
 } as const satisfies Record<string, AccessRule>;
 
 /** One of the actions of {@link ACCESS_POLICY}. */

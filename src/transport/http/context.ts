@@ -9,6 +9,7 @@ import type { ProtocolError } from '../../protocol.ts';
 import type { AccessControl } from '../../security/access.ts';
 import type { Principal } from '../../security/auth.ts';
 import type { Commands, OrderReader } from '../../store/ports.ts';
+import type { WebhookService } from '../../notify/webhooks/service.ts';
 import type { RequestTarget } from './request-target.ts';
 
 /** What the API handlers work with. */
@@ -37,6 +38,8 @@ export interface ApiContext {
   readonly corsOrigins: readonly string[];
   /** Turns a command that failed in storage into the problem the client gets (a 503 with Retry-After, say). */
   readonly onCommandFailure?: (error: unknown) => ProtocolError;
+  /** Outgoing webhooks (`/api/webhooks`). */
+  readonly webhooks?: WebhookService;
 }
 
 /** What a route's pattern and the access check found. */

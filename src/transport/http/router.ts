@@ -17,6 +17,7 @@ import { sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
 import { changeStatus, createOrder, deleteOrder, getOrder, getTrackedOrder, getTrackingToken, listOrders } from './orders.ts';
 import { exportOrders } from './orders-csv.ts';
 import type { RequestTarget } from './request-target.ts';
+import { createWebhook, deleteWebhook, getWebhook, listWebhookDeliveries, listWebhooks, retryWebhookDelivery, rotateWebhookSecret, testWebhook, updateWebhook } from '../../notify/webhooks/routes.ts';
 
 /** A handler, the action of the access table it is (which says who may), and how the index shows it. */
 interface Endpoint {
@@ -79,6 +80,27 @@ const ROUTES: readonly Route[] = [
   },
   { pattern: /^\/api\/orders\/([^/]+)\/tracking-token$/, path: '/api/orders/ORDER_ID/tracking-token', methods: { GET: { handle: getTrackingToken, action: 'reissueTrackingToken', what: "an order's customer tracking token again" } } },
   { pattern: /^\/api\/track\/([^/]+)$/, path: '/api/track/TRACKING_TOKEN', methods: { GET: { handle: getTrackedOrder, action: 'trackOrder', what: 'the one order a tracking token opens (no other credential needed); the customer page is /track/TRACKING_TOKEN' } } },
+  {
+    pattern: /^\/api\/webhooks\/?$/,
+    path: '/api/webhooks',
+    methods: {
+      GET: { handle: listWebhooks, action: 'readWebhooks', what: 'webhook endpoints with their state, backlog and last attempts' },
+      POST: { handle: createWebhook, action: 'manageWebhooks', what: 'add a webhook endpoint (events optional, default all); the answer shows its whsec_ secret, once', curlArgs: `${JSON_BODY} '{"url":"https://example.com/hooks","events":["order.created","order.status_changed"]}'` },
+    },
+  },
+  {
+    pattern: /^\/api\/webhooks\/([^/]+)$/,
+    path: '/api/webhooks/WEBHOOK_ID',
+    methods: {
+      GET: { handle: getWebhook, action: 'readWebhooks', what: 'one webhook endpoint' },
+      PATCH: { handle: updateWebhook, action: 'manageWebhooks', what: 'change url, events, description or enabled (re-enabling resumes where it stopped)', curlArgs: `${JSON_BODY} '{"enabled":true}'` },
+      DELETE: { handle: deleteWebhook, action: 'manageWebhooks', what: 'delete a webhook endpoint' },
+    },
+  },
+  { pattern: /^\/api\/webhooks\/([^/]+)\/rotate-secret$/, path: '/api/webhooks/WEBHOOK_ID/rotate-secret', methods: { POST: { handle: rotateWebhookSecret, action: 'manageWebhooks', what: 'a new secret, shown once; the old one also signs for 24 hours' } } },
+  { pattern: /^\/api\/webhooks\/([^/]+)\/test$/, path: '/api/webhooks/WEBHOOK_ID/test', methods: { POST: { handle: testWebhook, action: 'manageWebhooks', what: 'send a webhook.test event now; answers with the outcome' } } },
+  { pattern: /^\/api\/webhooks\/([^/]+)\/deliveries$/, path: '/api/webhooks/WEBHOOK_ID/deliveries', methods: { GET: { handle: listWebhookDeliveries, action: 'readWebhooks', what: 'recent deliveries, newest first, with their attempts', exampleQuery: 'limit=20' } } },
+  { pattern: /^\/api\/webhooks\/([^/]+)\/deliveries\/[^/]+\/retry$/, path: '/api/webhooks/WEBHOOK_ID/deliveries/DELIVERY_ID/retry', methods: { POST: { handle: retryWebhookDelivery, action: 'manageWebhooks', what: 'send a delivery again now' } } },
   { pattern: /^\/api\/stats$/, path: '/api/stats', methods: { GET: { handle: getStats, action: 'readStats', what: 'live numbers: orders by status, connections, events sent, seq' } } },
   { pattern: /^\/healthz$/, path: '/healthz', methods: { GET: { handle: getHealth, action: 'checkHealth', what: 'liveness' } } },
   { pattern: /^\/ws$/, path: '/ws', unlisted: true, methods: { GET: { handle: upgradeRequired, action: 'findWebSocket', what: 'the WebSocket address' } } },

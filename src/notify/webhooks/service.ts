@@ -1,0 +1,342 @@
+/**
+ * @module notify/webhooks/service
+ * Outgoing webhooks: the endpoints, one durable consumer of the tail per
+ * enabled endpoint (its own position, so a slow or dead endpoint holds
+ * back only itself, and re-enabling resumes where it stopped), secret
+ * rotation, test sends and manual retries. The HTTP routes
+ * (routes.ts) call this; nothing here answers requests.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { ProtocolError, fail, ok, type Result } from '../../protocol.ts';
+import type { Logger } from '../../support/logger.ts';
+import { RefusedAddressError, resolveTarget } from './address-policy.ts';
+import { attemptDelivery, type AttemptContext, type AttemptOutcome } from './attempt.ts';
+import { DeliveryLog } from './delivery-log.ts';
+import { consumerName, EndpointWorker, type WorkerContext } from './endpoint-worker.ts';
+import type { WebhookHost } from './host.ts';
+import type { EndpointInput, EndpointPatch } from './input.ts';
+import { deliveryView, endpointView, TEST_EVENT_TYPE, type Delivery, type DisabledReason, type EndpointView, type WebhookEndpoint } from './model.ts';
+import type { AttemptResult } from './send.ts';
+import type { WebhookSettings } from './settings.ts';
+import { newSecret } from './signature.ts';
+import type { WebhookStore } from './store.ts';
+
+/** How long the secret before a rotation still signs. */
+export const ROTATION_OVERLAP_MS = 24 * 3600_000;
+
+/** Endpoints at most (each is a consumer of the tail). */
+export const MAX_ENDPOINTS = 100;
+
+/** How long counter changes (successes, failures) wait to be saved together, in milliseconds. */
+const COUNTS_SAVE_DELAY_MS = 1000;
+
+/** What the service is built with. */
+export interface WebhookServiceOptions {
+  readonly host: WebhookHost;
+  readonly store: WebhookStore;
+  readonly settings: WebhookSettings;
+  readonly logger: Logger;
+  /** Told of every attempt's outcome (metrics count them). */
+  readonly onAttempt?: (outcome: AttemptOutcome) => void;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** A created endpoint, or one with a new secret: the only answers that show it whole. */
+export type EndpointWithSecret = EndpointView & { readonly secret: string };
+
+/** The outcome of a test send or a manual retry. */
+export interface SendAnswer {
+  readonly id: string;
+  readonly delivered: boolean;
+  readonly status: number | null;
+  readonly error?: string;
+  readonly durationMs: number;
+}
+
+/** The webhooks of one instance. */
+export class WebhookService {
+  readonly #host: WebhookHost;
+  readonly #store: WebhookStore;
+  readonly #settings: WebhookSettings;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #onAttempt: ((outcome: AttemptOutcome) => void) | undefined;
+  readonly #endpoints = new Map<string, WebhookEndpoint>();
+  readonly #workers = new Map<string, EndpointWorker>();
+  /** The last seq each endpoint without a worker had been through (for its backlog). */
+  readonly #stoppedAt = new Map<string, number>();
+  readonly #countTimers = new Map<string, NodeJS.Timeout>();
+  #deliveries: DeliveryLog | undefined;
+  #closed = false;
+
+  /** @param options the node, the store, the settings */
+  constructor(options: WebhookServiceOptions) {
+    this.#host = options.host;
+    this.#store = options.store;
+    this.#settings = options.settings;
+    this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
+    this.#onAttempt = options.onAttempt;
+  }
+
+  /** Load the endpoints and start a consumer for each enabled one. */
+  async start(): Promise<void> {
+    const stored = await this.#store.load();
+    this.#deliveries = new DeliveryLog(this.#store, this.#logger, stored.deliveries);
+    for (const endpoint of stored.endpoints) {
+      this.#endpoints.set(endpoint.id, endpoint);
+      const saved = await this.#host.storage.positions.load(consumerName(endpoint.id));
+      const lastSeq = saved !== undefined && saved.epoch === this.#host.position.epoch ? saved.seq : this.#host.position.seq;
+      if (endpoint.enabled) await this.#startWorker(endpoint, lastSeq);
+      else this.#stoppedAt.set(endpoint.id, lastSeq);
+    }
+  }
+
+  /** Stop every consumer (attempts in flight are cut; their events are sent again on start) and save what changed. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#workers.values()].map((worker) => worker.stop()));
+    this.#workers.clear();
+    for (const [id, timer] of this.#countTimers) {
+      clearTimeout(timer);
+      const endpoint = this.#endpoints.get(id);
+      if (endpoint !== undefined) await this.#store.saveEndpoint(endpoint).catch((error: unknown) => this.#logger.error('saving a webhook endpoint failed', { endpoint: id, error }));
+    }
+    this.#countTimers.clear();
+    await this.#deliveries?.flush();
+  }
+
+  /** Every endpoint, oldest first. */
+  list(): EndpointView[] {
+    return [...this.#endpoints.values()].map((endpoint) => this.#view(endpoint));
+  }
+
+  /**
+   * One endpoint.
+   * @param id its id
+   */
+  get(id: string): Result<EndpointView> {
+    const endpoint = this.#endpoints.get(id);
+    return endpoint === undefined ? notFound(id) : ok(this.#view(endpoint));
+  }
+
+  /**
+   * Add an endpoint: it gets the events committed from now on.
+   * @param input a checked create
+   */
+  async create(input: EndpointInput): Promise<Result<EndpointWithSecret>> {
+    if (this.#endpoints.size >= MAX_ENDPOINTS) return fail(new ProtocolError('LO_ERR_INVALID_FIELD', `There are ${MAX_ENDPOINTS} webhook endpoints already; delete one first`));
+    const target = await this.#checkTarget(input.url);
+    if (!target.ok) return target;
+    const endpoint: WebhookEndpoint = {
+      id: `ep_${randomBytes(12).toString('base64url')}`,
+      url: input.url,
+      events: input.events,
+      description: input.description,
+      enabled: true,
+      secret: newSecret(),
+      createdAt: new Date(this.#now()).toISOString(),
+      consecutiveFailures: 0,
+      missedEvents: 0,
+    };
+    // Its start is saved before it is answered: a crash right after still resumes from here, skipping nothing.
+    const from = this.#host.position;
+    await this.#host.storage.positions.save(consumerName(endpoint.id), from);
+    await this.#store.saveEndpoint(endpoint);
+    this.#endpoints.set(endpoint.id, endpoint);
+    await this.#startWorker(endpoint, from.seq);
+    this.#logger.info('webhook endpoint created', { endpoint: endpoint.id, url: endpoint.url });
+    return ok({ ...this.#view(endpoint), secret: endpoint.secret });
+  }
+
+  /**
+   * Change an endpoint; `enabled: true` resumes where it stopped.
+   * @param id its id
+   * @param patch a checked change
+   */
+  async update(id: string, patch: EndpointPatch): Promise<Result<EndpointView>> {
+    const endpoint = this.#endpoints.get(id);
+    if (endpoint === undefined) return notFound(id);
+    if (patch.url !== undefined) {
+      const target = await this.#checkTarget(patch.url);
+      if (!target.ok) return target;
+      endpoint.url = patch.url;
+    }
+    if (patch.events !== undefined) endpoint.events = patch.events;
+    if (patch.description !== undefined) endpoint.description = patch.description;
+    if (patch.enabled === false && endpoint.enabled) await this.#stopWorker(endpoint, 'manual');
+    if (patch.enabled === true && !endpoint.enabled) {
+      endpoint.enabled = true;
+      delete endpoint.disabledReason;
+      endpoint.consecutiveFailures = 0;
+      delete endpoint.failingSince;
+    }
+    await this.#store.saveEndpoint(endpoint);
+    if (endpoint.enabled && !this.#workers.has(id)) await this.#startWorker(endpoint, this.#stoppedAt.get(id) ?? this.#host.position.seq);
+    return ok(this.#view(endpoint));
+  }
+
+  /**
+   * Delete an endpoint and its deliveries.
+   * @param id its id
+   */
+  async remove(id: string): Promise<Result<void>> {
+    const endpoint = this.#endpoints.get(id);
+    if (endpoint === undefined) return notFound(id);
+    this.#endpoints.delete(id);
+    endpoint.enabled = false;
+    await this.#workers.get(id)?.stop();
+    this.#workers.delete(id);
+    this.#stoppedAt.delete(id);
+    clearTimeout(this.#countTimers.get(id));
+    this.#countTimers.delete(id);
+    this.#deliveries?.forget(id);
+    await this.#store.deleteEndpoint(id);
+    this.#logger.info('webhook endpoint deleted', { endpoint: id });
+    return ok(undefined);
+  }
+
+  /**
+   * A new secret; the old one signs too for {@link ROTATION_OVERLAP_MS}.
+   * @param id the endpoint
+   */
+  async rotateSecret(id: string): Promise<Result<EndpointWithSecret>> {
+    const endpoint = this.#endpoints.get(id);
+    if (endpoint === undefined) return notFound(id);
+    endpoint.previousSecret = { secret: endpoint.secret, until: this.#now() + ROTATION_OVERLAP_MS };
+    endpoint.secret = newSecret();
+    await this.#store.saveEndpoint(endpoint);
+    this.#logger.info('webhook secret rotated', { endpoint: id });
+    return ok({ ...this.#view(endpoint), secret: endpoint.secret });
+  }
+
+  /**
+   * Send a `webhook.test` event now, once.
+   * @param id the endpoint
+   */
+  async sendTest(id: string): Promise<Result<SendAnswer>> {
+    const endpoint = this.#endpoints.get(id);
+    if (endpoint === undefined) return notFound(id);
+    const at = new Date(this.#now()).toISOString();
+    const delivery = this.#log().open(id, {
+      id: `msg_test_${randomBytes(12).toString('base64url')}`,
+      type: TEST_EVENT_TYPE,
+      state: 'pending',
+      attempts: [],
+      body: JSON.stringify({ type: TEST_EVENT_TYPE, timestamp: at, data: { endpointId: id } }),
+    });
+    return ok(answer(delivery, await attemptDelivery(this.#attemptContext(), endpoint, delivery, 'test', undefined, true)));
+  }
+
+  /**
+   * An endpoint's recent deliveries, newest first.
+   * @param id the endpoint
+   * @param limit at most this many
+   */
+  deliveries(id: string, limit: number): Result<Omit<Delivery, 'body'>[]> {
+    if (!this.#endpoints.has(id)) return notFound(id);
+    return ok(this.#log().list(id).slice(-limit).reverse().map(deliveryView));
+  }
+
+  /**
+   * Send a delivery again now, once (whatever its state).
+   * @param id the endpoint
+   * @param deliveryId the delivery's `webhook-id`
+   */
+  async retry(id: string, deliveryId: string): Promise<Result<SendAnswer>> {
+    const endpoint = this.#endpoints.get(id);
+    if (endpoint === undefined) return notFound(id);
+    const delivery = this.#log().find(id, deliveryId);
+    if (delivery === undefined) return fail(new ProtocolError('LO_ERR_NOT_FOUND', `No delivery ${deliveryId.slice(0, 100)} among the recent ones of endpoint ${id}`));
+    const final = delivery.state !== 'pending';
+    return ok(answer(delivery, await attemptDelivery(this.#attemptContext(), endpoint, delivery, 'manual', undefined, final)));
+  }
+
+  #log(): DeliveryLog {
+    if (this.#deliveries === undefined) throw new Error('the webhook service was not started');
+    return this.#deliveries;
+  }
+
+  #view(endpoint: WebhookEndpoint): EndpointView {
+    const worker = this.#workers.get(endpoint.id);
+    const backlog = worker !== undefined ? worker.backlog : this.#host.position.seq - (this.#stoppedAt.get(endpoint.id) ?? this.#host.position.seq);
+    return endpointView(endpoint, backlog, this.#log().list(endpoint.id));
+  }
+
+  async #checkTarget(url: string): Promise<Result<void>> {
+    try {
+      await resolveTarget(new URL(url).hostname, this.#settings.allowPrivate);
+      return ok(undefined);
+    } catch (error) {
+      if (!(error instanceof RefusedAddressError)) throw error;
+      return fail(new ProtocolError('LO_ERR_WEBHOOK_TARGET', `The webhook URL is refused: ${error.message}`, { errors: [{ field: 'url', message: error.message }] }));
+    }
+  }
+
+  #attemptContext(): AttemptContext {
+    return {
+      settings: this.#settings,
+      deliveries: this.#log(),
+      saveEndpoint: (endpoint) => this.#saveCountsSoon(endpoint),
+      now: this.#now,
+      ...(this.#onAttempt === undefined ? {} : { onAttempt: this.#onAttempt }),
+    };
+  }
+
+  async #startWorker(endpoint: WebhookEndpoint, lastSeq: number): Promise<void> {
+    if (this.#closed) return;
+    this.#stoppedAt.delete(endpoint.id);
+    const ctx: WorkerContext = {
+      ...this.#attemptContext(),
+      host: this.#host,
+      disable: (target, reason) => void this.#stopWorker(target, reason).catch((error: unknown) => this.#logger.error('disabling a webhook endpoint failed', { endpoint: target.id, error })),
+      onMissed: (target, missed) => {
+        target.missedEvents += missed;
+        this.#saveCountsSoon(target);
+        this.#logger.error('a webhook endpoint fell so far behind that the history no longer held some of its events', { endpoint: target.id, missed });
+      },
+    };
+    const worker = new EndpointWorker(ctx, endpoint, lastSeq);
+    this.#workers.set(endpoint.id, worker);
+    await worker.start();
+  }
+
+  /** Disable an endpoint and stop its consumer; its position stays, so re-enabling resumes there. */
+  async #stopWorker(endpoint: WebhookEndpoint, reason: DisabledReason): Promise<void> {
+    if (!endpoint.enabled && endpoint.disabledReason !== undefined) return;
+    endpoint.enabled = false;
+    endpoint.disabledReason = reason;
+    if (reason !== 'manual') this.#logger.warn('webhook endpoint disabled', { endpoint: endpoint.id, reason });
+    const worker = this.#workers.get(endpoint.id);
+    this.#workers.delete(endpoint.id);
+    if (worker !== undefined) {
+      this.#stoppedAt.set(endpoint.id, worker.lastSeq);
+      await worker.stop();
+      this.#stoppedAt.set(endpoint.id, worker.lastSeq);
+    }
+    if (this.#endpoints.has(endpoint.id)) await this.#store.saveEndpoint(endpoint);
+  }
+
+  /** Save an endpoint's counts a little later, together with the changes that follow. */
+  #saveCountsSoon(endpoint: WebhookEndpoint): void {
+    if (this.#countTimers.has(endpoint.id) || this.#closed) return;
+    const timer = setTimeout(() => {
+      this.#countTimers.delete(endpoint.id);
+      if (!this.#endpoints.has(endpoint.id)) return;
+      this.#store.saveEndpoint(endpoint).catch((error: unknown) => this.#logger.error('saving a webhook endpoint failed', { endpoint: endpoint.id, error }));
+    }, COUNTS_SAVE_DELAY_MS);
+    timer.unref();
+    this.#countTimers.set(endpoint.id, timer);
+  }
+}
+
+function notFound(id: string): Result<never> {
+  return fail(new ProtocolError('LO_ERR_NOT_FOUND', `No webhook endpoint ${id.slice(0, 100)}`));
+}
+
+function answer(delivery: Delivery, result: AttemptResult): SendAnswer {
+  const delivered = result.status !== null && result.status >= 200 && result.status < 300;
+  return { id: delivery.id, delivered, status: result.status, ...(result.error === undefined ? {} : { error: result.error }), durationMs: result.durationMs };
+}
