@@ -11,6 +11,7 @@ import { isHostNameEntry, isLoopback } from './security/edge.ts';
 import { DEFAULT_RING_CAPACITY } from './store/event-ring.ts';
 import type { Storage } from './store/ports.ts';
 import type { Logger } from './support/logger.ts';
+import type { WebhookOptions } from './notify/webhooks/options.ts';
 import { DEFAULT_HIGH_WATER_MARK } from './transport/ws/client-socket.ts';
 
 /** Options for `createServer`. Every field has a default. */
@@ -46,6 +47,8 @@ export interface ServerOptions {
   readonly servePage?: boolean;
   /** Compress WebSocket frames (permessage-deflate). Costs CPU per socket; worth it only on slow links. @default false */
   readonly perMessageDeflate?: boolean;
+  /** Outgoing webhooks: where endpoints are kept, how they are sent, who counts attempts. @default a memory store, the default settings */
+  readonly webhooks?: WebhookOptions;
   /** Build the fan-out (the benchmarks' baselines use this). @default a {@link Hub} */
   readonly createFanOut?: (options: HubOptions) => FanOut;
   /** Role tokens as `[role, token]`. None: open mode, which may only bind to loopback. @default [] */
@@ -76,7 +79,7 @@ export interface ServerOptions {
 export const SHOP_NAME_MAX = 100;
 
 /** Defaults for {@link ServerOptions}. */
-export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | 'storage' | 'createFanOut' | 'newId'>>> = {
+export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | 'storage' | 'createFanOut' | 'newId' | 'webhooks'>>> = {
   tokens: [],
   allowOpenNetwork: false,
   allowedOrigins: [],
