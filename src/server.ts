@@ -30,7 +30,7 @@ import type { ApiContext } from './transport/http/context.ts';
 import { InFlightRequests } from './transport/http/in-flight.ts';
 import { sendProblem, writeRawResponse } from './transport/http/io.ts';
 import { createPageHandler, type PageHandler } from './transport/http/page.ts';
-import { RequestLog } from './transport/http/request-log.ts';
+import { RequestLog, loggedPath, requestIdOf } from './transport/http/request-log.ts';
 import { parseRequestTarget } from './transport/http/request-target.ts';
 import { handleApiRequest, isApiPath } from './transport/http/router.ts';
 import { WsEndpoint } from './transport/ws/endpoint.ts';
@@ -170,7 +170,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   const inFlight = new InFlightRequests();
   const requestLog = new RequestLog(logger);
   const handlerFailed = (req: IncomingMessage, res: ServerResponse, error: unknown): void => {
-    logger.error('request handler failed', { error, method: req.method, url: req.url });
+    logger.error('request handler failed', { error, id: requestIdOf(res), method: req.method, path: loggedPath(req.url) });
     sendProblem(res, toWireError(error));
   };
   const http = createHttpServer((req, res) => {

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendProblem, sendText } from './io.ts';
+import { requestIdField, requestIdOf } from './request-log.ts';
 import type { Logger } from '../../support/logger.ts';
 import { ProtocolError, trackingTokenInPath } from '../../protocol.ts';
 import type { RequestTarget } from './request-target.ts';
@@ -87,12 +88,12 @@ export function createPageHandler(options: { logger: Logger }): PageHandler {
     try {
       asset = await cached(path, produce);
     } catch (error) {
-      options.logger.error('cannot build the page', { error, path });
+      options.logger.error('cannot build the page', { error, path, id: requestIdOf(res) });
       return sendProblem(res, new ProtocolError('LO_ERR_INTERNAL', 'The page could not be built; see the server log'));
     }
     const headers = { ...PAGE_SECURITY_HEADERS, 'Content-Type': asset.contentType, ETag: asset.etag, 'Cache-Control': 'no-cache' };
     if (status === 200 && req.headers['if-none-match'] === asset.etag) {
-      res.writeHead(304, headers);
+      res.writeHead(304, { ...headers, ...requestIdField(res) });
       res.end();
       return;
     }
