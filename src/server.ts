@@ -27,6 +27,7 @@ import { createOrderIdGenerator } from './store/order-id.ts';
 import type { Commands, OrderReader, Storage, StorageStats } from './store/ports.ts';
 import { createLogger, type Logger } from './support/logger.ts';
 import type { ApiContext } from './transport/http/context.ts';
+import { BulkReplays } from './transport/http/bulk-replays.ts';
 import { InFlightRequests } from './transport/http/in-flight.ts';
 import { sendProblem, writeRawResponse } from './transport/http/io.ts';
 import { createPageHandler, type PageHandler } from './transport/http/page.ts';
@@ -34,6 +35,7 @@ import { RequestLog, loggedPath, requestIdOf } from './transport/http/request-lo
 import { parseRequestTarget } from './transport/http/request-target.ts';
 import { handleApiRequest, isApiPath } from './transport/http/router.ts';
 import { WsEndpoint } from './transport/ws/endpoint.ts';
+import { Presence } from './transport/ws/presence.ts';
 import type { ResumeCounts } from './transport/ws/sync.ts';
 
 export { DEFAULT_OPTIONS, type ServerOptions } from './options.ts';
@@ -123,6 +125,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   }
 
   const resumes: ResumeCounts = { fromRing: 0, fromHistory: 0, reset: 0 };
+  const presence = new Presence();
   const ws = new WsEndpoint({
     maxPayload: opts.maxPayload,
     maxConnections: opts.maxConnections,
@@ -132,7 +135,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     messagesPerSecond: opts.messagesPerSecond,
     perMessageDeflate: opts.perMessageDeflate,
     sessions: {
-      orders: projection, ring, source: log, hub, connectCache: new ConnectCache(), resumes, commands, logger, access, onCommandFailure: storageFailure,
+      orders: projection, ring, source: log, hub, connectCache: new ConnectCache(), resumes, commands, logger, access, onCommandFailure: storageFailure, presence,
       // Another instance may be a little ahead of this one: a client coming from it waits for this tail, not for a reset.
       ...(storage.shared ? { catchUp: (seq: number) => projection.reachedWithin(seq, CATCH_UP_WAIT_MS) } : {}),
     },
@@ -164,6 +167,8 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
       return { ...log.health(), seq: projection.seq, storage: withoutLocation(log.stats()) };
     },
     onCommandFailure: storageFailure,
+    presence,
+    bulkReplays: new BulkReplays(),
   };
   const page: PageHandler | undefined = opts.servePage ? createPageHandler({ logger }) : undefined;
 

@@ -212,11 +212,23 @@ export interface UpdateStatusMessage {
   readonly expectedVersion?: number;
 }
 
+/**
+ * Presence: which order's detail this (board) socket has open, for the
+ * "watching" counts of `GET /api/orders/ID/presence`; without `orderId`,
+ * none. Not answered (an `error` if refused); a socket watches one order at
+ * a time, and stops when it closes. Tracking sockets watch their own order
+ * without asking, and may not send it.
+ */
+export interface WatchMessage {
+  readonly type: 'watch';
+  readonly orderId?: string;
+}
+
 /** Every message a client may send. */
-export type ClientMessage = PingMessage | SubscribeMessage | CreateOrderMessage | UpdateStatusMessage;
+export type ClientMessage = PingMessage | SubscribeMessage | CreateOrderMessage | UpdateStatusMessage | WatchMessage;
 
 /** The `type` of every {@link ClientMessage}. */
-export const CLIENT_MESSAGE_TYPES = ['ping', 'subscribe', 'createOrder', 'updateStatus'] as const;
+export const CLIENT_MESSAGE_TYPES = ['ping', 'subscribe', 'createOrder', 'updateStatus', 'watch'] as const;
 
 /** WebSocket close codes the server uses. */
 export const CLOSE_CODES = {

@@ -16,6 +16,9 @@ import type { ApiContext, Handler, RouteMatch } from './context.ts';
 import { sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
 import { changeStatus, createOrder, deleteOrder, getOrder, getTrackedOrder, getTrackingToken, listOrders } from './orders.ts';
 import { exportOrders } from './orders-csv.ts';
+import { changeStatuses } from './bulk-status.ts';
+import { buildOpenApiDocument, type RouteInfo } from './openapi.ts';
+import { getPresence } from './presence.ts';
 import type { RequestTarget } from './request-target.ts';
 
 /** A handler, the action of the access table it is (which says who may), and how the index shows it. */
@@ -51,6 +54,7 @@ const JSON_BODY = `-H 'Content-Type: application/json' -d`;
 
 const ROUTES: readonly Route[] = [
   { pattern: /^\/api\/?$/, path: '/api', methods: { GET: { handle: getIndex, action: 'readIndex', what: 'this index' } } },
+  { pattern: /^\/api\/openapi\.json$/, path: '/api/openapi.json', methods: { GET: { handle: getOpenApi, action: 'readIndex', what: 'this API as an OpenAPI 3.1 document' } } },
   {
     // A trailing slash names the same collection (curl users type it).
     pattern: /^\/api\/orders\/?$/,
@@ -61,6 +65,12 @@ const ROUTES: readonly Route[] = [
     },
   },
   { pattern: /^\/api\/orders\.csv$/, path: '/api/orders.csv', methods: { GET: { handle: exportOrders, action: 'listOrders', what: 'the orders as CSV (status, q, createdAfter, createdBefore as for the list), streamed', exampleQuery: 'status=delivered&createdAfter=2026-12-01' } } },
+  // Before the one-order route, which would read "status" as an order id.
+  {
+    pattern: /^\/api\/orders\/status$/,
+    path: '/api/orders/status',
+    methods: { POST: { handle: changeStatuses, action: 'changeStatuses', what: 'move up to 500 orders to one status, each its own change; one result per order (Idempotency-Key makes retries safe)', curlArgs: `${JSON_BODY} '{"orderIds":["ORDER_ID"],"status":"shipped"}'` } },
+  },
   {
     pattern: /^\/api\/orders\/([^/]+)$/,
     path: '/api/orders/ORDER_ID',
@@ -77,12 +87,21 @@ const ROUTES: readonly Route[] = [
       PATCH: { handle: changeStatus, action: 'changeStatus', what: 'the same as PUT', curlArgs: `${JSON_BODY} '{"status":"shipped"}'` },
     },
   },
+  { pattern: /^\/api\/orders\/([^/]+)\/presence$/, path: '/api/orders/ORDER_ID/presence', methods: { GET: { handle: getPresence, action: 'readPresence', what: 'how many watch an order now, by role (this instance\'s sockets)' } } },
   { pattern: /^\/api\/orders\/([^/]+)\/tracking-token$/, path: '/api/orders/ORDER_ID/tracking-token', methods: { GET: { handle: getTrackingToken, action: 'reissueTrackingToken', what: "an order's customer tracking token again" } } },
   { pattern: /^\/api\/track\/([^/]+)$/, path: '/api/track/TRACKING_TOKEN', methods: { GET: { handle: getTrackedOrder, action: 'trackOrder', what: 'the one order a tracking token opens (no other credential needed); the customer page is /track/TRACKING_TOKEN' } } },
   { pattern: /^\/api\/stats$/, path: '/api/stats', methods: { GET: { handle: getStats, action: 'readStats', what: 'live numbers: orders by status, connections, events sent, seq' } } },
   { pattern: /^\/healthz$/, path: '/healthz', methods: { GET: { handle: getHealth, action: 'checkHealth', what: 'liveness' } } },
   { pattern: /^\/ws$/, path: '/ws', unlisted: true, methods: { GET: { handle: upgradeRequired, action: 'findWebSocket', what: 'the WebSocket address' } } },
 ];
+
+/** Every route the router answers, in matching order (for the OpenAPI document and its test). */
+export const ROUTE_TABLE: readonly RouteInfo[] = ROUTES.map((route) => ({
+  path: route.path,
+  pattern: route.pattern,
+  unlisted: route.unlisted === true,
+  methods: Object.entries(route.methods).map(([method, endpoint]) => ({ method, action: endpoint.action, what: endpoint.what })),
+}));
 
 /**
  * Whether the API owns `pathname` (anything under `/api/`, and `/healthz`).
@@ -189,10 +208,19 @@ function getIndex(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): v
     service: 'liveorders',
     auth: ctx.access.enabled ? 'Authorization: Bearer TOKEN on every route but /healthz, /api and /api/track' : 'open: no token needed (loopback only)',
     routes,
-    websocket: { url: `${base.replace(/^http/, 'ws')}/ws`, watch: 'npm run -s watch', messages: 'ping, subscribe, createOrder, updateStatus (docs/protocol.md)' },
+    openapi: `${base}/api/openapi.json`,
+    websocket: { url: `${base.replace(/^http/, 'ws')}/ws`, watch: 'npm run -s watch', messages: 'ping, subscribe, createOrder, updateStatus, watch (docs/protocol.md)' },
   };
   sendEncodedJson(res, 200, JSON.stringify(index, null, 2));
 }
+
+/** `GET /api/openapi.json`: built once per process from the route table. */
+function getOpenApi(_ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {
+  openApiJson ??= JSON.stringify(buildOpenApiDocument(ROUTE_TABLE));
+  sendEncodedJson(res, 200, openApiJson);
+}
+
+let openApiJson: string | undefined;
 
 /** A malformed percent-encoding cannot name an order; keep the raw text for the error message. */
 function decodeSegment(segment: string | undefined): string {

@@ -18,6 +18,8 @@ import { CLOSE_CODES, ProtocolError, WS_SUBPROTOCOL, parseResumePoint, parseView
 import type { RequestTarget } from '../http/request-target.ts';
 import { TokenBucket } from '../../security/rate-limit.ts';
 import { handleClientMessage, type Session, type SessionContext } from './session.ts';
+import type { PresenceCounts } from '../../protocol.ts';
+import { noWatchers, watcherKind } from './presence.ts';
 import { openSession } from './sync.ts';
 
 /** Settings; `createServer` fills every one. */
@@ -55,6 +57,8 @@ export const MESSAGE_BURST_SECONDS = 4;
 /** Counters for `GET /api/stats`. */
 export interface WsEndpointStats {
   readonly connections: number;
+  /** Open connections by role (customers: tracking pages; open mode counts as admin). */
+  readonly connectionsByRole: PresenceCounts;
   /** Sockets closed because they read too slowly (1013). */
   readonly slowSubscribersDropped: number;
   /** Sockets closed because they sent messages too fast (1008). */
@@ -79,6 +83,8 @@ export class WsEndpoint {
   #accepting = true;
   #slowDropped = 0;
   #floodsClosed = 0;
+  /** Open connections by who holds them (open mode counts as admin). */
+  readonly #byKind: PresenceCounts = noWatchers();
 
   /** @param options see {@link WsEndpointOptions} */
   constructor(options: WsEndpointOptions) {
@@ -98,7 +104,7 @@ export class WsEndpoint {
 
   /** Connection counters. */
   stats(): WsEndpointStats {
-    return { connections: this.#sockets.size, slowSubscribersDropped: this.#slowDropped, floodingClientsClosed: this.#floodsClosed };
+    return { connections: this.#sockets.size, connectionsByRole: { ...this.#byKind }, slowSubscribersDropped: this.#slowDropped, floodingClientsClosed: this.#floodsClosed };
   }
 
   /** Open connections. */
@@ -152,6 +158,8 @@ export class WsEndpoint {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', destroyOnError);
       const session = this.#track(ws, who, address);
+      // A customer on the tracking page watches its order for as long as the socket is open.
+      if (who.kind === 'tracking') this.#options.sessions.presence.set(session, who.orderId);
       openSession(this.#options.sessions, session, {
         view,
         limit: initial.value.limit,
@@ -209,6 +217,7 @@ export class WsEndpoint {
       },
     });
     const session: Session = { socket: subscriber, principal, address };
+    this.#byKind[watcherKind(principal)]++;
     const messages = new TokenBucket(this.#options.messagesPerSecond * MESSAGE_BURST_SECONDS, Date.now());
     this.#sessions.set(ws, session);
     ws.on('pong', () => this.#alive.add(ws));
@@ -222,6 +231,8 @@ export class WsEndpoint {
       if (left === 0) this.#perAddress.delete(address);
       else this.#perAddress.set(address, left);
       this.#options.sessions.hub.unsubscribe(subscriber);
+      this.#options.sessions.presence.set(session, undefined);
+      this.#byKind[watcherKind(principal)]--;
     });
     ws.on('message', (data, isBinary) => {
       this.#alive.add(ws); // any traffic proves the peer is there

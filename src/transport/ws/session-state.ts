@@ -22,4 +22,6 @@ export interface Session {
   busy?: boolean;
   /** Messages that came while busy, oldest first. */
   waiting?: string[];
+  /** The order this socket counts as watching (presence.ts): its tracked order, or the detail a board has open. */
+  watching?: string | undefined;
 }
