@@ -58,6 +58,8 @@ export const BULK_STATUS_MAX_ORDERS = 500;
 export interface BulkStatusInput {
   readonly orderIds: readonly string[];
   readonly status: OrderStatus;
+  /** The version an order must still be at for its change to apply (412 otherwise), by id; the JSON is an object. */
+  readonly expectedVersions?: ReadonlyMap<string, number>;
 }
 
 /**

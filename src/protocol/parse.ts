@@ -170,21 +170,23 @@ export function parseStatusChangeInput(raw: unknown): Result<StatusChangeInput> 
 
 /**
  * Validate the body of `POST /api/orders/status`: 1 to
- * {@link BULK_STATUS_MAX_ORDERS} distinct order ids and one status.
+ * {@link BULK_STATUS_MAX_ORDERS} distinct order ids, one status, and
+ * optionally the version each order must still be at (`If-Match` per order).
  * @param raw parsed JSON from an untrusted client
  */
 export function parseBulkStatusInput(raw: unknown): Result<BulkStatusInput> {
   const errors = new FieldErrors();
+  const none: BulkStatusInput = { orderIds: [], status: 'pending' };
   if (!isObject(raw)) {
     errors.add('', 'must be a JSON object');
-    return errors.result<BulkStatusInput>({ orderIds: [], status: 'pending' }, 'Bulk status change');
+    return errors.result(none, 'Bulk status change');
   }
-  errors.rejectUnknown(raw, ['orderIds', 'status'], '');
+  errors.rejectUnknown(raw, ['orderIds', 'status', 'expectedVersions'], '');
   if (!isOrderStatus(raw.status)) errors.add('status', `must be one of ${ORDER_STATUSES.join(', ')}`);
   const ids = raw.orderIds;
   if (!Array.isArray(ids) || ids.length === 0 || ids.length > BULK_STATUS_MAX_ORDERS) {
     errors.add('orderIds', `must be an array of 1 to ${BULK_STATUS_MAX_ORDERS} order ids`);
-    return errors.result<BulkStatusInput>({ orderIds: [], status: 'pending' }, 'Bulk status change');
+    return errors.result(none, 'Bulk status change');
   }
   const seen = new Set<string>();
   ids.forEach((id: unknown, i) => {
@@ -194,7 +196,21 @@ export function parseBulkStatusInput(raw: unknown): Result<BulkStatusInput> {
     else if (seen.has(id)) errors.add(`orderIds[${i}]`, 'is listed twice');
     else seen.add(id);
   });
-  return errors.result({ orderIds: ids as string[], status: raw.status as OrderStatus }, 'Bulk status change');
+  const versions = raw.expectedVersions;
+  const expected = new Map<string, number>();
+  if (versions !== undefined) {
+    if (!isObject(versions)) errors.add('expectedVersions', 'must be an object of order id to version');
+    else {
+      for (const [id, version] of Object.entries(versions)) {
+        if (errors.list.length >= 10) break;
+        if (!seen.has(id)) errors.add(`expectedVersions.${id.slice(0, 40)}`, 'names no order of orderIds');
+        else if (!(isNonNegativeInteger(version) && version >= 1)) errors.add(`expectedVersions.${id}`, 'must be an integer >= 1');
+        else expected.set(id, version);
+      }
+    }
+  }
+  const input: BulkStatusInput = { orderIds: ids as string[], status: raw.status as OrderStatus, ...(expected.size > 0 ? { expectedVersions: expected } : {}) };
+  return errors.result(input, 'Bulk status change');
 }
 
 /**

@@ -55,7 +55,7 @@ function replayKey(principal: Principal, key: string): string {
 
 /** Equal for equal requests (the parser keeps the ids in the order given, the answer follows it). */
 function fingerprintOf(input: BulkStatusInput): string {
-  return createHash('sha256').update(JSON.stringify([input.status, input.orderIds])).digest('base64url');
+  return createHash('sha256').update(JSON.stringify([input.status, input.orderIds, [...(input.expectedVersions ?? [])]])).digest('base64url');
 }
 
 /** Each order through the write path, a few at a time; the answer's JSON, results in the order asked. */
@@ -76,7 +76,7 @@ async function runBulk(ctx: ApiContext, input: BulkStatusInput): Promise<string>
 async function changeOne(ctx: ApiContext, id: string, input: BulkStatusInput): Promise<BulkStatusResult> {
   let error: ProtocolError;
   try {
-    const result = await ctx.commands.changeStatus(id, input.status);
+    const result = await ctx.commands.changeStatus(id, input.status, input.expectedVersions?.get(id));
     if (result.ok) return { id, status: 200, order: result.value.order };
     error = result.error;
   } catch (thrown) {

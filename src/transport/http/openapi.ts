@@ -7,7 +7,7 @@
  * the document (and its test).
  */
 
-import { ORDER_LIMITS, ORDER_STATUSES, WATCHER_KINDS } from '../../protocol.ts';
+import { BULK_STATUS_MAX_ORDERS, ORDER_LIMITS, ORDER_STATUSES, WATCHER_KINDS } from '../../protocol.ts';
 import { ACCESS_POLICY, type Action } from '../../security/policy.ts';
 
 /** One route of the router's table, as this document sees it. */
@@ -94,7 +94,15 @@ export const SCHEMAS: Readonly<Record<string, Json>> = {
   BulkStatusInput: {
     type: 'object',
     required: ['orderIds', 'status'],
-    properties: { orderIds: { type: 'array', items: ref('OrderId'), minItems: 1, maxItems: 500, uniqueItems: true }, status: ref('OrderStatus') },
+    properties: {
+      orderIds: { type: 'array', items: ref('OrderId'), minItems: 1, maxItems: BULK_STATUS_MAX_ORDERS, uniqueItems: true },
+      status: ref('OrderStatus'),
+      expectedVersions: {
+        type: 'object',
+        description: 'by order id: the version it must still be at for its change to apply (412 otherwise), as If-Match does for one order',
+        additionalProperties: { type: 'integer', minimum: 1 },
+      },
+    },
     additionalProperties: false,
   },
   BulkStatusAnswer: {
