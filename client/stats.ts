@@ -16,11 +16,13 @@ export interface StatsReading {
   readonly seq: number;
   /** Undefined until two polls of the same server run are known. */
   readonly eventsPerSecond: number | undefined;
+  /** The whole answer (the admin panel shows more of it). */
+  readonly stats: ServerStats;
 }
 
 /** One poll's result, as kept between polls. */
 interface Sample {
-  readonly stats: ServerStats;
+  readonly stats: Pick<ServerStats, 'seq' | 'epoch'>;
   readonly at: number;
 }
 
@@ -50,7 +52,7 @@ export function pollStats(onReading: (reading: StatsReading | undefined) => void
     polling = false;
     if (result.ok) {
       const sample = { stats: result.value, at: performance.now() };
-      onReading({ connections: sample.stats.connections, seq: sample.stats.seq, eventsPerSecond: eventsPerSecond(previous, sample) });
+      onReading({ connections: sample.stats.connections, seq: sample.stats.seq, eventsPerSecond: eventsPerSecond(previous, sample), stats: sample.stats });
       previous = sample;
     } else {
       onReading(undefined);

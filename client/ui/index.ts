@@ -11,6 +11,7 @@ import type { NewOrderBody } from '../api.ts';
 import type { ConnectionStatus } from '../connection.ts';
 import { isOrderStatus, type Order, type OrderStatus } from '../../src/protocol.ts';
 import { createActivityPanel, type ActivityPanel } from './activity.ts';
+import { createAdminPanel, type AdminPanel } from './admin.ts';
 import { createBoardChromeUi, type BoardAction, type BoardChrome } from './board.ts';
 import { createCardList, setMovesUsable } from './cards.ts';
 import { createConnectionIndicator } from './connection.ts';
@@ -18,6 +19,8 @@ import { createDetailDialog, type DetailModel } from './detail.ts';
 import { requireElement, shortId } from './dom.ts';
 import { createOrderForm, type OrderForm } from './form.ts';
 import { createNotices, type Notices } from './notices.ts';
+import { createPresenceLine, type PresenceLine } from './presence.ts';
+import { createSelection, type Selection } from './selection.ts';
 import { createSignIn, type SignIn } from './sign-in.ts';
 
 /** Re-exported for the composition root, which builds detail models. */
@@ -39,6 +42,7 @@ export type UiAction =
   | BoardAction
   | { readonly type: 'create'; readonly body: NewOrderBody; readonly rowOfItem: readonly number[] }
   | { readonly type: 'move'; readonly id: string; readonly status: OrderStatus; readonly version: number }
+  | { readonly type: 'bulkMove'; readonly orders: readonly Order[]; readonly status: OrderStatus }
   | { readonly type: 'retry' }
   | { readonly type: 'closeDetail' }
   | { readonly type: 'login'; readonly token: string }
@@ -55,6 +59,11 @@ export interface BoardUi {
   readonly notices: Notices;
   readonly activity: ActivityPanel;
   readonly signIn: SignIn;
+  /** Selected cards and the bar that moves them. */
+  readonly selection: Pick<Selection, 'showResult'>;
+  /** The detail's "watching" line. */
+  readonly presence: PresenceLine;
+  readonly admin: AdminPanel;
 }
 
 /**
@@ -76,6 +85,9 @@ export function createBoardUi(doc: Document): BoardUi {
   const indicator = createConnectionIndicator(doc, () => emit({ type: 'retry' }));
   const signIn = createSignIn(doc, (token) => emit({ type: 'login', token }), () => emit({ type: 'logout' }));
   const activity = createActivityPanel(doc);
+  const selection = createSelection(doc, cardList, (orders, status) => emit({ type: 'bulkMove', orders, status }));
+  const presence = createPresenceLine(doc);
+  const admin = createAdminPanel(doc);
 
   // One listener for every card, present and future (event delegation).
   const onCardClick = (event: Event): void => {
@@ -109,6 +121,7 @@ export function createBoardUi(doc: Document): BoardUi {
       live = model.live;
       board.render(model);
       cards.render(model.cards, model.highlight, model.live);
+      selection.render(model.cards, model.live);
       detail.render(model.detail, model.live);
     },
     setConnection: (status) => indicator.show(status),
@@ -123,5 +136,8 @@ export function createBoardUi(doc: Document): BoardUi {
     notices,
     activity,
     signIn,
+    selection,
+    presence,
+    admin,
   };
 }

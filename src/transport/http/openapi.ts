@@ -167,7 +167,7 @@ export const SCHEMAS: Readonly<Record<string, Json>> = {
   },
   Stats: {
     type: 'object',
-    required: ['orders', 'connections', 'connectionsByRole', 'slowSubscribersDropped', 'seq', 'epoch', 'storage', 'uptimeSeconds'],
+    required: ['orders', 'connections', 'connectionsByRole', 'slowSubscribersDropped', 'seq', 'epoch', 'storage', 'uptimeSeconds', 'caller'],
     properties: {
       orders: { type: 'object', required: ['total', 'byStatus'], properties: { total: integer(), byStatus: counts(ORDER_STATUSES) } },
       connections: integer(),
@@ -181,6 +181,7 @@ export const SCHEMAS: Readonly<Record<string, Json>> = {
       epoch: { type: 'string' },
       storage: { type: 'object', required: ['mode'], properties: { mode: { type: 'string', enum: ['memory', 'journal', 'redis'] } }, description: 'what the backend reports; where it is (paths, addresses) for admins only' },
       uptimeSeconds: integer(),
+      caller: { type: 'string', enum: ['admin', 'operator', 'viewer'], description: 'the role the caller is seen as (open mode: admin)' },
     },
   },
   Health: {

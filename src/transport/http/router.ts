@@ -178,8 +178,10 @@ function upgradeRequired(_ctx: ApiContext, _req: IncomingMessage, res: ServerRes
   sendProblem(res, problem, { Upgrade: 'websocket' });
 }
 
+/** `GET /api/stats`, with the role the caller is seen as (open mode: admin), so the page knows whether to show the admin panel. */
 function getStats(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { principal }: RouteMatch): void {
-  sendJson(res, 200, ctx.stats({ location: seesStorageLocation(principal) }));
+  const caller = principal.kind === 'role' ? principal.role : 'admin';
+  sendJson(res, 200, { ...ctx.stats({ location: seesStorageLocation(principal) }), caller });
 }
 
 /** Liveness and readiness: 200 while this instance can serve writes, 503 when its storage cannot take them (reads still work). */
