@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { BulkStatusResult, Order, Role } from '../src/protocol.ts';
+import { BULK_REPLAY_MAX_BYTES, BULK_REPLAY_MAX_KEYS, BulkReplays } from '../src/transport/http/bulk-replays.ts';
 import { TestClient, orderBody, request, startServer } from './helpers.ts';
 
 const TOKENS = { admin: 'admin-token-0123456789abcdefghij', operator: 'operator-token-0123456789abcdefgh', viewer: 'viewer-token-0123456789abcdefghij' } as const;
@@ -161,5 +162,42 @@ describe('bulk status', () => {
     const bulk = await request(srv.base, 'POST', '/api/orders/status', { orderIds: [id], status: 'shipped' }, { ...auth('operator'), 'Idempotency-Key': 'shared-7' });
     assert.equal(bulk.status, 200);
     assert.equal((bulk.body as BulkAnswer).results[0]!.status, 200);
+  });
+});
+
+describe('bulk replays: bounded', () => {
+  test('past the key bound the oldest answers go; a failed run is not replayed; another body with a key is refused', async () => {
+    const replays = new BulkReplays();
+    let runs = 0;
+    const run = (json: string) => () => {
+      runs++;
+      return Promise.resolve(json);
+    };
+    assert.equal(await replays.answer('k0', 'f', run('first'))!.json, 'first');
+    const again = replays.answer('k0', 'f', run('second'))!;
+    assert.equal(again.replayed, true);
+    assert.equal(await again.json, 'first');
+    assert.equal(replays.answer('k0', 'other', run('x')), undefined, 'the same key for another request');
+    for (let i = 1; i <= BULK_REPLAY_MAX_KEYS; i++) await replays.answer(`k${i}`, 'f', run(`answer ${i}`))!.json;
+    assert.equal(runs, BULK_REPLAY_MAX_KEYS + 1);
+    const evicted = replays.answer('k0', 'f', run('rerun'))!;
+    assert.equal(evicted.replayed, false, 'the oldest key was forgotten');
+    assert.equal(await evicted.json, 'rerun');
+    const newest = replays.answer(`k${BULK_REPLAY_MAX_KEYS}`, 'f', run('nope'))!;
+    assert.equal(newest.replayed, true, 'a recent key is still remembered');
+
+    const failing = replays.answer('broken', 'f', () => Promise.reject(new Error('bug')))!;
+    await assert.rejects(failing.json);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(replays.answer('broken', 'f', run('fine'))!.replayed, false, 'a failed run is not an answer');
+  });
+
+  test('past the byte bound the oldest answers go', async () => {
+    const replays = new BulkReplays();
+    const big = 'x'.repeat(BULK_REPLAY_MAX_BYTES / 4 + 1);
+    for (let i = 0; i < 4; i++) await replays.answer(`big${i}`, 'f', () => Promise.resolve(big))!.json;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(replays.answer('big0', 'f', () => Promise.resolve('rerun'))!.replayed, false, 'the oldest went');
+    assert.equal(replays.answer('big3', 'f', () => Promise.resolve('rerun'))!.replayed, true, 'the newest stayed');
   });
 });

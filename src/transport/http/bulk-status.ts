@@ -82,6 +82,8 @@ async function changeOne(ctx: ApiContext, id: string, input: BulkStatusInput): P
   } catch (thrown) {
     // Storage could not take this one (503): the others' outcomes still stand and are reported.
     error = ctx.onCommandFailure?.(thrown) ?? toWireError(thrown);
+    // Anything else is a bug: the request fails with 500, and the server logs it.
+    if (error.code === 'LO_ERR_INTERNAL') throw thrown;
   }
   return { id, status: ERROR_CODES[error.code].status, error: { code: error.code, message: error.message } };
 }

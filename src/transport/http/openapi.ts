@@ -120,7 +120,7 @@ export const SCHEMAS: Readonly<Record<string, Json>> = {
           required: ['id', 'status'],
           properties: {
             id: ref('OrderId'),
-            status: { type: 'integer', enum: [200, 404, 409, 412, 500, 503], description: 'what a request for this order alone would have answered' },
+            status: { type: 'integer', enum: [200, 404, 409, 412, 503], description: 'what a request for this order alone would have answered' },
             order: ref('Order'),
             error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } }, additionalProperties: false },
           },
