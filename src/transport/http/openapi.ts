@@ -279,14 +279,14 @@ export function openApiPath(path: string): string {
   return path.replace(/[A-Z_]{4,}/g, (name) => PLACEHOLDERS[name] ?? name);
 }
 
-/** Problems any route may answer besides its own: a Host it does not serve, a method it does not take. */
-const COMMON_ERRORS = [405, 421] as const;
+/** Problems any route may answer besides its own: a method it does not take, a Host it does not serve, a bug. */
+const COMMON_ERRORS = [405, 421, 500] as const;
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   200: 'OK', 201: 'Created', 204: 'No content', 400: 'Invalid request', 401: 'No valid token', 403: 'The role may not do this',
   404: 'Not found', 405: 'Method not allowed', 409: 'Illegal status transition', 412: 'Version mismatch', 413: 'Body too large',
   415: 'Not JSON', 421: 'Host not served', 422: 'Idempotency key reused with another request', 426: 'Upgrade required',
-  429: 'Too many writes', 503: 'Storage unavailable or not ready',
+  429: 'Too many writes', 500: 'Internal error (logged on the server)', 503: 'Storage unavailable or not ready',
 };
 
 /**
