@@ -137,7 +137,7 @@ describe('presence', () => {
     assert.equal((await request(srv.base, 'GET', '/api/orders/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/presence', undefined, auth('viewer'))).status, 404);
   });
 
-  test('stats count connections by role', async () => {
+  test('stats count connections by role, and say which role the caller is', async () => {
     const order = await newOrder();
     const before = ((await request(srv.base, 'GET', '/api/stats', undefined, auth('admin'))).body as { connectionsByRole: PresenceCounts }).connectionsByRole;
     await board('viewer');
@@ -145,11 +145,15 @@ describe('presence', () => {
     const now = ((await request(srv.base, 'GET', '/api/stats', undefined, auth('admin'))).body as { connectionsByRole: PresenceCounts }).connectionsByRole;
     assert.equal(now.viewer, before.viewer + 1);
     assert.equal(now.customer, before.customer + 1);
+    // Each caller is told the role it is seen as: the page shows its admin panel to admins only.
+    for (const role of ['admin', 'operator', 'viewer'] as const) {
+      assert.equal(((await request(srv.base, 'GET', '/api/stats', undefined, auth(role))).body as { caller: string }).caller, role);
+    }
   });
 });
 
 describe('presence in open mode', () => {
-  test('a board socket counts as an admin', async (t) => {
+  test('a board socket counts as an admin, and stats call the caller one', async (t) => {
     const open = await startServer();
     t.after(open.close);
     const created = (await request(open.base, 'POST', '/api/orders', orderBody('Open'))).body as CreatedOrder;
@@ -160,5 +164,6 @@ describe('presence in open mode', () => {
     await sendAndSettle(client, { type: 'watch', orderId: created.id });
     const answer = (await request(open.base, 'GET', `/api/orders/${created.id}/presence`)).body as PresenceAnswer;
     assert.deepEqual(answer.watching, { admin: 1, operator: 0, viewer: 0, customer: 0 });
+    assert.equal(((await request(open.base, 'GET', '/api/stats')).body as { caller: string }).caller, 'admin');
   });
 });

@@ -19,6 +19,7 @@ import { exportOrders } from './orders-csv.ts';
 import { changeStatuses } from './bulk-status.ts';
 import { buildOpenApiDocument, type RouteInfo } from './openapi.ts';
 import { getPresence } from './presence.ts';
+import { watcherKind } from '../ws/presence.ts';
 import type { RequestTarget } from './request-target.ts';
 
 /** A handler, the action of the access table it is (which says who may), and how the index shows it. */
@@ -180,7 +181,8 @@ function upgradeRequired(_ctx: ApiContext, _req: IncomingMessage, res: ServerRes
 
 /** `GET /api/stats`, with the role the caller is seen as (open mode: admin), so the page knows whether to show the admin panel. */
 function getStats(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { principal }: RouteMatch): void {
-  const caller = principal.kind === 'role' ? principal.role : 'admin';
+  const kind = watcherKind(principal);
+  const caller = kind === 'customer' ? 'viewer' : kind;
   sendJson(res, 200, { ...ctx.stats({ location: seesStorageLocation(principal) }), caller });
 }
 

@@ -11,8 +11,10 @@ import type { Principal } from '../../security/auth.ts';
 import type { Session } from './session-state.ts';
 
 /**
- * The kind of watcher a principal is. Open mode (no tokens) can do all an
- * admin can, so it counts as one.
+ * The kind of watcher a principal is (also the role `/api/stats` says the
+ * caller is seen as). Open mode (no tokens) can do all an admin can, so it
+ * counts as one. Exhaustive on purpose: a new kind of principal must say
+ * what it counts as.
  * @param principal who holds the socket
  */
 export function watcherKind(principal: Principal): WatcherKind {
