@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { Order, PresenceAnswer } from '../src/protocol.ts';
-import { request } from './helpers.ts';
+import type { Order, PresenceAnswer, Role } from '../src/protocol.ts';
+import { request, startServer } from './helpers.ts';
 import { assertNoSeriousAxeViolations, screenshot, usePageHarness } from './page-harness.ts';
 
 const h = usePageHarness();
@@ -113,5 +113,22 @@ describe('operator tools on the board', () => {
     assert.ok(!/\b1 admins\b/.test(connections), 'one admin is one admin');
     await assertNoSeriousAxeViolations(page, 'the board with the admin panel');
     await screenshot(page, 'admin-panel', true);
+  });
+
+  test('the admin panel is for admins only: a viewer and an operator do not get it', async (t) => {
+    const tokens: [Role, string][] = [['admin', 'admin-token-0123456789abcdefghij'], ['operator', 'operator-token-0123456789abcdefgh'], ['viewer', 'viewer-token-0123456789abcdefghij']];
+    const srv = await startServer({ tokens });
+    t.after(srv.close);
+    for (const [role, token] of tokens) {
+      const page = await h.freshPage();
+      // Signed in as the page keeps it: the token in this tab's sessionStorage.
+      await page.addInitScript((value) => sessionStorage.setItem('liveorders.token', value), token);
+      await page.goto(`${srv.base}/`);
+      await page.locator('#connection[data-state="open"]').waitFor();
+      // The live numbers come from the same poll as the panel: once they show, the panel has decided.
+      await page.locator('#activity [data-stat="connections"]', { hasText: /^\d+$/ }).waitFor();
+      assert.equal(await page.locator('#admin').isVisible(), role === 'admin', `the ${role} sees the panel: ${role === 'admin'}`);
+      await page.close();
+    }
   });
 });
