@@ -14,11 +14,12 @@ import { ClientSocket } from './client-socket.ts';
 import { isAllowedOrigin } from '../../security/edge.ts';
 import { writeRawResponse } from '../http/io.ts';
 import { RepeatedLog, type Logger } from '../../support/logger.ts';
-import { CLOSE_CODES, ERROR_CODES, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type ProtocolError } from '../../protocol.ts';
+import { CLOSE_CODES, ERROR_CODES, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type ProtocolError, type Result } from '../../protocol.ts';
 import type { RequestTarget } from '../http/request-target.ts';
 import { TokenBucket } from '../../security/rate-limit.ts';
 import { handleClientMessage, type Session, type SessionContext } from './session.ts';
 import { openSession } from './sync.ts';
+import { armExpiry, disarmExpiry } from './token-expiry.ts';
 
 /** Settings; `createServer` fills every one. */
 export interface WsEndpointOptions {
@@ -137,6 +138,25 @@ export class WsEndpoint {
       return writeRawResponse(socket, 429, 'Too Many Requests', 'too many connections from this address');
     }
     const principal = this.#options.access.authenticateUpgrade(req, url);
+    // An identity provider's token is checked asynchronously (its keys may have to be fetched).
+    if (principal instanceof Promise) {
+      principal.then(
+        (who) => this.#accept(req, socket, head, url, address, who),
+        (error: unknown) => {
+          this.#options.logger.error('websocket authentication failed', { error });
+          writeRawResponse(socket, 500, 'Internal Server Error');
+        },
+      );
+      return;
+    }
+    this.#accept(req, socket, head, url, address, principal);
+  }
+
+  /** The rest of an upgrade, once who it is is known. */
+  #accept(req: IncomingMessage, socket: Duplex, head: Buffer, url: RequestTarget, address: string, principal: Result<Principal>): void {
+    // The peer may have left, or shutdown begun, while the token was checked.
+    if (socket.destroyed) return;
+    if (!this.#accepting) return writeRawResponse(socket, 503, 'Service Unavailable', 'the server is shutting down');
     if (!principal.ok) return refuse(socket, principal.error);
     const initial = parseViewRequest(viewQuery(url.searchParams));
     if (!initial.ok) return writeRawResponse(socket, 400, 'Bad Request', initial.error.message);
@@ -209,12 +229,14 @@ export class WsEndpoint {
     const session: Session = { socket: subscriber, principal, address };
     const messages = new TokenBucket(this.#options.messagesPerSecond * MESSAGE_BURST_SECONDS, Date.now());
     this.#sessions.set(ws, session);
+    armExpiry(session);
     ws.on('pong', () => this.#alive.add(ws));
     ws.on('error', (error: Error & { code?: string }) => {
       this.#clientWarnings.warn('websocket error', { error: error.message, code: error.code, conn: connection });
       ws.terminate();
     });
     ws.on('close', () => {
+      disarmExpiry(session);
       this.#sockets.delete(ws);
       const left = (this.#perAddress.get(address) ?? 1) - 1;
       if (left === 0) this.#perAddress.delete(address);
