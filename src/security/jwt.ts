@@ -46,6 +46,8 @@ export interface JwtOptions {
   readonly roleMap?: RoleMap;
   /** Leeway for `exp` and `nbf`, in seconds; not an environment variable (tests shorten it). @default 30 */
   readonly clockToleranceSeconds?: number;
+  /** Least time between two fetches of the keys, in milliseconds; not an environment variable (tests shorten it). @default 30000 */
+  readonly jwksRefetchIntervalMs?: number;
 }
 
 /** What a verified token says. */
@@ -91,7 +93,12 @@ export class JwtVerifier {
     this.#options = options;
     this.#logger = logger;
     this.#toleranceSeconds = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
-    this.#keys = new JwksKeys({ url: options.jwksUrl, issuer: options.issuer, logger });
+    this.#keys = new JwksKeys({
+      url: options.jwksUrl,
+      issuer: options.issuer,
+      logger,
+      ...(options.jwksRefetchIntervalMs === undefined ? {} : { refetchIntervalMs: options.jwksRefetchIntervalMs }),
+    });
   }
 
   /** The leeway for `exp` and `nbf`, in seconds. */

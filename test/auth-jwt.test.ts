@@ -1,0 +1,461 @@
+/**
+ * Sign-in with an identity provider: JWTs checked against a local JWKS
+ * server (node:http on an ephemeral port) whose keys are made here with
+ * jose. Refused tokens (expired, not yet valid, wrong issuer or audience,
+ * `alg: none`, HMAC made with the public key), roles from Keycloak's and
+ * Auth0's claims, key rotation, an outage with cached keys, sockets that
+ * close at the token's expiry unless refreshed, and a reconnect that resumes.
+ */
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHmac } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { CLOSE_CODES } from '../src/protocol.ts';
+import { claimAt, parseRoleMap, rolesFromClaims } from '../src/security/claims.ts';
+import { jwtFromEnv } from '../src/config.ts';
+import { TestClient, orderBody, request, startServer, type TestServer } from './helpers.ts';
+
+const ISSUER = 'https://sso.test/realms/shop';
+const AUDIENCE = 'liveorders';
+const KEYCLOAK_MAP = parseRoleMap('orders-admin:admin,orders-staff:operator,orders-view:viewer');
+assert.ok(KEYCLOAK_MAP.ok);
+
+/** A signing key the tests hold, and its public half as the JWKS publishes it. */
+interface SigningKey {
+  readonly kid: string;
+  readonly alg: 'RS256' | 'ES256' | 'EdDSA';
+  readonly privateKey: CryptoKey;
+  readonly publicKey: CryptoKey;
+  readonly jwk: JWK;
+}
+
+async function makeKey(kid: string, alg: SigningKey['alg']): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, alg === 'EdDSA' ? { crv: 'Ed25519' } : {});
+  const jwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+  return { kid, alg, privateKey, publicKey, jwk };
+}
+
+/** The identity provider's JWKS endpoint: keys the tests publish, a count of fetches, and an outage switch. */
+class JwksServer {
+  readonly http: Server;
+  keys: JWK[] = [];
+  fetches = 0;
+  down = false;
+  url = '';
+
+  constructor() {
+    this.http = createHttpServer((req, res) => {
+      if (this.down) {
+        req.socket.destroy();
+        return;
+      }
+      this.fetches++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: this.keys }));
+    });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.http.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.http.address() as AddressInfo).port}/certs`;
+  }
+
+  async stop(): Promise<void> {
+    this.http.closeAllConnections();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+}
+
+/** Seconds since 1970. */
+const now = (): number => Math.floor(Date.now() / 1000);
+
+interface TokenSpec {
+  readonly key: SigningKey;
+  readonly claims?: JWTPayload;
+  readonly sub?: string;
+  readonly iss?: string;
+  readonly aud?: string;
+  /** Seconds from now. */
+  readonly expiresIn?: number;
+  readonly notBefore?: number;
+}
+
+function sign(spec: TokenSpec): Promise<string> {
+  const jwt = new SignJWT(spec.claims ?? {})
+    .setProtectedHeader({ alg: spec.key.alg, kid: spec.key.kid, typ: 'JWT' })
+    .setSubject(spec.sub ?? 'user-1')
+    .setIssuer(spec.iss ?? ISSUER)
+    .setAudience(spec.aud ?? AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(now() + (spec.expiresIn ?? 300));
+  if (spec.notBefore !== undefined) jwt.setNotBefore(now() + spec.notBefore);
+  return jwt.sign(spec.key.privateKey);
+}
+
+const keycloakRoles = (...roles: string[]): JWTPayload => ({ realm_access: { roles } });
+
+const base64url = (value: string | Buffer): string => Buffer.from(value).toString('base64url');
+
+/** A token with `alg: none`: no signature at all. */
+function unsignedToken(kid: string): string {
+  const header = base64url(JSON.stringify({ alg: 'none', kid, typ: 'JWT' }));
+  const payload = base64url(JSON.stringify({ sub: 'user-1', iss: ISSUER, aud: AUDIENCE, exp: now() + 300, realm_access: { roles: ['orders-admin'] } }));
+  return `${header}.${payload}.`;
+}
+
+/** The classic confusion: HS256 "signed" with the RSA public key's PEM as the shared secret. */
+async function hmacWithPublicKey(key: SigningKey): Promise<string> {
+  const secret = await exportSPKI(key.publicKey);
+  const header = base64url(JSON.stringify({ alg: 'HS256', kid: key.kid, typ: 'JWT' }));
+  const payload = base64url(JSON.stringify({ sub: 'user-1', iss: ISSUER, aud: AUDIENCE, exp: now() + 300, realm_access: { roles: ['orders-admin'] } }));
+  const signature = createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url');
+  return `${header}.${payload}.${signature}`;
+}
+
+const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+/** The fields of a problem+json answer the tests read. */
+interface ProblemDetails {
+  readonly code: string;
+  readonly detail: string;
+}
+
+/** How long the test servers wait between two fetches of the keys, in milliseconds. */
+const REFETCH_INTERVAL_MS = 2000;
+
+function assertInvalidToken(res: { status: number; headers: Headers; body: unknown }, detail: RegExp): void {
+  assert.equal(res.status, 401);
+  assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer .*error="invalid_token"/);
+  assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
+  const problem = res.body as ProblemDetails;
+  assert.equal(problem.code, 'LO_ERR_UNAUTHORIZED');
+  assert.match(problem.detail, detail);
+}
+
+const jwks = new JwksServer();
+let rsa: SigningKey;
+let ec: SigningKey;
+let ed: SigningKey;
+let srv: TestServer;
+
+before(async () => {
+  [rsa, ec, ed] = await Promise.all([makeKey('rsa-1', 'RS256'), makeKey('ec-1', 'ES256'), makeKey('ed-1', 'EdDSA')]);
+  jwks.keys = [rsa.jwk, ec.jwk, ed.jwk];
+  await jwks.start();
+  srv = await startServer({
+    jwt: { jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE, roleClaim: 'realm_access.roles', roleMap: KEYCLOAK_MAP.value, clockToleranceSeconds: 0, jwksRefetchIntervalMs: REFETCH_INTERVAL_MS },
+  });
+});
+after(async () => {
+  await srv.close();
+  await jwks.stop();
+});
+
+describe('HTTP with identity provider tokens', () => {
+  test('RS256, ES256 and EdDSA tokens are accepted, with the roles their claim maps to', async () => {
+    for (const key of [rsa, ec, ed]) {
+      const token = await sign({ key, claims: keycloakRoles('orders-staff', 'offline_access') });
+      const created = await request(srv.base, 'POST', '/api/orders', orderBody(`by ${key.alg}`), bearer(token));
+      assert.equal(created.status, 201, `${key.alg}: ${created.text}`);
+      // operator, not admin: deleting is refused by the access table.
+      const id = (created.body as { id: string }).id;
+      const deleted = await request(srv.base, 'DELETE', `/api/orders/${id}`, undefined, bearer(token));
+      assert.equal(deleted.status, 403, deleted.text);
+      assert.match((deleted.body as ProblemDetails).detail, /operator role may not delete orders/);
+    }
+  });
+
+  test('no token at all: 401 without an error attribute', async () => {
+    const res = await request(srv.base, 'GET', '/api/orders');
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="liveorders"');
+  });
+
+  test('expired, not yet valid, wrong issuer, wrong audience, alg none, HMAC confusion and forged tokens get 401 invalid_token', async () => {
+    const before = srv.server.orders.size;
+    const impostor = await makeKey('rsa-1', 'RS256'); // the published kid, another key
+    const cases: [string, string, RegExp][] = [
+      ['expired', await sign({ key: rsa, claims: keycloakRoles('orders-admin'), expiresIn: -5 }), /expired/],
+      ['not yet valid', await sign({ key: rsa, claims: keycloakRoles('orders-admin'), notBefore: 120 }), /not valid yet/],
+      ['wrong issuer', await sign({ key: rsa, claims: keycloakRoles('orders-admin'), iss: 'https://evil.test/realms/shop' }), /another issuer/],
+      ['wrong audience', await sign({ key: rsa, claims: keycloakRoles('orders-admin'), aud: 'another-app' }), /another audience/],
+      ['alg none', unsignedToken(rsa.kid), /algorithm is not accepted/],
+      ['HMAC with the public key', await hmacWithPublicKey(rsa), /algorithm is not accepted/],
+      ['signed by another key under a published kid', await sign({ key: impostor, claims: keycloakRoles('orders-admin') }), /signature does not verify/],
+      ['not a JWT at all', 'x'.repeat(40), /not valid/],
+    ];
+    for (const [what, token, detail] of cases) {
+      const res = await request(srv.base, 'POST', '/api/orders', orderBody(what), bearer(token));
+      assert.equal(res.status, 401, `${what}: ${res.text}`);
+      assertInvalidToken(res, detail);
+    }
+    assert.equal(srv.server.orders.size, before, 'nothing was created');
+  });
+
+  test('a valid token without any of the roles gets 403; a viewer may read but not write', async () => {
+    const none = await sign({ key: rsa, claims: keycloakRoles('offline_access', 'uma_authorization') });
+    const listed = await request(srv.base, 'GET', '/api/orders', undefined, bearer(none));
+    assert.equal(listed.status, 403, listed.text);
+    assert.match((listed.body as ProblemDetails).detail, /none of this service's roles/);
+    const viewer = await sign({ key: ec, claims: keycloakRoles('orders-view') });
+    assert.equal((await request(srv.base, 'GET', '/api/orders', undefined, bearer(viewer))).status, 200);
+    assert.equal((await request(srv.base, 'POST', '/api/orders', orderBody(), bearer(viewer))).status, 403);
+  });
+
+  test('a new kid is picked up by fetching the JWKS again, at most once per interval', async () => {
+    const rotated = await makeKey('rsa-2', 'RS256');
+    const token = await sign({ key: rotated, claims: keycloakRoles('orders-admin') });
+    // Not published yet: refused, and once the interval since the last fetch has passed, fetched for.
+    const fetchesBefore = jwks.fetches;
+    const deadline = Date.now() + 15_000;
+    while (jwks.fetches === fetchesBefore) {
+      assert.ok(Date.now() < deadline, 'an unknown kid makes a fetch once the interval has passed');
+      assertInvalidToken(await request(srv.base, 'GET', '/api/orders', undefined, bearer(token)), /key the identity provider does not publish/);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const missAt = Date.now();
+    const fetchesAfterMiss = jwks.fetches;
+    // More tries within the interval fetch nothing.
+    let tries = 0;
+    while (Date.now() - missAt < REFETCH_INTERVAL_MS / 2) {
+      assert.equal((await request(srv.base, 'GET', '/api/orders', undefined, bearer(token))).status, 401);
+      tries++;
+    }
+    assert.ok(tries > 0);
+    assert.equal(jwks.fetches, fetchesAfterMiss, 'an unknown kid within the interval makes no fetch');
+    // The provider rotates: the new key is published (the old one stays a while, as providers do).
+    jwks.keys = [rotated.jwk, rsa.jwk, ec.jwk, ed.jwk];
+    const started = Date.now();
+    let status = 0;
+    while (status !== 200) {
+      status = (await request(srv.base, 'GET', '/api/orders', undefined, bearer(token))).status;
+      assert.ok(Date.now() - started < 15_000, 'the rotated key is taken within the refetch interval');
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(jwks.fetches, fetchesAfterMiss + 1, 'one more fetch brought the new key');
+  });
+
+  test('while the JWKS is unreachable the cached keys keep working, and the log says so', async () => {
+    const known = await sign({ key: ed, claims: keycloakRoles('orders-view') });
+    assert.equal((await request(srv.base, 'GET', '/api/orders', undefined, bearer(known))).status, 200);
+    jwks.down = true;
+    try {
+      const stranger = await makeKey('ed-9', 'EdDSA');
+      const unknown = await sign({ key: stranger, claims: keycloakRoles('orders-view') });
+      // Once the refetch interval has passed, the unknown kid makes a fetch, which fails.
+      const deadline = Date.now() + 15_000;
+      while (!srv.logLines.some((l) => String(l.msg).startsWith('JWKS unreachable'))) {
+        assert.ok(Date.now() < deadline, 'a fetch was tried and failed');
+        assert.equal((await request(srv.base, 'GET', '/api/orders', undefined, bearer(unknown))).status, 401);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const line = srv.logLines.find((l) => String(l.msg).startsWith('JWKS unreachable'))!;
+      assert.equal(line.level, 'warn');
+      assert.match(String(line.msg), /cached key\(s\) keep working/);
+      assert.equal(line.url, jwks.url);
+      // The keys held still open the door.
+      assert.equal((await request(srv.base, 'GET', '/api/orders', undefined, bearer(known))).status, 200);
+      const again = await request(srv.base, 'GET', '/api/orders', undefined, bearer(unknown));
+      assertInvalidToken(again, /cannot be fetched now|does not publish/);
+    } finally {
+      jwks.down = false;
+    }
+  });
+});
+
+describe('WebSocket with identity provider tokens', () => {
+  const open = async (token: string, query = ''): Promise<TestClient> => {
+    const client = new TestClient(`${srv.wsBase}/ws${query}`, { headers: bearer(token) });
+    await client.opened();
+    return client;
+  };
+
+  test('a bad token is refused at the upgrade (401), a valid one gets its snapshot', async () => {
+    const expired = await sign({ key: rsa, claims: keycloakRoles('orders-view'), expiresIn: -5 });
+    await assert.rejects(open(expired), /upgrade refused: 401/);
+    const viewer = await open(await sign({ key: rsa, claims: keycloakRoles('orders-view') }));
+    await viewer.next('snapshot');
+    viewer.close();
+    // Browsers carry the token in the subprotocol.
+    const token = await sign({ key: ec, claims: keycloakRoles('orders-view') });
+    const browser = new TestClient(`${srv.wsBase}/ws`, {}, ['liveorders', `liveorders.bearer.${token}`]);
+    await browser.opened();
+    await browser.next('snapshot');
+    browser.close();
+  });
+
+  test('at the token expiry the socket is closed with 4001 "token expired"', async () => {
+    const lifetime = 3;
+    const token = await sign({ key: rsa, claims: keycloakRoles('orders-view'), expiresIn: lifetime });
+    const exp = now() + lifetime;
+    const client = await open(token);
+    await client.next('snapshot');
+    const code = await client.closed;
+    assert.equal(code, CLOSE_CODES.tokenExpired);
+    assert.equal(client.closeReason, 'token expired');
+    assert.ok(Date.now() >= (exp - 1) * 1000, 'not closed long before exp');
+  });
+
+  test('a refresh with a later token of the same user keeps the socket open past the first expiry', async () => {
+    const lifetime = 3;
+    const first = await sign({ key: rsa, claims: keycloakRoles('orders-view'), expiresIn: lifetime });
+    const firstExp = now() + lifetime;
+    const client = await open(first);
+    await client.next('snapshot');
+    const later = await sign({ key: ec, claims: keycloakRoles('orders-view'), expiresIn: 120 });
+    client.send({ type: 'refresh', requestId: 'r1', token: later });
+    const refreshed = await client.next('refreshed');
+    assert.equal(refreshed.requestId, 'r1');
+    assert.ok(refreshed.expiresAt >= now() + 100);
+    // Past the first token's expiry the socket still answers.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, (firstExp + 1) * 1000 - Date.now())));
+    client.send({ type: 'ping', id: 'still-here' });
+    assert.equal((await client.next('pong')).id, 'still-here');
+    assert.equal(client.closeCode, undefined);
+    client.close();
+  });
+
+  test('a refresh with another user, a bad token or malformed input is refused and changes nothing', async () => {
+    const client = await open(await sign({ key: rsa, claims: keycloakRoles('orders-view'), sub: 'alice' }));
+    await client.next('snapshot');
+    client.send({ type: 'refresh', requestId: 'other', token: await sign({ key: rsa, claims: keycloakRoles('orders-admin'), sub: 'mallory' }) });
+    const other = await client.next('error');
+    assert.equal(other.code, 'LO_ERR_FORBIDDEN');
+    assert.equal(other.requestId, 'other');
+    assert.match(other.message, /same user/);
+    client.send({ type: 'refresh', requestId: 'expired', token: await sign({ key: rsa, claims: keycloakRoles('orders-view'), sub: 'alice', expiresIn: -5 }) });
+    const expired = await client.next('error');
+    assert.equal(expired.code, 'LO_ERR_UNAUTHORIZED');
+    assert.match(expired.message, /expired/);
+    client.send({ type: 'refresh', token: 42 });
+    const malformed = await client.next('error');
+    assert.equal(malformed.code, 'LO_ERR_INVALID_FIELD');
+    assert.deepEqual(malformed.errors?.map((e) => e.field), ['token']);
+    client.send({ type: 'refresh', token: 'a b' });
+    assert.equal((await client.next('error')).code, 'LO_ERR_INVALID_FIELD');
+    // Still the viewer it was: a write is refused by the access table.
+    client.send({ type: 'createOrder', requestId: 'w', order: orderBody() });
+    const write = await client.next('error');
+    assert.equal(write.code, 'LO_ERR_FORBIDDEN');
+    client.close();
+  });
+
+  test('a socket opened with a role token cannot be refreshed', async () => {
+    const withRole = await startServer({ tokens: [['viewer', 'viewer-token-0123456789abcdefghij']], jwt: { jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE } });
+    try {
+      const client = new TestClient(`${withRole.wsBase}/ws`, { headers: bearer('viewer-token-0123456789abcdefghij') });
+      await client.opened();
+      await client.next('snapshot');
+      client.send({ type: 'refresh', token: await sign({ key: rsa, claims: { role: 'viewer' } }) });
+      const refused = await client.next('error');
+      assert.equal(refused.code, 'LO_ERR_FORBIDDEN');
+      assert.match(refused.message, /does not expire/);
+      client.close();
+    } finally {
+      await withRole.close();
+    }
+  });
+
+  test('after a 4001, a reconnect with a fresh token resumes with no gap', async () => {
+    const admin = await sign({ key: rsa, claims: keycloakRoles('orders-admin') });
+    const client = await open(await sign({ key: rsa, claims: keycloakRoles('orders-view'), expiresIn: 2 }));
+    const snapshot = await client.next('snapshot');
+    let seq = snapshot.seq;
+    const early = await request(srv.base, 'POST', '/api/orders', orderBody('before expiry'), bearer(admin));
+    assert.equal(early.status, 201);
+    await client.until(() => client.events.some((e) => e.order.customerName === 'before expiry'), 'the first event');
+    seq = client.events.at(-1)!.seq;
+    assert.equal(await client.closed, CLOSE_CODES.tokenExpired);
+    // Written while the client holds no socket.
+    for (const name of ['gap 1', 'gap 2']) assert.equal((await request(srv.base, 'POST', '/api/orders', orderBody(name), bearer(admin))).status, 201);
+    const again = await open(await sign({ key: rsa, claims: keycloakRoles('orders-view') }), `?since=${seq}&epoch=${snapshot.epoch}`);
+    const resumed = await again.next('resumed');
+    assert.equal(resumed.since, seq);
+    await again.until(() => again.events.filter((e) => e.type === 'order.created').length >= 2, 'the missed events');
+    assert.deepEqual(again.events.map((e) => e.order.customerName), ['gap 1', 'gap 2']);
+    assert.deepEqual(again.events.map((e) => e.seq), [seq + 1, seq + 2]);
+    again.close();
+  });
+});
+
+describe('roles from claims', () => {
+  test('Keycloak realm roles, an Auth0 namespaced claim, a plain role claim', () => {
+    assert.deepEqual(rolesFromClaims({ realm_access: { roles: ['orders-view', 'orders-admin', 'other'] } }, 'realm_access.roles', KEYCLOAK_MAP.value), ['admin', 'viewer']);
+    const auth0 = parseRoleMap('Order Manager:operator, Order Viewer:viewer');
+    assert.ok(auth0.ok);
+    const claims = { 'https://orders.example.com/roles': ['Order Manager'], sub: 'auth0|1' };
+    assert.deepEqual(rolesFromClaims(claims, 'https://orders.example.com/roles', auth0.value), ['operator']);
+    assert.deepEqual(rolesFromClaims({ role: 'admin' }, 'role', new Map()), ['admin']);
+    assert.deepEqual(rolesFromClaims({ role: 'superuser' }, 'role', new Map()), []);
+    assert.deepEqual(rolesFromClaims({ role: ['viewer', 7, null] }, 'role', new Map()), ['viewer']);
+    assert.equal(claimAt({ a: { b: { c: 1 } } }, 'a.b.c'), 1);
+    assert.equal(claimAt({ a: [{ b: 1 }] }, 'a.b'), undefined);
+    assert.equal(claimAt({ a: {} }, 'a.__proto__'), undefined);
+  });
+
+  test('an Auth0 server: the namespaced claim grants the mapped role over HTTP', async () => {
+    const map = parseRoleMap('Order Manager:operator');
+    assert.ok(map.ok);
+    const auth0 = await startServer({ jwt: { jwksUrl: jwks.url, issuer: 'https://shop.eu.auth0.com/', audience: 'https://orders.example.com/api', roleClaim: 'https://orders.example.com/roles', roleMap: map.value } });
+    try {
+      const token = await sign({ key: rsa, iss: 'https://shop.eu.auth0.com/', aud: 'https://orders.example.com/api', sub: 'auth0|42', claims: { 'https://orders.example.com/roles': ['Order Manager'] } });
+      assert.equal((await request(auth0.base, 'POST', '/api/orders', orderBody('auth0'), bearer(token))).status, 201);
+      // The Keycloak-issued token is for another issuer there.
+      const keycloak = await sign({ key: rsa, claims: keycloakRoles('orders-admin') });
+      assertInvalidToken(await request(auth0.base, 'GET', '/api/orders', undefined, bearer(keycloak)), /another issuer/);
+    } finally {
+      await auth0.close();
+    }
+  });
+
+  test('AUTH_ROLE_MAP and the AUTH_ variables are checked at start', () => {
+    assert.ok(!parseRoleMap('orders-admin:root').ok);
+    assert.ok(!parseRoleMap('a:admin,a:viewer').ok);
+    const config = jwtFromEnv({ AUTH_JWKS_URL: 'https://sso.example.com/certs', AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_ROLE_CLAIM: 'realm_access.roles', AUTH_ROLE_MAP: 'orders-admin:admin' });
+    assert.ok(config.ok && config.value !== undefined);
+    assert.equal(config.value.roleMap?.get('orders-admin'), 'admin');
+    assert.match(String((jwtFromEnv({ AUTH_JWKS_URL: 'http://sso.example.com/certs', AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE }) as { error: string }).error), /https/);
+    assert.match(String((jwtFromEnv({ AUTH_JWKS_URL: 'https://sso.example.com/certs', AUTH_AUDIENCE: AUDIENCE }) as { error: string }).error), /AUTH_ISSUER is required/);
+    assert.match(String((jwtFromEnv({ AUTH_ISSUER: ISSUER }) as { error: string }).error), /AUTH_JWKS_URL is not/);
+    assert.deepEqual(jwtFromEnv({}), { ok: true, value: undefined });
+  });
+});
+
+describe('jose loading', () => {
+  /** Run a server in a child process, send it a bearer token shaped like a JWT, and list the jose modules it loaded. */
+  function joseModulesLoaded(serverOptions: string): string[] {
+    const script = `
+      import { register } from 'node:module';
+      import { MessageChannel } from 'node:worker_threads';
+      const { port1, port2 } = new MessageChannel();
+      const resolved = [];
+      port1.on('message', (url) => resolved.push(url));
+      port1.unref();
+      const hooks = 'let port; export function initialize(data) { port = data.port; } ' +
+        'export async function resolve(specifier, context, next) { const found = await next(specifier, context); port.postMessage(found.url); return found; }';
+      register('data:text/javascript,' + encodeURIComponent(hooks), { data: { port: port2 }, transferList: [port2] });
+      const { createServer } = await import('./src/server.ts');
+      const { createLogger } = await import('./src/support/logger.ts');
+      const server = createServer({ port: 0, logger: createLogger({ level: 'silent' }), ${serverOptions} });
+      const address = await server.listen();
+      const jwt = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJzdWIiOiJ4In0.c2ln';
+      await fetch('http://127.0.0.1:' + address.port + '/api/orders', { headers: { authorization: 'Bearer ' + jwt } }).then((r) => r.text());
+      await server.close();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      console.log(JSON.stringify(resolved.filter((url) => /node_modules\\/jose\\//.test(url))));
+    `;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as string[];
+  }
+
+  test('without a JWKS configured, jose is never loaded; with one, it is', () => {
+    assert.deepEqual(joseModulesLoaded(`tokens: [['admin', 'admin-token-0123456789abcdefghij']]`), []);
+    // The check sees jose when it is loaded (the JWKS URL answers nothing: the token is refused, after loading jose).
+    assert.ok(joseModulesLoaded(`jwt: { jwksUrl: 'http://127.0.0.1:9/certs', issuer: 'i', audience: 'a' }`).length > 0);
+  });
+});
