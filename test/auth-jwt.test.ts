@@ -169,6 +169,17 @@ describe('HTTP with identity provider tokens', () => {
     }
   });
 
+  test('an idempotency key is the user\'s: the same subject gets its order again with a later token, another subject its own', async () => {
+    const key = { 'idempotency-key': 'checkout-7' };
+    const first = await request(srv.base, 'POST', '/api/orders', orderBody('Keyed'), { ...bearer(await sign({ key: rsa, sub: 'alice', claims: keycloakRoles('orders-staff') })), ...key });
+    assert.equal(first.status, 201);
+    const again = await request(srv.base, 'POST', '/api/orders', orderBody('Keyed'), { ...bearer(await sign({ key: ec, sub: 'alice', claims: keycloakRoles('orders-staff') })), ...key });
+    assert.equal((again.body as { id: string }).id, (first.body as { id: string }).id);
+    const other = await request(srv.base, 'POST', '/api/orders', orderBody('Keyed'), { ...bearer(await sign({ key: rsa, sub: 'bob', claims: keycloakRoles('orders-staff') })), ...key });
+    assert.equal(other.status, 201);
+    assert.notEqual((other.body as { id: string }).id, (first.body as { id: string }).id);
+  });
+
   test('no token at all: 401 without an error attribute', async () => {
     const res = await request(srv.base, 'GET', '/api/orders');
     assert.equal(res.status, 401);
