@@ -9,6 +9,9 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHmac } from 'node:crypto';
@@ -17,6 +20,7 @@ import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type J
 import { CLOSE_CODES } from '../src/protocol.ts';
 import { claimAt, parseRoleMap, rolesFromClaims } from '../src/security/claims.ts';
 import { jwtFromEnv } from '../src/config.ts';
+import { Cli } from './cli-process.ts';
 import { TestClient, orderBody, request, startServer, type TestServer } from './helpers.ts';
 
 const ISSUER = 'https://sso.test/realms/shop';
@@ -468,5 +472,39 @@ describe('jose loading', () => {
     assert.deepEqual(joseModulesLoaded(`tokens: [['admin', 'admin-token-0123456789abcdefghij']]`), []);
     // The check sees jose when it is loaded (the JWKS URL answers nothing: the token is refused, after loading jose).
     assert.ok(joseModulesLoaded(`jwt: { jwksUrl: 'http://127.0.0.1:9/certs', issuer: 'i', audience: 'a' }`).length > 0);
+  });
+});
+
+describe('the CLI with an identity provider', () => {
+  test('--token-command gets the first token, and a fresh one when the server closes at expiry; the stream resumes with no gap', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lo-token-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const short = await sign({ key: rsa, claims: keycloakRoles('orders-view'), sub: 'cli-user', expiresIn: 4 });
+    const long = await sign({ key: ec, claims: keycloakRoles('orders-view'), sub: 'cli-user', expiresIn: 300 });
+    // 1: at start; 2: before the expiry (no later token: not sent, the server closes at expiry); 3: after the 4001.
+    for (const [n, token] of [[1, short], [2, short], [3, long], [4, long]] as const) writeFileSync(join(dir, `token-${n}`), token);
+    const command = `n=$(cat '${dir}/count' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '${dir}/count'; cat '${dir}/token-'$n`;
+    const admin = bearer(await sign({ key: rsa, claims: keycloakRoles('orders-admin') }));
+    const tag = Math.random().toString(36).slice(2, 8);
+    const cli = new Cli(['--url', `${srv.wsBase}/ws`, '--json', '--token-command', command]);
+    await cli.until((out) => out.includes('"type":"snapshot"'), 'the first snapshot');
+    assert.equal((await request(srv.base, 'POST', '/api/orders', orderBody(`before-${tag}`), admin)).status, 201);
+    await cli.until((out) => out.includes(`before-${tag}`), 'the event before the expiry');
+    await cli.until((_out, err) => err.includes('the token expired; getting a fresh one with --token-command'), 'the 4001 and a fresh token', 30_000);
+    await cli.until((_out, err) => err.includes('reconnected; resuming after seq'), 'the resume');
+    assert.equal((await request(srv.base, 'POST', '/api/orders', orderBody(`after-${tag}`), admin)).status, 201);
+    await cli.until((out) => out.includes(`after-${tag}`), 'the event after the reconnect');
+    assert.equal(cli.stdout.split(`before-${tag}`).length - 1, 1, 'the event before the expiry is printed once');
+    assert.equal(cli.stdout.split(`after-${tag}`).length - 1, 1);
+    assert.equal(readFileSync(join(dir, 'count'), 'utf8').trim(), '3', 'the command ran at start, before the expiry, and after it');
+    assert.equal(cli.child.exitCode, null, 'still watching');
+    cli.child.kill('SIGINT');
+    assert.equal(await cli.exited, 0);
+  });
+
+  test('without --token-command, an expired token ends the watch with exit 5 and says why', async () => {
+    const cli = new Cli(['--url', `${srv.wsBase}/ws`, '--token', await sign({ key: rsa, claims: keycloakRoles('orders-view'), expiresIn: 2 })]);
+    assert.equal(await cli.exited, 5);
+    assert.match(cli.stderr, /the token expired \(pass --token-command/);
   });
 });
