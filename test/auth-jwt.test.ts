@@ -12,95 +12,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer as createHttpServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { exportSPKI } from 'jose';
 import { CLOSE_CODES } from '../src/protocol.ts';
 import { claimAt, parseRoleMap, rolesFromClaims } from '../src/security/claims.ts';
 import { jwtFromEnv } from '../src/config.ts';
 import { Cli } from './cli-process.ts';
+import { AUDIENCE, ISSUER, JwksServer, KEYCLOAK_ROLE_MAP, keycloakRoles, makeKey, now, sign, type SigningKey } from './jwks-server.ts';
 import { TestClient, orderBody, request, startServer, type TestServer } from './helpers.ts';
-
-const ISSUER = 'https://sso.test/realms/shop';
-const AUDIENCE = 'liveorders';
-const KEYCLOAK_MAP = parseRoleMap('orders-admin:admin,orders-staff:operator,orders-view:viewer');
-assert.ok(KEYCLOAK_MAP.ok);
-
-/** A signing key the tests hold, and its public half as the JWKS publishes it. */
-interface SigningKey {
-  readonly kid: string;
-  readonly alg: 'RS256' | 'ES256' | 'EdDSA';
-  readonly privateKey: CryptoKey;
-  readonly publicKey: CryptoKey;
-  readonly jwk: JWK;
-}
-
-async function makeKey(kid: string, alg: SigningKey['alg']): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, alg === 'EdDSA' ? { crv: 'Ed25519' } : {});
-  const jwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
-  return { kid, alg, privateKey, publicKey, jwk };
-}
-
-/** The identity provider's JWKS endpoint: keys the tests publish, a count of fetches, and an outage switch. */
-class JwksServer {
-  readonly http: Server;
-  keys: JWK[] = [];
-  fetches = 0;
-  down = false;
-  url = '';
-
-  constructor() {
-    this.http = createHttpServer((req, res) => {
-      if (this.down) {
-        req.socket.destroy();
-        return;
-      }
-      this.fetches++;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ keys: this.keys }));
-    });
-  }
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.http.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.http.address() as AddressInfo).port}/certs`;
-  }
-
-  async stop(): Promise<void> {
-    this.http.closeAllConnections();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
-  }
-}
-
-/** Seconds since 1970. */
-const now = (): number => Math.floor(Date.now() / 1000);
-
-interface TokenSpec {
-  readonly key: SigningKey;
-  readonly claims?: JWTPayload;
-  readonly sub?: string;
-  readonly iss?: string;
-  readonly aud?: string;
-  /** Seconds from now. */
-  readonly expiresIn?: number;
-  readonly notBefore?: number;
-}
-
-function sign(spec: TokenSpec): Promise<string> {
-  const jwt = new SignJWT(spec.claims ?? {})
-    .setProtectedHeader({ alg: spec.key.alg, kid: spec.key.kid, typ: 'JWT' })
-    .setSubject(spec.sub ?? 'user-1')
-    .setIssuer(spec.iss ?? ISSUER)
-    .setAudience(spec.aud ?? AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime(now() + (spec.expiresIn ?? 300));
-  if (spec.notBefore !== undefined) jwt.setNotBefore(now() + spec.notBefore);
-  return jwt.sign(spec.key.privateKey);
-}
-
-const keycloakRoles = (...roles: string[]): JWTPayload => ({ realm_access: { roles } });
 
 const base64url = (value: string | Buffer): string => Buffer.from(value).toString('base64url');
 
@@ -151,7 +71,7 @@ before(async () => {
   jwks.keys = [rsa.jwk, ec.jwk, ed.jwk];
   await jwks.start();
   srv = await startServer({
-    jwt: { jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE, roleClaim: 'realm_access.roles', roleMap: KEYCLOAK_MAP.value, clockToleranceSeconds: 0, jwksRefetchIntervalMs: REFETCH_INTERVAL_MS },
+    jwt: { jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE, roleClaim: 'realm_access.roles', roleMap: KEYCLOAK_ROLE_MAP, clockToleranceSeconds: 0, jwksRefetchIntervalMs: REFETCH_INTERVAL_MS },
   });
 });
 after(async () => {
@@ -399,7 +319,7 @@ describe('WebSocket with identity provider tokens', () => {
 
 describe('roles from claims', () => {
   test('Keycloak realm roles, an Auth0 namespaced claim, a plain role claim', () => {
-    assert.deepEqual(rolesFromClaims({ realm_access: { roles: ['orders-view', 'orders-admin', 'other'] } }, 'realm_access.roles', KEYCLOAK_MAP.value), ['admin', 'viewer']);
+    assert.deepEqual(rolesFromClaims({ realm_access: { roles: ['orders-view', 'orders-admin', 'other'] } }, 'realm_access.roles', KEYCLOAK_ROLE_MAP), ['admin', 'viewer']);
     const auth0 = parseRoleMap('Order Manager:operator, Order Viewer:viewer');
     assert.ok(auth0.ok);
     const claims = { 'https://orders.example.com/roles': ['Order Manager'], sub: 'auth0|1' };
