@@ -9,6 +9,8 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +20,9 @@ import { exportSPKI } from 'jose';
 import { CLOSE_CODES } from '../src/protocol.ts';
 import { claimAt, parseRoleMap, rolesFromClaims } from '../src/security/claims.ts';
 import { jwtFromEnv } from '../src/config.ts';
+import { JWKS_FETCH_TIMEOUT_MS, JWKS_MAX_BYTES, fetchUntrusted, parseJwks } from '../src/security/jwks.ts';
+import { createServer } from '../src/server.ts';
+import { createLogger } from '../src/support/logger.ts';
 import { Cli } from './cli-process.ts';
 import { AUDIENCE, ISSUER, JwksServer, KEYCLOAK_ROLE_MAP, keycloakRoles, makeKey, now, sign, type SigningKey } from './jwks-server.ts';
 import { TestClient, orderBody, request, startServer, type TestServer } from './helpers.ts';
@@ -317,6 +322,58 @@ describe('WebSocket with identity provider tokens', () => {
   });
 });
 
+describe('fetching the JWKS, which is untrusted', () => {
+  /** A server answering every request with `answer`. */
+  async function serving(answer: (res: ServerResponse) => void): Promise<{ url: string; close: () => Promise<void> }> {
+    const server = createHttpServer((_req, res) => answer(res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/certs`;
+    return {
+      url,
+      close: () => {
+        server.closeAllConnections();
+        return new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  test('a redirect is not followed', async (t) => {
+    const target = await serving((res) => res.end(JSON.stringify({ keys: [] })));
+    t.after(target.close);
+    const redirecting = await serving((res) => res.writeHead(302, { location: target.url }).end());
+    t.after(redirecting.close);
+    await assert.rejects(fetchUntrusted(redirecting.url), /302, a redirect, which is not followed/);
+  });
+
+  test('an answer larger than the cap is refused, declared or not', async (t) => {
+    const big = JSON.stringify({ keys: [], padding: 'x'.repeat(JWKS_MAX_BYTES) });
+    const declared = await serving((res) => res.writeHead(200, { 'content-length': Buffer.byteLength(big) }).end(big));
+    t.after(declared.close);
+    await assert.rejects(fetchUntrusted(declared.url), /more than the \d+ accepted/);
+    const chunked = await serving((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      for (let i = 0; i < big.length; i += 16_384) res.write(big.slice(i, i + 16_384));
+      res.end();
+    });
+    t.after(chunked.close);
+    await assert.rejects(fetchUntrusted(chunked.url), /more than the \d+ bytes accepted/);
+  });
+
+  test('a server that never answers is given up on after the timeout', async (t) => {
+    const silent = await serving(() => undefined);
+    t.after(silent.close);
+    const started = Date.now();
+    await assert.rejects(fetchUntrusted(silent.url));
+    assert.ok(Date.now() - started < JWKS_FETCH_TIMEOUT_MS + 5000, 'within the timeout (and some slack)');
+  });
+
+  test('only public signing keys with a kid are taken', () => {
+    const keys = parseJwks({ keys: [{ kty: 'RSA', kid: 'a', n: 'x', e: 'AQAB' }, { kty: 'RSA', kid: 'enc', use: 'enc' }, { kty: 'oct', kid: 'hmac', k: 'c2VjcmV0' }, { kty: 'EC', kid: 'private', d: 'x' }, { kty: 'RSA' }, 'junk'] });
+    assert.deepEqual(keys.map((k) => k.kid), ['a']);
+    assert.throws(() => parseJwks({ nokeys: true }), /not a JWKS/);
+  });
+});
+
 describe('roles from claims', () => {
   test('Keycloak realm roles, an Auth0 namespaced claim, a plain role claim', () => {
     assert.deepEqual(rolesFromClaims({ realm_access: { roles: ['orders-view', 'orders-admin', 'other'] } }, 'realm_access.roles', KEYCLOAK_ROLE_MAP), ['admin', 'viewer']);
@@ -357,6 +414,13 @@ describe('roles from claims', () => {
     assert.match(String((jwtFromEnv({ AUTH_JWKS_URL: 'https://sso.example.com/certs', AUTH_AUDIENCE: AUDIENCE }) as { error: string }).error), /AUTH_ISSUER is required/);
     assert.match(String((jwtFromEnv({ AUTH_ISSUER: ISSUER }) as { error: string }).error), /AUTH_JWKS_URL is not/);
     assert.deepEqual(jwtFromEnv({}), { ok: true, value: undefined });
+  });
+
+  test('an identity provider alone is enough to listen on a network address (no open mode)', async () => {
+    const jwt = { jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE };
+    assert.throws(() => createServer({ host: '0.0.0.0', port: 0, logger: createLogger({ level: 'silent' }) }), /without tokens/);
+    const server = createServer({ host: '0.0.0.0', port: 0, jwt, logger: createLogger({ level: 'silent' }) });
+    await server.close();
   });
 });
 
