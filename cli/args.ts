@@ -114,8 +114,8 @@ it neither repeats nor misses an event.
 
 Exit codes: 0 done (or Ctrl-C), 1 unexpected failure, 2 bad usage, 3 server not
 reachable, 4 timed out, 5 connection refused by the server (e.g. 401: no or bad
---token, or the token revoked while watching), 6 the server answered with an
-error.
+--token, or the token revoked, or expired without --token-command, while
+watching), 6 the server answered with an error.
 
 Examples:
   npm run -s watch                                   # watch everything

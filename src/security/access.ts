@@ -1,8 +1,9 @@
 /**
  * @module security/access
  * Access for HTTP and WebSocket: who is asking (role token, identity
- * provider JWT, tracking token, or open mode), whether the one access table (policy.ts) lets them, and how
- * often. Handlers ask it; they never look at tokens or roles themselves.
+ * provider JWT, tracking token, or open mode), whether the one access
+ * table (policy.ts) lets them, and how often. Handlers ask it; they never
+ * look at tokens or roles themselves.
  */
 
 import type { IncomingMessage } from 'node:http';
