@@ -486,6 +486,29 @@ describe('the CLI with an identity provider', () => {
     assert.equal(await cli.exited, 0);
   });
 
+  test('--token-command refreshes the open socket before the token expires: no close, no reconnect', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lo-token-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const lifetime = 4;
+    const short = await sign({ key: rsa, claims: keycloakRoles('orders-view'), sub: 'cli-refresh', expiresIn: lifetime });
+    const firstExp = now() + lifetime;
+    const long = await sign({ key: ed, claims: keycloakRoles('orders-view'), sub: 'cli-refresh', expiresIn: 300 });
+    for (const [n, token] of [[1, short], [2, long], [3, long]] as const) writeFileSync(join(dir, `token-${n}`), token);
+    const command = `n=$(cat '${dir}/count' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '${dir}/count'; cat '${dir}/token-'$n`;
+    const cli = new Cli(['--url', `${srv.wsBase}/ws`, '--json', '--token-command', command]);
+    await cli.until((out) => out.includes('"type":"snapshot"'), 'the first snapshot');
+    // Past the first token's expiry, the same socket still delivers.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, (firstExp + 1) * 1000 - Date.now())));
+    const tag = Math.random().toString(36).slice(2, 8);
+    const admin = bearer(await sign({ key: rsa, claims: keycloakRoles('orders-admin') }));
+    assert.equal((await request(srv.base, 'POST', '/api/orders', orderBody(`refreshed-${tag}`), admin)).status, 201);
+    await cli.until((out) => out.includes(`refreshed-${tag}`), 'the event after the first expiry');
+    assert.equal(readFileSync(join(dir, 'count'), 'utf8').trim(), '2', 'the command ran at start and once before the expiry');
+    assert.doesNotMatch(cli.stderr, /expired|reconnect|could not refresh/);
+    cli.child.kill('SIGINT');
+    assert.equal(await cli.exited, 0);
+  });
+
   test('without --token-command, an expired token ends the watch with exit 5 and says why', async () => {
     const cli = new Cli(['--url', `${srv.wsBase}/ws`, '--token', await sign({ key: rsa, claims: keycloakRoles('orders-view'), expiresIn: 2 })]);
     assert.equal(await cli.exited, 5);
