@@ -125,6 +125,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     orderExists: (orderId) => projection.get(orderId) !== undefined,
     tracking,
     allowedHosts: opts.allowedHosts,
+    ...(options.jwt === undefined ? {} : { jwt: options.jwt, logger }),
   });
   if (!access.enabled && opts.allowOpenNetwork && !isLoopback(opts.host)) {
     logger.warn('open mode on a network address: anyone who can reach this port can read, change and delete every order', { host: opts.host });

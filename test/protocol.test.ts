@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
+  CLIENT_MESSAGE_TYPES,
+  CLOSE_CODES,
   ERROR_CODES,
   ProtocolError,
   encodeCreatedOrder,
@@ -172,9 +174,11 @@ describe('docs', () => {
   test('docs/protocol.md lists every error code and every message type', () => {
     const doc = readFileSync(new URL('../docs/protocol.md', import.meta.url), 'utf8');
     for (const code of Object.keys(ERROR_CODES)) assert.match(doc, new RegExp(`\\b${code}\\b`), `${code} is undocumented`);
-    for (const type of ['snapshot', 'resumed', 'events', 'pong', 'ack', 'error', 'ping', 'subscribe', 'createOrder', 'updateStatus']) {
+    for (const type of ['snapshot', 'resumed', 'events', 'pong', 'ack', 'refreshed', 'error', ...CLIENT_MESSAGE_TYPES]) {
       assert.match(doc, new RegExp(`"type": ?"${type}"`), `message ${type} is undocumented`);
     }
+    const closeCodes = doc.slice(doc.indexOf('### Close codes'));
+    for (const code of Object.values(CLOSE_CODES)) assert.match(closeCodes, new RegExp(`^\\| ${code} \\|`, 'm'), `close code ${code} is undocumented`);
   });
 });
 
