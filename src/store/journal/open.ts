@@ -11,6 +11,7 @@ import type { Storage } from '../ports.ts';
 import { folderIdentity, lockFolder, prepareFolder } from './files.ts';
 import { JournalLog } from './journal-log.ts';
 import { loadJournal } from './load.ts';
+import { JournalPositions } from './positions.ts';
 
 /** Options for {@link openJournalStorage}. */
 export interface JournalStorageOptions {
@@ -63,6 +64,7 @@ export async function openJournalStorage(options: JournalStorageOptions): Promis
       log,
       initial: { orders: [...loaded.orders.values()], position: { seq: loaded.seq, epoch: identity.epoch } },
       trackingKey: options.trackingKey ?? identity.trackingKey,
+      positions: new JournalPositions(dir),
     };
   } catch (error) {
     await lock.release();

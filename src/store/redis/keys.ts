@@ -25,6 +25,11 @@ export interface RedisKeys {
    * @param key the idempotency key, already scoped to the caller
    */
   idempotency(key: string): string;
+  /**
+   * The key under which a durable consumer's position lives.
+   * @param name the consumer's name
+   */
+  consumer(name: string): string;
 }
 
 /**
@@ -40,6 +45,7 @@ export function redisKeys(prefix: string): RedisKeys {
     orders: `${tag}:orders`,
     trackingKey: `${tag}:tracking-key`,
     idempotency: (key) => `${tag}:idempotency:${key}`,
+    consumer: (name) => `${tag}:consumer:${name}`,
   };
 }
 

@@ -11,6 +11,7 @@ import type { Logger } from '../../support/logger.ts';
 import type { Storage } from '../ports.ts';
 import { redisKeys, type RedisKeys } from './keys.ts';
 import { loadOrders } from './load.ts';
+import { RedisPositions } from './positions.ts';
 import { RedisLog, type CommandFailure } from './redis-log.ts';
 import { stringReply, type RedisConnection } from './replies.ts';
 
@@ -84,12 +85,11 @@ export async function openRedisStorage(options: RedisStorageOptions): Promise<St
       epoch: identity.epoch,
       after: initial.position.seq,
       streamLength: Math.max(options.streamLength ?? DEFAULT_STREAM_LENGTH, historyCapacity),
-      historyCapacity,
       where,
       logger: options.logger,
       onSinkError: options.onSinkError,
     });
-    return { mode: 'redis', shared: true, log, initial, trackingKey: options.trackingKey ?? identity.trackingKey };
+    return { mode: 'redis', shared: true, log, initial, trackingKey: options.trackingKey ?? identity.trackingKey, positions: new RedisPositions(commands, keys) };
   } catch (error) {
     commands.destroy();
     throw error;

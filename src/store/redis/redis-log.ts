@@ -21,7 +21,6 @@ import { versionBefore, type Change } from '../../domain/decide.ts';
 import type { Order, OrderEvent } from '../../protocol/orders.ts';
 import type { Logger } from '../../support/logger.ts';
 import { StorageUnavailableError } from '../errors.ts';
-import { EventRing } from '../event-ring.ts';
 import type { AppendOutcome, EventSink, IdempotencyClaim, IdempotencyRecord, OrderLog, StorageHealth, StorageStats } from '../ports.ts';
 import { LatencySamples } from '../latency-samples.ts';
 import { TailFeed } from '../tail-feed.ts';
@@ -59,8 +58,6 @@ export interface RedisLogOptions {
   readonly after: number;
   /** Entries the stream keeps at least (approximately trimmed past it). */
   readonly streamLength: number;
-  /** Recent events kept in this process for replays and late tails. */
-  readonly historyCapacity: number;
   /** Where Redis is, without credentials, for stats. */
   readonly where: string;
   readonly logger: Logger;
@@ -81,7 +78,6 @@ export class RedisLog implements OrderLog {
   readonly #commands: RedisConnection;
   readonly #keys: RedisKeys;
   readonly #reader: StreamReader;
-  readonly #history: EventRing;
   readonly #feed: TailFeed;
   readonly #watchdog: NodeJS.Timeout;
   #watching = false;
@@ -103,8 +99,8 @@ export class RedisLog implements OrderLog {
     this.#commands = options.commands;
     this.#keys = options.keys;
     this.#head = options.after;
-    this.#history = new EventRing(options.historyCapacity, options.after);
-    this.#feed = new TailFeed((after) => this.#history.since(after), options.onSinkError);
+    // No copy of recent events here: the live node keeps the one in-memory history; late tails read the stream.
+    this.#feed = new TailFeed((after, limit) => this.replay({ seq: after, epoch: this.epoch }, limit), options.onSinkError);
     this.#commands.on('error', (error) => this.#wentOffline(error));
     this.#commands.on('ready', () => this.#cameBack());
     this.#reader = new StreamReader({
@@ -175,8 +171,6 @@ export class RedisLog implements OrderLog {
 
   async replay(after: { seq: number; epoch: string }, limit: number): Promise<readonly OrderEvent[] | 'reset'> {
     if (after.epoch !== this.epoch || this.#failure !== undefined) return 'reset';
-    const recent = after.seq < this.#reader.delivered ? this.#history.since(after.seq, limit) : undefined;
-    if (recent !== undefined) return recent;
     // The stream, and the head, read together (one round trip): events after the head would be a client's invention.
     const [range, head] = await Promise.all([
       this.#commands.sendCommand(['XRANGE', this.#keys.events, `(${entryId(after.seq)}`, '+', 'COUNT', String(limit)]),
@@ -235,7 +229,6 @@ export class RedisLog implements OrderLog {
   #deliver(events: readonly OrderEvent[]): void {
     for (const parsed of events) {
       const event = this.#sent.size === 0 ? parsed : this.#withOwnOrder(parsed);
-      this.#history.append(event);
       this.#feed.push(event);
     }
     const delivered = this.#reader.delivered;
