@@ -7,8 +7,10 @@
 import {
   WATCHER_KINDS,
   isOrder,
+  isTrackingToken,
   nextCursorInLink,
   type PresenceCounts,
+  type CreatedOrder,
   type ErrorCode,
   type FieldError,
   type Order,
@@ -51,11 +53,61 @@ export interface NewOrderBody {
 }
 
 /**
- * `POST /api/orders`.
+ * `POST /api/orders`: the order, with its customer tracking token.
  * @param body the order
  */
-export function createOrder(body: NewOrderBody): Promise<Result<Order, ApiProblem>> {
-  return call('POST', '/api/orders', body).then((r) => (r.ok ? asOrder(r.value.body) : r));
+export function createOrder(body: NewOrderBody): Promise<Result<CreatedOrder, ApiProblem>> {
+  return call('POST', '/api/orders', body).then((r) => {
+    if (!r.ok) return r;
+    const created = r.value.body;
+    const token = (created as { trackingToken?: unknown } | undefined)?.trackingToken;
+    return isOrder(created) && isTrackingToken(token) ? { ok: true, value: { ...created, trackingToken: token } } : { ok: false, error: unexpected() };
+  });
+}
+
+/**
+ * `GET /api/orders/:id/tracking-token`: an order's customer tracking token
+ * again. Only those who may create orders get it (a viewer gets 403).
+ * @param id the order
+ */
+export function getTrackingToken(id: string): Promise<Result<string, ApiProblem>> {
+  return call('GET', `/api/orders/${encodeURIComponent(id)}/tracking-token`).then((r) => {
+    if (!r.ok) return r;
+    const token = (r.value.body as { trackingToken?: unknown } | undefined)?.trackingToken;
+    return isTrackingToken(token) ? { ok: true, value: token } : { ok: false, error: unexpected() };
+  });
+}
+
+/**
+ * Download `path` (a CSV export) with the bearer token, which a plain link cannot send.
+ * @param path an API path
+ * @param fileName what the browser saves it as
+ */
+export async function downloadWithBearer(path: string, fileName: string): Promise<Result<void, ApiProblem>> {
+  let response: Response;
+  try {
+    response = await fetch(path, { headers: bearer === undefined ? {} : { Authorization: `Bearer ${bearer}` } });
+  } catch {
+    return { ok: false, error: { status: 0, code: 'NETWORK', detail: 'The server cannot be reached', errors: [] } };
+  }
+  if (!response.ok) {
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    return { ok: false, error: toProblem(response.status, parsed) };
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = fileName;
+  link.click();
+  // The click starts the download synchronously; the URL may go once it has.
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+  return { ok: true, value: undefined };
 }
 
 /**

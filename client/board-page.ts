@@ -5,18 +5,20 @@
  * animation frame however many messages arrive.
  */
 
-import { changeStatus, changeStatuses, createOrder, getOrder, getPresence, listOrders, probeAccess, setBearerToken } from './api.ts';
+import { changeStatus, changeStatuses, createOrder, downloadWithBearer, getOrder, getPresence, getTrackingToken, listOrders, probeAccess, setBearerToken } from './api.ts';
 import { openConnection, type Connection, type ConnectionStatus } from './connection.ts';
 import { ANNOUNCE_INTERVAL_MS, TOAST_WINDOW_MS, announcement, createBatcher, createdToast } from './notify.ts';
 import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from './state.ts';
 import { PresenceWatch } from './presence-watch.ts';
-import { pollStats } from './stats.ts';
-import { formatFilter, parseDetailHash, parseFilter, type Filter } from './url-state.ts';
+import { pollStats, type StatsPoller, type StatsReading } from './stats.ts';
+import { detailHash, detailHashTarget, formatFilter, parseFilter, type Filter } from './url-state.ts';
 import { isolate } from './ui/dom.ts';
 import { createBoardUi, shortId, type BoardModel, type BoardUi, type DetailModel, type UiAction } from './ui/index.ts';
+import { customerLink } from './ui/share.ts';
 import {
   WS_BEARER_PREFIX,
   WS_SUBPROTOCOL,
+  isOrderId,
   parseCreateOrderInput,
   viewKey,
   type Order,
@@ -34,8 +36,14 @@ const OLDER_PAGE = 500;
 const RENDER_MEASURE = 'liveorders:render';
 /** Where the access token lives: this tab only, gone when it closes. */
 const TOKEN_KEY = 'liveorders.token';
-/** Own creates remembered, so their events raise no "new order" toast (the user got one already). */
+/** Own creates remembered, so their events raise no "new order" toast (the notice under the form says it). */
 const OWN_IDS_MAX = 100;
+/** Customer tracking tokens kept for this page's life, so a dialog opened again asks the server nothing. */
+const TOKENS_KEPT = 1000;
+/** What a short order id in a link must be: 8 or more of the id's last hex digits (dashes allowed). */
+const SHORT_ID = /^[0-9a-f-]{8,35}$/;
+/** The file name a CSV export is saved as when the page fetches it itself. */
+const CSV_FILE_NAME = 'orders.csv';
 
 /**
  * Run the board on `document`.
@@ -44,7 +52,7 @@ export function startBoard(): void {
   const ui = createBoardUi(document);
   const page = new BoardPage(ui);
   ui.onAction((action) => void page.handle(action));
-  window.addEventListener('hashchange', () => void page.openDetail(parseDetailHash(location.hash)));
+  window.addEventListener('hashchange', () => void page.openFromHash(location.hash));
   window.addEventListener('popstate', () => page.applyFilter(parseFilter(location.search), false));
   void page.start();
 }
@@ -60,11 +68,24 @@ class BoardPage {
   #frame = 0;
   #token = sessionStorage.getItem(TOKEN_KEY) ?? undefined;
   #connected = false;
-  #polling = false;
+  /** The live numbers' poll, from the first connection on. */
+  #stats: StatsPoller | undefined;
+  #reading: StatsReading | undefined;
+  /** The newest seq the stream told of, and its epoch: fresher than any poll. */
+  #streamSeq: { seq: number; epoch: string } | undefined;
+  /** Customer tracking tokens by order id: from this page's creates, or asked for when a dialog opens. */
+  readonly #trackingTokens = new Map<string, string>();
+  readonly #askingToken = new Set<string>();
+  /** Whether this page may hand out customer links: false once the server said no (a viewer), unknown until asked. */
+  #mayShare: boolean | undefined;
+  /** A short id from the address bar, resolved once the first snapshot is in. */
+  #pendingTarget = false;
   /** When the page stopped being live (ISO time), while it is not. */
   #staleSince: string | undefined;
   /** Offline until started: the page connects once it knows it may read. */
   #connection: Connection = { send: () => false, retryNow: () => undefined, close: () => undefined };
+  /** Set while the page waits for a fresh token after the server closed the socket at its expiry. */
+  #renewal: ((token: string) => void) | undefined;
   /** Creates sent and not yet answered; other people's new-order toasts wait for them. */
   #creating = 0;
   readonly #ownIds = new Set<string>();
@@ -89,7 +110,7 @@ class BoardPage {
       return;
     }
     this.#ui.signIn.showBoard(this.#token !== undefined);
-    void this.openDetail(parseDetailHash(location.hash));
+    void this.openFromHash(location.hash);
     this.#connect();
     this.#scheduleRender();
   }
@@ -122,6 +143,7 @@ class BoardPage {
       case 'retry':
         return this.#connection.retryNow();
       case 'login':
+        if (this.#renewal !== undefined) return this.#renewed(action.token);
         sessionStorage.setItem(TOKEN_KEY, action.token);
         location.reload(); // start over with the token: one code path for signed-in pages
         return;
@@ -129,8 +151,13 @@ class BoardPage {
         sessionStorage.removeItem(TOKEN_KEY);
         location.reload();
         return;
+      case 'export': {
+        const result = await downloadWithBearer(action.href, CSV_FILE_NAME);
+        if (!result.ok) this.#ui.notices.toast(`Could not export the orders: ${result.error.detail}`, 'error');
+        return;
+      }
       case 'closeDetail':
-        if (parseDetailHash(location.hash) !== undefined) history.pushState(null, '', location.pathname + location.search);
+        if (detailHashTarget(location.hash) !== undefined) history.pushState(null, '', location.pathname + location.search);
         this.#detail = { kind: 'closed' };
         return this.#scheduleRender();
     }
@@ -149,19 +176,82 @@ class BoardPage {
     this.#scheduleRender();
   }
 
+  /**
+   * Open what `#/orders/...` names: a whole id, or a short one (the 8 digits
+   * the board shows) that one loaded order ends in; anything else says it
+   * was not found rather than showing the board as if nothing was asked.
+   */
+  async openFromHash(hash: string): Promise<void> {
+    const target = detailHashTarget(hash);
+    if (target === undefined || isWholeId(target)) return this.openDetail(target);
+    const suffix = target.toLowerCase();
+    if (SHORT_ID.test(suffix) && this.#state.epoch === undefined) {
+      // The orders are not in yet: look once the first snapshot is.
+      this.#pendingTarget = true;
+      this.#detail = { kind: 'loading', id: target };
+      return this.#scheduleRender();
+    }
+    const matches = SHORT_ID.test(suffix) ? this.#state.list.filter((o) => o.id.endsWith(suffix)).slice(0, 2) : [];
+    if (matches.length === 1) {
+      const id = matches[0]!.id;
+      history.replaceState(null, '', location.pathname + location.search + detailHash(id));
+      return this.openDetail(id);
+    }
+    this.#detail = { kind: 'missing', id: target, reason: 'unknown' };
+    this.#scheduleRender();
+  }
+
   async openDetail(id: string | undefined, reason: 'deleted' | 'reset' = 'deleted'): Promise<void> {
     if (id === undefined) {
       this.#detail = { kind: 'closed' };
       return this.#scheduleRender();
     }
     const known = this.#state.orders.get(id);
-    this.#detail = known === undefined ? { kind: 'loading', id } : { kind: 'order', order: known };
+    this.#detail = known === undefined ? { kind: 'loading', id } : this.#orderDetail(known);
     this.#scheduleRender();
     if (known !== undefined) return;
     const result = await getOrder(id);
     if (this.#detail.kind !== 'loading' || this.#detail.id !== id) return;
-    this.#detail = result.ok ? { kind: 'order', order: result.value } : { kind: 'missing', id, reason };
+    this.#detail = result.ok ? this.#orderDetail(result.value) : { kind: 'missing', id, reason };
     this.#scheduleRender();
+  }
+
+  /** The dialog's model of `order`, with its customer link once known (and asked for if not). */
+  #orderDetail(order: Order): DetailModel {
+    const token = this.#trackingTokens.get(order.id);
+    if (token === undefined) this.#askTrackingToken(order.id);
+    return token === undefined ? { kind: 'order', order } : { kind: 'order', order, customerLink: customerLink(token) };
+  }
+
+  /**
+   * Ask the server for an order's tracking token, once. Only those who may
+   * create orders get one: a 403 means this page is a viewer's, and it stops
+   * asking (viewers never see a customer link).
+   */
+  #askTrackingToken(id: string): void {
+    if (this.#mayShare === false || this.#askingToken.has(id)) return;
+    this.#askingToken.add(id);
+    void getTrackingToken(id).then((result) => {
+      this.#askingToken.delete(id);
+      if (result.ok) {
+        this.#mayShare = true;
+        this.#keepTrackingToken(id, result.value);
+      } else if (result.error.status === 403) {
+        this.#mayShare = false;
+        return;
+      } else {
+        return; // gone, or not reachable: the dialog says so by itself
+      }
+      if (this.#detail.kind === 'order' && this.#detail.order.id === id) {
+        this.#detail = this.#orderDetail(this.#detail.order);
+        this.#scheduleRender();
+      }
+    });
+  }
+
+  #keepTrackingToken(id: string, token: string): void {
+    this.#trackingTokens.set(id, token);
+    if (this.#trackingTokens.size > TOKENS_KEPT) this.#trackingTokens.delete(this.#trackingTokens.keys().next().value!);
   }
 
   async #create(body: Parameters<typeof createOrder>[0], rowOfItem: readonly number[]): Promise<void> {
@@ -179,10 +269,15 @@ class BoardPage {
       this.#ui.form.showProblem(result.error, rowOfItem);
       return;
     }
-    this.#ownIds.add(result.value.id);
+    const { trackingToken, ...order } = result.value;
+    this.#ownIds.add(order.id);
     if (this.#ownIds.size > OWN_IDS_MAX) this.#ownIds.delete(this.#ownIds.values().next().value!);
+    this.#mayShare = true;
+    this.#keepTrackingToken(order.id, trackingToken);
     this.#ui.form.reset();
-    this.#ui.notices.toast(`Created order ${shortId(result.value.id)} for ${isolate(result.value.customerName)}`);
+    // Said under the form, where it stays with the customer link, not in a toast over the activity feed.
+    this.#ui.created.show(order, customerLink(trackingToken));
+    this.#ui.notices.announce(`Created order ${shortId(order.id)} for ${isolate(order.customerName)}.`);
   }
 
   #connect(): void {
@@ -194,22 +289,49 @@ class BoardPage {
       onProtocolError: (text) => console.warn('liveorders: ignored a frame this page does not understand', text.slice(0, 200)),
       // Start over: the access probe then says the token was refused and asks for another.
       onRevoked: () => location.reload(),
+      renewToken: () => this.#askForFreshToken(),
     });
+  }
+
+  /** The sign-in took at expiry (4001): ask for a fresh token, keeping the board (and where it was) behind the form. */
+  #askForFreshToken(): Promise<string> {
+    this.#ui.signIn.showLogin('Your sign-in has expired. Sign in again with a fresh access token to go on where you left off.');
+    return new Promise((resolve) => (this.#renewal = resolve));
+  }
+
+  /** A token typed while a fresh one is awaited: if the server takes it, the stream reconnects with it and resumes. */
+  async #renewed(token: string): Promise<void> {
+    setBearerToken(token);
+    const probe = await probeAccess();
+    if (!probe.ok && (probe.error.status === 401 || probe.error.status === 403)) {
+      setBearerToken(this.#token);
+      this.#ui.signIn.showLogin(`That token was refused: ${probe.error.detail}`);
+      return;
+    }
+    const resolve = this.#renewal;
+    this.#renewal = undefined;
+    this.#token = token;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    this.#ui.signIn.showBoard(true);
+    resolve?.(token);
   }
 
   #onStatus(status: ConnectionStatus): void {
     this.#ui.setConnection(status);
     const connected = status.kind === 'open';
     if (connected) {
-      // From the first connection on, so the first reading already counts this page.
-      if (!this.#polling) {
-        pollStats((reading) => {
-          this.#ui.activity.showNumbers(reading);
+      // From the first connection on, so the first reading already counts this page; at once on every reconnect.
+      if (this.#stats === undefined) {
+        this.#stats = pollStats((reading) => {
+          this.#reading = reading;
+          this.#showNumbers();
           this.#ui.admin.show(reading === undefined ? undefined : { stats: reading.stats.all, eventsPerSecond: reading.eventsPerSecond });
         });
+      } else if (!this.#connected) {
+        this.#stats.refresh();
       }
+      // A new socket watches nothing: tell it which order's detail is open.
       this.#presence.reconnected();
-      this.#polling = true;
       this.#staleSince = undefined;
       this.#ui.form.clearNetworkProblem();
     } else {
@@ -225,6 +347,7 @@ class BoardPage {
       return; // a snapshot for a view the user already left; the one asked for is on its way
     }
     const previousEpoch = this.#state.epoch;
+    this.#noteStreamSeq(message);
     this.#state = reduce(this.#state, message);
     if (this.#state.outOfSync) {
       this.#connection.send({ type: 'subscribe', ...viewOf(this.#filter) });
@@ -237,13 +360,14 @@ class BoardPage {
       this.#announcements.add(applied);
       this.#ui.activity.addEvents(applied);
     }
+    if (message.type === 'snapshot' || message.type === 'resumed' || message.type === 'events') this.#showNumbers();
     this.#highlight.push(...this.#state.changed);
     if (this.#detail.kind === 'order') {
       const id = this.#detail.order.id;
       const live = this.#state.orders.get(id);
       const gone = this.#state.applied.some((e) => e.type === 'order.deleted' && e.order.id === id);
       if (gone) this.#detail = { kind: 'missing', id, reason: 'deleted' };
-      else if (live !== undefined) this.#detail = { kind: 'order', order: live };
+      else if (live !== undefined) this.#detail = this.#orderDetail(live);
     }
     this.#scheduleRender();
   }
@@ -259,12 +383,37 @@ class BoardPage {
     } else if (message.reset === true) {
       this.#ui.activity.addNote('Missed too many changes while away: board reloaded');
     }
+    if (this.#pendingTarget) {
+      this.#pendingTarget = false;
+      void this.openFromHash(location.hash);
+    }
     if (this.#detail.kind === 'order' && !this.#state.orders.has(this.#detail.order.id)) {
       // Not in this snapshot: older than it reaches, or gone. Only the server knows.
       const id = this.#detail.order.id;
       this.#detail = { kind: 'loading', id };
       void this.openDetail(id, restarted ? 'reset' : 'deleted');
     }
+  }
+
+  /** Every message with a seq says how far the server's history reached: the live numbers need no poll for that. */
+  #noteStreamSeq(message: ServerMessage): void {
+    if (message.type === 'snapshot' || message.type === 'resumed') {
+      this.#streamSeq = { seq: message.seq, epoch: message.epoch };
+    } else if (message.type === 'events' && this.#streamSeq !== undefined) {
+      const last = message.events.at(-1)?.seq ?? 0;
+      if (last > this.#streamSeq.seq) this.#streamSeq = { ...this.#streamSeq, seq: last };
+    }
+  }
+
+  /** Connections and events/s from the last poll; seq from the stream or the poll, whichever is newer. */
+  #showNumbers(): void {
+    const reading = this.#reading;
+    const stream = this.#streamSeq;
+    let seq: number | undefined;
+    if (reading !== undefined && stream !== undefined && reading.epoch === stream.epoch) seq = Math.max(reading.seq, stream.seq);
+    else if (stream !== undefined && this.#connected) seq = stream.seq;
+    else seq = reading?.seq ?? stream?.seq;
+    this.#ui.activity.showNumbers({ connections: reading?.connections, eventsPerSecond: reading?.eventsPerSecond, seq });
   }
 
   #toastCreated(created: Order[]): void {
@@ -326,10 +475,16 @@ class BoardPage {
       canShowMore: matching.length > this.#renderLimit,
       canLoadOlder: state.synced && state.olderCursor !== undefined,
       loadingOlder: this.#loadingOlder,
+      exportNeedsToken: this.#token !== undefined,
       highlight: this.#highlight,
       detail: this.#detail,
     };
   }
+}
+
+/** Whether a link's target is a whole order id (a plain boolean: the type guard would narrow the rest to never). */
+function isWholeId(target: string): boolean {
+  return isOrderId(target);
 }
 
 function matchesSearch(order: Order, q: string): boolean {

@@ -2,13 +2,17 @@
  * @module client/stats
  * The board's live numbers: polls `GET /api/stats` at a modest rate, only
  * while the tab is visible, and turns the growth of the server's `seq`
- * between two polls into events per second.
+ * between two polls into events per second. A poll with no rate yet (the
+ * first, or the first after a failure) is followed quickly by another, and
+ * the page asks for one at once when its socket is back.
  */
 
 import { getStats, type ServerStats } from './api.ts';
 
 /** How often the numbers are fetched while the tab is visible, in milliseconds. */
 export const STATS_POLL_MS = 2000;
+/** After a poll that gave no rate (nothing to compare with), the next one comes this soon. */
+export const STATS_FIRST_RATE_MS = 500;
 
 /** What the panel shows. */
 export interface StatsReading {
@@ -16,8 +20,16 @@ export interface StatsReading {
   readonly seq: number;
   /** Undefined until two polls of the same server run are known. */
   readonly eventsPerSecond: number | undefined;
+  /** The history `seq` belongs to: a seq from the stream compares with it only under the same epoch. */
+  readonly epoch: string;
   /** The whole answer (the admin panel shows more of it). */
   readonly stats: ServerStats;
+}
+
+/** A running poll. */
+export interface StatsPoller {
+  /** Poll now (e.g. the socket is back after an outage) rather than at the next tick. */
+  refresh(): void;
 }
 
 /** One poll's result, as kept between polls. */
@@ -40,28 +52,41 @@ export function eventsPerSecond(previous: Sample | undefined, next: Sample): num
  * Poll while the tab is visible; `onReading(undefined)` when a poll fails.
  * @param onReading receives each reading
  */
-export function pollStats(onReading: (reading: StatsReading | undefined) => void): void {
+export function pollStats(onReading: (reading: StatsReading | undefined) => void): StatsPoller {
   let previous: Sample | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let polling = false;
+  /** A refresh asked for while a poll was on its way: its answer may predate what the caller knows. */
+  let again = false;
   const poll = async (): Promise<void> => {
+    clearTimeout(timer);
     timer = undefined;
-    if (polling) return;
+    if (polling) {
+      again = true;
+      return;
+    }
     polling = true;
     const result = await getStats();
     polling = false;
+    let rateKnown = false;
     if (result.ok) {
       const sample = { stats: result.value, at: performance.now() };
-      onReading({ connections: sample.stats.connections, seq: sample.stats.seq, eventsPerSecond: eventsPerSecond(previous, sample), stats: sample.stats });
+      const rate = eventsPerSecond(previous, sample);
+      rateKnown = rate !== undefined;
+      onReading({ connections: sample.stats.connections, seq: sample.stats.seq, eventsPerSecond: rate, epoch: sample.stats.epoch, stats: sample.stats });
       previous = sample;
     } else {
       onReading(undefined);
       previous = undefined;
     }
-    schedule();
+    if (again) {
+      again = false;
+      return poll();
+    }
+    schedule(result.ok && !rateKnown ? STATS_FIRST_RATE_MS : STATS_POLL_MS);
   };
-  const schedule = (): void => {
-    if (timer === undefined && !polling && document.visibilityState === 'visible') timer = setTimeout(() => void poll(), STATS_POLL_MS);
+  const schedule = (delay: number): void => {
+    if (timer === undefined && !polling && document.visibilityState === 'visible') timer = setTimeout(() => void poll(), delay);
   };
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible') {
@@ -73,4 +98,5 @@ export function pollStats(onReading: (reading: StatsReading | undefined) => void
     if (timer === undefined) void poll();
   });
   void poll();
+  return { refresh: () => void poll() };
 }

@@ -7,10 +7,12 @@
 
 import { readFileSync } from 'node:fs';
 import { parseTokenList } from './security/auth.ts';
-import { isHostNameEntry } from './security/edge.ts';
+import { DEFAULT_ROLE_CLAIM, parseRoleMap } from './security/claims.ts';
+import { isHostNameEntry, isLoopback } from './security/edge.ts';
+import type { JwtOptions } from './security/jwt.ts';
 import { isLogLevel, type LogLevel } from './support/logger.ts';
 import { fail, ok, type Result, type Role } from './protocol.ts';
-import type { ServerOptions } from './options.ts';
+import { SHOP_NAME_MAX, type ServerOptions } from './options.ts';
 import { DEFAULT_DATA_DIR, MIN_TRACKING_SECRET_LENGTH, STORAGE_MODES, isRedisPrefix, type StorageOptions } from './store.ts';
 
 /** Integer-valued variables and the option each sets. */
@@ -66,6 +68,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv, readFile: (path: string) =
     if (bad !== undefined) return fail(`${variable}: "${bad}" is not an origin like https://board.example.com`);
     options[option] = origins;
   }
+  const shop = env.SHOP_NAME?.trim();
+  if (shop !== undefined && shop !== '') {
+    if (shop.length > SHOP_NAME_MAX || /[\u0000-\u001f\u007f]/.test(shop)) return fail(`SHOP_NAME must be at most ${SHOP_NAME_MAX} characters on one line, got "${shop.slice(0, 40)}…"`);
+    options.shopName = shop;
+  }
   const hosts = env.ALLOWED_HOSTS;
   if (hosts !== undefined && hosts !== '') {
     const names = hosts.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
@@ -76,6 +83,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv, readFile: (path: string) =
   const tokens = tokensFromEnv(env, readFile);
   if (!tokens.ok) return tokens;
   if (tokens.value.length > 0) options.tokens = tokens.value;
+  const jwt = jwtFromEnv(env);
+  if (!jwt.ok) return jwt;
+  if (jwt.value !== undefined) options.jwt = jwt.value;
   const level = env.LOG_LEVEL ?? 'info';
   if (!isLogLevel(level)) return fail(`LOG_LEVEL must be one of debug, info, warn, error, silent, got "${level}"`);
   const storage = storageFromEnv(env);
@@ -113,8 +123,8 @@ function storageFromEnv(env: NodeJS.ProcessEnv): Result<StorageOptions, string> 
 }
 
 /** The Redis settings, in Redis mode (and a mistake named when they are set for another mode). */
-function redisFromEnv(env: NodeJS.ProcessEnv, mode: string): Result<Pick<StorageOptions, 'redisUrl' | 'redisPrefix' | 'streamLength'>, string> {
-  const { REDIS_URL: url, REDIS_PREFIX: prefix, REDIS_STREAM_LENGTH: length } = env;
+function redisFromEnv(env: NodeJS.ProcessEnv, mode: string): Result<Pick<StorageOptions, 'redisUrl' | 'redisPrefix' | 'streamLength' | 'redisCommandTimeoutMs'>, string> {
+  const { REDIS_URL: url, REDIS_PREFIX: prefix, REDIS_STREAM_LENGTH: length, REDIS_COMMAND_TIMEOUT_MS: timeout } = env;
   if (mode !== 'redis') {
     // Set without STORAGE, REDIS_URL most likely means instances meant to share orders: better refuse than run apart.
     const forgotten = (env.STORAGE === undefined || env.STORAGE === '') && url !== undefined && url !== '';
@@ -123,11 +133,49 @@ function redisFromEnv(env: NodeJS.ProcessEnv, mode: string): Result<Pick<Storage
   if (url !== undefined && url !== '' && !/^rediss?:\/\/[^\s]+$/.test(url)) return fail(`REDIS_URL must look like redis://host:6379 (or rediss:// for TLS), got "${url}"`);
   if (prefix !== undefined && prefix !== '' && !isRedisPrefix(prefix)) return fail(`REDIS_PREFIX must be 1 to 64 letters, digits, dots, dashes or underscores, got "${prefix}"`);
   if (length !== undefined && length !== '' && !/^\d{3,9}$/.test(length)) return fail(`REDIS_STREAM_LENGTH must be a whole number of events (at least 100), got "${length}"`);
+  if (timeout !== undefined && timeout !== '' && !/^\d{3,6}$/.test(timeout)) return fail(`REDIS_COMMAND_TIMEOUT_MS must be a whole number of milliseconds (at least 100), got "${timeout}"`);
   return ok({
     ...(url === undefined || url === '' ? {} : { redisUrl: url }),
+    ...(timeout === undefined || timeout === '' ? {} : { redisCommandTimeoutMs: Number(timeout) }),
     ...(prefix === undefined || prefix === '' ? {} : { redisPrefix: prefix }),
     ...(length === undefined || length === '' ? {} : { streamLength: Number(length) }),
   });
+}
+
+/** The `AUTH_` variables: the identity provider whose JWTs are accepted. */
+const AUTH_VARIABLES = ['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_ROLE_CLAIM', 'AUTH_ROLE_MAP'] as const;
+
+/**
+ * The identity provider, when `AUTH_JWKS_URL` is set: its issuer and the
+ * audience are required too (without them a token the provider made for
+ * any other application would do), and the keys must come over https (or
+ * http from this machine): whoever can change them can sign any token.
+ * @param env usually `process.env`
+ */
+export function jwtFromEnv(env: NodeJS.ProcessEnv): Result<JwtOptions | undefined, string> {
+  const value = (name: (typeof AUTH_VARIABLES)[number]): string => (env[name] ?? '').trim();
+  const url = value('AUTH_JWKS_URL');
+  if (url === '') {
+    const stray = AUTH_VARIABLES.find((name) => value(name) !== '');
+    return stray === undefined ? ok(undefined) : fail(`${stray} is set but AUTH_JWKS_URL is not: set AUTH_JWKS_URL to the identity provider's JWKS address to accept its tokens`);
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return fail(`AUTH_JWKS_URL must be a URL like https://sso.example.com/realms/shop/protocol/openid-connect/certs, got "${url.slice(0, 200)}"`);
+  }
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && isLoopback(parsed.hostname))) {
+    return fail('AUTH_JWKS_URL must be https:// (http:// only to this machine): whoever can change the keys can sign any token');
+  }
+  const issuer = value('AUTH_ISSUER');
+  const audience = value('AUTH_AUDIENCE');
+  if (issuer === '') return fail('AUTH_ISSUER is required with AUTH_JWKS_URL: the "iss" of the provider\'s tokens (for Keycloak https://HOST/realms/REALM)');
+  if (audience === '') return fail('AUTH_AUDIENCE is required with AUTH_JWKS_URL: the "aud" tokens for this service carry (the client id, or the API identifier in Auth0)');
+  const roleMap = parseRoleMap(value('AUTH_ROLE_MAP'));
+  if (!roleMap.ok) return fail(`AUTH_ROLE_MAP: ${roleMap.error}`);
+  const roleClaim = value('AUTH_ROLE_CLAIM');
+  return ok({ jwksUrl: url, issuer, audience, roleClaim: roleClaim === '' ? DEFAULT_ROLE_CLAIM : roleClaim, roleMap: roleMap.value });
 }
 
 /**

@@ -64,3 +64,14 @@ test('STORAGE=redis takes REDIS_URL, REDIS_PREFIX and REDIS_STREAM_LENGTH; a RED
     assert.match(refused.error, message);
   }
 });
+
+test('STORAGE=redis takes REDIS_COMMAND_TIMEOUT_MS, the deadline a request waits for Redis; a malformed one is refused by name', () => {
+  const redis = configFromEnv({ STORAGE: 'redis', REDIS_COMMAND_TIMEOUT_MS: '1500' });
+  assert.ok(redis.ok);
+  assert.deepEqual(redis.value.storage, { mode: 'redis', redisCommandTimeoutMs: 1500 });
+  for (const value of ['10', '5s', '-1']) {
+    const refused = configFromEnv({ STORAGE: 'redis', REDIS_COMMAND_TIMEOUT_MS: value });
+    assert.ok(!refused.ok, value);
+    assert.match(refused.error, /REDIS_COMMAND_TIMEOUT_MS must be a whole number of milliseconds/);
+  }
+});

@@ -18,6 +18,8 @@ const h = usePageHarness();
 const STORED_NAME = '\u202eexe.txt\u2066 Bob';
 const SHOWN_NAME = 'exe.txt Bob';
 const BIDI = /[\u202a-\u202e\u2066-\u2069]/;
+/** A right-to-left name: beside the sentence's full stop it would take the stop to its own side unless isolated. */
+const RTL_NAME = '\u0633\u0627\u0631\u0629';
 
 async function storedOrder(name: string): Promise<Order> {
   const created = await h.srv.server.commands.create({ customerName: name, items: [{ name: 'lamp\u202e', quantity: 1 }] });
@@ -54,5 +56,17 @@ describe('names on the page', () => {
     await lead.waitFor();
     assert.equal(await lead.textContent(), SHOWN_NAME);
     assert.match((await tracking.locator('#track-lead').textContent()) ?? '', new RegExp(`^Hi ${SHOWN_NAME}, `));
+  });
+
+  test('an order created in the form: the notice under the form and the announcement hold a right-to-left name in a <bdi>', async () => {
+    const page = await h.openBoard();
+    await page.locator('#connection[data-state="open"]').waitFor();
+    await page.getByLabel('Customer name').fill(RTL_NAME);
+    await page.locator('#item-rows [name="itemName"]').first().fill('teapot');
+    await page.getByRole('button', { name: 'Create order' }).click();
+    const notice = page.locator('#created-text');
+    await notice.locator('bdi', { hasText: RTL_NAME }).waitFor();
+    assert.match((await notice.textContent()) ?? '', new RegExp(`^Created order [0-9a-f]{8} for ${RTL_NAME}\\.$`), 'the sentence reads without the marks');
+    await page.locator('#announcer bdi', { hasText: RTL_NAME }).waitFor();
   });
 });

@@ -97,7 +97,9 @@ describe('the order board in Chromium', () => {
     await cardA.locator('.badge', { hasText: 'delivered' }).waitFor();
     assert.equal(await cardA.locator('.actions button').count(), 0, 'delivered is final');
 
-    await card(page, b.id).getByRole('button', { name: /^Cancel/ }).click();
+    // Cancelling is for good, so "Cancel order" asks first and only the confirmation sends.
+    await card(page, b.id).getByRole('button', { name: /^Cancel order/ }).click();
+    await card(page, b.id).getByRole('button', { name: /^Yes, cancel order/ }).click();
     await card(page, b.id).locator('.badge', { hasText: 'cancelled' }).waitFor();
     assert.equal(await card(page, b.id).locator('.actions button').count(), 0);
     const stored = await serverOrders();

@@ -31,6 +31,10 @@ export interface RedisProcess {
   stop(): Promise<void>;
   /** Start it again on the same port and folder. */
   start(): Promise<void>;
+  /** Freeze it (SIGSTOP): connections stay open and nothing is answered, as with a hung server. */
+  suspend(): void;
+  /** Thaw it (SIGCONT). */
+  resume(): void;
   /** Stop it and remove its folder. */
   dispose(): Promise<void>;
 }
@@ -38,13 +42,15 @@ export interface RedisProcess {
 /**
  * Start a redis-server on a free port, in a new folder.
  * @param options.appendfsync AOF fsync policy @default always
+ * @param options.appendonly keep an AOF at all; without one a restart loads the last `SAVE` (dump.rdb) @default true
+ * @param options.args more arguments (`--maxmemory`, ...)
  */
-export async function startRedis(options: { appendfsync?: 'always' | 'everysec' } = {}): Promise<RedisProcess> {
+export async function startRedis(options: { appendfsync?: 'always' | 'everysec'; appendonly?: boolean; args?: readonly string[] } = {}): Promise<RedisProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'liveorders-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', options.appendfsync ?? 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', options.appendonly === false ? 'no' : 'yes', '--appendfsync', options.appendfsync ?? 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'warning', ...(options.args ?? [])];
   const start = async (): Promise<void> => {
     const started = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = started;
@@ -67,7 +73,10 @@ export async function startRedis(options: { appendfsync?: 'always' | 'everysec' 
     kill: () => signal('SIGKILL'),
     stop: () => signal('SIGTERM'),
     start,
+    suspend: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     dispose: async () => {
+      child?.kill('SIGCONT');
       await signal('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },

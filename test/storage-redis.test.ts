@@ -14,8 +14,9 @@ import { spawnSync } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { createClient } from 'redis';
 import type { CreateOrderInput, OrderEvent } from '../src/protocol.ts';
-import { openStorage, startCore, StorageUnavailableError, type Core, type Storage } from '../src/store.ts';
-import { createOrderIdGenerator } from '../src/store/order-id.ts';
+import { startCore, type Core } from '../src/node.ts';
+import { openStorage, StorageUnavailableError, type Storage } from '../src/store.ts';
+import { createOrderIdGenerator } from '../src/node/order-id.ts';
 import { captureLogger, waitFor } from './helpers.ts';
 import { redisRequirement, startRedis, type RedisProcess } from './redis-server.ts';
 import { describeStorage } from './storage-conformance.ts';
@@ -192,9 +193,10 @@ describe('redis backend', { skip }, () => {
     assert.equal(storage.log.health().staleReads, undefined);
   });
 
-  test('Redis lost its data: writes are refused rather than starting a second history; a new instance starts a new epoch', async () => {
+  test('Redis lost its data: writes are refused rather than starting a second history; a new instance starts a new epoch, which this one moves to', async () => {
     const storage = await open('amnesia');
     const c = core(storage);
+    const lostEpoch = storage.log.epoch;
     assert.ok((await c.commands.create(INPUT)).ok);
     const admin = createClient({ url: redis!.url });
     await admin.connect();
@@ -207,9 +209,13 @@ describe('redis backend', { skip }, () => {
     await assert.rejects(c.commands.create(INPUT), (error: unknown) => error instanceof StorageUnavailableError && error.code === 'EPOCHLOST');
     assert.equal(storage.log.health().reason, 'EPOCHLOST');
     const fresh = await open('amnesia');
-    assert.notEqual(fresh.log.epoch, storage.log.epoch);
+    assert.notEqual(fresh.log.epoch, lostEpoch);
     assert.equal(fresh.initial.position.seq, 0);
-    assert.equal(await fresh.log.replay({ seq: 1, epoch: storage.log.epoch }, 10), 'reset');
+    assert.equal(await fresh.log.replay({ seq: 1, epoch: lostEpoch }, 10), 'reset');
+    // The instance that saw the loss recovers in place, onto the one new epoch.
+    await waitFor(() => storage.log.health().ready && storage.log.epoch === fresh.log.epoch, 'the first instance to recover onto the new epoch');
+    assert.equal(c.projection.position.epoch, fresh.log.epoch);
+    assert.ok((await c.commands.create(INPUT)).ok);
   });
 
   test('replays older than the local memory come from the stream, until it is trimmed past them', async () => {

@@ -11,11 +11,12 @@ import { count, isolate, requireElement, shortId, textElement } from './dom.ts';
 /** Entries kept in the feed; older ones drop off the end. */
 const FEED_MAX = 50;
 
-/** Live numbers for the panel; `undefined` fields are not known yet. */
+/** Live numbers for the panel; `undefined` fields are not known (yet, or while the server is unreachable). */
 export interface LiveNumbers {
-  readonly connections: number;
+  readonly connections: number | undefined;
   readonly eventsPerSecond: number | undefined;
-  readonly seq: number;
+  /** The latest seq known, from the stream or a poll, whichever is newer. */
+  readonly seq: number | undefined;
 }
 
 /** The activity panel. */
@@ -24,7 +25,7 @@ export interface ActivityPanel {
   addEvents(events: readonly OrderEvent[]): void;
   /** Add a line that is not an event (a reset, say). */
   addNote(text: string): void;
-  showNumbers(numbers: LiveNumbers | undefined): void;
+  showNumbers(numbers: LiveNumbers): void;
 }
 
 /**
@@ -69,9 +70,9 @@ export function createActivityPanel(doc: Document): ActivityPanel {
       prepend([entry(new Date().toISOString(), '', text, 'note')]);
     },
     showNumbers(live) {
-      numbers.connections.textContent = live === undefined ? '–' : count(live.connections);
-      numbers.rate.textContent = live?.eventsPerSecond === undefined ? '–' : rateText(live.eventsPerSecond);
-      numbers.seq.textContent = live === undefined ? '–' : count(live.seq);
+      numbers.connections.textContent = live.connections === undefined ? '–' : count(live.connections);
+      numbers.rate.textContent = live.eventsPerSecond === undefined ? '–' : rateText(live.eventsPerSecond);
+      numbers.seq.textContent = live.seq === undefined ? '–' : count(live.seq);
     },
   };
 }

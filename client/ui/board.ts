@@ -1,12 +1,13 @@
 /**
  * @module client/ui/board
  * The board around the cards: counts by status (the funnel and the filter
- * chips), the search box, the summary line with its empty states, and the
- * "Show more" and "Load older" buttons. While the page is not live the board
- * is dimmed and says how old what it shows is.
+ * chips), the search box, the layout switch (cards, or a compact row per
+ * order), the "Export CSV" link of the current filter, the summary line with
+ * its empty states, and the "Show more" and "Load older" buttons. While the
+ * page is not live the board is dimmed and says how old what it shows is.
  */
 
-import { toggleStatus, type Filter } from '../url-state.ts';
+import { COMPACT_LAYOUT, csvExportHref, toggleStatus, type Filter } from '../url-state.ts';
 import { ORDER_STATUSES, isOrderStatus, type OrderStatus, type StatusCounts } from '../../src/protocol.ts';
 import { count, requireElement } from './dom.ts';
 
@@ -29,10 +30,16 @@ export interface BoardChrome {
   readonly canShowMore: boolean;
   readonly canLoadOlder: boolean;
   readonly loadingOlder: boolean;
+  /** Signed in with a token, which a plain link cannot send: the export is fetched by the page. */
+  readonly exportNeedsToken: boolean;
 }
 
 /** What the user did on the board. */
-export type BoardAction = { readonly type: 'filter'; readonly filter: Filter } | { readonly type: 'showMore' } | { readonly type: 'loadOlder' };
+export type BoardAction =
+  | { readonly type: 'filter'; readonly filter: Filter }
+  | { readonly type: 'showMore' }
+  | { readonly type: 'loadOlder' }
+  | { readonly type: 'export'; readonly href: string };
 
 /** The board's chrome. */
 export interface BoardChromeUi {
@@ -57,8 +64,11 @@ export function createBoardChromeUi(doc: Document, emit: (action: BoardAction) =
     cards: requireElement<HTMLElement>(doc, '#orders'),
     showMore: requireElement<HTMLButtonElement>(doc, '#show-more'),
     loadOlder: requireElement<HTMLButtonElement>(doc, '#load-older'),
+    layout: requireElement<HTMLElement>(doc, '#layout-switch'),
+    exportCsv: requireElement<HTMLAnchorElement>(doc, '#export-csv'),
   };
   let filter: Filter = { statuses: [], q: '' };
+  let exportNeedsToken = false;
   const filterButtons = new Map<OrderStatus | 'all', HTMLButtonElement>();
   const funnelSegments = new Map<OrderStatus, HTMLElement>();
 
@@ -79,23 +89,47 @@ export function createBoardChromeUi(doc: Document, emit: (action: BoardAction) =
     el.funnelBar.append(segment);
   }
 
+  /** Keep the change here at once: a second change before the next render builds on it, not on what was drawn. */
+  const changeFilter = (next: Filter): void => {
+    filter = next;
+    emit({ type: 'filter', filter: next });
+  };
   el.statusFilter.addEventListener('click', (event) => {
     const button = (event.target as Element).closest<HTMLButtonElement>('button[data-status]');
     if (button === null) return;
     const status = button.dataset.status;
-    emit({ type: 'filter', filter: isOrderStatus(status) ? toggleStatus(filter, status) : { ...filter, statuses: [] } });
+    changeFilter(isOrderStatus(status) ? toggleStatus(filter, status) : { ...filter, statuses: [] });
   });
-  el.search.addEventListener('input', () => emit({ type: 'filter', filter: { ...filter, q: el.search.value.trim() } }));
+  el.search.addEventListener('input', () => changeFilter({ ...filter, q: el.search.value.trim() }));
   el.clearFilter.addEventListener('click', () => {
     el.search.value = '';
-    emit({ type: 'filter', filter: { statuses: [], q: '' } });
+    changeFilter({ ...filter, statuses: [], q: '' });
     el.search.focus();
+  });
+  el.layout.addEventListener('click', (event) => {
+    const button = (event.target as Element).closest<HTMLButtonElement>('button[data-layout]');
+    if (button === null) return;
+    const { layout: _previous, ...rest } = filter;
+    changeFilter(button.dataset.layout === COMPACT_LAYOUT ? { ...rest, layout: COMPACT_LAYOUT } : rest);
+  });
+  el.exportCsv.addEventListener('click', (event) => {
+    if (!exportNeedsToken) return; // the link downloads by itself
+    event.preventDefault();
+    emit({ type: 'export', href: el.exportCsv.getAttribute('href') ?? '' });
   });
   el.showMore.addEventListener('click', () => emit({ type: 'showMore' }));
   el.loadOlder.addEventListener('click', () => emit({ type: 'loadOlder' }));
 
   function render(model: BoardChrome): void {
     filter = model.filter;
+    exportNeedsToken = model.exportNeedsToken;
+    const compact = model.filter.layout === COMPACT_LAYOUT;
+    el.cards.classList.toggle('compact', compact);
+    for (const button of el.layout.querySelectorAll<HTMLButtonElement>('button[data-layout]')) {
+      button.setAttribute('aria-pressed', String((button.dataset.layout === COMPACT_LAYOUT) === compact));
+    }
+    const href = csvExportHref(model.filter);
+    if (el.exportCsv.getAttribute('href') !== href) el.exportCsv.setAttribute('href', href);
     renderCounts(model.counts);
     if (el.search.value.trim() !== model.filter.q) el.search.value = model.filter.q;
     el.board.dataset.live = String(model.connected || !model.hasData);

@@ -3,7 +3,8 @@
  * The order cards: one `<li>` per order, reused while its version is unchanged,
  * and the move buttons shared with the detail dialog. A card re-drawn while it
  * holds the keyboard focus hands the focus to its next move (or to itself), so
- * pressing a move button never drops the focus to `<body>`.
+ * pressing a move button never drops the focus to `<body>`. "Cancel order"
+ * sends nothing by itself: it asks first, in place of the buttons.
  */
 
 import { detailHash } from '../url-state.ts';
@@ -18,8 +19,14 @@ const MOVE_LABELS: Readonly<Record<OrderStatus, string>> = {
   processing: 'Start processing',
   shipped: 'Mark shipped',
   delivered: 'Mark delivered',
-  cancelled: 'Cancel',
+  cancelled: 'Cancel order',
 };
+
+/** What the buttons that make or ask for a change carry in `data-action`. */
+const MOVE_ACTION = 'move';
+const ASK_CANCEL_ACTION = 'ask-cancel';
+/** The buttons that wait while a move is in flight or the page is not live. */
+const MOVE_BUTTONS = `button[data-action="${MOVE_ACTION}"], button[data-action="${ASK_CANCEL_ACTION}"]`;
 
 /** The cards of the board. */
 export interface CardList {
@@ -91,11 +98,65 @@ export function moveButtons(doc: Document, order: Order): HTMLButtonElement[] {
   return moves.map((status) => {
     const button = textElement(doc, 'button', MOVE_LABELS[status], status === 'cancelled' ? 'danger' : 'primary');
     button.type = 'button';
-    button.dataset.action = 'move';
+    // Cancelling is for good: its button only asks (see askToCancel); the confirmation sends.
+    button.dataset.action = status === 'cancelled' ? ASK_CANCEL_ACTION : MOVE_ACTION;
     button.dataset.status = status;
     button.setAttribute('aria-label', `${MOVE_LABELS[status]}: order ${shortId(order.id)} for ${isolate(order.customerName)}`);
     return button;
   });
+}
+
+/**
+ * Replace the move buttons of `holder` (a card or the detail body) with a
+ * question: "Yes, cancel order" (which sends) or "Keep order" (which takes
+ * the question back). The focus goes to "Keep order", the choice that loses
+ * nothing; Escape keeps the order too. A redraw of the order (it changed
+ * meanwhile) drops the question.
+ * @param doc the document
+ * @param holder the element with `data-order-id`
+ */
+export function askToCancel(doc: Document, holder: HTMLElement): void {
+  const actions = holder.querySelector<HTMLElement>('.actions');
+  const ask = actions?.querySelector<HTMLButtonElement>(`button[data-action="${ASK_CANCEL_ACTION}"]`);
+  if (actions === null || actions === undefined || ask === null || ask === undefined || actions.querySelector('.confirm') !== null) return;
+  const label = ask.getAttribute('aria-label') ?? '';
+  const which = label.replace(/^Cancel order: /, '');
+  const group = doc.createElement('div');
+  group.className = 'confirm';
+  group.setAttribute('role', 'group');
+  group.setAttribute('aria-label', `Confirm: cancel ${which}?`);
+  const yes = textElement(doc, 'button', 'Yes, cancel order', 'danger');
+  yes.type = 'button';
+  yes.dataset.action = MOVE_ACTION;
+  yes.dataset.status = 'cancelled';
+  yes.setAttribute('aria-label', `Yes, cancel ${which}`);
+  const keep = textElement(doc, 'button', 'Keep order', 'secondary');
+  keep.type = 'button';
+  keep.dataset.action = 'keep-order';
+  group.append(textElement(doc, 'span', 'Cancel this order for good?', 'confirm-text'), yes, keep);
+  group.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    // Escape answers the question; it must not also close the dialog around it.
+    event.preventDefault();
+    event.stopPropagation();
+    keepOrder(holder);
+  });
+  for (const button of actions.querySelectorAll<HTMLElement>(':scope > button')) button.hidden = true;
+  if (ask.getAttribute('aria-disabled') === 'true') yes.setAttribute('aria-disabled', 'true');
+  actions.append(group);
+  keep.focus();
+}
+
+/**
+ * Take the question of {@link askToCancel} back: the buttons return, the focus to "Cancel order".
+ * @param holder the element with `data-order-id`
+ */
+export function keepOrder(holder: HTMLElement): void {
+  const actions = holder.querySelector<HTMLElement>('.actions');
+  if (actions === null) return;
+  actions.querySelector('.confirm')?.remove();
+  for (const button of actions.querySelectorAll<HTMLElement>(':scope > button')) button.hidden = false;
+  actions.querySelector<HTMLButtonElement>(`button[data-action="${ASK_CANCEL_ACTION}"]`)?.focus();
 }
 
 /**
@@ -108,7 +169,7 @@ export function moveButtons(doc: Document, order: Order): HTMLButtonElement[] {
 export function setMovesUsable(root: ParentNode, live: boolean, pendingMoves: ReadonlySet<string>): void {
   for (const holder of root.querySelectorAll<HTMLElement>('[data-order-id]')) {
     const usable = live && !pendingMoves.has(holder.dataset.orderId ?? '');
-    for (const button of holder.querySelectorAll<HTMLButtonElement>('button[data-action="move"]')) {
+    for (const button of holder.querySelectorAll<HTMLButtonElement>(MOVE_BUTTONS)) {
       if (usable) button.removeAttribute('aria-disabled');
       else button.setAttribute('aria-disabled', 'true');
     }
@@ -120,7 +181,7 @@ export function setMovesUsable(root: ParentNode, live: boolean, pendingMoves: Re
  * @param holder a card or the detail body (focusable with tabindex=-1)
  */
 export function focusAfterRedraw(holder: HTMLElement): void {
-  (holder.querySelector<HTMLElement>('button[data-action="move"]') ?? holder).focus();
+  (holder.querySelector<HTMLElement>(MOVE_BUTTONS) ?? holder).focus();
 }
 
 function fillCard(doc: Document, card: HTMLElement, order: Order): void {

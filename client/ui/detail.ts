@@ -1,20 +1,28 @@
 /**
  * @module client/ui/detail
  * The order detail dialog (`#/orders/ID`): facts, items, the status timeline
- * and the moves, following live changes. When the server's data was reset
- * under an open dialog, it says so and offers no moves.
+ * and the moves, following live changes, and for operators the customer
+ * link with its QR code. When the server's data was reset under an open
+ * dialog, it says so and offers no moves; a link to an order that is not
+ * there says it was not found.
  */
 
 import type { Order } from '../../src/protocol.ts';
 import { focusAfterRedraw, moveButtons, setMovesUsable } from './cards.ts';
 import { itemText, money, requireElement, setBadge, shortId, shownName, textElement, timeElement } from './dom.ts';
+import { shareBlock } from './share.ts';
 
 /** What the detail dialog shows. */
 export type DetailModel =
   | { readonly kind: 'closed' }
   | { readonly kind: 'loading'; readonly id: string }
-  | { readonly kind: 'missing'; readonly id: string; readonly reason: 'deleted' | 'reset' }
-  | { readonly kind: 'order'; readonly order: Order };
+  /** `id` is what the link said: a whole id (`deleted`, `reset`) or anything else (`unknown`). */
+  | { readonly kind: 'missing'; readonly id: string; readonly reason: 'deleted' | 'reset' | 'unknown' }
+  /** `customerLink` only for pages that may hand it out (not viewers), once known. */
+  | { readonly kind: 'order'; readonly order: Order; readonly customerLink?: string };
+
+/** Longest part of an unknown link shown back in the "not found" message. */
+const SHOWN_LINK_MAX = 40;
 
 /** The dialog. */
 export interface DetailDialog {
@@ -61,16 +69,18 @@ export function createDetailDialog(doc: Document, pendingMoves: ReadonlySet<stri
   function draw(detail: Exclude<DetailModel, { kind: 'closed' }>): void {
     if (detail.kind === 'order') {
       title.textContent = `Order ${shortId(detail.order.id)}`;
-      body.replaceChildren(orderBody(doc, detail.order));
+      body.replaceChildren(orderBody(doc, detail.order, detail.customerLink));
       return;
     }
-    title.textContent = `Order ${shortId(detail.id)}`;
+    title.textContent = detail.kind === 'missing' && detail.reason === 'unknown' ? 'Order not found' : `Order ${shortId(detail.id)}`;
     const text =
       detail.kind === 'loading'
         ? 'Loading…'
         : detail.reason === 'reset'
           ? 'This order is gone: the server restarted and its data was reset.'
-          : 'This order does not exist (it may have been deleted).';
+          : detail.reason === 'unknown'
+            ? `No order was found for “${detail.id.slice(0, SHOWN_LINK_MAX)}”. An order link ends in the order's whole id, or in 8 or more of its last digits.`
+            : 'This order was not found: it does not exist, or it was deleted.';
     const p = textElement(doc, 'p', text, detail.kind === 'missing' ? 'detail-missing' : undefined);
     p.tabIndex = -1;
     body.replaceChildren(p);
@@ -80,11 +90,11 @@ export function createDetailDialog(doc: Document, pendingMoves: ReadonlySet<stri
 }
 
 function sameDetail(a: DetailModel, b: DetailModel): boolean {
-  if (a.kind === 'order' && b.kind === 'order') return a.order.id === b.order.id && a.order.version === b.order.version;
+  if (a.kind === 'order' && b.kind === 'order') return a.order.id === b.order.id && a.order.version === b.order.version && a.customerLink === b.customerLink;
   return a === b;
 }
 
-function orderBody(doc: Document, order: Order): HTMLElement {
+function orderBody(doc: Document, order: Order, customerLink: string | undefined): HTMLElement {
   const holder = doc.createElement('div');
   holder.dataset.orderId = order.id;
   holder.dataset.version = String(order.version);
@@ -117,6 +127,8 @@ function orderBody(doc: Document, order: Order): HTMLElement {
   const actions = doc.createElement('div');
   actions.className = 'actions';
   actions.append(...moveButtons(doc, order));
-  holder.append(facts, textElement(doc, 'h3', 'Items'), lines, textElement(doc, 'h3', 'Timeline'), timeline, actions);
+  holder.append(facts);
+  if (customerLink !== undefined) holder.append(textElement(doc, 'h3', 'Customer link'), shareBlock(doc, order, customerLink));
+  holder.append(textElement(doc, 'h3', 'Items'), lines, textElement(doc, 'h3', 'Timeline'), timeline, actions);
   return holder;
 }

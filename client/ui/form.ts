@@ -3,6 +3,8 @@
  * The "New order" form: item rows, reading the fields into a request body,
  * and showing field errors as sentences next to the fields they concern,
  * whether they come from the check made before sending or from the server.
+ * On a phone, where the form is below the whole board, a "New order" button
+ * stays on screen (while the form is not) and jumps to it.
  */
 
 import type { ApiProblem, NewOrderBody } from '../api.ts';
@@ -42,7 +44,18 @@ export function createOrderForm(doc: Document, onSubmit: (body: NewOrderBody, ro
   const itemRows = requireElement<HTMLElement>(form, '#item-rows');
   const rowTemplate = requireElement<HTMLTemplateElement>(doc, '#item-row-template');
   const formError = requireElement<HTMLElement>(form, '[data-error-for=""]');
+  const nameInput = requireElement<HTMLInputElement>(form, '[name="customerName"]');
   let networkProblemShown = false;
+
+  const jump = requireElement<HTMLButtonElement>(doc, '#jump-to-form');
+  jump.addEventListener('click', () => {
+    (form.closest('section') ?? form).scrollIntoView({ block: 'start' });
+    nameInput.focus({ preventScroll: true });
+  });
+  // Only while the form is off screen: over the form it would cover what it points to.
+  new IntersectionObserver((entries) => {
+    jump.hidden = entries.some((entry) => entry.isIntersecting);
+  }).observe(form);
 
   const addRow = (): HTMLElement => {
     const row = rowTemplate.content.firstElementChild!.cloneNode(true) as HTMLElement;
@@ -117,6 +130,9 @@ export function createOrderForm(doc: Document, onSubmit: (body: NewOrderBody, ro
       if (item !== null) {
         const row = rows[rowOfItem[Number(item[1])] ?? -1];
         place(row?.querySelector<HTMLElement>('.item-error'), fieldSentence(error, item[2] ?? 'name'), row?.querySelector(`[name="${inputName(item[2])}"]`));
+      } else if (error.field === 'items' && rowOfItem.length === 0 && rows[0] !== undefined) {
+        // No item at all: every row was left empty. Say so at the first one, where typing fixes it.
+        place(rows[0].querySelector<HTMLElement>('.item-error'), emptyRowsSentence(rows.length), rows[0].querySelector('[name="itemName"]'));
       } else if (error.field === 'items') {
         place(form.querySelector<HTMLElement>('[data-error-for="items"]'), fieldSentence(error, 'items'), rows[0]?.querySelector('input'));
       } else {
@@ -139,7 +155,7 @@ export function createOrderForm(doc: Document, onSubmit: (body: NewOrderBody, ro
       clearErrors();
       itemRows.replaceChildren();
       addRow();
-      form.querySelector<HTMLInputElement>('[name="customerName"]')?.focus();
+      nameInput.focus();
     },
   };
 }
@@ -152,6 +168,16 @@ export function createOrderForm(doc: Document, onSubmit: (body: NewOrderBody, ro
 export function fieldSentence(error: FieldError, field: string): string {
   const label = FIELD_LABELS[field] ?? field;
   return sentence(`${label} ${error.message.replace(/\ban integer\b/, 'a whole number')}`);
+}
+
+/**
+ * What the form says when no item row holds anything.
+ * @param rowCount how many item rows the form has
+ */
+export function emptyRowsSentence(rowCount: number): string {
+  if (rowCount === 1) return 'Item row 1 is empty: enter what was ordered.';
+  const rows = rowCount === 2 ? 'Item rows 1 and 2 are both empty' : `Item rows 1 to ${rowCount} are all empty`;
+  return `${rows}: enter what was ordered in row 1.`;
 }
 
 /**

@@ -13,7 +13,7 @@ import { isOrderStatus, type Order, type OrderStatus } from '../../src/protocol.
 import { createActivityPanel, type ActivityPanel } from './activity.ts';
 import { createAdminPanel, type AdminPanel } from './admin.ts';
 import { createBoardChromeUi, type BoardAction, type BoardChrome } from './board.ts';
-import { createCardList, setMovesUsable } from './cards.ts';
+import { askToCancel, createCardList, keepOrder, setMovesUsable } from './cards.ts';
 import { createConnectionIndicator } from './connection.ts';
 import { createDetailDialog, type DetailModel } from './detail.ts';
 import { requireElement, shortId } from './dom.ts';
@@ -21,7 +21,9 @@ import { createOrderForm, type OrderForm } from './form.ts';
 import { createNotices, type Notices } from './notices.ts';
 import { createPresenceLine, type PresenceLine } from './presence.ts';
 import { createSelection, type Selection } from './selection.ts';
+import { copyText, createCreatedNotice, showCopied, type CreatedNotice } from './share.ts';
 import { createSignIn, type SignIn } from './sign-in.ts';
+import { detailHash } from '../url-state.ts';
 
 /** Re-exported for the composition root, which builds detail models. */
 export type { DetailModel } from './detail.ts';
@@ -64,6 +66,8 @@ export interface BoardUi {
   /** The detail's "watching" line. */
   readonly presence: PresenceLine;
   readonly admin: AdminPanel;
+  /** The notice under the form after one's own create, with the customer link. */
+  readonly created: CreatedNotice;
 }
 
 /**
@@ -88,6 +92,8 @@ export function createBoardUi(doc: Document): BoardUi {
   const selection = createSelection(doc, cardList, (orders, status) => emit({ type: 'bulkMove', orders, status }));
   const presence = createPresenceLine(doc);
   const admin = createAdminPanel(doc);
+  const created = createCreatedNotice(doc, detailHash);
+  const createdBox = requireElement<HTMLElement>(doc, '#created');
 
   // One listener for every card, present and future (event delegation).
   const onCardClick = (event: Event): void => {
@@ -95,12 +101,23 @@ export function createBoardUi(doc: Document): BoardUi {
     const holder = button?.closest<HTMLElement>('[data-order-id]');
     const id = holder?.dataset.orderId;
     if (button === null || button === undefined || holder === undefined || holder === null || id === undefined) return;
-    if (button.dataset.action === 'copy') {
-      void navigator.clipboard?.writeText(id).then(
-        () => notices.toast(`Copied the id of order ${shortId(id)}`),
-        () => notices.toast(id),
-      );
-      return;
+    switch (button.dataset.action) {
+      case 'copy':
+        return copyText(id, (copied) => notices.toast(copied ? `Copied the id of order ${shortId(id)}` : id));
+      case 'copy-link': {
+        const link = button.dataset.link ?? '';
+        return copyText(link, (copied) => {
+          // Said on the button itself: a toast would cover the activity feed for a change of one's own.
+          if (copied) showCopied(button);
+          else notices.toast(`Copy this link by hand: ${link}`, 'error');
+          notices.announce(copied ? `Copied the customer link of order ${shortId(id)}` : 'The browser did not let the page copy the link');
+        });
+      }
+      case 'ask-cancel':
+        if (button.getAttribute('aria-disabled') !== 'true') askToCancel(doc, holder);
+        return;
+      case 'keep-order':
+        return keepOrder(holder);
     }
     const status = button.dataset.status;
     if (button.dataset.action !== 'move' || !isOrderStatus(status) || button.getAttribute('aria-disabled') === 'true') return;
@@ -110,6 +127,7 @@ export function createBoardUi(doc: Document): BoardUi {
   };
   cardList.addEventListener('click', onCardClick);
   detailBody.addEventListener('click', onCardClick);
+  createdBox.addEventListener('click', onCardClick);
 
   function refreshMoves(): void {
     setMovesUsable(cardList, live, pendingMoves);
@@ -139,5 +157,6 @@ export function createBoardUi(doc: Document): BoardUi {
     selection,
     presence,
     admin,
+    created,
   };
 }

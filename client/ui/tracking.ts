@@ -3,7 +3,9 @@
  * The customer's page at `/track/TOKEN` (`client/track.html`): where their
  * order is on its way from "received" to "delivered" as a stepper, what is in
  * it, and when it last changed, kept live. No board, no buttons, no ids beyond
- * a short reference, and a plain sentence when the link leads nowhere.
+ * a short reference, and a plain sentence when the link leads nowhere. Once
+ * the order is delivered or cancelled the page says it will not change any
+ * more. The shop's name (`SHOP_NAME`) is written into the page by the server.
  */
 
 import type { ConnectionStatus } from '../connection.ts';
@@ -42,6 +44,13 @@ const PROBLEMS = {
   },
 } as const;
 
+/** What the line under the order says while it may still change, and once it will not. */
+const HINTS = {
+  open: 'This page updates by itself: keep it open to follow your order.',
+  delivered: 'Your order has arrived, so this page will not change any more. Thank you!',
+  cancelled: 'This order is closed, so this page will not change any more.',
+} as const;
+
 /** The tracking page's UI. */
 export interface TrackingUi {
   render(model: TrackingModel): void;
@@ -63,12 +72,16 @@ export function createTrackingUi(doc: Document, onRetry: () => void): TrackingUi
     lines: requireElement<HTMLElement>(doc, '#track-lines'),
     total: requireElement<HTMLElement>(doc, '#track-total'),
     updated: requireElement<HTMLElement>(doc, '#track-updated'),
+    hint: requireElement<HTMLElement>(doc, '#track-hint'),
+    brand: requireElement<HTMLElement>(doc, '#track-brand'),
     status: requireElement<HTMLElement>(doc, '#track-status'),
     problem: requireElement<HTMLElement>(doc, '#track-problem'),
     problemTitle: requireElement<HTMLElement>(doc, '#track-problem-title'),
     problemText: requireElement<HTMLElement>(doc, '#track-problem-text'),
   };
   const indicator = createConnectionIndicator(doc, onRetry);
+  /** The shop's name, or "Order tracking" when it has none: the end of every title. */
+  const brand = el.brand.textContent?.trim() || 'Order tracking';
   let countdown: ReturnType<typeof setInterval> | undefined;
 
   function render(model: TrackingModel): void {
@@ -95,7 +108,7 @@ export function createTrackingUi(doc: Document, onRetry: () => void): TrackingUi
         el.status.textContent = '';
         el.problemTitle.textContent = PROBLEMS[model.kind].title;
         el.problemText.textContent = PROBLEMS[model.kind].text;
-        doc.title = `${PROBLEMS[model.kind].title} · Order tracking`;
+        doc.title = `${PROBLEMS[model.kind].title} · ${brand}`;
         break;
       case 'order':
         el.status.textContent = '';
@@ -107,7 +120,8 @@ export function createTrackingUi(doc: Document, onRetry: () => void): TrackingUi
   function showOrder(order: Order): void {
     const step = STEPS.find((s) => s.status === order.status);
     const cancelled = order.status === 'cancelled';
-    doc.title = `Order ${shortId(order.id)}: ${cancelled ? 'cancelled' : step?.label ?? order.status} · Order tracking`;
+    doc.title = `Order ${shortId(order.id)}: ${cancelled ? 'cancelled' : step?.label ?? order.status} · ${brand}`;
+    el.hint.textContent = order.status === 'delivered' ? HINTS.delivered : cancelled ? HINTS.cancelled : HINTS.open;
     const lead = cancelled
       ? `Hi ${isolate(order.customerName)}, your order #${shortId(order.id)} was cancelled.`
       : `Hi ${isolate(order.customerName)}, ${step?.lead ?? ''}`;
@@ -135,7 +149,8 @@ export function createTrackingUi(doc: Document, onRetry: () => void): TrackingUi
       li.dataset.step = step.status;
       if (state === 'current') li.setAttribute('aria-current', 'step');
       const at = order.history.find((h) => h.status === step.status)?.at;
-      const stateText = { current: 'now', done: 'done', upcoming: 'next', skipped: 'will not happen' }[state];
+      // The last step, once reached, is done rather than "now": nothing follows it.
+      const stateText = state === 'current' && order.status === 'delivered' ? 'done' : { current: 'now', done: 'done', upcoming: 'next', skipped: 'will not happen' }[state];
       li.append(textElement(doc, 'span', '', 'step-dot'), textElement(doc, 'span', step.label, 'step-label'));
       li.append(textElement(doc, 'span', `(${stateText})`, 'visually-hidden'));
       if (at !== undefined) li.append(timeElement(doc, at));

@@ -44,6 +44,12 @@ export class ConnectCache {
     return message;
   }
 
+  /** Forget every message: the history they were built from was replaced (their seqs mean something else now). */
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+
   #forget(key: string): void {
     const entry = this.#entries.get(key);
     if (entry === undefined) return;

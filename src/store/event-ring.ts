@@ -54,6 +54,17 @@ export class EventRing {
   }
 
   /**
+   * Forget every event held and start again after `after` (the history was
+   * replaced: what was held belongs to the old one).
+   * @param after the seq of the last event before the next one appended
+   */
+  reset(after: number): void {
+    this.#ring.fill(undefined);
+    this.#latest = after;
+    this.#size = 0;
+  }
+
+  /**
    * The events after `seq`, oldest first, or `undefined` when some of them are
    * no longer held (or `seq` is in the future): the caller must then reset.
    * @param seq the last seq the client applied

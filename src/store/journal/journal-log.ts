@@ -23,9 +23,8 @@ import { encodeEventUncached } from '../../protocol/encode.ts';
 import type { Order, OrderEvent } from '../../protocol/orders.ts';
 import type { Logger } from '../../support/logger.ts';
 import { StorageUnavailableError } from '../errors.ts';
-import type { EventRing } from '../event-ring.ts';
 import type { IdempotencyTable } from '../idempotency.ts';
-import { withSeq } from '../memory-log.ts';
+import { withSeq } from '../with-seq.ts';
 import type { AppendOutcome, EventSink, IdempotencyClaim, IdempotencyRecord, OrderLog, StorageHealth, StorageStats } from '../ports.ts';
 import { LatencySamples } from '../latency-samples.ts';
 import { TailFeed } from '../tail-feed.ts';
@@ -34,7 +33,7 @@ import { syncFolder, writeAll } from './files.ts';
 import type { FolderLock } from './lock.ts';
 import { applyEvent, type LoadedJournal } from './load.ts';
 import { encodeRecords, journalEntry } from './records.ts';
-import { extend, newSegment, readSegmentEvents, reopenSegment, type Segment } from './segments.ts';
+import { closeSegment, extend, newSegment, readSegmentEvents, reopenSegment, type Segment } from './segments.ts';
 
 /** Settings for {@link JournalLog}. */
 export interface JournalLogOptions {
@@ -98,7 +97,6 @@ export class JournalLog implements OrderLog {
   readonly #preallocateBytes: number;
   readonly #orders: Map<string, Order>;
   readonly #keys: IdempotencyTable;
-  readonly #history: EventRing;
   readonly #feed: TailFeed;
   readonly #lock: FolderLock;
   /** Orders and keys with a change waiting for its flush; a later append to them waits for it. */
@@ -123,7 +121,8 @@ export class JournalLog implements OrderLog {
   /** The last seq on disk. */
   #durableSeq: number;
   #segment: Segment;
-  #olderSegments: string[];
+  /** The segments before the current one, oldest first, with where their records end. */
+  #olderSegments: { name: string; bytes: number }[];
   #snapshot: { name: string; seq: number; bytes: number } | undefined;
   /** Files start-up did not need (older snapshots, segments a snapshot covers, temp files): removed by the next compaction. */
   readonly #stale: string[];
@@ -141,16 +140,16 @@ export class JournalLog implements OrderLog {
     this.#preallocateBytes = options.preallocateBytes ?? DEFAULT_PREALLOCATE_BYTES;
     this.#orders = loaded.orders;
     this.#keys = loaded.keys;
-    this.#history = loaded.history;
     this.#seq = loaded.seq;
     this.#durableSeq = loaded.seq;
     this.#segment = segment;
     this.#nextOffset = segment.bytes;
-    this.#olderSegments = loaded.segments.filter((s) => s.name !== segment.name).map((s) => s.name);
+    this.#olderSegments = loaded.segments.filter((s) => s.name !== segment.name).map((s) => ({ name: s.name, bytes: s.bytes }));
     this.#snapshot = loaded.snapshot;
     this.#stale = [...loaded.stale];
     this.#lock = lock;
-    this.#feed = new TailFeed((after) => this.#history.since(after), options.onSinkError);
+    // No copy of recent events here: the live node keeps the one in-memory history; late tails read the journal.
+    this.#feed = new TailFeed((after, limit) => this.replay({ seq: after, epoch: this.epoch }, limit), options.onSinkError);
   }
 
   /**
@@ -195,11 +194,10 @@ export class JournalLog implements OrderLog {
 
   async replay(after: { seq: number; epoch: string }, limit: number): Promise<readonly OrderEvent[] | 'reset'> {
     if (after.epoch !== this.epoch || after.seq > this.#durableSeq) return 'reset';
-    const recent = this.#history.since(after.seq, limit);
-    if (recent !== undefined) return recent;
-    // Older than the memory keeps: the journal since the last snapshot has it, if it is that recent.
+    if (after.seq === this.#durableSeq) return [];
+    // The journal since the last snapshot has it, if it is that recent.
     if (after.seq + 1 < this.#segmentsStart()) return 'reset';
-    return readSegmentEvents(this.#dir, this.#olderSegments, this.#segment, after.seq, Math.min(limit, this.#durableSeq - after.seq));
+    return readSegmentEvents(this.#dir, [...this.#olderSegments, this.#segment], after.seq, Math.min(limit, this.#durableSeq - after.seq));
   }
 
   tail(after: number, sink: EventSink): () => void {
@@ -331,7 +329,6 @@ export class JournalLog implements OrderLog {
         this.#waitingKeys.delete(claim.key);
       }
       this.#waitingOrders.delete(event.order.id);
-      this.#history.append(event);
       this.#durableSeq = event.seq;
       this.#feed.push(event);
       resolve({ kind: 'committed', seq: event.seq });
@@ -407,13 +404,14 @@ export class JournalLog implements OrderLog {
     // Appends that queued meanwhile go to the new segment.
     this.#segment = next;
     this.#nextOffset = next.bytes;
-    this.#olderSegments.push(previous.name);
+    this.#olderSegments.push({ name: previous.name, bytes: previous.bytes });
     this.#rolling = false;
     this.#startFlushing();
-    await previous.handle.close().catch(() => undefined);
+    // The old segment ends at its last record: a start never has to tell its allocated zeros from a tear.
+    await closeSegment(previous).catch((error: unknown) => this.#logger.warn('could not cut the space allocated ahead off a closed segment; a start reads past it', { segment: previous.name, error }));
     try {
       const snapshot = await writeSnapshot(this.#dir, this.epoch, seq, orders, keys);
-      const replaced = [...this.#olderSegments.splice(0), ...this.#stale.splice(0), ...(this.#snapshot === undefined ? [] : [this.#snapshot.name])];
+      const replaced = [...this.#olderSegments.splice(0).map((s) => s.name), ...this.#stale.splice(0), ...(this.#snapshot === undefined ? [] : [this.#snapshot.name])];
       this.#snapshot = snapshot;
       for (const name of replaced) await unlink(join(this.#dir, name)).catch(() => undefined);
       await syncFolder(this.#dir);

@@ -1,10 +1,12 @@
 /**
  * @module store/journal/load
  * Start-up: the latest snapshot, then the journal after it, into the state
- * the instance serves from. A record cut short at the very end of the
- * journal (a crash in the middle of a write) is cut off and reported;
- * anything else that does not read back stops the start with the file and
- * the offset, and nothing is overwritten or deleted.
+ * the instance serves from. A segment ends where only zeros (space
+ * allocated ahead) are left. A tail torn by a crash (an unfinished record
+ * with nothing valid after it) is cut off, once everything read back, and
+ * reported; anything else that does not read back, and a segment missing
+ * from the history, stops the start with the file and the offset, and
+ * nothing is overwritten or deleted.
  */
 
 import { open, readFile } from 'node:fs/promises';
@@ -12,8 +14,16 @@ import { join } from 'node:path';
 import type { Order, OrderEvent } from '../../protocol/orders.ts';
 import { EventRing } from '../event-ring.ts';
 import { IdempotencyTable } from '../idempotency.ts';
-import { StorageStartError, listFolder, type FolderListing } from './files.ts';
-import { FORMAT_VERSION, RECORD_HEADER_BYTES, asJournalEntry, asSnapshotItem, readRecord, type JournalEntry, type SegmentHeader, type SnapshotHeader } from './records.ts';
+import { judgeDamage } from './damage.ts';
+import { StorageStartError, listFolder, segmentName, type FolderListing } from './files.ts';
+import { FORMAT_VERSION, asJournalEntry, asSnapshotItem, readRecord, type JournalEntry, type SegmentHeader, type SnapshotHeader } from './records.ts';
+
+/** A tail torn by a crash: where it starts in which segment, and how many bytes it has (zeros after it included). */
+export interface TornTail {
+  readonly file: string;
+  readonly offset: number;
+  readonly bytes: number;
+}
 
 /** What start-up found. */
 export interface LoadedJournal {
@@ -26,10 +36,10 @@ export interface LoadedJournal {
   readonly history: EventRing;
   /** The snapshot it started from, if any. */
   readonly snapshot: { readonly name: string; readonly seq: number; readonly bytes: number } | undefined;
-  /** The segments read (those after the snapshot), oldest first; appends continue in the last. */
+  /** The segments read (those after the snapshot), oldest first, each with where its records end; appends continue in the last. */
   readonly segments: readonly { readonly name: string; readonly firstSeq: number; readonly bytes: number }[];
-  /** A record cut short at the end of the journal, which was cut off. */
-  readonly torn: { readonly file: string; readonly offset: number; readonly bytes: number } | undefined;
+  /** Tails torn by a crash: cut off (unless {@link LoadOptions.cut} is false). */
+  readonly torn: readonly TornTail[];
   /** Files not needed: older snapshots, segments the snapshot covers, temp files of a write a crash stopped. */
   readonly stale: readonly string[];
 }
@@ -40,13 +50,20 @@ export interface LoadOptions {
   readonly epoch: string;
   /** Events kept in memory for replays. */
   readonly historyCapacity: number;
+  /** Cut torn tails off on disk (false: only report them). @default true */
+  readonly cut?: boolean;
   /** @default Date.now */
   readonly now?: () => number;
 }
 
+/** What a refusal advises: never a step that drops data. */
+const SAFE_STEPS =
+  'Nothing was changed. Keep the data folder as it is (copy it somewhere safe before trying anything), and restore the file from a backup copy of the folder; `npm run journal -- check` reports what a start finds';
+
 /**
- * Read the folder's snapshot and journal.
- * @param dir the data folder (locked by this process)
+ * Read the folder's snapshot and journal. Nothing on disk changes unless
+ * everything reads back; then torn tails are cut off (see {@link LoadOptions.cut}).
+ * @param dir the data folder (locked by this process, unless only reading)
  * @param options the epoch and how much history to keep
  */
 export async function loadJournal(dir: string, options: LoadOptions): Promise<LoadedJournal> {
@@ -63,19 +80,36 @@ export async function loadJournal(dir: string, options: LoadOptions): Promise<Lo
   }
   const history = new EventRing(options.historyCapacity, seq);
   const toRead = segmentsAfter(listing, seq);
+  const first = toRead[0];
+  // A compaction starts the segment after its snapshot before it writes the snapshot, so that segment is always there.
+  if (first === undefined ? latest !== undefined : first.firstSeq > seq + 1) {
+    const missing = segmentName(seq + 1);
+    throw new StorageStartError(
+      `${join(dir, missing)} is missing: the events after seq ${seq}${latest === undefined ? '' : ` (where ${latest.name} ends)`} are in no file, so the journal cannot start from what is left. ${SAFE_STEPS.replace('the file', `${missing}`)}`,
+    );
+  }
   const segments: { name: string; firstSeq: number; bytes: number }[] = [];
-  let torn: LoadedJournal['torn'];
+  const torn: TornTail[] = [];
   for (const [i, segment] of toRead.entries()) {
-    const last = i === toRead.length - 1;
-    const read = await readSegment(join(dir, segment.name), segment.firstSeq, options.epoch, seq, last, (entry) => {
+    const path = join(dir, segment.name);
+    if (i > 0 && segment.firstSeq > seq + 1) {
+      throw new StorageStartError(
+        `${join(dir, segmentName(seq + 1))} is missing: ${toRead[i - 1]!.name} ends at seq ${seq} and ${segment.name} starts at ${segment.firstSeq}. ${SAFE_STEPS.replace('the file', 'the missing segment')}`,
+      );
+    }
+    const next = toRead[i + 1];
+    const read = await readSegment(path, segment.firstSeq, options.epoch, seq, (entry) => {
       seq = entry.event.seq;
       applyEvent(orders, entry.event);
       if (entry.claim !== undefined) keys.set({ ...entry.claim, order: entry.event.order, seq: entry.event.seq });
       history.append(entry.event);
     });
-    if (read.torn !== undefined) torn = { file: segment.name, ...read.torn };
+    if (read.empty && next !== undefined) throw refuse(path, 0, 'an empty segment in the middle of the journal');
+    if (read.torn !== undefined) torn.push({ file: segment.name, ...read.torn });
     segments.push({ name: segment.name, firstSeq: segment.firstSeq, bytes: read.bytes });
   }
+  // Only once everything read back: a refusal leaves every file as it was.
+  if (options.cut !== false) for (const tail of torn) await cutAt(join(dir, tail.file), tail.offset);
   const used = new Set([...(latest === undefined ? [] : [latest.name]), ...toRead.map((s) => s.name)]);
   const stale = [...listing.snapshots.map((s) => s.name), ...listing.segments.map((s) => s.name), ...listing.temporary].filter((name) => !used.has(name));
   return { orders, keys, seq, history, snapshot, segments, torn, stale };
@@ -99,9 +133,7 @@ export function applyEvent(orders: Map<string, Order>, event: OrderEvent): void 
 }
 
 function refuse(path: string, offset: number, what: string): StorageStartError {
-  return new StorageStartError(
-    `${path} does not read back at byte ${offset}: ${what}. Nothing was changed. Restore the data folder from a backup, or move this file away to start from what precedes it`,
-  );
+  return new StorageStartError(`${path} does not read back at byte ${offset}: ${what}. ${SAFE_STEPS}`);
 }
 
 /** Read a snapshot into `orders` and `keys`; returns its size. */
@@ -134,32 +166,33 @@ async function readSnapshot(path: string, epoch: string, seq: number, orders: Ma
   }
 }
 
+
+/** A segment read back: where its records end, the tail a crash tore (if any), or that it holds nothing. */
+interface SegmentRead {
+  readonly bytes: number;
+  readonly torn?: { readonly offset: number; readonly bytes: number };
+  /** No header: a segment a crash interrupted while it was started (zeros or nothing). */
+  readonly empty?: true;
+}
+
 /**
- * Read a segment's entries after `after`, in order. The last segment may
- * end in a record cut short: it is cut off (the file truncated there).
+ * Read a segment's entries after `after`, in order. It ends where only zeros
+ * are left, or at a tail torn by a crash (reported, not cut here).
  */
-async function readSegment(
-  path: string,
-  firstSeq: number,
-  epoch: string,
-  after: number,
-  last: boolean,
-  apply: (entry: JournalEntry) => void,
-): Promise<{ bytes: number; torn?: { offset: number; bytes: number } }> {
+async function readSegment(path: string, firstSeq: number, epoch: string, after: number, apply: (entry: JournalEntry) => void): Promise<SegmentRead> {
   const bytes = await readFile(path);
   let offset = 0;
   let expected = after + 1;
+  let lastSeq = firstSeq - 1;
   let headerRead = false;
   while (offset < bytes.length) {
-    // The segment's space is allocated ahead with zeros: where only zeros are left, the journal ends.
-    if (last && headerRead && zerosFrom(bytes, offset)) return { bytes: offset };
+    // The segment's space is allocated ahead with zeros: where only zeros are left, its records end.
+    if (zerosFrom(bytes, offset)) return headerRead ? { bytes: offset } : { bytes: 0, empty: true };
     const read = readRecord(bytes, offset);
     if (read.kind !== 'record') {
-      if (last && cutShort(bytes, offset, read.kind)) {
-        await cutAt(path, offset);
-        return { bytes: offset, torn: { offset, bytes: bytes.length - offset } };
-      }
-      throw refuse(path, offset, read.kind === 'torn' ? 'a record cut short before the end of the journal' : read.reason);
+      const damage = judgeDamage(bytes, offset, read, lastSeq);
+      if (damage.kind === 'corrupt') throw refuse(path, offset, damage.reason);
+      return offset === 0 ? { bytes: 0, empty: true, torn: { offset, bytes: bytes.length } } : { bytes: offset, torn: { offset, bytes: bytes.length - offset } };
     }
     if (!headerRead) {
       const header = read.payload as SegmentHeader;
@@ -175,29 +208,11 @@ async function readSegment(
         apply(entry);
         expected++;
       }
+      lastSeq = seq;
     }
     offset = read.next;
   }
-  if (!headerRead && last && bytes.length === 0) return { bytes: 0 };
-  if (!headerRead) throw refuse(path, 0, 'an empty segment in the middle of the journal');
-  return { bytes: bytes.length };
-}
-
-/**
- * Whether the bad record at `offset` is where writes a crash interrupted
- * begin: it runs past the end of the file, or it is zeros, or it ends in
- * zeros (the space allocated ahead, which the write did not reach). Flushes
- * overlap, so records written after it may have reached the disk while it
- * did not; none of them was answered (batches are answered in order, each
- * only once it and all before it are on disk), so they go with it. A
- * record that is all there (its JSON ends in `}`) but does not check out is
- * corruption, not a crash, and is refused.
- */
-function cutShort(bytes: Buffer, offset: number, kind: 'torn' | 'corrupt'): boolean {
-  if (kind === 'torn') return true;
-  const length = bytes.readUInt32BE(offset);
-  const end = offset + RECORD_HEADER_BYTES + length;
-  return length === 0 || (end <= bytes.length && bytes[end - 1] === 0);
+  return headerRead ? { bytes: bytes.length } : { bytes: 0, empty: true };
 }
 
 /** Whether every byte from `offset` to the end is zero. */

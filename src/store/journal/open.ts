@@ -12,6 +12,7 @@ import { folderIdentity, prepareFolder } from './files.ts';
 import { JournalLog } from './journal-log.ts';
 import { loadJournal } from './load.ts';
 import { lockFolder } from './lock.ts';
+import { JournalPositions } from './positions.ts';
 
 /** Options for {@link openJournalStorage}. */
 export interface JournalStorageOptions {
@@ -42,8 +43,8 @@ export async function openJournalStorage(options: JournalStorageOptions): Promis
     const { identity, created } = await folderIdentity(dir);
     const started = Date.now();
     const loaded = await loadJournal(dir, { epoch: identity.epoch, historyCapacity: options.historyCapacity ?? 10_000 });
-    if (loaded.torn !== undefined) {
-      logger.warn('the journal ended in a record cut short (a crash during a write); it was cut off', { ...loaded.torn, seq: loaded.seq });
+    for (const tail of loaded.torn) {
+      logger.warn('a segment ended in a record cut short (a crash during a write) with nothing valid after it; it was cut off', { ...tail, seq: loaded.seq });
     }
     logger.info(created ? 'new data folder' : 'journal loaded', { dir, seq: loaded.seq, orders: loaded.orders.size, snapshot: loaded.snapshot?.name ?? null, segments: loaded.segments.length, ms: Date.now() - started });
     const log = await JournalLog.continue(
@@ -64,6 +65,7 @@ export async function openJournalStorage(options: JournalStorageOptions): Promis
       log,
       initial: { orders: [...loaded.orders.values()], position: { seq: loaded.seq, epoch: identity.epoch } },
       trackingKey: options.trackingKey ?? identity.trackingKey,
+      positions: new JournalPositions(dir),
     };
   } catch (error) {
     await lock.release();

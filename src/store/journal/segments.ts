@@ -6,7 +6,7 @@
  * for a resume older than the memory holds.
  */
 
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OrderEvent } from '../../protocol/orders.ts';
 import { segmentName, syncFolder, writeAll } from './files.ts';
@@ -72,6 +72,8 @@ export async function newSegment(dir: string, epoch: string, firstSeq: number, p
     await syncFolder(dir);
   } catch (error) {
     await handle.close();
+    // A segment this call created and could not start (a full disk) would sit empty in the middle of the journal.
+    if (reuse === undefined) await unlink(join(dir, name)).catch(() => undefined);
     throw error;
   }
   segment.bytes = bytes.length;
@@ -79,27 +81,41 @@ export async function newSegment(dir: string, epoch: string, firstSeq: number, p
 }
 
 /**
+ * Cut a segment that appends no longer go to at the end of its records: a
+ * closed segment then ends at its last valid record, not in space
+ * allocated ahead. Its records are all durable, and the cut is made
+ * durable too.
+ * @param segment the segment, its handle still open
+ */
+export async function closeSegment(segment: Segment): Promise<void> {
+  try {
+    await segment.handle.truncate(segment.bytes);
+    await segment.handle.datasync();
+    segment.allocated = segment.bytes;
+  } finally {
+    await segment.handle.close().catch(() => undefined);
+  }
+}
+
+/**
  * The events after `after` read back from segment files, at most `limit`;
  * 'reset' when they do not reach back to `after + 1` (a compaction removed
  * a file meanwhile) or do not read back.
  * @param dir the data folder
- * @param older the segments before the current one, oldest first
- * @param current the segment appends go to, and how many of its bytes are durable (only those are read)
+ * @param segments the older segments and the current one, oldest first, each with where its durable records end (only those are read)
  * @param after the last seq the reader has
  * @param limit the most events to return
  */
-export async function readSegmentEvents(dir: string, older: readonly string[], current: { name: string; bytes: number }, after: number, limit: number): Promise<readonly OrderEvent[] | 'reset'> {
+export async function readSegmentEvents(dir: string, segments: readonly { name: string; bytes: number }[], after: number, limit: number): Promise<readonly OrderEvent[] | 'reset'> {
   const events: OrderEvent[] = [];
-  // Older segments are read to their end; the current one only as far as it is durable.
-  const files: readonly { name: string; bytes?: number }[] = [...older.map((name) => ({ name })), current];
-  for (const file of files) {
+  for (const file of segments) {
     let bytes: Buffer;
     try {
       bytes = await readFile(join(dir, file.name));
     } catch {
       return 'reset'; // removed by a compaction meanwhile
     }
-    const end = file.bytes ?? bytes.length;
+    const end = Math.min(file.bytes, bytes.length);
     let offset = 0;
     let header = true;
     while (offset < end && events.length < limit) {

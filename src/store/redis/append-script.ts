@@ -14,20 +14,34 @@ import { versionBefore, type Change } from '../../domain/decide.ts';
 import { encodeOrder } from '../../protocol/encode.ts';
 import type { Order } from '../../protocol/orders.ts';
 import type { IdempotencyClaim, IdempotencyRecord } from '../ports.ts';
+import type { CommandSender } from './deadline.ts';
+import type { AppliedMark } from './history-check.ts';
 import type { RedisKeys } from './keys.ts';
-import { arrayReply, integerReply, stringReply, UnexpectedReplyError, type RedisConnection } from './replies.ts';
+import { arrayReply, integerReply, stringReply, UnexpectedReplyError } from './replies.ts';
 
 /**
  * KEYS: epoch, seq, events, orders, the idempotency key's record (or the
  * seq key again when there is no claim).
  * ARGV: epoch, order id, version before, version after (0: delete), event
  * type, order JSON, previous status ('' if none), stream length kept,
- * the idempotency record without its seq ('' if no claim), its TTL in ms.
+ * the idempotency record without its seq ('' if no claim), its TTL in ms,
+ * the seq the writer's instance has applied and the digest of that entry
+ * ('' if unknown).
+ * The applied seq is checked first: a Redis whose head is behind it, or
+ * whose entry there is another event, lost history (see history-check.ts),
+ * and a seq given out now could be one clients already saw: refused, so
+ * nothing is answered that the history does not hold.
  * Written so that no call can fail after the first write: a script that
  * errs half-way keeps what it wrote.
  */
 const APPEND_LUA = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'epoch'} end
+local applied = tonumber(ARGV[11])
+if applied > 0 then
+  if tonumber(redis.call('GET', KEYS[2]) or '0') < applied then return {'lost'} end
+  local at = redis.call('XREVRANGE', KEYS[3], '0-' .. applied, '-', 'COUNT', 1)
+  if #at == 1 and (at[1][1] ~= '0-' .. applied or (ARGV[12] ~= '' and redis.sha1hex(at[1][2][2]) ~= ARGV[12])) then return {'lost'} end
+end
 local stored = redis.call('HGET', KEYS[4], ARGV[2])
 local version = 0
 if stored then version = tonumber(string.match(stored, '^(%d+):')) end
@@ -57,19 +71,22 @@ export type ScriptOutcome =
   | { readonly kind: 'conflict'; readonly headSeq: number }
   | { readonly kind: 'duplicate'; readonly record: IdempotencyRecord }
   /** The epoch key is gone or another: Redis lost the history this instance serves. */
-  | { readonly kind: 'epoch' };
+  | { readonly kind: 'epoch' }
+  /** Redis is behind, or holds another event at, the seq the writer's instance applied: it lost history. */
+  | { readonly kind: 'lost' };
 
 /**
  * Run the append script: by its hash, and with its text when Redis does
  * not have it cached (after a restart, or the first time).
- * @param connection the command connection
+ * @param connection sends the commands (with a deadline)
  * @param keys the history's keys
  * @param epoch the epoch this instance serves
+ * @param applied the last event this instance applied
  * @param change what decide() returned
  * @param claim the create's idempotency key
  * @param maxLength entries the stream keeps at least
  */
-export async function runAppend(connection: RedisConnection, keys: RedisKeys, epoch: string, change: Change, claim: IdempotencyClaim | undefined, maxLength: number): Promise<ScriptOutcome> {
+export async function runAppend(connection: CommandSender, keys: RedisKeys, epoch: string, applied: AppliedMark, change: Change, claim: IdempotencyClaim | undefined, maxLength: number): Promise<ScriptOutcome> {
   const order = change.order;
   // Cached: the order comes back through the tail as the same object (see RedisLog), and goes to the sockets in this JSON.
   const orderJson = encodeOrder(order);
@@ -79,6 +96,7 @@ export async function runAppend(connection: RedisConnection, keys: RedisKeys, ep
     '5', keys.epoch, keys.seq, keys.events, keys.orders, claim === undefined ? keys.seq : keys.idempotency(claim.key),
     epoch, order.id, String(versionBefore(change)), change.type === 'order.deleted' ? '0' : String(order.version),
     change.type, orderJson, change.type === 'order.updated' ? change.previousStatus : '', String(maxLength), record, ttl,
+    String(applied.seq), applied.digest,
   ];
   let reply: unknown;
   try {
@@ -100,6 +118,7 @@ function scriptOutcome(reply: unknown): ScriptOutcome {
     case 'duplicate':
       return { kind, record: parseIdempotencyRecord(stringReply(value, 'idempotency record') ?? '') };
     case 'epoch':
+    case 'lost':
       return { kind };
     default:
       throw new UnexpectedReplyError(`append script answered ${String(kind)}`);

@@ -20,11 +20,18 @@ export interface RedisKeys {
   readonly orders: string;
   /** The tracking key, hex, set once. */
   readonly trackingKey: string;
+  /** Written by a probe while Redis refuses writes for lack of memory, to learn when it takes them again. */
+  readonly memoryProbe: string;
   /**
    * The key under which an idempotency key's record lives.
    * @param key the idempotency key, already scoped to the caller
    */
   idempotency(key: string): string;
+  /**
+   * The key under which a durable consumer's position lives.
+   * @param name the consumer's name
+   */
+  consumer(name: string): string;
 }
 
 /**
@@ -39,7 +46,9 @@ export function redisKeys(prefix: string): RedisKeys {
     events: `${tag}:events`,
     orders: `${tag}:orders`,
     trackingKey: `${tag}:tracking-key`,
+    memoryProbe: `${tag}:memory-probe`,
     idempotency: (key) => `${tag}:idempotency:${key}`,
+    consumer: (name) => `${tag}:consumer:${name}`,
   };
 }
 

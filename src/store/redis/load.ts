@@ -13,7 +13,8 @@
 import type { Order, OrderEvent } from '../../protocol/orders.ts';
 import type { LoadedState } from '../ports.ts';
 import { entryId, type RedisKeys } from './keys.ts';
-import { arrayReply, eventOf, integerReply, streamEntries, stringReply, UnexpectedReplyError, type RedisConnection } from './replies.ts';
+import type { CommandSender } from './deadline.ts';
+import { arrayReply, eventOf, integerReply, streamEntries, stringReply, UnexpectedReplyError } from './replies.ts';
 
 /** Orders asked for per HSCAN, and events per XRANGE: big enough to be quick, small enough not to stall Redis. */
 const BATCH = 1000;
@@ -27,7 +28,7 @@ const LOAD_ATTEMPTS = 3;
  * @param keys the history's keys
  * @param epoch the history's epoch
  */
-export async function loadOrders(connection: RedisConnection, keys: RedisKeys, epoch: string): Promise<LoadedState> {
+export async function loadOrders(connection: CommandSender, keys: RedisKeys, epoch: string): Promise<LoadedState> {
   for (let attempt = 1; ; attempt++) {
     const start = integerReply((await connection.sendCommand(['GET', keys.seq])) ?? '0', 'seq');
     const orders = await scanOrders(connection, keys);
@@ -38,7 +39,7 @@ export async function loadOrders(connection: RedisConnection, keys: RedisKeys, e
 }
 
 /** Every order in the hash, as the scan met it. */
-async function scanOrders(connection: RedisConnection, keys: RedisKeys): Promise<Map<string, Order>> {
+async function scanOrders(connection: CommandSender, keys: RedisKeys): Promise<Map<string, Order>> {
   const orders = new Map<string, Order>();
   let cursor = '0';
   do {
@@ -58,7 +59,7 @@ async function scanOrders(connection: RedisConnection, keys: RedisKeys): Promise
  * of the stream. Returns the seq of the last event read, or `undefined`
  * when the stream no longer holds the event after `start`.
  */
-async function catchUp(connection: RedisConnection, keys: RedisKeys, orders: Map<string, Order>, start: number): Promise<number | undefined> {
+async function catchUp(connection: CommandSender, keys: RedisKeys, orders: Map<string, Order>, start: number): Promise<number | undefined> {
   let seq = start;
   for (;;) {
     const entries = streamEntries(await connection.sendCommand(['XRANGE', keys.events, `(${entryId(seq)}`, '+', 'COUNT', String(BATCH)]));

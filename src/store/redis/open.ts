@@ -9,8 +9,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../../support/logger.ts';
 import type { Storage } from '../ports.ts';
+import { DEFAULT_COMMAND_TIMEOUT_MS, withDeadline, type CommandSender } from './deadline.ts';
+import { markAt } from './history-check.ts';
 import { redisKeys, type RedisKeys } from './keys.ts';
 import { loadOrders } from './load.ts';
+import { RedisPositions } from './positions.ts';
 import { RedisLog, type CommandFailure } from './redis-log.ts';
 import { stringReply, type RedisConnection } from './replies.ts';
 
@@ -22,9 +25,6 @@ export const DEFAULT_STREAM_LENGTH = 100_000;
 
 /** How long start-up waits for Redis before giving up, in milliseconds. */
 const CONNECT_TIMEOUT_MS = 10_000;
-
-/** How long a command may wait for its answer, in milliseconds; then the write is answered 503 (outcome unknown). */
-const COMMAND_TIMEOUT_MS = 5000;
 
 /** Longest pause between reconnection attempts, in milliseconds: Redis back means writes back within about this. */
 const MAX_RECONNECT_DELAY_MS = 1000;
@@ -39,6 +39,13 @@ export interface RedisStorageOptions {
   readonly streamLength?: number;
   /** Events kept in memory for replays and late tails. @default 10000 */
   readonly historyCapacity?: number;
+  /**
+   * How long a command on a request's path may wait for Redis, in
+   * milliseconds; then a write is answered 503 (outcome unknown), and a
+   * Redis silent this long turns the instance not ready.
+   * @default 5000
+   */
+  readonly commandTimeoutMs?: number;
   /** The tracking key from configuration; otherwise the one kept in Redis. */
   readonly trackingKey?: Buffer;
   readonly logger: Logger;
@@ -62,34 +69,39 @@ export async function openRedisStorage(options: RedisStorageOptions): Promise<St
       commandOptions: { timeout },
       socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS) },
     });
-  const commands = make('liveorders', COMMAND_TIMEOUT_MS);
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const commands = make('liveorders', commandTimeoutMs);
   let lastError: Error | undefined;
   commands.on('error', (error) => (lastError = error));
   try {
     await withTimeout(commands.connect(), CONNECT_TIMEOUT_MS, () => `cannot reach Redis at ${where} (${lastError?.message ?? 'no answer'}): start redis-server, or set REDIS_URL`);
     const keys = redisKeys(options.prefix);
-    const identity = await historyIdentity(commands, keys);
+    const withinDeadline: CommandSender = { sendCommand: (args) => withDeadline(commands.sendCommand(args), Math.max(commandTimeoutMs, CONNECT_TIMEOUT_MS), args[0] ?? 'a command') };
+    const identity = await historyIdentity(withinDeadline, keys);
     const started = Date.now();
-    const initial = await loadOrders(commands, keys, identity.epoch);
+    const initial = await loadOrders(withinDeadline, keys, identity.epoch);
+    const applied = await markAt(withinDeadline, keys, initial.position.seq);
     const historyCapacity = options.historyCapacity ?? 10_000;
     options.logger.info('orders loaded from Redis', { redis: where, prefix: options.prefix, seq: initial.position.seq, orders: initial.orders.length, ms: Date.now() - started });
     const classify = (error: unknown): CommandFailure =>
       error instanceof redis.ClientOfflineError || error instanceof redis.ClientClosedError ? 'not-sent' : error instanceof redis.ErrorReply ? 'refused' : 'unknown';
     const log = new RedisLog({
       commands,
+      connectCommands: () => make('liveorders', commandTimeoutMs),
+      commandTimeoutMs,
+      trackingKeyHex: identity.trackingKey.toString('hex'),
       // The tail blocks for seconds at a time: no command timeout on its connection (the watchdog looks after it instead).
       connectTail: () => make('liveorders-tail', 0),
       classify,
       keys,
       epoch: identity.epoch,
-      after: initial.position.seq,
+      applied,
       streamLength: Math.max(options.streamLength ?? DEFAULT_STREAM_LENGTH, historyCapacity),
-      historyCapacity,
       where,
       logger: options.logger,
       onSinkError: options.onSinkError,
     });
-    return { mode: 'redis', shared: true, log, initial, trackingKey: options.trackingKey ?? identity.trackingKey };
+    return { mode: 'redis', shared: true, log, initial, trackingKey: options.trackingKey ?? identity.trackingKey, positions: new RedisPositions(log.sender, keys) };
   } catch (error) {
     commands.destroy();
     throw error;
@@ -97,7 +109,7 @@ export async function openRedisStorage(options: RedisStorageOptions): Promise<St
 }
 
 /** The epoch and tracking key: set once, by whichever instance comes first, then read by all. */
-async function historyIdentity(commands: RedisConnection, keys: RedisKeys): Promise<{ epoch: string; trackingKey: Buffer }> {
+async function historyIdentity(commands: CommandSender, keys: RedisKeys): Promise<{ epoch: string; trackingKey: Buffer }> {
   await commands.sendCommand(['SET', keys.epoch, randomUUID(), 'NX']);
   await commands.sendCommand(['SET', keys.trackingKey, randomBytes(16).toString('hex'), 'NX']);
   const epoch = stringReply(await commands.sendCommand(['GET', keys.epoch]), 'epoch');

@@ -29,8 +29,14 @@ export interface StreamReaderOptions {
   readonly stream: string;
   /** The seq of the last event already delivered. */
   readonly after: number;
-  /** Takes each batch, in order. */
-  readonly deliver: (events: readonly OrderEvent[]) => void;
+  /** Takes each batch, in order, with the JSON of its last entry as stored (what the history checks compare). */
+  readonly deliver: (events: readonly OrderEvent[], lastJson: string) => void;
+  /**
+   * Asked on each (re)connected connection before it reads: whether the
+   * history is still the one delivered so far. False stops the reader (its
+   * owner has taken over); a rejection is asked again after a pause.
+   */
+  readonly beforeReading?: (client: RedisConnection) => Promise<boolean>;
   /** Told when reading cannot go on (a gap, an entry that is not ours). */
   readonly onFailure: (code: string, message: string) => void;
 }
@@ -45,6 +51,8 @@ export class StreamReader {
   /** Whether the last read succeeded (reads are current), as opposed to failing while Redis is away. */
   #current = false;
   #stopped = false;
+  /** The connection that (re)connected and has not been checked yet ({@link StreamReaderOptions.beforeReading}). */
+  #unchecked: RedisConnection | undefined;
   /** Connections replaced because they stopped answering. */
   replacedConnections = 0;
 
@@ -91,6 +99,7 @@ export class StreamReader {
     const client = this.#options.connect();
     // Errors are retried by the loop; the command connection reports the outage.
     client.on('error', () => undefined);
+    client.on('ready', () => (this.#unchecked = client));
     client.connect().catch(() => undefined);
     return client;
   }
@@ -102,6 +111,19 @@ export class StreamReader {
       if (!client.isReady) {
         this.#current = false;
         await pause(OFFLINE_POLL_MS);
+        continue;
+      }
+      if (this.#unchecked === client && this.#options.beforeReading !== undefined) {
+        let same: boolean;
+        try {
+          same = await this.#options.beforeReading(client);
+        } catch {
+          this.#current = false;
+          await pause(OFFLINE_POLL_MS);
+          continue;
+        }
+        if (!same) return;
+        if (this.#unchecked === client) this.#unchecked = undefined;
         continue;
       }
       let reply: unknown;
@@ -124,22 +146,24 @@ export class StreamReader {
   /** Deliver what a read brought; false when reading must stop. */
   #take(reply: unknown): boolean {
     let events: OrderEvent[];
+    let lastJson: string;
     try {
       const entries = xreadEntries(reply);
       if (entries.length === 0) return true;
       events = entries.map(eventOf);
+      lastJson = entries[entries.length - 1]!.json;
     } catch (error) {
       this.#options.onFailure('EBADDATA', `the event stream holds an entry this backend did not write: ${(error as Error).message}`);
       return false;
     }
     for (let i = 0; i < events.length; i++) {
       if (events[i]!.seq !== this.#delivered + 1 + i) {
-        this.#options.onFailure('EBEHIND', `the event stream no longer holds seq ${this.#delivered + 1 + i} (it was trimmed while this instance was away); restart this instance to load the orders again`);
+        this.#options.onFailure('EBEHIND', `the event stream no longer holds seq ${this.#delivered + 1 + i} (it was trimmed while this instance was away, or the history was lost)`);
         return false;
       }
     }
     this.#delivered = events[events.length - 1]!.seq;
-    this.#options.deliver(events);
+    this.#options.deliver(events, lastJson);
     return true;
   }
 }

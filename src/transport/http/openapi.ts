@@ -317,7 +317,13 @@ export function buildOpenApiDocument(routes: readonly RouteInfo[]): Json {
     paths,
     components: {
       schemas: { ...SCHEMAS, OrderList: { type: 'array', items: ref('Order') } },
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A role token (admin, operator, viewer); none in open mode' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A role token (admin, operator, viewer), or a JWT of the identity provider (AUTH_JWKS_URL) whose role claim grants one; none in open mode',
+        },
+      },
     },
   };
 }
@@ -349,9 +355,19 @@ function operationObject(operation: Operation, action: Action, what: string): Js
   };
 }
 
+/** The challenge of a 401 (RFC 6750), with a role token or an identity provider's JWT alike. */
+const WWW_AUTHENTICATE: Json = {
+  description: 'Bearer realm="liveorders"; with error="invalid_token" when a token was sent and refused (unknown, expired, signed by a key the identity provider does not publish)',
+  required: true,
+  schema: { type: 'string', pattern: '^Bearer realm="liveorders"' },
+};
+
 function response(status: number, schema: string | null, mediaType = 'application/json'): Json {
   const description = STATUS_TEXT[status] ?? 'Answer';
-  const headers = { 'X-Request-Id': { description: "the request's id", schema: { type: 'string' } } };
+  const headers = {
+    'X-Request-Id': { description: "the request's id", schema: { type: 'string' } },
+    ...(status === 401 ? { 'WWW-Authenticate': WWW_AUTHENTICATE } : {}),
+  };
   if (schema === null) return mediaType === 'application/json' && status === 204 ? { description, headers } : { description, headers, content: { [mediaType]: {} } };
   return { description, headers, content: { [mediaType]: { schema: ref(schema) } } };
 }

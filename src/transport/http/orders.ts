@@ -22,6 +22,7 @@ import {
 } from '../../protocol.ts';
 import type { Committed } from '../../store/ports.ts';
 import { createOrderFor, trackingTokenOf, type CreatedForClient } from '../create-order.ts';
+import { STORAGE_RETRY_AFTER_SECONDS } from '../../store/errors.ts';
 import type { ApiContext, RouteMatch } from './context.ts';
 import { filterParams, parseListQuery, searchOrders } from './order-search.ts';
 import { CLOSE_AFTER_RESPONSE, readJsonBody, sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
@@ -72,11 +73,18 @@ export function getOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResp
   const order = ctx.orders.get(id);
   if (order !== undefined) return sendOrder(res, 200, order);
   if (ctx.catchUp === undefined) return sendProblem(res, orderNotFound(id));
-  return ctx.catchUp().then(() => {
+  return ctx.catchUp().then((reached) => {
     const caughtUp = ctx.orders.get(id);
-    if (caughtUp === undefined) sendProblem(res, orderNotFound(id));
-    else sendOrder(res, 200, caughtUp);
+    if (caughtUp !== undefined) return sendOrder(res, 200, caughtUp);
+    // Not found, but without reaching the shared history's head (Redis silent or away): the order may well exist.
+    if (!reached && !ctx.health().ready) return sendProblem(res, storageUnreachable());
+    sendProblem(res, orderNotFound(id));
   });
+}
+
+/** A lookup this instance could not settle: the shared history may hold the order, and storage cannot be asked now. */
+function storageUnreachable(): ProtocolError {
+  return new ProtocolError('LO_ERR_UNAVAILABLE', 'This instance does not hold the order and cannot reach the storage to look for it; try again later', { retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS });
 }
 
 /** `PUT` or `PATCH /api/orders/ID/status`, honouring `If-Match`. */

@@ -1,7 +1,8 @@
 /**
  * @module transport/http/page
  * Serves the browser page: `client/index.html` (the board), `client/track.html`
- * (the customer tracking page at `/track/TOKEN`), the TypeScript in `client/`
+ * (the customer tracking page at `/track/TOKEN`, with the shop's name written
+ * in when there is one), the TypeScript in `client/`
  * bundled by esbuild on first request (once per process, then cached), and
  * the stylesheet. Only these fixed paths are served, so no request can reach
  * another file. A browser asking for any other page gets a friendly HTML 404
@@ -49,7 +50,20 @@ const ASSETS: Readonly<Record<string, () => Promise<Asset>>> = {
 
 /** The customer tracking page, served at every well-formed `/track/TOKEN`. */
 const TRACKING_PAGE = '/track.html';
-const TRACKING_ASSET = (): Promise<Asset> => readAsset('track.html', 'text/html; charset=utf-8');
+/** The tracking page's default brand, which the shop's name replaces. */
+const TRACKING_BRAND = '<span id="track-brand" class="track-brand">Order tracking</span>';
+
+/**
+ * The tracking page, with `shopName` (HTML-escaped) in place of "Order tracking" when there is one.
+ * @param shopName the shop's name, '' for none
+ */
+async function trackingAsset(shopName: string): Promise<Asset> {
+  const page = await readAsset('track.html', 'text/html; charset=utf-8');
+  if (shopName === '') return page;
+  const html = page.body.toString('utf8');
+  if (!html.includes(TRACKING_BRAND)) throw new Error('client/track.html lost its #track-brand element');
+  return asset(Buffer.from(html.replace(TRACKING_BRAND, TRACKING_BRAND.replace('>Order tracking<', `>${escapeHtml(shopName)}<`))), page.contentType);
+}
 /** The HTML answer to a browser asking for a page that does not exist. */
 const NOT_FOUND_PAGE = '/not-found.html';
 const NOT_FOUND_ASSET = (): Promise<Asset> => readAsset('not-found.html', 'text/html; charset=utf-8');
@@ -60,13 +74,18 @@ const cache = new Map<string, Promise<Asset>>();
 /**
  * Create the page handler.
  * @param options.logger where build failures are reported
+ * @param options.shopName the shop's name for the tracking page ('' or absent: none)
  */
-export function createPageHandler(options: { logger: Logger }): PageHandler {
+export function createPageHandler(options: { logger: Logger; shopName?: string }): PageHandler {
+  const shopName = options.shopName ?? '';
+  // The cache is shared by every server in the process; servers with another shop name get their own page.
+  const trackingPath = `${TRACKING_PAGE}\n${shopName}`;
+  const trackingPage = (): Promise<Asset> => trackingAsset(shopName);
   return async (req, res, url) => {
     // Every tracking link is the same page, which reads the token from its path.
     const tracking = trackingTokenInPath(url.pathname) !== undefined;
-    const path = tracking ? TRACKING_PAGE : url.pathname;
-    const produce = tracking ? TRACKING_ASSET : ASSETS[path];
+    const path = tracking ? trackingPath : url.pathname;
+    const produce = tracking ? trackingPage : ASSETS[path];
     const readOnly = req.method === 'GET' || req.method === 'HEAD';
     if (produce === undefined) {
       // A person following a broken link (a cut-off tracking link, say) reads a page, not JSON;
@@ -135,6 +154,10 @@ export async function bundleClient(): Promise<Asset> {
   const output = result.outputFiles[0];
   if (output === undefined) throw new Error('esbuild produced no output');
   return asset(Buffer.from(output.contents), 'text/javascript; charset=utf-8');
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function asset(body: Buffer, contentType: string): Asset {

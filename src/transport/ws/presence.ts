@@ -6,14 +6,14 @@
  * most one order, so this holds at most one entry per open socket.
  */
 
-import type { PresenceCounts, WatcherKind } from '../../protocol.ts';
+import type { PresenceCounts, Role, WatcherKind } from '../../protocol.ts';
 import type { Principal } from '../../security/auth.ts';
 import type { Session } from './session-state.ts';
 
 /**
  * The kind of watcher a principal is (also the role `/api/stats` says the
  * caller is seen as). Open mode (no tokens) can do all an admin can, so it
- * counts as one. Exhaustive on purpose: a new kind of principal must say
+ * counts as one; a signed-in user as the highest of its roles. Exhaustive on purpose: a new kind of principal must say
  * what it counts as.
  * @param principal who holds the socket
  */
@@ -25,7 +25,16 @@ export function watcherKind(principal: Principal): WatcherKind {
       return principal.role;
     case 'tracking':
       return 'customer';
+    case 'user':
+      return highestRole(principal.roles);
   }
+}
+
+/** A signed-in user counts as the highest of its roles; one with none can do no more than a viewer. */
+function highestRole(roles: readonly Role[]): Role {
+  if (roles.includes('admin')) return 'admin';
+  if (roles.includes('operator')) return 'operator';
+  return 'viewer';
 }
 
 /** No watchers: a fresh object each time (callers may keep it). */
@@ -44,11 +53,17 @@ export class Presence {
    * @param orderId the order, or undefined for none
    */
   set(session: Session, orderId: string | undefined): void {
-    if (session.watching === orderId) return;
+    const before = session.watchedOrder;
+    if (before?.orderId === orderId) return;
+    // Uncounted as the kind it was counted as: a `refresh` may have changed the principal's roles since.
+    if (before !== undefined) this.#add(before.orderId, before.kind, -1);
+    if (orderId === undefined) {
+      session.watchedOrder = undefined;
+      return;
+    }
     const kind = watcherKind(session.principal);
-    if (session.watching !== undefined) this.#add(session.watching, kind, -1);
-    session.watching = orderId;
-    if (orderId !== undefined) this.#add(orderId, kind, 1);
+    session.watchedOrder = { orderId, kind };
+    this.#add(orderId, kind, 1);
   }
 
   /**

@@ -92,6 +92,7 @@ export function buildSnapshot(orders: OrderReader, view: View, limit: number): S
  */
 export function openSession(ctx: SyncContext, session: Session, request: OpenRequest, waited = false): void {
   const { view, resume } = request;
+  session.watching = { view, limit: request.limit };
   if (session.principal.kind === 'tracking') return openTrackingSession(ctx, session, request);
   if (resume === undefined) return startView(ctx, session, view, request.limit);
   if (resume.epoch !== ctx.orders.position.epoch) return startView(ctx, session, view, request.limit, true);
@@ -195,8 +196,10 @@ function openTrackingSession(ctx: SyncContext, session: Session, request: OpenRe
  * @param reset mark the snapshot as replacing a resume that could not be honoured
  */
 export function startView(ctx: SyncContext, session: Session, view: View, limit: number, reset = false): void {
+  session.watching = { view, limit };
   if (session.snapshotInFlight === true) {
-    session.pendingView = { view, limit };
+    // A reset still owed is kept when a newer view replaces the pending one.
+    session.pendingView = reset || session.pendingView?.reset === true ? { view, limit, reset: true } : { view, limit };
     return;
   }
   const { seq } = ctx.orders.position;
@@ -226,7 +229,20 @@ function takePendingView(ctx: SyncContext, session: Session): void {
   const next = session.pendingView;
   if (next === undefined || !session.socket.open) return;
   session.pendingView = undefined;
-  startView(ctx, session, next.view, next.limit);
+  startView(ctx, session, next.view, next.limit, next.reset === true);
+}
+
+/**
+ * The history was replaced (Redis lost it and the instance loaded it
+ * again): send the client a fresh snapshot of what it watches, marked
+ * `reset`, and route events to it from that snapshot's seq.
+ * @param ctx shared context
+ * @param session the client
+ */
+export function resetView(ctx: SyncContext, session: Session): void {
+  const watching = session.watching;
+  if (watching === undefined || !session.socket.open) return;
+  startView(ctx, session, watching.view, watching.limit, true);
 }
 
 function countsOf(orders: readonly Order[]): SnapshotMessage['counts'] {

@@ -1,5 +1,5 @@
 /**
- * @module store/projection
+ * @module node/projection
  * The local projection: every order this instance knows, with its indexes,
  * as of a position in the history. It is the only writer of that state, and
  * it changes only by applying events from the log's tail, in `seq` order.
@@ -10,21 +10,23 @@
 import { ORDER_STATUSES, type OrderStatus } from '../domain/statuses.ts';
 import type { Position } from '../protocol/messages.ts';
 import type { Order, OrderEvent, StatusCounts } from '../protocol/orders.ts';
-import type { ListQuery, LoadedState, OrderPage, OrderReader } from './ports.ts';
+import type { ListQuery, LoadedState, OrderPage, OrderReader } from '../store/ports.ts';
 import { SortedIds, mergeDescending } from './sorted-ids.ts';
 
 /** A command waiting for the projection to reach its seq. */
 interface Waiter {
   readonly seq: number;
   readonly resolve: () => void;
+  /** The history was replaced before the seq came: it may never come. */
+  readonly abandon: (error: Error) => void;
 }
 
 /** Orders and indexes, fed by events. */
 export class OrderProjection implements OrderReader {
-  readonly #orders = new Map<string, Order>();
-  readonly #all = new SortedIds();
-  readonly #byStatus = new Map<OrderStatus, SortedIds>(ORDER_STATUSES.map((s) => [s, new SortedIds()]));
-  readonly #epoch: string;
+  #orders = new Map<string, Order>();
+  #all = new SortedIds();
+  #byStatus = new Map<OrderStatus, SortedIds>(ORDER_STATUSES.map((s) => [s, new SortedIds()]));
+  #epoch: string;
   #seq: number;
   /** Waiting commands, by increasing seq (commits resolve in order). */
   #waiters: Waiter[] = [];
@@ -34,6 +36,25 @@ export class OrderProjection implements OrderReader {
     this.#epoch = initial.position.epoch;
     this.#seq = initial.position.seq;
     for (const order of initial.orders) this.#add(order);
+  }
+
+  /**
+   * Start over from another history (a shared backend lost its history and
+   * loaded it again): every order and index replaced, and every command
+   * still waiting for a seq of the old history told it may never come.
+   * @param state the orders and position loaded again
+   * @param abandoned what waiting commands fail with (their write may or may not be in the new history)
+   */
+  reset(state: LoadedState, abandoned: Error): void {
+    this.#orders = new Map();
+    this.#all = new SortedIds();
+    this.#byStatus = new Map(ORDER_STATUSES.map((s) => [s, new SortedIds()]));
+    this.#epoch = state.position.epoch;
+    this.#seq = state.position.seq;
+    for (const order of state.orders) this.#add(order);
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.abandon(abandoned);
   }
 
   get position(): Position {
@@ -125,12 +146,12 @@ export class OrderProjection implements OrderReader {
    */
   reached(seq: number): Promise<void> {
     if (seq <= this.#seq) return Promise.resolve();
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const waiters = this.#waiters;
       // Nearly always the newest commit, so it goes last; otherwise keep them in seq order.
       let at = waiters.length;
       while (at > 0 && waiters[at - 1]!.seq > seq) at--;
-      waiters.splice(at, 0, { seq, resolve });
+      waiters.splice(at, 0, { seq, resolve, abandon: reject });
     });
   }
 
@@ -145,10 +166,17 @@ export class OrderProjection implements OrderReader {
   reachedWithin(seq: number, timeoutMs: number): Promise<boolean> {
     if (seq <= this.#seq) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const waiter: Waiter = { seq, resolve: () => {
-        clearTimeout(timer);
-        resolve(true);
-      } };
+      const waiter: Waiter = {
+        seq,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+        abandon: () => {
+          clearTimeout(timer);
+          resolve(false);
+        },
+      };
       const timer = setTimeout(() => {
         // Gone from the list, so a client that asks again and again leaves nothing behind.
         this.#waiters = this.#waiters.filter((w) => w !== waiter);
