@@ -79,6 +79,33 @@ describe('operator tools on the board', () => {
     await page.locator('#bulk-clear').click().catch(() => undefined);
   });
 
+  test('the compact board has the checkbox in every row, the badge clear of the name, and moves the selection', async () => {
+    const moving = await h.createOrder('Compact Bulk One');
+    const other = await h.createOrder('Compact Bulk Two');
+    // The longest badge, to check the first column holds checkbox, id and badge.
+    for (const order of [moving, other]) await request(h.srv.base, 'PUT', `/api/orders/${order.id}/status`, { status: 'processing' });
+    for (const width of [1180, 1280]) {
+      const page = await h.openBoard('?view=compact', { viewport: { width, height: 800 } });
+      await card(page, other.id).locator('.badge', { hasText: 'processing' }).waitFor();
+      const rows = await page.locator('#orders .card').evaluateAll((cards) => cards.map((c) => {
+        const box = c.querySelector('input.select-card')!.getBoundingClientRect();
+        const badge = c.querySelector('.badge')!.getBoundingClientRect();
+        const name = c.querySelector('.customer')!.getBoundingClientRect();
+        return { id: c.getAttribute('data-order-id'), checkbox: box.width > 0 && box.height > 0, badgeRight: badge.right, nameLeft: name.left };
+      }));
+      for (const row of rows) {
+        assert.ok(row.checkbox, `row ${row.id} shows its checkbox at ${width} px`);
+        assert.ok(row.badgeRight <= row.nameLeft, `row ${row.id}: the badge (right ${row.badgeRight}) runs into the name (left ${row.nameLeft}) at ${width} px`);
+      }
+      if (width === 1280) {
+        for (const order of [moving, other]) await card(page, order.id).locator('input.select-card').check();
+        await page.locator('#bulk-moves button[data-bulk-status="shipped"]').click();
+        await serverEventually(async () => (await serverOrder(moving.id)).status === 'shipped' && (await serverOrder(other.id)).status === 'shipped', 'both rows shipped');
+      }
+      await page.close();
+    }
+  });
+
   test('the detail says who watches the order, and follows a customer opening the tracking page', async () => {
     const order = await h.createOrder('Watched Wanda');
     const page = await h.openBoard('', { bypassCSP: true });
