@@ -70,6 +70,29 @@ describe('the OpenAPI document', () => {
     assert.throws(() => assertMatchesOpenApi('GET', '/nowhere', 404, 'application/problem+json', { title: 'x' }), /does not match/);
   });
 
+  test('every 401 documents its WWW-Authenticate challenge, and the answers carry it', async () => {
+    type Header = { schema: { pattern: string } };
+    const paths = OPENAPI_DOCUMENT.paths as Record<string, Record<string, { responses?: Record<string, { headers?: Record<string, Header> }> }>>;
+    let documented = 0;
+    for (const [path, item] of Object.entries(paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        const unauthorized = operation.responses?.['401'];
+        if (unauthorized === undefined) continue;
+        documented++;
+        assert.ok(unauthorized.headers?.['WWW-Authenticate'] !== undefined, `${method} ${path}: its 401 documents WWW-Authenticate`);
+      }
+    }
+    assert.ok(documented > 5, `${documented} operations document a 401`);
+    const pattern = new RegExp(paths['/api/stats']!.get!.responses!['401']!.headers!['WWW-Authenticate']!.schema.pattern);
+    const none = await request(srv.base, 'GET', '/api/stats');
+    assert.equal(none.status, 401);
+    assert.match(none.headers.get('www-authenticate') ?? '', pattern);
+    const refused = await request(srv.base, 'GET', '/api/stats', undefined, { Authorization: 'Bearer not-a-token-of-this-service-at-all' });
+    assert.equal(refused.status, 401);
+    assert.match(refused.headers.get('www-authenticate') ?? '', pattern);
+    assert.match(refused.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
+  });
+
   test('every route, called by the role it is for, answers what the document says', async () => {
     // request() checks each JSON answer against the document; here each status is asserted too.
     const created = await request(srv.base, 'POST', '/api/orders', orderBody('OpenAPI'), { ...auth('operator'), 'Idempotency-Key': 'openapi-1' });
