@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { validate, compileErrors } from '@readme/openapi-parser';
-import type { CreatedOrder, Role } from '../src/protocol.ts';
+import { CLIENT_MESSAGE_TYPES, type CreatedOrder, type Role } from '../src/protocol.ts';
 import { buildOpenApiDocument, openApiPath } from '../src/transport/http/openapi.ts';
 import { ROUTE_TABLE } from '../src/transport/http/router.ts';
 import { assertMatchesOpenApi, OPENAPI_DOCUMENT } from './openapi-check.ts';
@@ -33,8 +33,10 @@ describe('the OpenAPI document', () => {
     const result = await validate(structuredClone(served.body) as Parameters<typeof validate>[0]);
     assert.ok(result.valid, result.valid ? '' : compileErrors(result));
     assert.equal(result.specification, 'OpenAPI');
-    const index = (await request(srv.base, 'GET', '/api')).body as { openapi: string; routes: { path: string }[] };
+    const index = (await request(srv.base, 'GET', '/api')).body as { openapi: string; routes: { path: string }[]; websocket: { messages: string } };
     assert.equal(index.openapi, `${srv.base}/api/openapi.json`);
+    // The index names every message a client may send (refresh and watch came from two branches at once).
+    for (const type of CLIENT_MESSAGE_TYPES) assert.match(index.websocket.messages, new RegExp(`\\b${type}\\b`), `the index names ${type}`);
     assert.ok(index.routes.some((r) => r.path === '/api/openapi.json'));
   });
 

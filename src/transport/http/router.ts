@@ -8,7 +8,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ProtocolError, type Result } from '../../protocol.ts';
+import { CLIENT_MESSAGE_TYPES, ProtocolError, type Result } from '../../protocol.ts';
 import { seesStorageLocation, type Principal } from '../../security/auth.ts';
 import { corsHeaders } from '../../security/edge.ts';
 import { ACCESS_POLICY, type Action } from '../../security/policy.ts';
@@ -229,7 +229,7 @@ function getIndex(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): v
     auth: ctx.access.enabled ? 'Authorization: Bearer TOKEN on every route but /healthz, /api and /api/track' : 'open: no token needed (loopback only)',
     routes,
     openapi: `${base}/api/openapi.json`,
-    websocket: { url: `${base.replace(/^http/, 'ws')}/ws`, watch: 'npm run -s watch', messages: 'ping, subscribe, createOrder, updateStatus, watch (docs/protocol.md)' },
+    websocket: { url: `${base.replace(/^http/, 'ws')}/ws`, watch: 'npm run -s watch', messages: `${CLIENT_MESSAGE_TYPES.join(', ')} (docs/protocol.md)` },
   };
   sendEncodedJson(res, 200, JSON.stringify(index, null, 2));
 }
