@@ -13,6 +13,9 @@ import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
 import { ConnectCache } from './fanout/connect-cache.ts';
 import { Hub, type FanOut, type HubOptions } from './fanout/hub.ts';
+import { FanOutLagSampler } from './observe/fanout-lag.ts';
+import { Metrics } from './observe/metrics.ts';
+import { SentMessages } from './observe/sent-messages.ts';
 import { DEFAULT_OPTIONS, validateOptions, withoutUndefined, type ServerOptions } from './options.ts';
 import { CLOSE_CODES, ProtocolError, ok, toWireError, type OrderEvent, type Result, type Role } from './protocol.ts';
 import { AccessControl, hostNotAllowed } from './security/access.ts';
@@ -47,6 +50,8 @@ export interface LiveOrdersServer {
   readonly commands: Commands;
   readonly hub: FanOut;
   readonly storage: Storage;
+  /** This server's metrics (`GET /metrics`); webhook and email senders count their attempts here. */
+  readonly metrics: Metrics;
   /** The open WebSocket connections. */
   readonly webSockets: ReadonlySet<WebSocket>;
   /** The epoch of the history this instance serves. */
@@ -100,14 +105,31 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   const startedAt = Date.now();
 
   const ring = new EventRing(opts.eventLogCapacity, initial.position.seq);
-  const hubOptions: HubOptions = { onSendError: (_s, error) => logger.error('websocket send failed', { error }) };
+  // Read when scraped, from counts the endpoint, the sessions and the projection keep anyway.
+  const sentMessages = new SentMessages();
+  const metrics = new Metrics({
+    connectionsByRole: () => ws.connectionsByRole(),
+    messagesSent: () => sentMessages.counts(),
+    resumes: () => resumes,
+    slowClientsDropped: () => ws.stats().slowSubscribersDropped,
+    ordersByStatus: () => projection.counts(),
+  });
+  const fanOutLag = new FanOutLagSampler(metrics);
+  const hubOptions: HubOptions = {
+    onSendError: (_s, error) => logger.error('websocket send failed', { error }),
+    onFlushed: (events) => fanOutLag.flushed(events),
+  };
   const hub = options.createFanOut?.(hubOptions) ?? new Hub(hubOptions);
   const tracking = new TrackingTokens(storage.trackingKey);
   // Everything this instance holds is fed from the tail, its own writes included: the projection, then the ring and the hub.
   const { projection, commands, stop: stopTail } = startCore(storage, {
     // Ids are made in runs whose tracking tokens are enciphered in one call (order-id.ts).
     newId: options.newId ?? createOrderIdGenerator({ onRun: (ids) => tracking.prepare(ids) }),
-    onEvents: (events) => feed(ring, hub, events, logger),
+    onEvents: (events) => {
+      feed(ring, hub, events, logger);
+      fanOutLag.take(events);
+    },
+    onAppend: (seconds) => metrics.observeAppend(seconds),
     onReload: (state) => {
       // What was queued of the old history goes out first; then each socket gets a reset snapshot of the new one.
       hub.flush();
@@ -126,6 +148,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     tracking,
     allowedHosts: opts.allowedHosts,
     ...(options.jwt === undefined ? {} : { jwt: options.jwt, logger }),
+    ...(opts.metricsToken === undefined ? {} : { metricsToken: opts.metricsToken }),
   });
   if (!access.enabled && opts.allowOpenNetwork && !isLoopback(opts.host)) {
     logger.warn('open mode on a network address: anyone who can reach this port can read, change and delete every order', { host: opts.host });
@@ -150,6 +173,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     allowedOrigins: opts.allowedOrigins,
     allowedHosts: opts.allowedHosts,
     logger,
+    sent: sentMessages,
   });
   const api: ApiContext = {
     orders: projection,
@@ -174,11 +198,12 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
       return { ...log.health(), seq: projection.seq, storage: withoutLocation(log.stats()) };
     },
     onCommandFailure: storageFailure,
+    metrics,
   };
   const page: PageHandler | undefined = opts.servePage ? createPageHandler({ logger, shopName: opts.shopName }) : undefined;
 
   const inFlight = new InFlightRequests();
-  const requestLog = new RequestLog(logger);
+  const requestLog = new RequestLog(logger, metrics.http);
   const handlerFailed = (req: IncomingMessage, res: ServerResponse, error: unknown): void => {
     logger.error('request handler failed', { error, method: req.method, url: req.url });
     sendProblem(res, toWireError(error));
@@ -213,6 +238,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     commands,
     hub,
     storage,
+    metrics,
     webSockets: ws.sockets,
     get epoch() {
       return log.epoch;
