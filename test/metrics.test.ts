@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { configFromEnv } from '../src/config.ts';
+import { PER_HANDLE_METRICS } from '../src/observe/metrics.ts';
 import { AccessControl } from '../src/security/access.ts';
 import { ACCESS_POLICY, permits, type Action } from '../src/security/policy.ts';
 import { connect, orderBody, postOrder, request, startServer, TestClient, waitFor, type TestServer } from './helpers.ts';
@@ -133,6 +134,8 @@ describe('GET /metrics in open mode, from loopback', () => {
     for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
       assert.ok(families.has(name), `${name} is there`);
     }
+    // Those list every handle or file descriptor at each scrape: their cost grows with every open socket.
+    for (const name of PER_HANDLE_METRICS) assert.ok(!families.has(name), `${name} is left out`);
     const expected: Record<string, [MetricType, string[]]> = {
       liveorders_websocket_connections: ['gauge', ['role']],
       liveorders_messages_sent_total: ['counter', ['type']],

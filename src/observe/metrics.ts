@@ -42,6 +42,16 @@ export const SENT_MESSAGE_TYPES = ['snapshot', 'events', 'resumed', 'ack', 'erro
 /** One of {@link SENT_MESSAGE_TYPES}. */
 export type SentMessageType = (typeof SENT_MESSAGE_TYPES)[number];
 
+/**
+ * Default metrics whose cost grows with every open socket: at each scrape
+ * they list every libuv handle (`process._getActiveHandles()`), every
+ * active resource (`process.getActiveResourcesInfo()`) or every file
+ * descriptor (`readdirSync('/proc/self/fd')`), which with 20,000 sockets
+ * costs the event loop tens of milliseconds. Open sockets are
+ * `liveorders_websocket_connections`.
+ */
+export const PER_HANDLE_METRICS = ['nodejs_active_handles', 'nodejs_active_handles_total', 'nodejs_active_resources', 'nodejs_active_resources_total', 'process_open_fds'] as const;
+
 /** Seconds: storage appends take from tens of microseconds (memory) to tens of milliseconds (an fsync on a slow disk). */
 const APPEND_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
@@ -208,6 +218,7 @@ export class Metrics implements AttemptMetrics, AppendMetrics, FanOutLagMetrics 
     if (!this.#defaultsStarted) {
       this.#defaultsStarted = true;
       collectDefaultMetrics({ register: this.registry });
+      for (const name of PER_HANDLE_METRICS) this.registry.removeSingleMetric(name);
     }
     return this.registry.metrics();
   }
