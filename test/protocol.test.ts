@@ -34,8 +34,9 @@ import {
   VALID_CLIENT_MESSAGES,
   VALID_SERVER_MESSAGES,
 } from './fixtures/messages.ts';
-import { memoryStorage, startCore, type Core } from '../src/store.ts';
-import { createOrderIdGenerator } from '../src/store/order-id.ts';
+import { startCore, type Core } from '../src/node.ts';
+import { memoryStorage } from '../src/store.ts';
+import { createOrderIdGenerator } from '../src/node/order-id.ts';
 
 /** A core over a fresh memory backend. */
 const newCore = (): Core => startCore(memoryStorage(), { newId: createOrderIdGenerator() });
