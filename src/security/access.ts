@@ -192,7 +192,7 @@ export class AccessControl {
     const rule: AccessRule = ACCESS_POLICY[action];
     if (!permits(principal, action, target.orderId)) return fail(forbidden(principal, rule));
     if (principal.kind === 'open' && rule.loopbackWhenOpen === true && !isLoopback(target.address)) {
-      return fail(new ProtocolError('LO_ERR_FORBIDDEN', `Without tokens only this machine may ${rule.what}; send METRICS_TOKEN as a bearer token`));
+      return fail(new ProtocolError('LO_ERR_FORBIDDEN', `Without tokens only this machine may ${rule.what}; from elsewhere, set METRICS_TOKEN and send it as a bearer token`));
     }
     return rule.limited ? this.#limitWrite(principal, target.address) : ok(undefined);
   }
