@@ -8,7 +8,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { configFromEnv } from '../src/config.ts';
+import { FanOutLagSampler } from '../src/observe/fanout-lag.ts';
 import { PER_HANDLE_METRICS } from '../src/observe/metrics.ts';
+import { typeOf } from '../src/observe/sent-messages.ts';
+import type { OrderEvent } from '../src/protocol.ts';
+import { createLogger } from '../src/support/logger.ts';
 import { AccessControl } from '../src/security/access.ts';
 import { ACCESS_POLICY, permits, type Action } from '../src/security/policy.ts';
 import { connect, orderBody, postOrder, request, startServer, TestClient, waitFor, type TestServer } from './helpers.ts';
@@ -286,6 +290,55 @@ describe('GET /metrics in open mode, from loopback', () => {
     assert.equal(valueOf(families, 'liveorders_webhook_attempts_total', 'liveorders_webhook_attempts_total', { outcome: 'timeout' }), 2);
     assert.equal(valueOf(families, 'liveorders_webhook_attempts_total', 'liveorders_webhook_attempts_total', { outcome: 'failed' }), 0);
     assert.equal(valueOf(families, 'liveorders_email_attempts_total', 'liveorders_email_attempts_total', { outcome: 'sent' }), 1);
+  });
+});
+
+describe('metrics with the request log quiet, and their parts', () => {
+  test('with LOG_LEVEL=warn (no request lines) HTTP requests are still counted', async (t) => {
+    const srv = await startServer({ logger: createLogger({ level: 'warn', sink: () => undefined }) });
+    t.after(() => srv.close());
+    await postOrder(srv.base);
+    await request(srv.base, 'GET', '/api/orders');
+    const families = await scrape(srv);
+    assert.equal(valueOf(families, 'liveorders_http_requests_total', 'liveorders_http_requests_total', { route: '/api/orders', code_class: '2xx' }), 2);
+  });
+
+  test('the fan-out lag sampler times one event at a time, and only one a flush wrote', () => {
+    const lags: number[] = [];
+    let now = 0;
+    const sampler = new FanOutLagSampler({ observeFanOutLag: (seconds) => lags.push(seconds) }, () => now);
+    const event = (seq: number): OrderEvent => ({ type: 'order.deleted', seq, order: { id: `id-${seq}` } as OrderEvent['order'] });
+    sampler.take([event(1), event(2)]);
+    now = 5;
+    sampler.take([event(3)]); // one at a time: not timed
+    now = 7;
+    sampler.flushed([event(1), event(2), event(3)]);
+    assert.deepEqual(lags, [0.007], 'from the batch with seq 2 to the flush that carried it');
+    sampler.take([event(4)]);
+    now = 9;
+    sampler.flushed([event(5)]); // a flush past it without it: event 4 went to no socket
+    assert.deepEqual(lags, [0.007]);
+    sampler.take([event(6)]);
+    now = 10;
+    sampler.flushed([event(6)]);
+    assert.deepEqual(lags, [0.007, 0.001]);
+  });
+
+  test('every server message type is told from its first bytes', () => {
+    const messages: Record<string, string> = {
+      snapshot: '{"type":"snapshot","seq":1}',
+      events: '{"type":"events","events":[]}',
+      resumed: '{"type":"resumed"}',
+      ack: '{"type":"ack"}',
+      error: '{"type":"error"}',
+      pong: '{"type":"pong"}',
+      refreshed: '{"type":"refreshed","exp":1}',
+      other: '{"type":"hello"}',
+    };
+    for (const [type, text] of Object.entries(messages)) assert.equal(typeOf(Buffer.from(text)), type, text);
+    assert.equal(typeOf(Buffer.from('[]')), 'other');
+    assert.equal(typeOf(Buffer.from('{"t"')), 'other');
+    assert.equal(typeOf(Buffer.from('{"type":"e"}')), 'other');
   });
 });
 

@@ -15,11 +15,11 @@ const TYPE_AT = 9;
 /** `{"t`: the opening every server message has. */
 const OPENING = [0x7b, 0x22, 0x74] as const;
 
-const CHAR = { a: 0x61, e: 0x65, p: 0x70, r: 0x72, s: 0x73, v: 0x76 } as const;
+const CHAR = { a: 0x61, e: 0x65, f: 0x66, p: 0x70, r: 0x72, s: 0x73, v: 0x76 } as const;
 
 /** Counts of messages sent, by type. */
 export class SentMessages {
-  readonly #counts: Record<SentMessageType, number> = { snapshot: 0, events: 0, resumed: 0, ack: 0, error: 0, pong: 0, other: 0 };
+  readonly #counts: Record<SentMessageType, number> = { snapshot: 0, events: 0, resumed: 0, ack: 0, error: 0, pong: 0, refreshed: 0, other: 0 };
 
   /**
    * Count one message that was sent.
@@ -40,12 +40,13 @@ export class SentMessages {
  * @param payload the message's JSON text
  */
 export function typeOf(payload: Uint8Array): SentMessageType {
-  if (payload.length <= TYPE_AT + 1 || payload[0] !== OPENING[0] || payload[1] !== OPENING[1] || payload[2] !== OPENING[2]) return 'other';
+  if (payload.length <= TYPE_AT + 2 || payload[0] !== OPENING[0] || payload[1] !== OPENING[1] || payload[2] !== OPENING[2]) return 'other';
   switch (payload[TYPE_AT]) {
     case CHAR.s:
       return 'snapshot';
     case CHAR.r:
-      return 'resumed';
+      // resumed, refreshed
+      return payload[TYPE_AT + 2] === CHAR.s ? 'resumed' : payload[TYPE_AT + 2] === CHAR.f ? 'refreshed' : 'other';
     case CHAR.a:
       return 'ack';
     case CHAR.p:
