@@ -123,6 +123,8 @@ describe('the OpenAPI document', () => {
       ['GET', '/api/stats', 'viewer', undefined, 200],
       ['GET', '/api/stats', 'admin', undefined, 200],
       ['GET', '/healthz', undefined, undefined, 200],
+      ['GET', '/metrics', 'admin', undefined, 200],
+      ['GET', '/metrics', 'operator', undefined, 403],
       ['GET', '/ws', undefined, undefined, 426],
       ['DELETE', `/api/orders/${other.id}`, 'admin', undefined, 204],
       ['DELETE', `/api/orders/${other.id}`, 'admin', undefined, 404],

@@ -265,6 +265,8 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   'GET /api/track/TRACKING_TOKEN': { operationId: 'trackOrder', parameters: [TRACKING_TOKEN], ok: [200, 'Order'], errors: [404] },
   'GET /api/stats': { operationId: 'getStats', ok: [200, 'Stats'], errors: [] },
   'GET /healthz': { operationId: 'getHealth', ok: [200, 'Health'], errors: [503] },
+  // Prometheus text exposition (version 0.0.4); 404 when the server keeps no metrics.
+  'GET /metrics': { operationId: 'getMetrics', ok: [200, null, 'text/plain'], errors: [404] },
   'GET /ws': { operationId: 'findWebSocket', ok: [426, 'Problem', 'application/problem+json'], errors: [] },
 };
 
@@ -321,7 +323,7 @@ export function buildOpenApiDocument(routes: readonly RouteInfo[]): Json {
         bearer: {
           type: 'http',
           scheme: 'bearer',
-          description: 'A role token (admin, operator, viewer), or a JWT of the identity provider (AUTH_JWKS_URL) whose role claim grants one; none in open mode',
+          description: 'A role token (admin, operator, viewer), or a JWT of the identity provider (AUTH_JWKS_URL) whose role claim grants one; none in open mode. METRICS_TOKEN opens /metrics and nothing else',
         },
       },
     },

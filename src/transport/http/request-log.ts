@@ -4,11 +4,15 @@
  * is sane, else made here), and one `info` line per request: method, path
  * (no query, tracking tokens redacted), status, duration and that id. The
  * id is echoed in the answer's header and in problem bodies (io.ts); the
- * line is not prepared when `info` is off (`LOG_LEVEL=warn`).
+ * line is not prepared when `info` is off (`LOG_LEVEL=warn`), and a logged
+ * request costs a start time on the response, one shared listener and the
+ * line itself. The same listener records the request's metrics
+ * (observe/http-metrics.ts).
  */
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpMetrics } from '../../observe/http-metrics.ts';
 import type { Logger } from '../../support/logger.ts';
 
 /** Where a request's start time is kept: a property of its response, so no map or closure per request. */
@@ -61,8 +65,9 @@ export function requestIdField(res: ServerResponse): Record<string, string> {
   return id === undefined ? {} : { [REQUEST_ID_HEADER]: id };
 }
 
-/** Logs each request once its response is done. */
+/** Logs each request, and records its metrics, once its response is done. */
 export class RequestLog {
+  /** Whether anything (the log line, the metrics) waits for the response to close. */
   readonly #enabled: boolean;
   /** One listener shared by every response ('close' fires once, finished or not); `this` is the response. */
   readonly #closed: (this: LoggedResponse) => void;
@@ -70,25 +75,32 @@ export class RequestLog {
   readonly #prefix = randomBytes(3).toString('hex');
   #next = 0;
 
-  /** @param logger where lines go; requests are logged only when it writes `info` */
-  constructor(logger: Logger) {
-    this.#enabled = logger.enabled?.('info') ?? true;
+  /**
+   * @param logger where lines go; requests are logged only when it writes `info`
+   * @param metrics where each request's route, status class and duration are recorded
+   */
+  constructor(logger: Logger, metrics?: HttpMetrics) {
+    const logging = logger.enabled?.('info') ?? true;
+    this.#enabled = logging || metrics !== undefined;
     this.#closed = function (this: LoggedResponse): void {
+      const ms = performance.now() - (this[STARTED] ?? 0);
+      metrics?.observe(this, ms / 1000);
+      if (!logging) return;
       const finished = this.writableFinished;
       logger.info('request', {
         id: this[REQUEST_ID],
         method: this.req.method,
         path: loggedPath(this.req.url),
         status: finished ? this.statusCode : 0,
-        ms: Math.round((performance.now() - (this[STARTED] ?? 0)) * 10) / 10,
+        ms: Math.round(ms * 10) / 10,
         ...(finished ? {} : { aborted: true }),
       });
     };
   }
 
   /**
-   * Give a request its id and note its start; its line is written when the
-   * response closes.
+   * Give a request its id and note its start; its line is written (and its
+   * metrics recorded) when the response closes.
    * @param req the request
    * @param res its response
    * @returns the request's id

@@ -14,12 +14,14 @@ import { ClientSocket } from './client-socket.ts';
 import { isAllowedOrigin } from '../../security/edge.ts';
 import { writeRawProblem } from '../http/io.ts';
 import { RepeatedLog, type Logger } from '../../support/logger.ts';
+import type { ConnectionRole } from '../../observe/metrics.ts';
+import type { SentMessages } from '../../observe/sent-messages.ts';
 import { CLOSE_CODES, ProtocolError, WS_BEARER_PREFIX, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type Result } from '../../protocol.ts';
 import type { RequestTarget } from '../http/request-target.ts';
 import { TokenBucket } from '../../security/rate-limit.ts';
 import { handleClientMessage, type Session, type SessionContext } from './session.ts';
 import type { PresenceCounts } from '../../protocol.ts';
-import { noWatchers, watcherKind } from './presence.ts';
+import { watcherKind } from './presence.ts';
 import { openSession, resetView } from './sync.ts';
 import { armExpiry, disarmExpiry } from './token-expiry.ts';
 
@@ -47,6 +49,8 @@ export interface WsEndpointOptions {
   /** Configured host names: pages served from them may connect too. */
   readonly allowedHosts: readonly string[];
   readonly logger: Logger;
+  /** Counts every message sent, by type, for the metrics. @default not counted */
+  readonly sent?: SentMessages;
 }
 
 /** Paths that accept a WebSocket upgrade: `/ws`, and `/` for the original demo's clients. */
@@ -83,9 +87,9 @@ export class WsEndpoint {
   #nextId = 1;
   #accepting = true;
   #slowDropped = 0;
+  /** Open connections by who they are, for the metrics. */
+  readonly #byRole: Record<ConnectionRole, number> = { admin: 0, operator: 0, viewer: 0, customer: 0, open: 0 };
   #floodsClosed = 0;
-  /** Open connections by who holds them (open mode counts as admin). */
-  readonly #byKind: PresenceCounts = noWatchers();
 
   /** @param options see {@link WsEndpointOptions} */
   constructor(options: WsEndpointOptions) {
@@ -105,7 +109,15 @@ export class WsEndpoint {
 
   /** Connection counters. */
   stats(): WsEndpointStats {
-    return { connections: this.#sockets.size, connectionsByRole: { ...this.#byKind }, slowSubscribersDropped: this.#slowDropped, floodingClientsClosed: this.#floodsClosed };
+    const { open, ...byRole } = this.#byRole;
+    // Open mode can do all an admin can, so the stats count it as one (the metrics keep it apart).
+    const connectionsByRole: PresenceCounts = { ...byRole, admin: byRole.admin + open };
+    return { connections: this.#sockets.size, connectionsByRole, slowSubscribersDropped: this.#slowDropped, floodingClientsClosed: this.#floodsClosed };
+  }
+
+  /** Open connections by who they are (a copy). */
+  connectionsByRole(): Readonly<Record<ConnectionRole, number>> {
+    return { ...this.#byRole };
   }
 
   /** Open connections. */
@@ -242,19 +254,21 @@ export class WsEndpoint {
 
   #track(ws: WebSocket, principal: Principal, address: string): Session {
     const connection = this.#nextId++;
+    const role = connectionRole(principal);
+    this.#byRole[role]++;
     this.#sockets.add(ws);
     this.#alive.add(ws);
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     const subscriber = new ClientSocket(ws, {
       highWaterMark: this.#options.highWaterMark,
       closeGraceMs: this.#options.closeGraceMs,
+      ...(this.#options.sent === undefined ? {} : { sent: this.#options.sent }),
       onSlow: (buffered) => {
         this.#slowDropped++;
         this.#clientWarnings.warn('dropping slow websocket client', { buffered, conn: connection });
       },
     });
     const session: Session = { socket: subscriber, principal, address };
-    this.#byKind[watcherKind(principal)]++;
     const messages = new TokenBucket(this.#options.messagesPerSecond * MESSAGE_BURST_SECONDS, Date.now());
     this.#sessions.set(ws, session);
     armExpiry(session);
@@ -266,12 +280,12 @@ export class WsEndpoint {
     ws.on('close', () => {
       disarmExpiry(session);
       this.#sockets.delete(ws);
+      this.#byRole[role]--;
       const left = (this.#perAddress.get(address) ?? 1) - 1;
       if (left === 0) this.#perAddress.delete(address);
       else this.#perAddress.set(address, left);
       this.#options.sessions.hub.unsubscribe(subscriber);
       this.#options.sessions.presence.set(session, undefined);
-      this.#byKind[watcherKind(principal)]--;
     });
     ws.on('message', (data, isBinary) => {
       this.#alive.add(ws); // any traffic proves the peer is there
@@ -306,6 +320,17 @@ export class WsEndpoint {
       ws.ping();
     }
   }
+}
+
+/**
+ * Who a connection is, as a metrics label: its role (a signed-in user's
+ * highest), `customer` for a tracking token, `open` without tokens. The
+ * same mapping as presence and the stats' caller ({@link watcherKind}),
+ * with open mode kept apart.
+ */
+function connectionRole(principal: Principal): ConnectionRole {
+  // A scraper opens no socket (the access table lets it read the metrics only); labelled as main's metrics did.
+  return principal.kind === 'open' || principal.kind === 'scraper' ? 'open' : watcherKind(principal);
 }
 
 /** `?status=a,b&order=ID&limit=N` on the WebSocket URL chooses the initial view. */

@@ -27,6 +27,9 @@ export function watcherKind(principal: Principal): WatcherKind {
       return 'customer';
     case 'user':
       return highestRole(principal.roles);
+    case 'scraper':
+      // METRICS_TOKEN opens the metrics only: never a socket or the stats, so this is for exhaustiveness; the least.
+      return 'viewer';
   }
 }
 
