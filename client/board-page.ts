@@ -5,10 +5,11 @@
  * animation frame however many messages arrive.
  */
 
-import { changeStatus, createOrder, downloadWithBearer, getOrder, getTrackingToken, listOrders, probeAccess, setBearerToken } from './api.ts';
+import { changeStatus, changeStatuses, createOrder, downloadWithBearer, getOrder, getPresence, getTrackingToken, listOrders, probeAccess, setBearerToken } from './api.ts';
 import { openConnection, type Connection, type ConnectionStatus } from './connection.ts';
 import { ANNOUNCE_INTERVAL_MS, TOAST_WINDOW_MS, announcement, createBatcher, createdToast } from './notify.ts';
 import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from './state.ts';
+import { PresenceWatch } from './presence-watch.ts';
 import { pollStats, type StatsPoller, type StatsReading } from './stats.ts';
 import { detailHash, detailHashTarget, formatFilter, parseFilter, type Filter } from './url-state.ts';
 import { isolate } from './ui/dom.ts';
@@ -83,14 +84,20 @@ class BoardPage {
   #staleSince: string | undefined;
   /** Offline until started: the page connects once it knows it may read. */
   #connection: Connection = { send: () => false, retryNow: () => undefined, close: () => undefined };
+  /** Set while the page waits for a fresh token after the server closed the socket at its expiry. */
+  #renewal: ((token: string) => void) | undefined;
   /** Creates sent and not yet answered; other people's new-order toasts wait for them. */
   #creating = 0;
   readonly #ownIds = new Set<string>();
   readonly #toasts = createBatcher<Order>(TOAST_WINDOW_MS, (created) => this.#toastCreated(created), { hold: () => this.#creating > 0 });
   readonly #announcements = createBatcher<OrderEvent>(ANNOUNCE_INTERVAL_MS, (events) => this.#announce(events), { leading: true });
 
+  /** Tells the server which order's detail is open, and shows who else watches it. */
+  readonly #presence: PresenceWatch;
+
   constructor(ui: BoardUi) {
     this.#ui = ui;
+    this.#presence = new PresenceWatch({ send: (message) => this.#connection.send(message), fetch: getPresence, show: (counts) => ui.presence.show(counts) });
     this.#state = initialState(viewOf(this.#filter));
     setBearerToken(this.#token);
   }
@@ -121,6 +128,11 @@ class BoardPage {
         }
         return;
       }
+      case 'bulkMove': {
+        const result = await changeStatuses(action.orders, action.status);
+        this.#ui.selection.showResult(action.status, result.ok ? result.value : result.error.detail);
+        return;
+      }
       case 'filter':
         return this.applyFilter(action.filter, true);
       case 'showMore':
@@ -131,6 +143,7 @@ class BoardPage {
       case 'retry':
         return this.#connection.retryNow();
       case 'login':
+        if (this.#renewal !== undefined) return this.#renewed(action.token);
         sessionStorage.setItem(TOKEN_KEY, action.token);
         location.reload(); // start over with the token: one code path for signed-in pages
         return;
@@ -276,7 +289,31 @@ class BoardPage {
       onProtocolError: (text) => console.warn('liveorders: ignored a frame this page does not understand', text.slice(0, 200)),
       // Start over: the access probe then says the token was refused and asks for another.
       onRevoked: () => location.reload(),
+      renewToken: () => this.#askForFreshToken(),
     });
+  }
+
+  /** The sign-in took at expiry (4001): ask for a fresh token, keeping the board (and where it was) behind the form. */
+  #askForFreshToken(): Promise<string> {
+    this.#ui.signIn.showLogin('Your sign-in has expired. Sign in again with a fresh access token to go on where you left off.');
+    return new Promise((resolve) => (this.#renewal = resolve));
+  }
+
+  /** A token typed while a fresh one is awaited: if the server takes it, the stream reconnects with it and resumes. */
+  async #renewed(token: string): Promise<void> {
+    setBearerToken(token);
+    const probe = await probeAccess();
+    if (!probe.ok && (probe.error.status === 401 || probe.error.status === 403)) {
+      setBearerToken(this.#token);
+      this.#ui.signIn.showLogin(`That token was refused: ${probe.error.detail}`);
+      return;
+    }
+    const resolve = this.#renewal;
+    this.#renewal = undefined;
+    this.#token = token;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    this.#ui.signIn.showBoard(true);
+    resolve?.(token);
   }
 
   #onStatus(status: ConnectionStatus): void {
@@ -288,10 +325,13 @@ class BoardPage {
         this.#stats = pollStats((reading) => {
           this.#reading = reading;
           this.#showNumbers();
+          this.#ui.admin.show(reading === undefined ? undefined : { stats: reading.stats.all, eventsPerSecond: reading.eventsPerSecond });
         });
       } else if (!this.#connected) {
         this.#stats.refresh();
       }
+      // A new socket watches nothing: tell it which order's detail is open.
+      this.#presence.reconnected();
       this.#staleSince = undefined;
       this.#ui.form.clearNetworkProblem();
     } else {
@@ -408,6 +448,7 @@ class BoardPage {
       this.#frame = 0;
       const start = performance.now();
       this.#ui.render(this.#model());
+      this.#presence.follow(this.#detail.kind === 'order' ? this.#detail.order.id : undefined);
       this.#highlight = [];
       // Visible in the browser's performance panel, and read by bench/page-render.ts.
       performance.measure(RENDER_MEASURE, { start, end: performance.now() });

@@ -7,7 +7,7 @@
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ROLES, fail, ok, type Result, type Role } from '../protocol.ts';
+import { MAX_BEARER_LENGTH, ROLES, fail, ok, type Result, type Role } from '../protocol.ts';
 
 /** Who a request or connection is. */
 export type Principal =
@@ -21,7 +21,21 @@ export type Principal =
       readonly digest: Buffer;
     }
   /** A customer holding one order's tracking token: that order, read only. */
-  | { readonly kind: 'tracking'; readonly orderId: string };
+  | { readonly kind: 'tracking'; readonly orderId: string }
+  /** A Prometheus server holding `METRICS_TOKEN`: the metrics, nothing else. */
+  | { readonly kind: 'scraper' }
+  /** Someone signed in with the identity provider (a verified JWT, security/jwt.ts): its roles, until it expires. */
+  | {
+      readonly kind: 'user';
+      readonly issuer: string;
+      readonly subject: string;
+      /** Possibly none: a valid token without any of our roles may do only what needs no role. */
+      readonly roles: readonly Role[];
+      /** When the token stops being accepted, in milliseconds since 1970 (a socket is closed then). */
+      readonly expiresAt: number;
+      /** The token's `exp`, in seconds since 1970. */
+      readonly exp: number;
+    };
 
 /**
  * Whether `principal` may see where the data lives (the data folder's path,
@@ -32,7 +46,17 @@ export type Principal =
  * @param principal who asks
  */
 export function seesStorageLocation(principal: Principal): boolean {
-  return principal.kind === 'open' || (principal.kind === 'role' && principal.role === 'admin');
+  switch (principal.kind) {
+    case 'open':
+      return true;
+    case 'role':
+      return principal.role === 'admin';
+    case 'user':
+      return principal.roles.includes('admin');
+    case 'tracking':
+    case 'scraper':
+      return false;
+  }
 }
 
 /** Shortest accepted role token: guessing one must be hopeless. */
@@ -114,10 +138,43 @@ export function parseTokenList(text: string): Result<[Role, string][], string> {
  * @param header the raw header
  */
 export function bearerToken(header: string | undefined): string | undefined {
-  const m = /^Bearer +([\x21-\x7e]{1,512})\s*$/i.exec(header ?? '');
+  const m = BEARER_HEADER.exec(header ?? '');
   return m?.[1];
 }
 
+/** `Bearer TOKEN`, the token up to {@link MAX_BEARER_LENGTH} visible ASCII characters (a provider's JWT runs to kilobytes). */
+const BEARER_HEADER = new RegExp(`^Bearer +([\\x21-\\x7e]{1,${MAX_BEARER_LENGTH}})\\s*$`, 'i');
+
 function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
+}
+
+/**
+ * Whether `token` will do as a bearer secret: at least {@link MIN_TOKEN_LENGTH}
+ * visible ASCII characters, so guessing it is hopeless and it fits a header.
+ * @param token a configured secret
+ */
+export function isStrongToken(token: string): boolean {
+  return token.length >= MIN_TOKEN_LENGTH && token.length <= MAX_BEARER_LENGTH && /^[\x21-\x7e]+$/.test(token);
+}
+
+/**
+ * One secret compared in constant time (`METRICS_TOKEN`): what is compared
+ * are SHA-256 digests, of equal length whatever was presented.
+ */
+export class SecretToken {
+  readonly #digest: Buffer;
+
+  /** @param token the configured secret */
+  constructor(token: string) {
+    this.#digest = digest(token);
+  }
+
+  /**
+   * Whether `presented` is the secret.
+   * @param presented a token from a request
+   */
+  matches(presented: string): boolean {
+    return timingSafeEqual(digest(presented), this.#digest);
+  }
 }

@@ -12,7 +12,8 @@ import type { Principal } from './auth.ts';
 /** Who may do an action. */
 export interface AccessRule {
   /**
-   * The roles whose token allows it (with no tokens configured, everyone
+   * The roles whose token allows it (a signed-in user needs one of them
+   * among the roles its token grants; with no tokens configured, everyone
    * may); `anyone`: no credential is asked; `tracking`: the credential is
    * the order's tracking token itself.
    */
@@ -23,6 +24,10 @@ export interface AccessRule {
   readonly limited: boolean;
   /** The end of "The viewer role may not …". */
   readonly what: string;
+  /** Whether `METRICS_TOKEN` opens it (a Prometheus server's credential, good for nothing else). @default false */
+  readonly scraper?: boolean;
+  /** In open mode (no tokens), whether only loopback peers may do it rather than anyone who reaches the port. @default false */
+  readonly loopbackWhenOpen?: boolean;
 }
 
 const EVERY_ROLE: readonly Role[] = ROLES;
@@ -52,8 +57,16 @@ export const ACCESS_POLICY = {
   changeStatus: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
   /** `GET /api/orders/ID/tracking-token`: a shareable capability, so only those who get one when creating may ask again. */
   reissueTrackingToken: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
+  /** `POST /api/orders/status`: one status for many orders, each its own change; one request counts once against the allowance. */
+  changeStatuses: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
+  /** `GET /api/orders/ID/presence`: how many watch an order, by role. Customers never learn of other customers. */
+  readPresence: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'see who watches an order' },
+  /** The `watch` message: a board socket says which order's detail it has open (tracking sockets watch their own order already). */
+  announceWatch: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'announce which order it watches' },
   /** `DELETE /api/orders/ID`. */
   deleteOrder: { roles: ['admin'], ownOrder: false, limited: true, what: 'delete orders' },
+  /** `GET /metrics`: admins, `METRICS_TOKEN`, or in open mode a loopback peer. */
+  readMetrics: { roles: ['admin'], ownOrder: false, limited: false, what: 'read the metrics', scraper: true, loopbackWhenOpen: true },
   /** `GET /api/webhooks`, one endpoint, its deliveries: they show where events go. */
   readWebhooks: { roles: ['admin'], ownOrder: false, limited: false, what: 'see webhooks' },
   /** Create, change, delete, rotate, test and retry webhooks. */
@@ -78,7 +91,13 @@ export function permits(principal: Principal, action: Action, orderId?: string):
       return true;
     case 'role':
       return rule.roles !== 'tracking' && rule.roles.includes(principal.role);
+    case 'user': {
+      const { roles } = rule;
+      return roles !== 'tracking' && principal.roles.some((role) => roles.includes(role));
+    }
     case 'tracking':
       return rule.ownOrder && orderId === principal.orderId;
+    case 'scraper':
+      return rule.scraper === true;
   }
 }

@@ -14,11 +14,16 @@ import { ClientSocket } from './client-socket.ts';
 import { isAllowedOrigin } from '../../security/edge.ts';
 import { writeRawProblem } from '../http/io.ts';
 import { RepeatedLog, type Logger } from '../../support/logger.ts';
-import { CLOSE_CODES, ProtocolError, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest } from '../../protocol.ts';
+import type { ConnectionRole } from '../../observe/metrics.ts';
+import type { SentMessages } from '../../observe/sent-messages.ts';
+import { CLOSE_CODES, ProtocolError, WS_BEARER_PREFIX, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type Result } from '../../protocol.ts';
 import type { RequestTarget } from '../http/request-target.ts';
 import { TokenBucket } from '../../security/rate-limit.ts';
 import { handleClientMessage, type Session, type SessionContext } from './session.ts';
+import type { PresenceCounts } from '../../protocol.ts';
+import { watcherKind } from './presence.ts';
 import { openSession, resetView } from './sync.ts';
+import { armExpiry, disarmExpiry } from './token-expiry.ts';
 
 /** Settings; `createServer` fills every one. */
 export interface WsEndpointOptions {
@@ -44,6 +49,8 @@ export interface WsEndpointOptions {
   /** Configured host names: pages served from them may connect too. */
   readonly allowedHosts: readonly string[];
   readonly logger: Logger;
+  /** Counts every message sent, by type, for the metrics. @default not counted */
+  readonly sent?: SentMessages;
 }
 
 /** Paths that accept a WebSocket upgrade: `/ws`, and `/` for the original demo's clients. */
@@ -55,6 +62,8 @@ export const MESSAGE_BURST_SECONDS = 4;
 /** Counters for `GET /api/stats`. */
 export interface WsEndpointStats {
   readonly connections: number;
+  /** Open connections by role (customers: tracking pages; open mode counts as admin). */
+  readonly connectionsByRole: PresenceCounts;
   /** Sockets closed because they read too slowly (1013). */
   readonly slowSubscribersDropped: number;
   /** Sockets closed because they sent messages too fast (1008). */
@@ -78,6 +87,8 @@ export class WsEndpoint {
   #nextId = 1;
   #accepting = true;
   #slowDropped = 0;
+  /** Open connections by who they are, for the metrics. */
+  readonly #byRole: Record<ConnectionRole, number> = { admin: 0, operator: 0, viewer: 0, customer: 0, open: 0 };
   #floodsClosed = 0;
 
   /** @param options see {@link WsEndpointOptions} */
@@ -98,7 +109,15 @@ export class WsEndpoint {
 
   /** Connection counters. */
   stats(): WsEndpointStats {
-    return { connections: this.#sockets.size, slowSubscribersDropped: this.#slowDropped, floodingClientsClosed: this.#floodsClosed };
+    const { open, ...byRole } = this.#byRole;
+    // Open mode can do all an admin can, so the stats count it as one (the metrics keep it apart).
+    const connectionsByRole: PresenceCounts = { ...byRole, admin: byRole.admin + open };
+    return { connections: this.#sockets.size, connectionsByRole, slowSubscribersDropped: this.#slowDropped, floodingClientsClosed: this.#floodsClosed };
+  }
+
+  /** Open connections by who they are (a copy). */
+  connectionsByRole(): Readonly<Record<ConnectionRole, number>> {
+    return { ...this.#byRole };
   }
 
   /** Open connections. */
@@ -139,7 +158,27 @@ export class WsEndpoint {
       return refuse(new ProtocolError('LO_ERR_RATE_LIMITED', 'Too many connections from this address'));
     }
     const principal = this.#options.access.authenticateUpgrade(req, url);
-    if (!principal.ok) return refuse(principal.error, principal.error.code === 'LO_ERR_UNAUTHORIZED' ? { 'WWW-Authenticate': 'Bearer realm="liveorders"' } : undefined);
+    // An identity provider's token is checked asynchronously (its keys may have to be fetched).
+    if (principal instanceof Promise) {
+      principal.then(
+        (who) => this.#accept(req, socket, head, url, address, who),
+        (error: unknown) => {
+          this.#options.logger.error('websocket authentication failed', { error });
+          refuse(new ProtocolError('LO_ERR_INTERNAL', 'The credential could not be checked; try again'));
+        },
+      );
+      return;
+    }
+    this.#accept(req, socket, head, url, address, principal);
+  }
+
+  /** The rest of an upgrade, once who it is is known. */
+  #accept(req: IncomingMessage, socket: Duplex, head: Buffer, url: RequestTarget, address: string, principal: Result<Principal>): void {
+    // The peer may have left, or shutdown begun, while the token was checked.
+    if (socket.destroyed) return;
+    const refuse = (error: ProtocolError, headers?: Record<string, string>): void => writeRawProblem(socket, error, req.url, headers);
+    if (!this.#accepting) return refuse(new ProtocolError('LO_ERR_UNAVAILABLE', 'The server is shutting down; reconnect in a moment'));
+    if (!principal.ok) return refuse(principal.error, principal.error.code === 'LO_ERR_UNAUTHORIZED' ? { 'WWW-Authenticate': bearerChallenge(req) } : undefined);
     const initial = parseViewRequest(viewQuery(url.searchParams));
     if (!initial.ok) return refuse(initial.error);
     const resume = parseResumePoint(url.searchParams.get('since'), url.searchParams.get('epoch'));
@@ -152,6 +191,8 @@ export class WsEndpoint {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', destroyOnError);
       const session = this.#track(ws, who, address);
+      // A customer on the tracking page watches its order for as long as the socket is open.
+      if (who.kind === 'tracking') this.#options.sessions.presence.set(session, who.orderId);
       openSession(this.#options.sessions, session, {
         view,
         limit: initial.value.limit,
@@ -213,12 +254,15 @@ export class WsEndpoint {
 
   #track(ws: WebSocket, principal: Principal, address: string): Session {
     const connection = this.#nextId++;
+    const role = connectionRole(principal);
+    this.#byRole[role]++;
     this.#sockets.add(ws);
     this.#alive.add(ws);
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     const subscriber = new ClientSocket(ws, {
       highWaterMark: this.#options.highWaterMark,
       closeGraceMs: this.#options.closeGraceMs,
+      ...(this.#options.sent === undefined ? {} : { sent: this.#options.sent }),
       onSlow: (buffered) => {
         this.#slowDropped++;
         this.#clientWarnings.warn('dropping slow websocket client', { buffered, conn: connection });
@@ -227,17 +271,21 @@ export class WsEndpoint {
     const session: Session = { socket: subscriber, principal, address };
     const messages = new TokenBucket(this.#options.messagesPerSecond * MESSAGE_BURST_SECONDS, Date.now());
     this.#sessions.set(ws, session);
+    armExpiry(session);
     ws.on('pong', () => this.#alive.add(ws));
     ws.on('error', (error: Error & { code?: string }) => {
       this.#clientWarnings.warn('websocket error', { error: error.message, code: error.code, conn: connection });
       ws.terminate();
     });
     ws.on('close', () => {
+      disarmExpiry(session);
       this.#sockets.delete(ws);
+      this.#byRole[role]--;
       const left = (this.#perAddress.get(address) ?? 1) - 1;
       if (left === 0) this.#perAddress.delete(address);
       else this.#perAddress.set(address, left);
       this.#options.sessions.hub.unsubscribe(subscriber);
+      this.#options.sessions.presence.set(session, undefined);
     });
     ws.on('message', (data, isBinary) => {
       this.#alive.add(ws); // any traffic proves the peer is there
@@ -274,6 +322,17 @@ export class WsEndpoint {
   }
 }
 
+/**
+ * Who a connection is, as a metrics label: its role (a signed-in user's
+ * highest), `customer` for a tracking token, `open` without tokens. The
+ * same mapping as presence and the stats' caller ({@link watcherKind}),
+ * with open mode kept apart.
+ */
+function connectionRole(principal: Principal): ConnectionRole {
+  // A scraper opens no socket (the access table lets it read the metrics only); labelled as main's metrics did.
+  return principal.kind === 'open' || principal.kind === 'scraper' ? 'open' : watcherKind(principal);
+}
+
 /** `?status=a,b&order=ID&limit=N` on the WebSocket URL chooses the initial view. */
 function viewQuery(params: URLSearchParams): Record<string, unknown> {
   const query: Record<string, unknown> = {};
@@ -284,6 +343,13 @@ function viewQuery(params: URLSearchParams): Record<string, unknown> {
   const limit = params.get('limit');
   if (limit !== null) query.limit = /^\d{1,5}$/.test(limit) ? Number(limit) : limit;
   return query;
+}
+
+/** RFC 6750: a token was presented and refused (bad, expired, unknown) -> invalid_token; none presented -> no error. */
+function bearerChallenge(req: IncomingMessage): string {
+  const offered = req.headers['sec-websocket-protocol'] ?? '';
+  const presented = req.headers.authorization !== undefined || offered.includes(WS_BEARER_PREFIX);
+  return presented ? 'Bearer realm="liveorders", error="invalid_token"' : 'Bearer realm="liveorders"';
 }
 
 function destroyOnError(this: Duplex): void {

@@ -5,14 +5,15 @@
  * (its messages) and sync.ts (its snapshots and resumes).
  */
 
-import type { View } from '../../protocol.ts';
+import type { View, WatcherKind } from '../../protocol.ts';
 import type { Principal } from '../../security/auth.ts';
 import type { SessionSocket } from './client-socket.ts';
 
 /** One connected client: its socket, who it is, and where it connects from. */
 export interface Session {
   readonly socket: SessionSocket;
-  readonly principal: Principal;
+  /** Who it is; replaced when a `refresh` brings a later token of the same user. */
+  principal: Principal;
   readonly address?: string;
   /** Set while a snapshot is queued but not yet written: the next one waits for it. */
   snapshotInFlight?: boolean;
@@ -24,4 +25,8 @@ export interface Session {
   busy?: boolean;
   /** Messages that came while busy, oldest first. */
   waiting?: string[];
+  /** Closes the socket when its identity provider token expires (token-expiry.ts). */
+  expiryTimer?: ReturnType<typeof setTimeout> | undefined;
+  /** The order this socket counts as watching (presence.ts): its tracked order, or the detail a board has open. */
+  watchedOrder?: { readonly orderId: string; readonly kind: WatcherKind } | undefined;
 }
