@@ -12,6 +12,8 @@ import type { WebSocket } from 'ws';
 import { ConnectCache } from './fanout/connect-cache.ts';
 import { Hub, type FanOut, type HubOptions } from './fanout/hub.ts';
 import { LiveNode } from './node/live-node.ts';
+import { webhookService } from './notify/webhooks/compose.ts';
+import type { WebhookService } from './notify/webhooks/service.ts';
 import { FanOutLagSampler } from './observe/fanout-lag.ts';
 import { Metrics } from './observe/metrics.ts';
 import { SentMessages } from './observe/sent-messages.ts';
@@ -120,6 +122,8 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   // A consumer of the tail like the others: it notes when an event came, the hub's flush closes the sample.
   node.addLive(fanOutLag);
   const { projection, hub, commands } = node;
+  // Each endpoint is a durable paced consumer of the node's tail; none in Redis mode yet (see compose.ts).
+  const webhooks = webhookService(node, options.webhooks, logger);
   const access = new AccessControl({
     ...opts,
     orderExists: (orderId) => projection.get(orderId) !== undefined,
@@ -150,7 +154,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     const sockets = ws.resetViews();
     logger.info('the history was replaced: sockets sent a reset snapshot', { epoch: state.position.epoch, seq: state.position.seq, sockets });
   });
-  const api = { ...apiContext({ node, access, presence, maxBodyBytes: opts.maxPayload, corsOrigins: opts.corsOrigins, stats: () => ({ ...ws.stats(), resumes: { ...resumes } }) }), metrics };
+  const api = { ...apiContext({ node, access, presence, maxBodyBytes: opts.maxPayload, corsOrigins: opts.corsOrigins, stats: () => ({ ...ws.stats(), resumes: { ...resumes } }) }), metrics, ...(webhooks === undefined ? {} : { webhooks }) };
   const { http, inFlight } = createHttpListener(api, opts.servePage ? createPageHandler({ logger, shopName: opts.shopName }) : undefined, logger, metrics.http);
   http.on('upgrade', (req, socket, head: Buffer) => {
     const url = parseRequestTarget(req.url);
@@ -158,7 +162,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     ws.handleUpgrade(req, socket, head, url);
   });
 
-  const close = (): Promise<void> => shutdown({ http, inFlight, node, ws }, opts.shutdownTimeoutMs);
+  const close = (): Promise<void> => shutdown({ http, inFlight, node, ws, webhooks }, opts.shutdownTimeoutMs);
   const replaceTokens: LiveOrdersServer['replaceTokens'] = (tokens) => {
     const replaced = access.replaceTokens(tokens);
     if (!replaced.ok) return replaced;
@@ -166,8 +170,10 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     logger.info('role tokens replaced', { tokens: tokens.length, closedSockets });
     return ok({ closedSockets });
   };
-  const listen = (): Promise<AddressInfo> =>
-    new Promise((resolve, reject) => {
+  const listen = async (): Promise<AddressInfo> => {
+    // Endpoints are loaded and their consumers started before the first request can ask about them.
+    await webhooks?.start();
+    return new Promise((resolve, reject) => {
       http.once('error', reject);
       http.listen(opts.port, opts.host, () => {
         http.off('error', reject);
@@ -175,6 +181,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
         resolve(http.address() as AddressInfo);
       });
     });
+  };
   return {
     http,
     node,
@@ -199,8 +206,8 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
  * holds, close every socket with 1001, stop the node (paced consumers save
  * their positions), then close the storage; within `timeoutMs`.
  */
-async function shutdown(parts: { readonly http: Server; readonly inFlight: HttpListener['inFlight']; readonly node: LiveNode; readonly ws: WsEndpoint }, timeoutMs: number): Promise<void> {
-  const { http, inFlight, node, ws } = parts;
+async function shutdown(parts: { readonly http: Server; readonly inFlight: HttpListener['inFlight']; readonly node: LiveNode; readonly ws: WsEndpoint; readonly webhooks: WebhookService | undefined }, timeoutMs: number): Promise<void> {
+  const { http, inFlight, node, ws, webhooks } = parts;
   const deadline = Date.now() + timeoutMs;
   const requestsDeadline = deadline - Math.min(CLOSE_GRACE_MS, timeoutMs * SHUTDOWN_CLOSE_SHARE);
   const listenerClosed = new Promise<void>((resolve) => (http.listening ? http.close(() => resolve()) : resolve()));
@@ -215,6 +222,8 @@ async function shutdown(parts: { readonly http: Server; readonly inFlight: HttpL
   node.hub.flush();
   await ws.closeAll(CLOSE_CODES.goingAway, 'server shutting down', Math.max(0, deadline - Date.now()));
   await listenerClosed;
+  // Attempts in flight are cut (their events go again on start, with the same webhook-id); positions stay saved.
+  await webhooks?.close();
   await node.stop();
   await node.storage.log.close();
 }

@@ -14,12 +14,14 @@ import { buildOpenApiDocument, openApiPath } from '../src/transport/http/openapi
 import { ROUTE_TABLE } from '../src/transport/http/router.ts';
 import { assertMatchesOpenApi, OPENAPI_DOCUMENT } from './openapi-check.ts';
 import { orderBody, request, startServer } from './helpers.ts';
+import { DEFAULT_WEBHOOK_SETTINGS } from '../src/notify/webhooks/settings.ts';
 
 const TOKENS = { admin: 'admin-token-0123456789abcdefghij', operator: 'operator-token-0123456789abcdefgh', viewer: 'viewer-token-0123456789abcdefghij' } as const;
 const auth = (role: Role): Record<string, string> => ({ Authorization: `Bearer ${TOKENS[role]}` });
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
-const srv = await startServer({ tokens: Object.entries(TOKENS) as [Role, string][] });
+// Private webhook targets allowed: the endpoint created below is on this machine.
+const srv = await startServer({ tokens: Object.entries(TOKENS) as [Role, string][], webhooks: { settings: { ...DEFAULT_WEBHOOK_SETTINGS, allowPrivate: true, retryScheduleMs: [], timeoutMs: 2000 } } });
 after(srv.close);
 
 describe('the OpenAPI document', () => {
@@ -101,6 +103,13 @@ describe('the OpenAPI document', () => {
     assert.equal(created.status, 201);
     const order = created.body as CreatedOrder;
     const other = (await request(srv.base, 'POST', '/api/orders', orderBody('Second'), auth('operator'))).body as CreatedOrder;
+    // Port 9 (discard) refuses: the test send is answered with its failed outcome.
+    const hook = await request(srv.base, 'POST', '/api/webhooks', { url: 'http://127.0.0.1:9/hooks', events: ['order.deleted'] }, auth('admin'));
+    assert.equal(hook.status, 201);
+    const hookId = (hook.body as { id: string }).id;
+    const sent = await request(srv.base, 'POST', `/api/webhooks/${hookId}/test`, undefined, auth('admin'));
+    assert.equal(sent.status, 200);
+    const deliveryId = (sent.body as { id: string }).id;
     const calls: [string, string, Role | undefined, unknown, number][] = [
       ['GET', '/api', undefined, undefined, 200],
       ['GET', '/api/openapi.json', undefined, undefined, 200],
@@ -129,6 +138,18 @@ describe('the OpenAPI document', () => {
       ['DELETE', `/api/orders/${other.id}`, 'admin', undefined, 204],
       ['DELETE', `/api/orders/${other.id}`, 'admin', undefined, 404],
       ['POST', '/api/stats', 'admin', undefined, 405],
+      ['GET', '/api/webhooks', 'admin', undefined, 200],
+      ['GET', '/api/webhooks', 'operator', undefined, 403],
+      ['POST', '/api/webhooks', 'admin', { url: 'ftp://example.com/' }, 400],
+      ['POST', '/api/webhooks', 'admin', { url: 'http://127.0.0.1:9/other' }, 201],
+      ['GET', `/api/webhooks/${hookId}`, 'admin', undefined, 200],
+      ['PATCH', `/api/webhooks/${hookId}`, 'admin', { description: 'documented' }, 200],
+      ['POST', `/api/webhooks/${hookId}/rotate-secret`, 'admin', undefined, 200],
+      ['POST', `/api/webhooks/${hookId}/test`, 'admin', undefined, 200],
+      ['GET', `/api/webhooks/${hookId}/deliveries?limit=5`, 'admin', undefined, 200],
+      ['POST', `/api/webhooks/${hookId}/deliveries/${deliveryId}/retry`, 'admin', undefined, 200],
+      ['DELETE', `/api/webhooks/${hookId}`, 'admin', undefined, 204],
+      ['GET', `/api/webhooks/${hookId}`, 'admin', undefined, 404],
     ];
     for (const [method, path, role, body, status] of calls) {
       const res = await request(srv.base, method, path, body, role === undefined ? {} : auth(role));

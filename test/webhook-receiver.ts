@@ -15,7 +15,7 @@ export interface Received {
   readonly timestamp: string;
   readonly signature: string;
   readonly body: string;
-  readonly payload: { readonly type: string; readonly timestamp: string; readonly data: Record<string, unknown> & { readonly seq?: number; readonly order?: { readonly id: string; readonly status: string } } };
+  readonly payload: { readonly type: string; readonly timestamp: string; readonly data: Record<string, unknown> & { readonly seq?: number; readonly order?: { readonly id: string; readonly status: string; readonly customerName: string } } };
   /** Whether `standardwebhooks` accepted it with the receiver's secret(s), one result per secret. */
   readonly verified: readonly boolean[];
   /** The status it was answered with (undefined: left hanging). */

@@ -20,7 +20,7 @@ const DEFAULT_DELIVERIES_LIMIT = 50;
 const DELIVERY_PATH = /^\/api\/webhooks\/[^/]+\/deliveries\/([^/]+)\/retry$/;
 
 function service(ctx: ApiContext, res: ServerResponse): WebhookService | undefined {
-  if (ctx.webhooks === undefined) sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', 'Webhooks are not available on this server'));
+  if (ctx.webhooks === undefined) sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', 'Webhooks are not available with STORAGE=redis yet (instances would each send every event)'));
   return ctx.webhooks;
 }
 

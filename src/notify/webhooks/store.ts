@@ -57,6 +57,9 @@ export class MemoryWebhookStore implements WebhookStore {
   }
 }
 
+/** The folder of the data folder webhooks are kept in. */
+export const WEBHOOKS_FOLDER = 'webhooks';
+
 const ENDPOINT_FILE = /^endpoint-([A-Za-z0-9_-]+)\.json$/;
 
 /** Files in a folder of the data folder (`DATA_DIR/webhooks`). */

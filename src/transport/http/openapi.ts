@@ -216,6 +216,83 @@ export const SCHEMAS: Readonly<Record<string, Json>> = {
   };
 }
 
+{
+  const attempt: Json = {
+    type: 'object',
+    required: ['at', 'status', 'durationMs'],
+    properties: { at: { type: 'string', format: 'date-time' }, status: { type: ['integer', 'null'], description: 'the HTTP status, or null when no answer came' }, error: { type: 'string' }, durationMs: integer() },
+    additionalProperties: false,
+  };
+  const endpointProperties: Json = {
+    id: ref('WebhookId'),
+    url: { type: 'string', format: 'uri' },
+    events: { type: 'array', items: ref('WebhookEventType') },
+    description: { type: 'string', maxLength: 500 },
+    enabled: { type: 'boolean' },
+    disabledReason: { type: 'string', enum: ['manual', 'gone', 'failing', 'backlog'], description: 'manual: PATCH; gone: the endpoint answered 410; failing: no success for WEBHOOK_DISABLE_AFTER_HOURS; backlog: more than WEBHOOK_MAX_BACKLOG events behind' },
+    secretHint: { type: 'string', description: "the secret's first characters" },
+    createdAt: { type: 'string', format: 'date-time' },
+    lastSuccessAt: { type: ['string', 'null'], format: 'date-time' },
+    consecutiveFailures: integer(),
+    backlog: { ...integer(), description: 'events committed that it has not been through yet' },
+    missedEvents: { ...integer(), description: 'events the history no longer held when it got to them' },
+    lastAttempts: {
+      type: 'array',
+      items: { type: 'object', required: ['id', 'type', 'state', 'status', 'at'], properties: { id: { type: 'string' }, type: { type: 'string' }, seq: integer(), state: { type: 'string' }, status: { type: ['integer', 'null'] }, at: { type: 'string', format: 'date-time' } } },
+    },
+  };
+  const endpointRequired = ['id', 'url', 'events', 'description', 'enabled', 'secretHint', 'createdAt', 'lastSuccessAt', 'consecutiveFailures', 'backlog', 'missedEvents', 'lastAttempts'];
+  Object.assign(SCHEMAS as Record<string, Json>, {
+    WebhookId: { type: 'string', pattern: '^ep_[A-Za-z0-9_-]+$' },
+    WebhookEventType: { type: 'string', enum: ['order.created', 'order.status_changed', 'order.deleted'] },
+    WebhookInput: {
+      type: 'object',
+      required: ['url'],
+      properties: { url: { type: 'string', format: 'uri', maxLength: 2000, description: 'http or https; refused (422) when it resolves to a private, loopback, link-local or metadata address' }, events: { type: 'array', items: ref('WebhookEventType'), minItems: 1, description: 'default: all' }, description: { type: 'string', maxLength: 500 } },
+      additionalProperties: false,
+    },
+    WebhookPatch: {
+      type: 'object',
+      properties: { url: { type: 'string', format: 'uri', maxLength: 2000 }, events: { type: 'array', items: ref('WebhookEventType'), minItems: 1 }, description: { type: 'string', maxLength: 500 }, enabled: { type: 'boolean', description: 'true resumes where it stopped' } },
+      additionalProperties: false,
+    },
+    WebhookEndpoint: { type: 'object', required: endpointRequired, properties: endpointProperties, additionalProperties: false },
+    WebhookEndpointList: { type: 'array', items: ref('WebhookEndpoint') },
+    WebhookEndpointWithSecret: {
+      type: 'object',
+      description: 'The only answers that show the whole secret: a create and a rotation',
+      required: [...endpointRequired, 'secret'],
+      properties: { ...endpointProperties, secret: { type: 'string', pattern: '^whsec_[A-Za-z0-9+/]+=*$' } },
+      additionalProperties: false,
+    },
+    WebhookSendAnswer: {
+      type: 'object',
+      required: ['id', 'delivered', 'status', 'durationMs'],
+      properties: { id: { type: 'string', description: 'the webhook-id' }, delivered: { type: 'boolean' }, status: { type: ['integer', 'null'] }, error: { type: 'string' }, durationMs: integer() },
+      additionalProperties: false,
+    },
+    WebhookDeliveryList: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'type', 'state', 'attempts'],
+        properties: { id: { type: 'string', description: 'the webhook-id' }, type: { type: 'string' }, seq: integer(1), orderId: ref('OrderId'), state: { type: 'string', enum: ['pending', 'delivered', 'failed'] }, attempts: { type: 'array', items: attempt } },
+        additionalProperties: false,
+      },
+    },
+    WebhookEvent: {
+      type: 'object',
+      description: 'The body of every webhook (Standard Webhooks 1.0: webhook-id, webhook-timestamp and webhook-signature headers; docs/protocol.md)',
+      required: ['type', 'timestamp', 'data'],
+      properties: {
+        type: { type: 'string', enum: ['order.created', 'order.status_changed', 'order.deleted', 'webhook.test'] },
+        timestamp: { type: 'string', format: 'date-time' },
+        data: { type: 'object', properties: { seq: integer(1), order: ref('Order'), previousStatus: ref('OrderStatus'), endpointId: ref('WebhookId') } },
+      },
+    },
+  });
+}
+
 /** What one method of one path documents beyond the router's table. */
 interface Operation {
   readonly operationId: string;
@@ -235,6 +312,8 @@ interface Operation {
 
 const ORDER_ID: Json = { name: 'orderId', in: 'path', required: true, schema: ref('OrderId') };
 const TRACKING_TOKEN: Json = { name: 'trackingToken', in: 'path', required: true, schema: ref('TrackingToken') };
+const WEBHOOK_ID: Json = { name: 'webhookId', in: 'path', required: true, schema: { type: 'string' } };
+const DELIVERY_ID: Json = { name: 'deliveryId', in: 'path', required: true, description: 'the webhook-id', schema: { type: 'string' } };
 const query = (name: string, description: string, schema: Json = { type: 'string' }): Json => ({ name, in: 'query', required: false, description, schema });
 const SEARCH: readonly Json[] = [
   query('status', 'comma-separated statuses'),
@@ -267,11 +346,20 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   'GET /healthz': { operationId: 'getHealth', ok: [200, 'Health'], errors: [503] },
   // Prometheus text exposition (version 0.0.4); 404 when the server keeps no metrics.
   'GET /metrics': { operationId: 'getMetrics', ok: [200, null, 'text/plain'], errors: [404] },
+  'GET /api/webhooks': { operationId: 'listWebhooks', ok: [200, 'WebhookEndpointList'], errors: [404] },
+  'POST /api/webhooks': { operationId: 'createWebhook', body: 'WebhookInput', ok: [201, 'WebhookEndpointWithSecret'], errors: [400, 404, 413, 415, 422] },
+  'GET /api/webhooks/WEBHOOK_ID': { operationId: 'getWebhook', parameters: [WEBHOOK_ID], ok: [200, 'WebhookEndpoint'], errors: [404] },
+  'PATCH /api/webhooks/WEBHOOK_ID': { operationId: 'updateWebhook', parameters: [WEBHOOK_ID], body: 'WebhookPatch', ok: [200, 'WebhookEndpoint'], errors: [400, 404, 413, 415, 422] },
+  'DELETE /api/webhooks/WEBHOOK_ID': { operationId: 'deleteWebhook', parameters: [WEBHOOK_ID], ok: [204, null], errors: [404] },
+  'POST /api/webhooks/WEBHOOK_ID/rotate-secret': { operationId: 'rotateWebhookSecret', parameters: [WEBHOOK_ID], ok: [200, 'WebhookEndpointWithSecret'], errors: [404] },
+  'POST /api/webhooks/WEBHOOK_ID/test': { operationId: 'testWebhook', parameters: [WEBHOOK_ID], ok: [200, 'WebhookSendAnswer'], errors: [404] },
+  'GET /api/webhooks/WEBHOOK_ID/deliveries': { operationId: 'listWebhookDeliveries', parameters: [WEBHOOK_ID, query('limit', 'at most this many, newest first (1 to 100, default 50)', integer(1))], ok: [200, 'WebhookDeliveryList'], errors: [400, 404] },
+  'POST /api/webhooks/WEBHOOK_ID/deliveries/DELIVERY_ID/retry': { operationId: 'retryWebhookDelivery', parameters: [WEBHOOK_ID, DELIVERY_ID], ok: [200, 'WebhookSendAnswer'], errors: [404] },
   'GET /ws': { operationId: 'findWebSocket', ok: [426, 'Problem', 'application/problem+json'], errors: [] },
 };
 
 /** Placeholders as the router's table spells them, and as OpenAPI paths do. */
-const PLACEHOLDERS: Readonly<Record<string, string>> = { ORDER_ID: '{orderId}', TRACKING_TOKEN: '{trackingToken}' };
+const PLACEHOLDERS: Readonly<Record<string, string>> = { ORDER_ID: '{orderId}', TRACKING_TOKEN: '{trackingToken}', WEBHOOK_ID: '{webhookId}', DELIVERY_ID: '{deliveryId}' };
 
 /**
  * A router path as an OpenAPI path (`/api/orders/ORDER_ID` → `/api/orders/{orderId}`).
@@ -317,6 +405,21 @@ export function buildOpenApiDocument(routes: readonly RouteInfo[]): Json {
     jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
     servers: [{ url: '/' }],
     paths,
+    // What this service sends (issue 26): one POST per event to each subscribed endpoint.
+    webhooks: {
+      orderEvent: {
+        post: {
+          summary: 'An order change (or a test), signed to Standard Webhooks 1.0',
+          parameters: [
+            { name: 'webhook-id', in: 'header', required: true, description: 'the same across retries and restarts: the idempotency key', schema: { type: 'string' } },
+            { name: 'webhook-timestamp', in: 'header', required: true, description: 'seconds since 1970', schema: { type: 'string' } },
+            { name: 'webhook-signature', in: 'header', required: true, description: 'space-separated v1,BASE64 HMAC-SHA256 signatures of ID.TIMESTAMP.BODY (two during a rotation)', schema: { type: 'string' } },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('WebhookEvent') } } },
+          responses: { '200': { description: 'any 2xx: delivered' }, '410': { description: 'disables the endpoint' } },
+        },
+      },
+    },
     components: {
       schemas: { ...SCHEMAS, OrderList: { type: 'array', items: ref('Order') } },
       securitySchemes: {
