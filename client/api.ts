@@ -282,3 +282,14 @@ function asOrder(body: unknown): Result<Order, ApiProblem> {
 function unexpected(): ApiProblem {
   return { status: 0, code: 'LO_ERR_INTERNAL', detail: 'The server sent an unexpected answer', errors: [] };
 }
+
+/**
+ * An admin call whose answer the caller checks itself (the webhooks panel).
+ * @param method HTTP method
+ * @param path the API path
+ * @param body a JSON body, if any
+ */
+export async function adminCall(method: string, path: string, body?: unknown): Promise<Result<unknown, ApiProblem>> {
+  const result = await call(method, path, body);
+  return result.ok ? { ok: true, value: result.value.body } : result;
+}

@@ -16,6 +16,7 @@ import type { CreatedOrder } from '../src/protocol.ts';
 import { launchChromium } from './browser.ts';
 import { orderBody, request, startServer, type TestServer } from './helpers.ts';
 import { TcpProxy } from './tcp-proxy.ts';
+import type { ServerOptions } from '../src/server.ts';
 
 /** Screenshots go here; the folder is git-ignored. */
 export const SCREENSHOT_DIR = new URL('../.tmp/screenshots/', import.meta.url).pathname;
@@ -43,8 +44,11 @@ export interface PageHarness {
   createOrder(name: string, items?: unknown[]): Promise<CreatedOrder>;
 }
 
-/** Register the hooks of a browser test file and return its harness. */
-export function usePageHarness(): PageHarness {
+/**
+ * Register the hooks of a browser test file and return its harness.
+ * @param serverOptions options of the server the pages talk to
+ */
+export function usePageHarness(serverOptions: ServerOptions = {}): PageHarness {
   const pageErrors: string[] = [];
   let allowed: RegExp[] = [];
   const contexts: BrowserContext[] = [];
@@ -75,7 +79,7 @@ export function usePageHarness(): PageHarness {
   } as PageHarness & { srv: TestServer; proxy: TcpProxy; browser: Browser; pageUrl: string };
 
   before(async () => {
-    harness.srv = await startServer();
+    harness.srv = await startServer(serverOptions);
     harness.proxy = await TcpProxy.start(Number(new URL(harness.srv.base).port));
     harness.pageUrl = `http://127.0.0.1:${harness.proxy.port}/`;
     harness.browser = await launchChromium();

@@ -12,6 +12,7 @@ import type { ConnectionStatus } from '../connection.ts';
 import { isOrderStatus, type Order, type OrderStatus } from '../../src/protocol.ts';
 import { createActivityPanel, type ActivityPanel } from './activity.ts';
 import { createAdminPanel, type AdminPanel } from './admin.ts';
+import { createWebhooksPanel } from './webhooks.ts';
 import { createBoardChromeUi, type BoardAction, type BoardChrome } from './board.ts';
 import { askToCancel, createCardList, keepOrder, setMovesUsable } from './cards.ts';
 import { createConnectionIndicator } from './connection.ts';
@@ -91,7 +92,15 @@ export function createBoardUi(doc: Document): BoardUi {
   const activity = createActivityPanel(doc);
   const selection = createSelection(doc, cardList, (orders, status) => emit({ type: 'bulkMove', orders, status }));
   const presence = createPresenceLine(doc);
-  const admin = createAdminPanel(doc);
+  const adminNumbers = createAdminPanel(doc);
+  const webhooks = createWebhooksPanel(doc);
+  // The Webhooks panel lives in the admin panel: shown, and refreshed, when it is.
+  const admin: AdminPanel = {
+    show(reading) {
+      adminNumbers.show(reading);
+      webhooks.setShown(reading !== undefined && reading.stats.caller === 'admin');
+    },
+  };
   const created = createCreatedNotice(doc, detailHash);
   const createdBox = requireElement<HTMLElement>(doc, '#created');
 
