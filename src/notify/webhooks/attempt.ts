@@ -8,7 +8,7 @@
 
 import type { Delivery, WebhookEndpoint } from './model.ts';
 import type { DeliveryLog } from './delivery-log.ts';
-import { sendAttempt, type AttemptResult } from './send.ts';
+import { sendAttempt, type AttemptRequest, type AttemptResult } from './send.ts';
 import type { WebhookSettings } from './settings.ts';
 import { signatureHeader } from './signature.ts';
 
@@ -44,8 +44,9 @@ export interface AttemptContext {
  * @param kind which kind of attempt this is
  * @param signal ends it early
  * @param finalIfFailed mark the delivery failed (not pending) when this attempt fails
+ * @param agents the endpoint's kept connections, if it has them
  */
-export async function attemptDelivery(ctx: AttemptContext, endpoint: WebhookEndpoint, delivery: Delivery, kind: AttemptOutcome['kind'], signal: AbortSignal | undefined, finalIfFailed: boolean): Promise<AttemptResult> {
+export async function attemptDelivery(ctx: AttemptContext, endpoint: WebhookEndpoint, delivery: Delivery, kind: AttemptOutcome['kind'], signal: AbortSignal | undefined, finalIfFailed: boolean, agents?: AttemptRequest['agents']): Promise<AttemptResult> {
   const startedAt = ctx.now();
   const timestamp = Math.floor(startedAt / 1000);
   const secrets = endpoint.previousSecret !== undefined && endpoint.previousSecret.until > startedAt ? [endpoint.secret, endpoint.previousSecret.secret] : [endpoint.secret];
@@ -56,6 +57,7 @@ export async function attemptDelivery(ctx: AttemptContext, endpoint: WebhookEndp
     timeoutMs: ctx.settings.timeoutMs,
     allowPrivate: ctx.settings.allowPrivate,
     ...(signal === undefined ? {} : { signal }),
+    ...(agents === undefined ? {} : { agents }),
   });
   const delivered = result.status !== null && result.status >= 200 && result.status < 300;
   if (signal?.aborted === true && !delivered) return result;

@@ -11,6 +11,8 @@
  * re-enabling resumes there.
  */
 
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { OrderEvent } from '../../protocol.ts';
 import { attemptDelivery, type AttemptContext } from './attempt.ts';
 import type { DisabledReason, WebhookEndpoint } from './model.ts';
@@ -56,6 +58,8 @@ export class EndpointWorker {
   readonly endpoint: WebhookEndpoint;
   readonly #ctx: WorkerContext;
   readonly #abort = new AbortController();
+  /** Connections kept open to the endpoint between deliveries, one per lane at most. */
+  readonly #agents = { http: new HttpAgent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT_PER_ENDPOINT }), https: new HttpsAgent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT_PER_ENDPOINT }) };
   #stopConsumer: (() => Promise<void>) | undefined;
   #lastSeq: number;
 
@@ -96,6 +100,8 @@ export class EndpointWorker {
   async stop(): Promise<void> {
     this.#abort.abort();
     await this.#stopConsumer?.();
+    this.#agents.http.destroy();
+    this.#agents.https.destroy();
   }
 
   async #handle(events: readonly OrderEvent[]): Promise<void> {
@@ -128,7 +134,7 @@ export class EndpointWorker {
     for (let retry = 0; ; retry++) {
       this.#checkRunning();
       const last = retry >= settings.retryScheduleMs.length;
-      const result = await attemptDelivery(this.#ctx, this.endpoint, delivery, retry === 0 ? 'first' : 'retry', this.#abort.signal, last);
+      const result = await attemptDelivery(this.#ctx, this.endpoint, delivery, retry === 0 ? 'first' : 'retry', this.#abort.signal, last, this.#agents);
       this.#checkRunning();
       if (result.status !== null && result.status >= 200 && result.status < 300) return;
       if (result.status === 410) return this.#disable('gone');

@@ -6,7 +6,7 @@
  * can end is an {@link AttemptResult}.
  */
 
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type Agent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { resolveTarget, type CheckedAddress } from './address-policy.ts';
@@ -31,6 +31,8 @@ export interface AttemptRequest {
   readonly allowPrivate: boolean;
   /** Ends the attempt early (shutdown, the endpoint deleted). */
   readonly signal?: AbortSignal;
+  /** Keeps connections to the endpoint open between attempts (one per endpoint); none: a connection per attempt. */
+  readonly agents?: { readonly http: Agent; readonly https: Agent };
 }
 
 /** Response bytes read at most (the body is only drained: receivers' answers are not kept). */
@@ -54,7 +56,8 @@ export async function sendAttempt(attempt: AttemptRequest): Promise<AttemptResul
     return { status: null, error: (error as Error).message, durationMs: elapsed() };
   }
   return new Promise<AttemptResult>((resolve) => {
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const https = url.protocol === 'https:';
+    const request = https ? httpsRequest : httpRequest;
     // The connection goes to the address checked above, whatever DNS answers now; TLS still checks the name.
     const pinned: LookupFunction = (_hostname, options, callback) => {
       if ((options as { all?: boolean }).all === true) callback(null, [{ address: target.address, family: target.family }]);
@@ -65,7 +68,8 @@ export async function sendAttempt(attempt: AttemptRequest): Promise<AttemptResul
       lookup: pinned,
       headers: { 'Content-Type': 'application/json', 'User-Agent': USER_AGENT, 'Content-Length': String(Buffer.byteLength(attempt.body)), ...attempt.headers },
       signal: attempt.signal,
-      agent: false,
+      // A kept connection goes to the address checked when it was opened.
+      agent: attempt.agents === undefined ? false : https ? attempt.agents.https : attempt.agents.http,
     });
     let settled = false;
     const finish = (result: AttemptResult): void => {
