@@ -78,6 +78,11 @@ export class FileWebhookStore implements WebhookStore {
     const endpoints: WebhookEndpoint[] = [];
     const deliveries = new Map<string, Delivery[]>();
     for (const name of (await readdir(this.#dir)).sort()) {
+      // A temp file is a write a crash cut short: the file it was to replace is whole.
+      if (name.endsWith('.tmp')) {
+        await unlink(join(this.#dir, name));
+        continue;
+      }
       const id = ENDPOINT_FILE.exec(name)?.[1];
       if (id === undefined) continue;
       endpoints.push(JSON.parse(await readFile(join(this.#dir, name), 'utf8')) as WebhookEndpoint);
