@@ -241,6 +241,35 @@ describe('webhook delivery', () => {
     assert.equal((await request(srv.base, 'POST', `/api/webhooks/${created.id}/deliveries/msg_nope/retry`)).status, 404);
   });
 
+  it('an endpoint failing for longer than WEBHOOK_DISABLE_AFTER_HOURS is disabled (failing)', async (t) => {
+    const { srv, receiver } = await setup(t, { ...FAST, retryScheduleMs: [100, 100, 100, 100, 100, 100, 100, 100], disableAfterMs: 400 });
+    const created = await addEndpoint(srv, receiver);
+    receiver.reply = () => ({ status: 500 });
+    await postOrder(srv.base, 'failing');
+    const state = await eventually(() => endpoint(srv, created.id), (e) => e.enabled === false);
+    assert.equal(state.disabledReason, 'failing');
+    assert.ok((state.consecutiveFailures as number) >= 2, `failures ${String(state.consecutiveFailures)}`);
+    const attempts = receiver.received.length;
+    assert.ok(attempts < 9, `stopped before the schedule ran out (${attempts} attempts)`);
+  });
+
+  it('a backlog past WEBHOOK_MAX_BACKLOG disables the endpoint (backlog), even while an attempt hangs', async (t) => {
+    const { srv, receiver } = await setup(t, { ...FAST, timeoutMs: 120_000, maxBacklog: 5 });
+    const created = await addEndpoint(srv, receiver);
+    receiver.reply = () => 'hang';
+    for (let i = 0; i < 10; i++) await postOrder(srv.base, `pile-${i}`);
+    const state = await eventually(() => endpoint(srv, created.id), (e) => e.enabled === false);
+    assert.equal(state.disabledReason, 'backlog');
+    assert.ok((state.backlog as number) >= 6, `backlog ${String(state.backlog)} kept, not skipped`);
+    // Re-enabled with the receiver answering: everything arrives, the first event first.
+    receiver.reply = () => ({ status: 204 });
+    const resumed = await request(srv.base, 'PATCH', `/api/webhooks/${created.id}`, { enabled: true });
+    assert.equal(resumed.status, 200);
+    await receiver.until((got) => new Set(got.filter((r) => r.answered === 204).map((r) => r.payload.data.seq)).size >= 10);
+    const names = new Set(receiver.received.filter((r) => r.answered === 204).map((r) => r.payload.data.order!.customerName));
+    assert.equal(names.size, 10);
+  });
+
   it('a receiver that hangs slows neither writes nor another endpoint', async (t) => {
     const { srv, receiver } = await setup(t, { ...FAST, timeoutMs: 120_000 });
     const hanging = await addEndpoint(srv, receiver);

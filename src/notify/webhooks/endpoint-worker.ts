@@ -62,6 +62,9 @@ export class EndpointWorker {
   readonly #agents = { http: new HttpAgent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT_PER_ENDPOINT }), https: new HttpsAgent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT_PER_ENDPOINT }) };
   #stopConsumer: (() => Promise<void>) | undefined;
   #lastSeq: number;
+  #watchdog: NodeJS.Timeout | undefined;
+  /** The backlog past which it is disabled: the bound, plus what it had when it (re)started, so re-enabling leaves room to catch up. */
+  readonly #maxBacklog: number;
 
   /**
    * @param ctx the service's settings and callbacks
@@ -72,6 +75,7 @@ export class EndpointWorker {
     this.#ctx = ctx;
     this.endpoint = endpoint;
     this.#lastSeq = lastSeq;
+    this.#maxBacklog = ctx.settings.maxBacklog + this.backlog;
   }
 
   /** Events committed that it has not been through. */
@@ -86,6 +90,11 @@ export class EndpointWorker {
 
   /** Register its consumer: it goes on from the position saved last. */
   async start(): Promise<void> {
+    // Past its bound the backlog disables the endpoint even while an attempt hangs until its timeout.
+    this.#watchdog = setInterval(() => {
+      if (this.endpoint.enabled && this.backlog > this.#maxBacklog) this.#ctx.disable(this.endpoint, 'backlog');
+    }, BACKLOG_CHECK_MS);
+    this.#watchdog.unref();
     this.#stopConsumer = await this.#ctx.host.register({
       name: consumerName(this.endpoint.id),
       durable: true,
@@ -98,6 +107,7 @@ export class EndpointWorker {
 
   /** Stop: attempts in flight are cut, waits end, the position stays after the last batch done. */
   async stop(): Promise<void> {
+    clearInterval(this.#watchdog);
     this.#abort.abort();
     await this.#stopConsumer?.();
     this.#agents.http.destroy();
@@ -153,29 +163,25 @@ export class EndpointWorker {
   /** Throw out of the batch when stopped or disabled; disable when the backlog is past its bound. */
   #checkRunning(): void {
     if (this.#abort.signal.aborted || !this.endpoint.enabled) throw new WorkerStopped();
-    if (this.backlog > this.#ctx.settings.maxBacklog) this.#disable('backlog');
+    if (this.backlog > this.#maxBacklog) this.#disable('backlog');
   }
 
-  /** Wait, ending early on stop; while waiting, the backlog is checked. */
+  /** Wait, ending early on stop (a disable stops the worker too). */
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const signal = this.#abort.signal;
       const done = (): void => {
         clearTimeout(timer);
-        clearInterval(watch);
         signal.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      const watch = setInterval(() => {
-        if (this.backlog > this.#ctx.settings.maxBacklog || !this.endpoint.enabled) done();
-      }, BACKLOG_CHECK_MS);
       signal.addEventListener('abort', done);
     });
   }
 }
 
-/** How often a waiting worker looks at its backlog, in milliseconds. */
+/** How often a worker looks at its backlog, whatever it is doing (waiting for an answer or a retry), in milliseconds. */
 const BACKLOG_CHECK_MS = 1000;
 
 /** A wait moved by up to {@link JITTER} of itself, so endpoints recovering together do not retry in step. */
