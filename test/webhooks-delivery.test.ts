@@ -238,6 +238,9 @@ describe('webhook delivery', () => {
     assert.equal(after[0]!.state, 'delivered');
     assert.equal(after[0]!.attempts.length, 2);
     assert.equal((await request(srv.base, 'GET', `/api/webhooks/${created.id}/deliveries?limit=0`)).status, 400);
+    const logged = JSON.stringify(srv.logLines);
+    for (const key of [created.secret, secret]) assert.ok(!logged.includes(key.slice('whsec_'.length)), 'no secret in the log');
+    assert.ok(srv.logLines.some((line) => line.msg === 'webhook secret rotated'), 'the rotation itself is logged');
     assert.equal((await request(srv.base, 'POST', `/api/webhooks/${created.id}/deliveries/msg_nope/retry`)).status, 404);
   });
 

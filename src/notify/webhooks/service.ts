@@ -147,7 +147,8 @@ export class WebhookService {
     await this.#store.saveEndpoint(endpoint);
     this.#endpoints.set(endpoint.id, endpoint);
     await this.#startWorker(endpoint, from.seq);
-    this.#logger.info('webhook endpoint created', { endpoint: endpoint.id, url: endpoint.url });
+    // The host only: a URL's path or query may itself be a credential (chat services' incoming webhooks).
+    this.#logger.info('webhook endpoint created', { endpoint: endpoint.id, host: new URL(endpoint.url).host });
     return ok({ ...this.#view(endpoint), secret: endpoint.secret });
   }
 
