@@ -23,12 +23,15 @@ interface EndpointRow {
 
 /** The panel. */
 export interface WebhooksPanel {
-  /** Shown (refresh now and then) or hidden. */
+  /** Shown or hidden; called after each stats reading, when the list is read again if it is due. */
   setShown(shown: boolean): void;
 }
 
-/** How often the list is read again while shown, in milliseconds. */
-const REFRESH_MS = 3000;
+/**
+ * How often the list is read again while shown, at most, in milliseconds. It is read right after a stats
+ * answer, on the connection that answer came on, rather than on a timer of its own that would open another.
+ */
+const REFRESH_MS = 2000;
 
 /**
  * Build the panel over `#webhooks`.
@@ -42,8 +45,7 @@ export function createWebhooksPanel(doc: Document): WebhooksPanel {
   const copyButton = requireElement<HTMLButtonElement>(doc, '#webhook-secret-copy');
   const status = requireElement<HTMLElement>(doc, '#webhook-status');
   const list = requireElement<HTMLUListElement>(doc, '#webhook-list');
-  let timer: ReturnType<typeof setInterval> | undefined;
-  let shown = false;
+  let lastRead = Number.NEGATIVE_INFINITY;
 
   const say = (text: string): void => {
     status.textContent = text;
@@ -91,13 +93,10 @@ export function createWebhooksPanel(doc: Document): WebhooksPanel {
   });
 
   return {
-    setShown(next) {
-      if (next === shown) return;
-      shown = next;
-      clearInterval(timer);
-      if (!shown) return;
+    setShown(shown) {
+      if (!shown || Date.now() - lastRead < REFRESH_MS) return;
+      lastRead = Date.now();
       void refresh();
-      timer = setInterval(() => void refresh(), REFRESH_MS);
     },
   };
 }
@@ -115,7 +114,7 @@ function render(doc: Document, list: HTMLUListElement, rows: readonly EndpointRo
     const actions = doc.createElement('div');
     actions.className = 'webhook-actions';
     const button = (action: string, label: string, name: string): HTMLButtonElement => {
-      const b = textElement(doc, 'button', label);
+      const b = textElement(doc, 'button', label, action === 'delete' ? 'danger' : 'secondary');
       b.type = 'button';
       b.dataset.webhookAction = action;
       b.setAttribute('aria-label', `${name} ${row.url}`);
