@@ -4,7 +4,7 @@
  * enabled endpoint (its own position, so a slow or dead endpoint holds
  * back only itself, and re-enabling resumes where it stopped), secret
  * rotation, test sends and manual retries. The HTTP routes
- * (routes.ts) call this; nothing here answers requests.
+ * (transport/http/webhooks.ts) call this; nothing here answers requests.
  */
 
 import { randomBytes } from 'node:crypto';

@@ -23,7 +23,7 @@ import { buildOpenApiDocument, type RouteInfo } from './openapi.ts';
 import { getPresence } from './presence.ts';
 import { watcherKind } from '../ws/presence.ts';
 import type { RequestTarget } from './request-target.ts';
-import { createWebhook, deleteWebhook, getWebhook, listWebhookDeliveries, listWebhooks, retryWebhookDelivery, rotateWebhookSecret, testWebhook, updateWebhook } from '../../notify/webhooks/routes.ts';
+import { createWebhook, deleteWebhook, getWebhook, listWebhookDeliveries, listWebhooks, retryWebhookDelivery, rotateWebhookSecret, testWebhook, updateWebhook } from './webhooks.ts';
 
 /** A handler, the action of the access table it is (which says who may), and how the index shows it. */
 interface Endpoint {

@@ -1,17 +1,17 @@
 /**
- * @module notify/webhooks/routes
+ * @module transport/http/webhooks
  * The webhook endpoints' REST handlers (`/api/webhooks...`): checked
  * input, problem+json on refusal, and the secret shown whole only in the
  * answers to a create and a rotation.
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { KEPT_DELIVERIES } from '../../notify/webhooks/delivery-log.ts';
+import { parseEndpointInput, parseEndpointPatch } from '../../notify/webhooks/input.ts';
+import type { WebhookService } from '../../notify/webhooks/service.ts';
 import { ProtocolError, type Result } from '../../protocol.ts';
-import type { ApiContext, RouteMatch } from '../../transport/http/context.ts';
-import { readJsonBody, sendEmpty, sendJson, sendProblem } from '../../transport/http/io.ts';
-import { parseEndpointInput, parseEndpointPatch } from './input.ts';
-import { KEPT_DELIVERIES } from './delivery-log.ts';
-import type { WebhookService } from './service.ts';
+import type { ApiContext, RouteMatch } from './context.ts';
+import { readJsonBody, sendEmpty, sendJson, sendProblem } from './io.ts';
 
 /** Deliveries listed when `limit` is not given. */
 const DEFAULT_DELIVERIES_LIMIT = 50;
