@@ -8,11 +8,13 @@
  * Subscribers are grouped by view, and views of one order are indexed by its
  * id, so a flush costs O(events + wide views + subscribers that get a frame),
  * not O(subscribers): a thousand customers each tracking their own order cost
- * an event about what one of them does.
+ * an event about what one of them does. Subscribers who may not see
+ * customers' email addresses (viewers, tracking links) are groups of their
+ * own, sent an encoding without them: at most one more encoding per event.
  */
 
 import { prepareMessage, type OutgoingMessage } from './frame.ts';
-import { encodeEvent, encodeEventAt, encodeEventsFrame, orderPosition, viewKey, viewMatchesEvent, type OrderEvent, type View } from '../protocol.ts';
+import { encodeEventAt, encodeEventsFrame, orderPosition, viewKey, viewMatchesEvent, type OrderEvent, type View } from '../protocol.ts';
 
 /** What the hub needs from a connection (tests pass fakes). */
 export interface Subscriber {
@@ -56,6 +58,8 @@ export interface HubStats {
 interface ViewGroup {
   readonly view: View;
   readonly positions: Positions;
+  /** Sent orders without `customerEmail`. */
+  readonly redacted: boolean;
   /** {@link viewKey} of the view, and the positions. */
   readonly key: string;
   readonly members: Set<Membership>;
@@ -68,6 +72,9 @@ interface Membership {
   readonly afterSeq: number;
 }
 
+/** The encodings an event may get in a flush: store positions with or without email addresses, or order positions (always without). */
+type EncodingKind = 'store' | 'storeRedacted' | 'order';
+
 /** A message prepared for one view during a flush. */
 interface PreparedFrame {
   readonly message: OutgoingMessage | undefined;
@@ -77,7 +84,7 @@ interface PreparedFrame {
 /** The events of one flush, each encoded at most once per kind of position, and only if some view wants it. */
 interface FlushBatch {
   readonly events: readonly OrderEvent[];
-  readonly encoded: Record<Positions, (string | undefined)[]>;
+  readonly encoded: Record<EncodingKind, (string | undefined)[]>;
 }
 
 /**
@@ -88,7 +95,7 @@ interface FlushBatch {
 export interface FanOut {
   readonly size: number;
   stats(): HubStats;
-  subscribe(subscriber: Subscriber, view: View, afterSeq: number, positions?: Positions): void;
+  subscribe(subscriber: Subscriber, view: View, afterSeq: number, positions?: Positions, redacted?: boolean): void;
   unsubscribe(subscriber: Subscriber): void;
   publish(event: OrderEvent): void;
   /** Deliver whatever is queued now (shutdown calls this before closing sockets). */
@@ -139,11 +146,13 @@ export class Hub implements FanOut {
    * @param view what it watches
    * @param afterSeq the seq of the snapshot it was just sent
    * @param positions the sequence numbers it is sent: store-wide, or its order's own
+   * @param redacted send it orders without `customerEmail` (always so with order positions: those are customers)
    */
-  subscribe(subscriber: Subscriber, view: View, afterSeq: number, positions: Positions = 'store'): void {
+  subscribe(subscriber: Subscriber, view: View, afterSeq: number, positions: Positions = 'store', redacted = false): void {
     this.unsubscribe(subscriber);
-    const key = positions === 'store' ? viewKey(view) : `${viewKey(view)}|order`;
-    const group = this.#groups.get(key) ?? this.#addGroup(view, positions, key);
+    const hidden = redacted || positions === 'order';
+    const key = positions === 'order' ? `${viewKey(view)}|order` : hidden ? `${viewKey(view)}|redacted` : viewKey(view);
+    const group = this.#groups.get(key) ?? this.#addGroup(view, positions, hidden, key);
     const membership: Membership = { subscriber, group, afterSeq };
     group.members.add(membership);
     this.#members.set(subscriber, membership);
@@ -178,7 +187,7 @@ export class Hub implements FanOut {
     const events = this.#pending;
     if (events.length === 0) return;
     this.#pending = [];
-    const batch: FlushBatch = { events, encoded: { store: new Array<string | undefined>(events.length), order: [] } };
+    const batch: FlushBatch = { events, encoded: { store: new Array<string | undefined>(events.length), storeRedacted: [], order: [] } };
     if (this.#wideGroups.size > 0) {
       const all = events.map((_, i) => i);
       for (const group of this.#wideGroups) this.#deliverToGroup(group, batch, all);
@@ -233,8 +242,8 @@ export class Hub implements FanOut {
     }
   }
 
-  #addGroup(view: View, positions: Positions, key: string): ViewGroup {
-    const group: ViewGroup = { view, positions, key, members: new Set() };
+  #addGroup(view: View, positions: Positions, redacted: boolean, key: string): ViewGroup {
+    const group: ViewGroup = { view, positions, redacted, key, members: new Set() };
     this.#groups.set(key, group);
     if (view.orderId === undefined) {
       this.#wideGroups.add(group);
@@ -262,11 +271,12 @@ export class Hub implements FanOut {
 /** The events at `indexes` that the group's view wants, as one frame (encoding each event the first time any view wants it). */
 function prepareFrame(group: ViewGroup, batch: FlushBatch, indexes: readonly number[]): PreparedFrame {
   const parts: string[] = [];
-  const encoded = batch.encoded[group.positions];
+  const kind: EncodingKind = group.positions === 'order' ? 'order' : group.redacted ? 'storeRedacted' : 'store';
+  const encoded = batch.encoded[kind];
   for (const i of indexes) {
     const event = batch.events[i]!;
     if (!viewMatchesEvent(group.view, event)) continue;
-    parts.push((encoded[i] ??= group.positions === 'store' ? encodeEvent(event) : encodeEventAt(event, orderPosition(event))));
+    parts.push((encoded[i] ??= kind === 'order' ? encodeEventAt(event, orderPosition(event), true) : encodeEventAt(event, event.seq, group.redacted)));
   }
   if (parts.length === 0) return NO_FRAME;
   return { message: prepareMessage(encodeEventsFrame(parts)), eventCount: parts.length };

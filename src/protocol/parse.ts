@@ -77,6 +77,25 @@ function isEmailAddress(text: string): boolean {
 
 const WHITE_SPACE = /\s/;
 
+/** What marks a display name (`Ada <a@example.com>`, `"Ada" a@...`): emails go to one bare address. */
+const DISPLAY_NAME_MARK = /[<>"]/;
+/** What separates a list of addresses: one order has one customer address. */
+const LIST_SEPARATOR = /[,;]/;
+/** The rest of RFC 5322's specials, which a bare dot-atom address never holds. */
+const OTHER_SPECIALS = /[():[\]\\]/;
+
+/**
+ * Why `text` is not one bare email address, or `undefined` when it is.
+ * CR and LF never get here (control characters are refused before), so an
+ * accepted address cannot carry a header line into an email.
+ */
+function emailAddressProblem(text: string): string | undefined {
+  if (DISPLAY_NAME_MARK.test(text)) return 'must be the address alone, without a display name: a@example.com, not "Ada <a@example.com>"';
+  if (LIST_SEPARATOR.test(text)) return 'must be one address, not a list';
+  if (OTHER_SPECIALS.test(text) || !isEmailAddress(text)) return 'must be an email address';
+  return undefined;
+}
+
 function parseItem(value: unknown, field: string, errors: FieldErrors): OrderItem | undefined {
   if (typeof value === 'string') {
     const name = parseTrimmedString(value, ORDER_LIMITS.itemNameMaxLength, field, errors);
@@ -131,9 +150,8 @@ export function parseCreateOrderInput(raw: unknown): Result<CreateOrderInput> {
   let customerEmail: string | undefined;
   if (raw.customerEmail !== undefined) {
     customerEmail = parseTrimmedString(raw.customerEmail, ORDER_LIMITS.customerEmailMaxLength, 'customerEmail', errors);
-    if (customerEmail !== undefined && !isEmailAddress(customerEmail)) {
-      errors.add('customerEmail', 'must be an email address');
-    }
+    const problem = customerEmail === undefined ? undefined : emailAddressProblem(customerEmail);
+    if (problem !== undefined) errors.add('customerEmail', problem);
   }
   const items: OrderItem[] = [];
   if (!Array.isArray(raw.items)) {

@@ -35,6 +35,17 @@ export function seesStorageLocation(principal: Principal): boolean {
   return principal.kind === 'open' || (principal.kind === 'role' && principal.role === 'admin');
 }
 
+/**
+ * Whether `principal` may see customers' contact details (`customerEmail`):
+ * those who run the orders (operators, admins, and everyone in open mode).
+ * Viewers and tracking-link holders get orders without it: a tracking link
+ * is shared, forwarded and screenshotted.
+ * @param principal who asks
+ */
+export function seesCustomerContact(principal: Principal): boolean {
+  return principal.kind === 'open' || (principal.kind === 'role' && principal.role !== 'viewer');
+}
+
 /** Shortest accepted role token: guessing one must be hopeless. */
 export const MIN_TOKEN_LENGTH = 24;
 

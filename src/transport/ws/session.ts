@@ -22,7 +22,9 @@ import {
   type Result,
   type UpdateStatusMessage,
   type View,
+  redactOrder,
 } from '../../protocol.ts';
+import { seesCustomerContact } from '../../security/auth.ts';
 import type { AccessControl } from '../../security/access.ts';
 import type { Commands } from '../../store/ports.ts';
 import type { Logger } from '../../support/logger.ts';
@@ -158,12 +160,12 @@ function dispatch(ctx: SessionContext, session: Session, message: ClientMessage)
 async function createOrder(ctx: SessionContext, session: Session, message: CreateOrderMessage): Promise<void> {
   const result = await createOrderFor(ctx.commands, ctx.access, session.principal, message.order, message.idempotencyKey);
   if (!result.ok) return send(session.socket, errorMessage(result.error, message.requestId));
-  send(session.socket, { ...ack(result.value.order, message.requestId), trackingToken: result.value.trackingToken });
+  send(session.socket, { ...ack(session, result.value.order, message.requestId), trackingToken: result.value.trackingToken });
 }
 
 async function updateStatus(ctx: SessionContext, session: Session, message: UpdateStatusMessage): Promise<void> {
   const result = await ctx.commands.changeStatus(message.orderId, message.status, message.expectedVersion);
-  send(session.socket, result.ok ? ack(result.value.order, message.requestId) : errorMessage(result.error, message.requestId));
+  send(session.socket, result.ok ? ack(session, result.value.order, message.requestId) : errorMessage(result.error, message.requestId));
 }
 
 /** A handler that threw (a bug) or a command that storage could not take: logged, and answered without internals. */
@@ -173,8 +175,10 @@ function failed(ctx: SessionContext, session: Session, message: ClientMessage, e
   send(session.socket, errorMessage(wire, requestIdOf(message)));
 }
 
-function ack(order: Order, requestId: string | undefined): AckMessage {
-  return requestId === undefined ? { type: 'ack', order } : { type: 'ack', requestId, order };
+function ack(session: Session, order: Order, requestId: string | undefined): AckMessage {
+  // Only writers get acks today; should a role that may not see contact details ever write, its acks stay redacted.
+  const shown = seesCustomerContact(session.principal) ? order : redactOrder(order);
+  return requestId === undefined ? { type: 'ack', order: shown } : { type: 'ack', requestId, order: shown };
 }
 
 function errorMessage(error: ProtocolError, requestId?: string): ErrorMessage {

@@ -11,7 +11,7 @@
 import type { ConnectCache } from '../../fanout/connect-cache.ts';
 import type { FanOut } from '../../fanout/hub.ts';
 import {
-  encodeEvent,
+  encodeEventAt,
   encodeEventsFrame,
   encodeServerMessage,
   viewKey,
@@ -25,6 +25,7 @@ import {
 } from '../../protocol.ts';
 import type { EventRing } from '../../store/event-ring.ts';
 import type { EventSource, OrderReader } from '../../store/ports.ts';
+import { seesCustomerContact } from '../../security/auth.ts';
 import type { SessionSocket } from './client-socket.ts';
 import type { Session } from './session-state.ts';
 
@@ -100,7 +101,7 @@ export function openSession(ctx: SyncContext, session: Session, request: OpenReq
   const missed = ctx.ring.since(resume.seq);
   if (missed !== undefined) {
     ctx.resumes.fromRing++;
-    return sendResumed(ctx, session.socket, view, resume.seq, missed);
+    return sendResumed(ctx, session, view, resume.seq, missed);
   }
   const gap = ctx.ring.oldestSeq - 1 - resume.seq;
   if (resume.seq > ctx.orders.position.seq || gap > DEEP_REPLAY_MAX) return startView(ctx, session, view, request.limit, true);
@@ -143,20 +144,22 @@ async function resumeFromHistory(ctx: SyncContext, session: Session, request: Op
     startView(ctx, session, request.view, request.limit, true);
   } else {
     ctx.resumes.fromHistory++;
-    sendResumed(ctx, session.socket, request.view, resume.seq, [...older, ...rest]);
+    sendResumed(ctx, session, request.view, resume.seq, [...older, ...rest]);
   }
   takePendingView(ctx, session);
 }
 
 /** `resumed`, the missed events of the view (encoded once for every client resuming from the same point), and the subscription. */
-function sendResumed(ctx: SyncContext, socket: SessionSocket, view: View, since: number, missed: readonly OrderEvent[]): void {
+function sendResumed(ctx: SyncContext, session: Session, view: View, since: number, missed: readonly OrderEvent[]): void {
+  const { socket } = session;
   const { seq, epoch } = ctx.orders.position;
+  const redacted = !seesCustomerContact(session.principal);
   send(socket, { type: 'resumed', epoch, since, seq, view });
   const replay = missed.filter((event) => viewMatchesEvent(view, event));
   if (replay.length > 0) {
-    socket.send(ctx.connectCache.get(`${viewKey(view)}|since ${since}`, seq, () => encodeEventsFrame(replay.map((event) => encodeEvent(event)))));
+    socket.send(ctx.connectCache.get(`${viewKey(view)}|since ${since}|${redacted}`, seq, () => encodeEventsFrame(replay.map((event) => encodeEventAt(event, event.seq, redacted)))));
   }
-  ctx.hub.subscribe(socket, view, seq);
+  ctx.hub.subscribe(socket, view, seq, 'store', redacted);
 }
 
 /**
@@ -204,15 +207,16 @@ export function startView(ctx: SyncContext, session: Session, view: View, limit:
   }
   const { seq } = ctx.orders.position;
   const tracking = session.principal.kind === 'tracking';
+  const redacted = !seesCustomerContact(session.principal);
   if (reset) ctx.resumes.reset++;
-  const key = `${viewKey(view)}|${limit}|${reset}|${tracking}`;
+  const key = `${viewKey(view)}|${limit}|${reset}|${tracking}|${redacted}`;
   const snapshot = ctx.connectCache.get(key, seq, () => {
     const built = buildSnapshot(ctx.orders, view, limit);
     const position = tracking ? { seq: built.orders[0]?.version ?? 0, counts: countsOf(built.orders) } : {};
-    return encodeServerMessage(reset ? { ...built, ...position, reset: true } : { ...built, ...position });
+    return encodeServerMessage(reset ? { ...built, ...position, reset: true } : { ...built, ...position }, redacted);
   });
   // Subscribed at the snapshot's seq before it is sent: the write's callback may start the next view.
-  ctx.hub.subscribe(session.socket, view, seq, tracking ? 'order' : 'store');
+  ctx.hub.subscribe(session.socket, view, seq, tracking ? 'order' : 'store', redacted);
   session.snapshotInFlight = true;
   const sent = session.socket.send(snapshot, () => {
     session.snapshotInFlight = false;
