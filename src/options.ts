@@ -5,6 +5,8 @@
  * message naming it.
  */
 
+import type { EmailSettings } from './notify/email/settings.ts';
+import type { EmailAttempt } from './notify/email/notifier.ts';
 import type { FanOut, HubOptions } from './fanout/hub.ts';
 import { MAX_PAYLOAD_BYTES, type Role } from './protocol.ts';
 import { isHostNameEntry, isLoopback } from './security/edge.ts';
@@ -70,13 +72,17 @@ export interface ServerOptions {
   readonly limitLoopback?: boolean;
   /** The shop's name, shown on the customer tracking page (`SHOP_NAME`). @default '' (the page says "Order tracking") */
   readonly shopName?: string;
+  /** Customer emails (`SMTP_URL` and the rest, notify/email/settings.ts); none: nothing is sent. */
+  readonly email?: EmailSettings;
+  /** Told of every email attempt (sent, retry, failed): for metrics. */
+  readonly onEmailAttempt?: (attempt: EmailAttempt) => void;
 }
 
 /** Longest shop name shown on the tracking page. */
 export const SHOP_NAME_MAX = 100;
 
 /** Defaults for {@link ServerOptions}. */
-export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | 'storage' | 'createFanOut' | 'newId'>>> = {
+export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | 'storage' | 'createFanOut' | 'newId' | 'email' | 'onEmailAttempt'>>> = {
   tokens: [],
   allowOpenNetwork: false,
   allowedOrigins: [],

@@ -18,6 +18,7 @@ import { CLOSE_CODES, ProtocolError, ok, toWireError, type OrderEvent, type Resu
 import { AccessControl, hostNotAllowed } from './security/access.ts';
 import { isLoopback } from './security/edge.ts';
 import { TrackingTokens } from './security/tracking.ts';
+import { createEmailService } from './notify/email/service.ts';
 import { CATCH_UP_WAIT_MS, catchUpWithHead } from './store/catch-up.ts';
 import { startCore } from './store/core.ts';
 import { StorageUnavailableError } from './store/errors.ts';
@@ -103,11 +104,23 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   const hubOptions: HubOptions = { onSendError: (_s, error) => logger.error('websocket send failed', { error }) };
   const hub = options.createFanOut?.(hubOptions) ?? new Hub(hubOptions);
   const tracking = new TrackingTokens(storage.trackingKey);
+  const emails = createEmailService({
+    settings: options.email,
+    shopName: opts.shopName,
+    storage,
+    trackingToken: (orderId) => tracking.issue(orderId),
+    logger,
+    ...(options.onEmailAttempt === undefined ? {} : { onAttempt: options.onEmailAttempt }),
+  });
   // Everything this instance holds is fed from the tail, its own writes included: the projection, then the ring and the hub.
   const { projection, commands, stop: stopTail } = startCore(storage, {
     // Ids are made in runs whose tracking tokens are enciphered in one call (order-id.ts).
     newId: options.newId ?? createOrderIdGenerator({ onRun: (ids) => tracking.prepare(ids) }),
-    onEvents: (events) => feed(ring, hub, events, logger),
+    onEvents: (events) => {
+      feed(ring, hub, events, logger);
+      // In-process until the live node's durable consumers take emails.spec.
+      emails.notifier?.offer(events);
+    },
     onReload: (state) => {
       // What was queued of the old history goes out first; then each socket gets a reset snapshot of the new one.
       hub.flush();
@@ -173,6 +186,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
       return { ...log.health(), seq: projection.seq, storage: withoutLocation(log.stats()) };
     },
     onCommandFailure: storageFailure,
+    emails,
   };
   const page: PageHandler | undefined = opts.servePage ? createPageHandler({ logger, shopName: opts.shopName }) : undefined;
 
@@ -248,6 +262,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
       await ws.closeAll(CLOSE_CODES.goingAway, 'server shutting down', Math.max(0, deadline - Date.now()));
       await listenerClosed;
       stopTail();
+      await emails.stop();
       await log.close();
     },
   };

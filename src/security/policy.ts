@@ -52,6 +52,10 @@ export const ACCESS_POLICY = {
   changeStatus: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
   /** `GET /api/orders/ID/tracking-token`: a shareable capability, so only those who get one when creating may ask again. */
   reissueTrackingToken: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
+  /** `GET /api/orders/ID/emails`: what was emailed to the customer (it names the customer's address's outcomes). */
+  readOrderEmails: { roles: WRITERS, ownOrder: false, limited: false, what: 'read what was emailed' },
+  /** `GET`/`POST /api/email/unsubscribe/TOKEN`: the link in an email is the credential (checked by the handler). */
+  unsubscribeEmail: { roles: 'anyone', ownOrder: false, limited: false, what: 'unsubscribe' },
   /** `DELETE /api/orders/ID`. */
   deleteOrder: { roles: ['admin'], ownOrder: false, limited: true, what: 'delete orders' },
 } as const satisfies Record<string, AccessRule>;

@@ -10,6 +10,7 @@ import type { AccessControl } from '../../security/access.ts';
 import type { Principal } from '../../security/auth.ts';
 import type { Commands, OrderReader } from '../../store/ports.ts';
 import type { RequestTarget } from './request-target.ts';
+import type { EmailService } from '../../notify/email/service.ts';
 
 /** What the API handlers work with. */
 export interface ApiContext {
@@ -37,6 +38,8 @@ export interface ApiContext {
   readonly corsOrigins: readonly string[];
   /** Turns a command that failed in storage into the problem the client gets (a 503 with Retry-After, say). */
   readonly onCommandFailure?: (error: unknown) => ProtocolError;
+  /** Customer emails: what was sent per order, and one-click unsubscribe. */
+  readonly emails?: EmailService;
 }
 
 /** What a route's pattern and the access check found. */

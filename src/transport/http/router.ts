@@ -16,6 +16,7 @@ import type { ApiContext, Handler, RouteMatch } from './context.ts';
 import { sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
 import { changeStatus, createOrder, deleteOrder, getOrder, getTrackedOrder, getTrackingToken, listOrders } from './orders.ts';
 import { exportOrders } from './orders-csv.ts';
+import { getOrderEmails, showUnsubscribe, unsubscribe } from './emails.ts';
 import type { RequestTarget } from './request-target.ts';
 
 /** A handler, the action of the access table it is (which says who may), and how the index shows it. */
@@ -78,6 +79,15 @@ const ROUTES: readonly Route[] = [
     },
   },
   { pattern: /^\/api\/orders\/([^/]+)\/tracking-token$/, path: '/api/orders/ORDER_ID/tracking-token', methods: { GET: { handle: getTrackingToken, action: 'reissueTrackingToken', what: "an order's customer tracking token again" } } },
+  { pattern: /^\/api\/orders\/([^/]+)\/emails$/, path: '/api/orders/ORDER_ID/emails', methods: { GET: { handle: getOrderEmails, action: 'readOrderEmails', what: 'what was emailed to the customer about the order, and when (sent, or given up with the reply)' } } },
+  {
+    pattern: /^\/api\/email\/unsubscribe\/([^/]+)$/,
+    path: '/api/email/unsubscribe/UNSUBSCRIBE_TOKEN',
+    methods: {
+      GET: { handle: showUnsubscribe, action: 'unsubscribeEmail', what: "the page an email's unsubscribe link opens: it asks to confirm and changes nothing" },
+      POST: { handle: unsubscribe, action: 'unsubscribeEmail', what: 'one-click unsubscribe (RFC 8058): no more emails about that order', curlArgs: "-d 'List-Unsubscribe=One-Click'" },
+    },
+  },
   { pattern: /^\/api\/track\/([^/]+)$/, path: '/api/track/TRACKING_TOKEN', methods: { GET: { handle: getTrackedOrder, action: 'trackOrder', what: 'the one order a tracking token opens (no other credential needed); the customer page is /track/TRACKING_TOKEN' } } },
   { pattern: /^\/api\/stats$/, path: '/api/stats', methods: { GET: { handle: getStats, action: 'readStats', what: 'live numbers: orders by status, connections, events sent, seq' } } },
   { pattern: /^\/healthz$/, path: '/healthz', methods: { GET: { handle: getHealth, action: 'checkHealth', what: 'liveness' } } },

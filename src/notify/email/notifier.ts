@@ -1,0 +1,231 @@
+/**
+ * @module notify/email/notifier
+ * The email consumer of the event tail: for each event of an order with a
+ * customer address, in a status `EMAIL_ON` lists, and not unsubscribed, one
+ * email. A 4xx reply (or no reply) is retried after each delay of the retry
+ * schedule; a 5xx one is given up at once. Every attempt is recorded per
+ * order (what operators see) and reported through `onAttempt` (metrics).
+ * `handle` settles only once each of its emails was sent or given up, so a
+ * durable consumer position saved after it means at least once.
+ */
+
+import type { OrderEvent } from '../../protocol.ts';
+import type { Logger } from '../../support/logger.ts';
+import { composeEmail, messageIdFor } from './compose.ts';
+import type { EmailSettings } from './settings.ts';
+import type { MailTransport } from './smtp.ts';
+import type { UnsubscribeList, UnsubscribeTokens } from './unsubscribe.ts';
+
+/** The consumer's name: where its position is kept. */
+export const EMAIL_CONSUMER_NAME = 'email';
+
+/** Orders emailed to at once within a batch; one order's emails go one after another, in order. */
+const PARALLEL_ORDERS = 4;
+
+/** Orders whose email records are kept (oldest forgotten first), and records per order. */
+const RECORD_LIMITS = { orders: 10_000, perOrder: 20 } as const;
+
+/** One attempt's outcome, for metrics. */
+export interface EmailAttempt {
+  readonly orderId: string;
+  readonly status: string;
+  /** `sent`; `retry` (a temporary refusal, tried again later); `failed` (given up). */
+  readonly outcome: 'sent' | 'retry' | 'failed';
+  /** The SMTP reply code, when the server gave one. */
+  readonly code?: number;
+}
+
+/** What operators see per order: one line per email. */
+export interface EmailRecord {
+  readonly status: string;
+  readonly messageId: string;
+  readonly outcome: 'sent' | 'failed';
+  /** ISO 8601. */
+  readonly at: string;
+  readonly attempts: number;
+  /** The last reply, e.g. `550 mailbox unavailable`, when given up. */
+  readonly reply?: string;
+}
+
+/** What the consumer needs. */
+export interface EmailNotifierOptions {
+  readonly settings: EmailSettings;
+  readonly shopName: string;
+  readonly transport: MailTransport;
+  /** The tracking token of an order (its link in the email). */
+  readonly trackingToken: (orderId: string) => string;
+  readonly unsubscribeTokens: UnsubscribeTokens;
+  readonly unsubscribed: UnsubscribeList;
+  readonly logger: Logger;
+  /** Told of every attempt (metrics count them). */
+  readonly onAttempt?: (attempt: EmailAttempt) => void;
+}
+
+/** A consumer spec, as `LiveNode.register` takes it. */
+export interface EmailConsumerSpec {
+  readonly name: string;
+  readonly durable: boolean;
+  readonly filter: (event: OrderEvent) => boolean;
+  readonly handle: (events: readonly OrderEvent[]) => Promise<void>;
+}
+
+/** Sends the customer emails; see the module comment. */
+export class EmailNotifier {
+  readonly #options: EmailNotifierOptions;
+  readonly #records = new Map<string, EmailRecord[]>();
+  readonly #timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  #stopped = false;
+  /** The events handed over in-process while no durable runner takes them (see {@link offer}). */
+  #chain: Promise<void> = Promise.resolve();
+
+  /** @param options see {@link EmailNotifierOptions} */
+  constructor(options: EmailNotifierOptions) {
+    this.#options = options;
+  }
+
+  /** The consumer to register with the node. */
+  get spec(): EmailConsumerSpec {
+    return { name: EMAIL_CONSUMER_NAME, durable: true, filter: (event) => this.wants(event), handle: (events) => this.handle(events) };
+  }
+
+  /**
+   * Whether an event sends an email (unsubscribes are checked when sending).
+   * @param event an event of the tail
+   */
+  wants(event: OrderEvent): boolean {
+    return event.type !== 'order.deleted' && event.order.customerEmail !== undefined && this.#options.settings.on.has(event.order.status);
+  }
+
+  /**
+   * Send the emails of a batch: orders in parallel (a few), each order's in seq order.
+   * Rejects when stopped before all were settled (they are sent again later).
+   * @param events wanted events, in seq order
+   */
+  async handle(events: readonly OrderEvent[]): Promise<void> {
+    const byOrder = new Map<string, OrderEvent[]>();
+    for (const event of events) {
+      if (!this.wants(event)) continue;
+      const list = byOrder.get(event.order.id);
+      if (list === undefined) byOrder.set(event.order.id, [event]);
+      else list.push(event);
+    }
+    const queues = [...byOrder.values()];
+    const workers = Array.from({ length: Math.min(PARALLEL_ORDERS, queues.length) }, async () => {
+      for (let queue = queues.shift(); queue !== undefined; queue = queues.shift()) {
+        for (const event of queue) await this.#emailOnce(event);
+      }
+    });
+    await Promise.all(workers);
+    if (this.#stopped) throw new Error('email consumer stopped before its batch was sent');
+  }
+
+  /**
+   * Take events straight from the tail, in order, without a saved position:
+   * what runs until the node's durable consumers take the {@link spec}.
+   * @param events a batch of the tail
+   */
+  offer(events: readonly OrderEvent[]): void {
+    const wanted = events.filter((event) => this.wants(event));
+    if (wanted.length === 0) return;
+    this.#chain = this.#chain.then(() => this.handle(wanted)).catch((error: unknown) => {
+      if (!this.#stopped) this.#options.logger.error('customer emails failed', { error });
+    });
+  }
+
+  /**
+   * What was emailed about an order, oldest first.
+   * @param orderId the order
+   */
+  emailsFor(orderId: string): readonly EmailRecord[] {
+    return this.#records.get(orderId) ?? [];
+  }
+
+  /** Stop: waits for retries end now (their emails are sent again by the next run), and the transport closes. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const entry of this.#timers) {
+      clearTimeout(entry.timer);
+      entry.resolve();
+    }
+    this.#timers.clear();
+    await this.#chain;
+    this.#options.transport.close();
+  }
+
+  async #emailOnce(event: OrderEvent): Promise<void> {
+    const { settings, shopName, unsubscribed } = this.#options;
+    const order = event.order;
+    const to = order.customerEmail;
+    if (to === undefined || this.#stopped || unsubscribed.has(order.id)) return;
+    const email = composeEmail(
+      { ...order, customerEmail: to },
+      {
+        shopName,
+        from: settings.from,
+        fromAddress: settings.fromAddress,
+        trackingUrl: `${settings.publicUrl}/track/${this.#options.trackingToken(order.id)}`,
+        unsubscribeUrl: `${settings.publicUrl}/api/email/unsubscribe/${this.#options.unsubscribeTokens.issue(order.id)}`,
+      },
+    );
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#options.transport.send(email);
+        this.#attempted({ orderId: order.id, status: order.status, outcome: 'sent' });
+        return this.#record(order.id, { status: order.status, messageId: messageIdFor(order, settings.fromAddress), outcome: 'sent', at: new Date().toISOString(), attempts: attempt });
+      } catch (error) {
+        const { code, reply } = smtpReply(error);
+        const delay = settings.retrySchedule[attempt - 1];
+        const permanent = code !== undefined && code >= 500;
+        if (permanent || delay === undefined) {
+          this.#attempted({ orderId: order.id, status: order.status, outcome: 'failed', ...(code === undefined ? {} : { code }) });
+          this.#options.logger.warn('customer email given up', { order: order.id, status: order.status, attempts: attempt, reply });
+          return this.#record(order.id, { status: order.status, messageId: email.messageId, outcome: 'failed', at: new Date().toISOString(), attempts: attempt, reply });
+        }
+        this.#attempted({ orderId: order.id, status: order.status, outcome: 'retry', ...(code === undefined ? {} : { code }) });
+        await this.#sleep(delay * 1000);
+        if (this.#stopped) return;
+      }
+    }
+  }
+
+  #attempted(attempt: EmailAttempt): void {
+    try {
+      this.#options.onAttempt?.(attempt);
+    } catch (error) {
+      this.#options.logger.error('onAttempt failed', { error });
+    }
+  }
+
+  #record(orderId: string, record: EmailRecord): void {
+    let list = this.#records.get(orderId);
+    if (list === undefined) {
+      if (this.#records.size >= RECORD_LIMITS.orders) this.#records.delete(this.#records.keys().next().value!);
+      list = [];
+      this.#records.set(orderId, list);
+    }
+    list.push(record);
+    if (list.length > RECORD_LIMITS.perOrder) list.shift();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const entry = {
+        timer: setTimeout(() => {
+          this.#timers.delete(entry);
+          resolve();
+        }, ms),
+        resolve,
+      };
+      this.#timers.add(entry);
+    });
+  }
+}
+
+/** The server's reply in an SMTP error: its code and first line (no addresses or credentials beyond what the server said). */
+function smtpReply(error: unknown): { code?: number; reply: string } {
+  const { responseCode, response, message } = (error ?? {}) as { responseCode?: unknown; response?: unknown; message?: unknown };
+  const code = typeof responseCode === 'number' ? responseCode : undefined;
+  const text = typeof response === 'string' ? response : typeof message === 'string' ? message : 'no reply';
+  const reply = text.split(/\r?\n/)[0]!.slice(0, 200);
+  return code === undefined ? { reply } : { code, reply };
+}
