@@ -75,8 +75,6 @@ export class EmailNotifier {
   readonly #records = new Map<string, EmailRecord[]>();
   readonly #timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   #stopped = false;
-  /** The events handed over in-process while no durable runner takes them (see {@link offer}). */
-  #chain: Promise<void> = Promise.resolve();
 
   /** @param options see {@link EmailNotifierOptions} */
   constructor(options: EmailNotifierOptions) {
@@ -120,19 +118,6 @@ export class EmailNotifier {
   }
 
   /**
-   * Take events straight from the tail, in order, without a saved position:
-   * what runs until the node's durable consumers take the {@link spec}.
-   * @param events a batch of the tail
-   */
-  offer(events: readonly OrderEvent[]): void {
-    const wanted = events.filter((event) => this.wants(event));
-    if (wanted.length === 0) return;
-    this.#chain = this.#chain.then(() => this.handle(wanted)).catch((error: unknown) => {
-      if (!this.#stopped) this.#options.logger.error('customer emails failed', { error });
-    });
-  }
-
-  /**
    * What was emailed about an order, oldest first.
    * @param orderId the order
    */
@@ -140,16 +125,18 @@ export class EmailNotifier {
     return this.#records.get(orderId) ?? [];
   }
 
-  /** Stop: waits for retries end now (their emails are sent again by the next run), and the transport closes. */
-  async stop(): Promise<void> {
+  /**
+   * Stop: waits before retries end now and nothing more is sent; the batch
+   * in hand rejects, so its position is not saved and its emails go again
+   * on the next start (their Message-IDs mark any repeat).
+   */
+  interrupt(): void {
     this.#stopped = true;
     for (const entry of this.#timers) {
       clearTimeout(entry.timer);
       entry.resolve();
     }
     this.#timers.clear();
-    await this.#chain;
-    this.#options.transport.close();
   }
 
   async #emailOnce(event: OrderEvent): Promise<void> {

@@ -27,7 +27,10 @@ export interface EmailService {
   unsubscribe(token: string): Promise<string | undefined>;
   /** Whether a link's token is one of ours (the confirm page). */
   checkUnsubscribe(token: string): string | undefined;
-  stop(): Promise<void>;
+  /** End waits before retries: the batch in hand then fails and is sent again from the saved position. */
+  interrupt(): void;
+  /** Close the SMTP connections (after the node stopped its consumers). */
+  close(): void;
 }
 
 /** What {@link createEmailService} needs. */
@@ -61,7 +64,8 @@ export function createEmailService(options: EmailServiceOptions): EmailService {
         return orderId;
       },
       checkUnsubscribe: (token) => tokens.orderFor(token),
-      stop: async () => {},
+      interrupt: () => {},
+      close: () => {},
     };
   }
   const url = new URL(settings.smtpUrl);
@@ -69,13 +73,9 @@ export function createEmailService(options: EmailServiceOptions): EmailService {
   const opening = openSmtpTransport(settings.smtpUrl);
   // A failed import is reported by the first send that waits for it.
   opening.catch(() => undefined);
-  let closed = false;
   const transport: MailTransport = {
     send: async (email) => (await opening).send(email),
-    close: () => {
-      closed = true;
-      opening.then((t) => t.close(), () => undefined);
-    },
+    close: () => void opening.then((t) => t.close(), () => undefined),
   };
   const notifier = new EmailNotifier({
     settings,
@@ -97,9 +97,8 @@ export function createEmailService(options: EmailServiceOptions): EmailService {
       return orderId;
     },
     checkUnsubscribe: (token) => tokens.orderFor(token),
-    stop: async () => {
-      if (!closed) await notifier.stop();
-    },
+    interrupt: () => notifier.interrupt(),
+    close: () => transport.close(),
   };
 }
 

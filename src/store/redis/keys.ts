@@ -27,6 +27,11 @@ export interface RedisKeys {
    * @param key the idempotency key, already scoped to the caller
    */
   idempotency(key: string): string;
+  /**
+   * The key under which a durable consumer's position lives.
+   * @param name the consumer's name
+   */
+  consumer(name: string): string;
 }
 
 /**
@@ -43,6 +48,7 @@ export function redisKeys(prefix: string): RedisKeys {
     trackingKey: `${tag}:tracking-key`,
     memoryProbe: `${tag}:memory-probe`,
     idempotency: (key) => `${tag}:idempotency:${key}`,
+    consumer: (name) => `${tag}:consumer:${name}`,
   };
 }
 
