@@ -31,8 +31,11 @@ function refusal(code: number, text: string): Error {
   return Object.assign(new Error(text), { responseCode: code });
 }
 
-/** Start a sink on 127.0.0.1, port 0. */
-export async function startSmtpSink(): Promise<SmtpSink> {
+/**
+ * Start a sink on 127.0.0.1, port 0.
+ * @param options `delayMs`: how long it takes to accept each email (a slow server)
+ */
+export async function startSmtpSink(options: { readonly delayMs?: number } = {}): Promise<SmtpSink> {
   const received: ParsedMail[] = [];
   const tries = new Map<string, number>();
   const rules = new Map<string, RecipientRule>();
@@ -60,14 +63,18 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     onData(stream: SMTPServerDataStream, _session: SMTPServerSession, callback: (error?: Error | null) => void) {
       simpleParser(stream).then(
         (mail) => {
-          received.push(mail);
-          callback();
-          wake();
+          setTimeout(() => {
+            received.push(mail);
+            callback();
+            wake();
+          }, options.delayMs ?? 0);
         },
         (error: Error) => callback(error),
       );
     },
   });
+  // A client killed mid-session resets its connection: expected in these tests, not a failure of the sink.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.server.address() as AddressInfo).port;
   return {

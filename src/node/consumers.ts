@@ -265,9 +265,15 @@ export class TailConsumers {
   async addPaced(spec: ConsumerSpec, source: ConsumerSource, positions: ConsumerPositions): Promise<() => Promise<void>> {
     checkConsumerName(spec.name);
     this.#refuseTaken(spec.name);
-    const saved = spec.durable === true ? await positions.load(spec.name) : undefined;
+    let start = spec.durable === true ? await positions.load(spec.name) : undefined;
+    if (spec.durable === true && start === undefined) {
+      // A first start saves where it starts: a crash before its first batch is done must resume
+      // from here, not from wherever the tail is by the next start (the events between would be skipped).
+      start = source.position;
+      await positions.save(spec.name, start);
+    }
     this.#refuseTaken(spec.name);
-    const consumer = new PacedConsumer(spec, source, saved ?? source.position, spec.durable === true ? positions : undefined, this.#onError);
+    const consumer = new PacedConsumer(spec, source, start ?? source.position, spec.durable === true ? positions : undefined, this.#onError);
     this.#paced.set(spec.name, consumer);
     return async () => {
       await consumer.stop();
