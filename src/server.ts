@@ -108,7 +108,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     ...(options.onEmailAttempt === undefined ? {} : { onAttempt: options.onEmailAttempt }),
   });
   // A durable paced consumer: its position is saved once a batch's emails were sent (or given up), so each is sent at least once.
-  const emailConsumer = emails.notifier === undefined ? undefined : node.register(emails.notifier.spec).catch((error: unknown) => logger.error('customer emails could not start', { error }));
+  emails.start((spec, positions) => node.register(spec, positions));
   const access = new AccessControl({
     ...opts,
     orderExists: (orderId) => projection.get(orderId) !== undefined,
@@ -147,8 +147,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
 
   const close = async (): Promise<void> => {
     // Waits before an email retry end now, so the node's stop does not wait for them; those emails go again on the next start.
-    emails.interrupt();
-    await emailConsumer;
+    await emails.stop();
     await shutdown({ http, inFlight, node, ws }, opts.shutdownTimeoutMs);
     emails.close();
   };

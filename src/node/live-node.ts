@@ -14,7 +14,7 @@ import type { ProtocolError } from '../protocol/errors.ts';
 import type { Position } from '../protocol/messages.ts';
 import type { OrderEvent } from '../protocol/orders.ts';
 import { EventRing } from '../store/event-ring.ts';
-import type { LoadedState, Storage } from '../store/ports.ts';
+import type { ConsumerPositions, LoadedState, Storage } from '../store/ports.ts';
 import type { Logger } from '../support/logger.ts';
 import { CATCH_UP_WAIT_MS, catchUpWithHead } from './catch-up.ts';
 import type { OrderCommands } from './commands.ts';
@@ -113,10 +113,11 @@ export class LiveNode implements ConsumerSource {
    * goes on from the position it saved last; a new one starts at the
    * current position.
    * @param spec its name, filter, handler and options
+   * @param positions where a durable one keeps its position (a lease holder passes positions fenced by its lease) @default the storage's
    * @returns a function that stops it, after the batch in hand
    */
-  register(spec: ConsumerSpec): Promise<() => Promise<void>> {
-    return this.#consumers.addPaced(spec, this, this.storage.positions);
+  register(spec: ConsumerSpec, positions: ConsumerPositions = this.storage.positions): Promise<() => Promise<void>> {
+    return this.#consumers.addPaced(spec, this, positions);
   }
 
   /**

@@ -229,4 +229,18 @@ export interface Storage {
   readonly trackingKey: Buffer;
   /** Where durable consumers keep their positions. */
   readonly positions: ConsumerPositions;
+  /** With a shared history (Redis): keys kept beside it, for leases among instances. */
+  readonly sideKeys?: SideKeys;
+}
+
+/** Commands on keys kept beside a shared history, each within the backend's deadline. */
+export interface SideKeys {
+  /** Send one command (Redis: `['SET', key, ...]`); resolves with its reply. */
+  send(args: readonly string[]): Promise<unknown>;
+  /**
+   * The full key for a name, beside the history (same hash slot).
+   * `consumer:NAME` is where {@link ConsumerPositions} keeps NAME's position.
+   * @param name letters, digits, `._:-`
+   */
+  key(name: string): string;
 }

@@ -132,6 +132,15 @@ export class EmailNotifier {
    */
   interrupt(): void {
     this.#stopped = true;
+    this.#endWaits();
+  }
+
+  /** Send again after {@link interrupt} (this instance took the sender lease back). */
+  resume(): void {
+    this.#stopped = false;
+  }
+
+  #endWaits(): void {
     for (const entry of this.#timers) {
       clearTimeout(entry.timer);
       entry.resolve();
@@ -143,7 +152,7 @@ export class EmailNotifier {
     const { settings, shopName, unsubscribed } = this.#options;
     const order = event.order;
     const to = order.customerEmail;
-    if (to === undefined || this.#stopped || unsubscribed.has(order.id)) return;
+    if (to === undefined || this.#stopped || (await unsubscribed.has(order.id))) return;
     const email = composeEmail(
       { ...order, customerEmail: to },
       {

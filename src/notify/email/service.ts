@@ -5,12 +5,13 @@
  * start-up which it is.
  */
 
-import type { Storage } from '../../store/ports.ts';
+import type { ConsumerPositions, Storage } from '../../store/ports.ts';
+import { SenderLease } from '../lease.ts';
 import type { Logger } from '../../support/logger.ts';
-import { EmailNotifier, type EmailAttempt, type EmailRecord } from './notifier.ts';
+import { EMAIL_CONSUMER_NAME, EmailNotifier, type EmailAttempt, type EmailConsumerSpec, type EmailRecord } from './notifier.ts';
 import type { EmailSettings } from './settings.ts';
 import { openSmtpTransport, type MailTransport } from './smtp.ts';
-import { FileUnsubscribeList, MemoryUnsubscribeList, UnsubscribeTokens, type UnsubscribeList } from './unsubscribe.ts';
+import { FileUnsubscribeList, MemoryUnsubscribeList, RedisUnsubscribeList, UnsubscribeTokens, type UnsubscribeList } from './unsubscribe.ts';
 
 /** What the HTTP routes and the composition need of the emails. */
 export interface EmailService {
@@ -27,8 +28,14 @@ export interface EmailService {
   unsubscribe(token: string): Promise<string | undefined>;
   /** Whether a link's token is one of ours (the confirm page). */
   checkUnsubscribe(token: string): string | undefined;
-  /** End waits before retries: the batch in hand then fails and is sent again from the saved position. */
-  interrupt(): void;
+  /**
+   * Start sending, as a durable consumer of the tail; with a shared history
+   * only while this instance holds the email sender lease.
+   * @param register the node's `register`
+   */
+  start(register: Register): void;
+  /** Stop sending: waits before retries end (that batch is sent again from the saved position), the lease is given up. */
+  stop(): Promise<void>;
   /** Close the SMTP connections (after the node stopped its consumers). */
   close(): void;
 }
@@ -64,7 +71,8 @@ export function createEmailService(options: EmailServiceOptions): EmailService {
         return orderId;
       },
       checkUnsubscribe: (token) => tokens.orderFor(token),
-      interrupt: () => {},
+      start: () => {},
+      stop: async () => {},
       close: () => {},
     };
   }
@@ -77,6 +85,7 @@ export function createEmailService(options: EmailServiceOptions): EmailService {
     send: async (email) => (await opening).send(email),
     close: () => void opening.then((t) => t.close(), () => undefined),
   };
+  let running: Promise<(() => Promise<void>) | undefined> = Promise.resolve(undefined);
   const notifier = new EmailNotifier({
     settings,
     shopName: options.shopName,
@@ -97,14 +106,60 @@ export function createEmailService(options: EmailServiceOptions): EmailService {
       return orderId;
     },
     checkUnsubscribe: (token) => tokens.orderFor(token),
-    interrupt: () => notifier.interrupt(),
+    start: (register) => {
+      running = runConsumer(notifier, register, storage, logger);
+    },
+    stop: async () => {
+      notifier.interrupt();
+      await (await running)?.();
+    },
     close: () => transport.close(),
   };
 }
 
-/** Unsubscribes are kept where the orders are: DATA_DIR for the journal, this process otherwise (see the README for Redis). */
+/** The node's `register`: a paced consumer, with the positions it saves to. */
+export type Register = (spec: EmailConsumerSpec, positions?: ConsumerPositions) => Promise<() => Promise<void>>;
+
+/**
+ * Register the consumer: at once on a history of its own; behind the sender
+ * lease on a shared one (one instance sends; a successor takes over within
+ * the lease's time). Resolves with what stops it.
+ */
+async function runConsumer(notifier: EmailNotifier, register: Register, storage: Storage, logger: Logger): Promise<(() => Promise<void>) | undefined> {
+  const side = storage.sideKeys;
+  if (!storage.shared || side === undefined) {
+    try {
+      return await register(notifier.spec);
+    } catch (error) {
+      logger.error('customer emails could not start', { error });
+      return undefined;
+    }
+  }
+  let stopConsumer: (() => Promise<void>) | undefined;
+  const lease = new SenderLease({
+    side,
+    positions: storage.positions,
+    name: EMAIL_CONSUMER_NAME,
+    logger,
+    onAcquired: async (positions) => {
+      notifier.resume();
+      stopConsumer = await register(notifier.spec, positions);
+    },
+    onLost: async () => {
+      notifier.interrupt();
+      const stop = stopConsumer;
+      stopConsumer = undefined;
+      await stop?.();
+    },
+  });
+  lease.start();
+  return () => lease.stop();
+}
+
+/** Unsubscribes are kept where the orders are: DATA_DIR for the journal, a set beside the history in Redis, this process in memory mode. */
 function unsubscribeListFor(storage: Storage): UnsubscribeList {
   const dataDir = storage.log.stats().dataDir;
   if (storage.mode === 'journal' && typeof dataDir === 'string') return FileUnsubscribeList.open(dataDir);
+  if (storage.sideKeys !== undefined) return new RedisUnsubscribeList(storage.sideKeys);
   return new MemoryUnsubscribeList();
 }

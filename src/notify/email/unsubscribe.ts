@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { appendFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isOrderId } from '../../protocol.ts';
+import type { SideKeys } from '../../store/ports.ts';
 
 /** Bytes of MAC kept in a link: 128 bits, as guessable as a tracking token. */
 const MAC_BYTES = 16;
@@ -54,7 +55,7 @@ export class UnsubscribeTokens {
 /** Orders whose customer unsubscribed. */
 export interface UnsubscribeList {
   /** Whether emails about this order are stopped. */
-  has(orderId: string): boolean;
+  has(orderId: string): Promise<boolean>;
   /** Stop them; durable once this resolves. */
   add(orderId: string): Promise<void>;
 }
@@ -64,7 +65,7 @@ export class MemoryUnsubscribeList implements UnsubscribeList {
   readonly #ids = new Set<string>();
 
   /** @param orderId an order */
-  has(orderId: string): boolean {
+  async has(orderId: string): Promise<boolean> {
     return this.#ids.has(orderId);
   }
 
@@ -105,7 +106,7 @@ export class FileUnsubscribeList implements UnsubscribeList {
   }
 
   /** @param orderId an order */
-  has(orderId: string): boolean {
+  async has(orderId: string): Promise<boolean> {
     return this.#ids.has(orderId);
   }
 
@@ -124,5 +125,27 @@ export class FileUnsubscribeList implements UnsubscribeList {
       }
     });
     return this.#writing;
+  }
+}
+
+/** An unsubscribe list in a Redis set beside the shared history: every instance sees it. */
+export class RedisUnsubscribeList implements UnsubscribeList {
+  readonly #side: SideKeys;
+  readonly #key: string;
+
+  /** @param side keys beside the history */
+  constructor(side: SideKeys) {
+    this.#side = side;
+    this.#key = side.key('email-unsubscribed');
+  }
+
+  /** @param orderId an order */
+  async has(orderId: string): Promise<boolean> {
+    return Number(await this.#side.send(['SISMEMBER', this.#key, orderId])) === 1;
+  }
+
+  /** @param orderId an order */
+  async add(orderId: string): Promise<void> {
+    await this.#side.send(['SADD', this.#key, orderId]);
   }
 }

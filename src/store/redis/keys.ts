@@ -32,6 +32,11 @@ export interface RedisKeys {
    * @param name the consumer's name
    */
   consumer(name: string): string;
+  /**
+   * A key beside the history for anything else (leases): `side('consumer:x')` is `consumer('x')`.
+   * @param name the key's name after the prefix
+   */
+  side(name: string): string;
 }
 
 /**
@@ -49,6 +54,7 @@ export function redisKeys(prefix: string): RedisKeys {
     memoryProbe: `${tag}:memory-probe`,
     idempotency: (key) => `${tag}:idempotency:${key}`,
     consumer: (name) => `${tag}:consumer:${name}`,
+    side: (name) => `${tag}:${name}`,
   };
 }
 
