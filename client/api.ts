@@ -161,6 +161,34 @@ export function getTrackedOrder(token: string): Promise<Result<Order, ApiProblem
   return call('GET', `/api/track/${encodeURIComponent(token)}`).then((r) => (r.ok ? asOrder(r.value.body) : r));
 }
 
+/** One email about an order, as `GET /api/orders/ID/emails` lists it. */
+export interface OrderEmail {
+  readonly status: string;
+  readonly outcome: 'sent' | 'failed';
+  readonly at: string;
+  /** The server's reply when given up. */
+  readonly reply?: string;
+}
+
+/**
+ * `GET /api/orders/ID/emails`: what was emailed to the customer (operators and admins).
+ * @param id the order
+ */
+export function getOrderEmails(id: string): Promise<Result<readonly OrderEmail[], ApiProblem>> {
+  return call('GET', `/api/orders/${encodeURIComponent(id)}/emails`).then((r) => {
+    if (!r.ok) return r;
+    const emails = (r.value.body as { emails?: unknown } | null)?.emails;
+    if (!Array.isArray(emails) || !emails.every(isOrderEmail)) return { ok: false, error: unexpected() };
+    return { ok: true, value: emails };
+  });
+}
+
+function isOrderEmail(value: unknown): value is OrderEmail {
+  if (typeof value !== 'object' || value === null) return false;
+  const { status, outcome, at, reply } = value as Record<string, unknown>;
+  return typeof status === 'string' && (outcome === 'sent' || outcome === 'failed') && typeof at === 'string' && (reply === undefined || typeof reply === 'string');
+}
+
 /**
  * `GET /api/orders` for one older page.
  * @param query statuses to include, cursor to continue from, page size

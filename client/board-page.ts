@@ -5,7 +5,7 @@
  * animation frame however many messages arrive.
  */
 
-import { changeStatus, createOrder, downloadWithBearer, getOrder, getTrackingToken, listOrders, probeAccess, setBearerToken } from './api.ts';
+import { changeStatus, createOrder, downloadWithBearer, getOrder, getOrderEmails, getTrackingToken, listOrders, probeAccess, setBearerToken, type OrderEmail } from './api.ts';
 import { openConnection, type Connection, type ConnectionStatus } from './connection.ts';
 import { ANNOUNCE_INTERVAL_MS, TOAST_WINDOW_MS, announcement, createBatcher, createdToast } from './notify.ts';
 import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from './state.ts';
@@ -39,6 +39,9 @@ const TOKEN_KEY = 'liveorders.token';
 const OWN_IDS_MAX = 100;
 /** Customer tracking tokens kept for this page's life, so a dialog opened again asks the server nothing. */
 const TOKENS_KEPT = 1000;
+
+/** An open dialog asks again this long after a change what was emailed about it, in milliseconds: the email follows the change. */
+const EMAILS_RECHECK_MS = 3000;
 /** What a short order id in a link must be: 8 or more of the id's last hex digits (dashes allowed). */
 const SHORT_ID = /^[0-9a-f-]{8,35}$/;
 /** The file name a CSV export is saved as when the page fetches it itself. */
@@ -64,6 +67,8 @@ class BoardPage {
   #loadingOlder = false;
   #highlight: string[] = [];
   #detail: DetailModel = { kind: 'closed' };
+  /** What was emailed about the order in the dialog, for the version it was asked at. */
+  #emails: { readonly id: string; readonly version: number; readonly lines: readonly OrderEmail[] | undefined } | undefined;
   #frame = 0;
   #token = sessionStorage.getItem(TOKEN_KEY) ?? undefined;
   #connected = false;
@@ -206,11 +211,41 @@ class BoardPage {
     this.#scheduleRender();
   }
 
-  /** The dialog's model of `order`, with its customer link once known (and asked for if not). */
+  /** The dialog's model of `order`, with its customer link and emails once known (and asked for if not). */
   #orderDetail(order: Order): DetailModel {
     const token = this.#trackingTokens.get(order.id);
     if (token === undefined) this.#askTrackingToken(order.id);
-    return token === undefined ? { kind: 'order', order } : { kind: 'order', order, customerLink: customerLink(token) };
+    const emails = this.#emails?.id === order.id ? this.#emails.lines : undefined;
+    if (this.#emails?.id !== order.id || this.#emails.version !== order.version) this.#askEmails(order);
+    const link = token === undefined ? {} : { customerLink: customerLink(token) };
+    return emails === undefined ? { kind: 'order', order, ...link } : { kind: 'order', order, ...link, emails };
+  }
+
+  /**
+   * Ask what was emailed about the order in the dialog: when it opens or
+   * its version moves, and again a little later (an email goes out after
+   * the change it is about). Viewers get 403 and stop asking.
+   */
+  #askEmails(order: Order): void {
+    if (this.#mayShare === false) return;
+    let asked = { id: order.id, version: order.version, lines: this.#emails?.id === order.id ? this.#emails.lines : undefined };
+    this.#emails = asked;
+    const fetchEmails = (): void => {
+      void getOrderEmails(order.id).then((result) => {
+        if (this.#emails !== asked) return;
+        if (!result.ok) {
+          if (result.error.status === 403) this.#mayShare = false;
+          return;
+        }
+        this.#emails = asked = { ...asked, lines: result.value };
+        if (this.#detail.kind === 'order' && this.#detail.order.id === order.id) {
+          this.#detail = this.#orderDetail(this.#detail.order);
+          this.#scheduleRender();
+        }
+      });
+    };
+    fetchEmails();
+    setTimeout(fetchEmails, EMAILS_RECHECK_MS);
   }
 
   /**

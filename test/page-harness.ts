@@ -13,6 +13,7 @@ import { after, afterEach, before, beforeEach } from 'node:test';
 import type { AxeResults } from 'axe-core';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import type { CreatedOrder } from '../src/protocol.ts';
+import type { ServerOptions } from '../src/server.ts';
 import { launchChromium } from './browser.ts';
 import { orderBody, request, startServer, type TestServer } from './helpers.ts';
 import { TcpProxy } from './tcp-proxy.ts';
@@ -43,8 +44,11 @@ export interface PageHarness {
   createOrder(name: string, items?: unknown[]): Promise<CreatedOrder>;
 }
 
-/** Register the hooks of a browser test file and return its harness. */
-export function usePageHarness(): PageHarness {
+/**
+ * Register the hooks of a browser test file and return its harness.
+ * @param serverOptions for the server it starts (e.g. email settings)
+ */
+export function usePageHarness(serverOptions: ServerOptions = {}): PageHarness {
   const pageErrors: string[] = [];
   let allowed: RegExp[] = [];
   const contexts: BrowserContext[] = [];
@@ -75,7 +79,7 @@ export function usePageHarness(): PageHarness {
   } as PageHarness & { srv: TestServer; proxy: TcpProxy; browser: Browser; pageUrl: string };
 
   before(async () => {
-    harness.srv = await startServer();
+    harness.srv = await startServer(serverOptions);
     harness.proxy = await TcpProxy.start(Number(new URL(harness.srv.base).port));
     harness.pageUrl = `http://127.0.0.1:${harness.proxy.port}/`;
     harness.browser = await launchChromium();
