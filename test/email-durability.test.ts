@@ -63,3 +63,26 @@ test('kill -9 in the middle of a burst: every email arrives after the restart', 
   second.child.kill('SIGTERM');
   await second.exited;
 });
+
+test('an email waiting for a retry survives kill -9: it is in the outbox, not only in memory', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'liveorders-email-outbox-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const slowEnv = { ...env, DATA_DIR: dir, EMAIL_RETRY_SCHEDULE: '2' };
+  sink.rules.set('retry@example.com', { kind: 'temporary', times: 1 });
+  const first = await startInstance(slowEnv);
+  t.after(() => first.child.kill('SIGKILL'));
+  const res = await request(first.base, 'POST', '/api/orders', { customerName: 'Retry', customerEmail: 'retry@example.com', items: ['x'] });
+  assert.equal(res.status, 201);
+  const id = (res.body as CreatedOrder).id;
+  // Another order's email after it shows the consumer moved past the refused one (its position saved).
+  const next = await request(first.base, 'POST', '/api/orders', { customerName: 'Next', customerEmail: 'next@example.com', items: ['x'] });
+  await sink.until((mails) => mails.some((m) => m.messageId === `<order-${(next.body as CreatedOrder).id}.v1@shop.example>`), 'the next email');
+  assert.equal(sink.tries.get('retry@example.com'), 1);
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const second = await startInstance(slowEnv);
+  t.after(() => second.child.kill('SIGKILL'));
+  await sink.until((mails) => mails.some((m) => m.messageId === `<order-${id}.v1@shop.example>`), 'the retried email after the restart');
+  second.child.kill('SIGTERM');
+  await second.exited;
+});

@@ -194,3 +194,21 @@ describe('without SMTP_URL', () => {
     assert.deepEqual(JSON.parse(run.stdout.trim()), { loaded: 0, off: 1 });
   });
 });
+
+describe('the outbox', () => {
+  test('an email waiting for a retry does not hold back the next customers\' emails', async (t) => {
+    const slowServer = await startServer({ email: settings({ EMAIL_RETRY_SCHEDULE: '30' }) });
+    t.after(slowServer.close);
+    sink.rules.set('slow@example.com', { kind: 'temporary', times: 1 });
+    const post = async (name: string, email: string): Promise<string> => {
+      const res = await request(slowServer.base, 'POST', '/api/orders', { customerName: name, customerEmail: email, items: ['x'] });
+      assert.equal(res.status, 201, res.text);
+      return (res.body as CreatedOrder).id;
+    };
+    await post('Slow', 'slow@example.com');
+    await waitFor(() => sink.tries.get('slow@example.com') === 1, 'the first try, refused with 451');
+    await post('Fast', 'fast@example.com');
+    await sink.until(() => mailsTo('fast@example.com').length === 1, 'the next email, without waiting 30 s for the retry');
+    assert.equal(mailsTo('slow@example.com').length, 0, 'the refused one waits in the outbox');
+  });
+});

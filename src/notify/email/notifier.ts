@@ -3,15 +3,18 @@
  * The email consumer of the event tail: for each event of an order with a
  * customer address, in a status `EMAIL_ON` lists, and not unsubscribed, one
  * email. A 4xx reply (or no reply) is retried after each delay of the retry
- * schedule; a 5xx one is given up at once. Every attempt is recorded per
+ * schedule, from the outbox (outbox.ts) so the next emails need not wait;
+ * a 5xx one is given up at once. Every attempt is recorded per
  * order (what operators see) and reported through `onAttempt` (metrics).
- * `handle` settles only once each of its emails was sent or given up, so a
- * durable consumer position saved after it means at least once.
+ * `handle` settles only once each of its emails was sent, given up or kept
+ * in the outbox, so a durable consumer position saved after it means at
+ * least once.
  */
 
-import type { OrderEvent } from '../../protocol.ts';
+import type { Order, OrderEvent } from '../../protocol.ts';
 import type { Logger } from '../../support/logger.ts';
-import { composeEmail, messageIdFor } from './compose.ts';
+import { composeEmail, type ComposedEmail } from './compose.ts';
+import { OUTBOX_MAX, outboxKey, type Outbox, type OutboxEntry } from './outbox.ts';
 import type { EmailSettings } from './settings.ts';
 import type { MailTransport } from './smtp.ts';
 import type { UnsubscribeList, UnsubscribeTokens } from './unsubscribe.ts';
@@ -59,6 +62,8 @@ export interface EmailNotifierOptions {
   readonly logger: Logger;
   /** Told of every attempt (metrics count them). */
   readonly onAttempt?: (attempt: EmailAttempt) => void;
+  /** Where emails wait for a retry, so the next ones need not; none: retries are waited out in line. */
+  readonly outbox?: Outbox;
 }
 
 /** A consumer spec, as `LiveNode.register` takes it. */
@@ -74,6 +79,10 @@ export class EmailNotifier {
   readonly #options: EmailNotifierOptions;
   readonly #records = new Map<string, EmailRecord[]>();
   readonly #timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  /** The outbox's emails, by key, as this instance knows them. */
+  readonly #waiting = new Map<string, OutboxEntry>();
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retrying = false;
   #stopped = false;
 
   /** @param options see {@link EmailNotifierOptions} */
@@ -141,6 +150,7 @@ export class EmailNotifier {
   }
 
   #endWaits(): void {
+    clearTimeout(this.#retryTimer);
     for (const entry of this.#timers) {
       clearTimeout(entry.timer);
       entry.resolve();
@@ -149,12 +159,56 @@ export class EmailNotifier {
   }
 
   async #emailOnce(event: OrderEvent): Promise<void> {
-    const { settings, shopName, unsubscribed } = this.#options;
     const order = event.order;
-    const to = order.customerEmail;
-    if (to === undefined || this.#stopped || (await unsubscribed.has(order.id))) return;
-    const email = composeEmail(
-      { ...order, customerEmail: to },
+    if (order.customerEmail === undefined || this.#stopped || (await this.#options.unsubscribed.has(order.id))) return;
+    const email = this.#compose(order);
+    for (let attempt = 1; ; attempt++) {
+      const delay = await this.#try(order, email, attempt);
+      if (delay === undefined) return;
+      const outbox = this.#options.outbox;
+      if (outbox !== undefined && this.#waiting.size < OUTBOX_MAX) {
+        // Kept before the position moves past this event: a crash loses nothing, and the next emails need not wait.
+        const entry: OutboxEntry = { key: outboxKey(order), order, attempts: attempt, due: Date.now() + delay * 1000 };
+        await outbox.put(entry);
+        this.#waiting.set(entry.key, entry);
+        this.#scheduleRetries();
+        return;
+      }
+      // The outbox is full (or there is none): wait here, which holds the next emails back.
+      await this.#sleep(delay * 1000);
+      if (this.#stopped) return;
+    }
+  }
+
+  /**
+   * One try at an email: recorded when sent or given up.
+   * @returns the seconds to wait before the next try, or `undefined` when done (sent or given up)
+   */
+  async #try(order: Order, email: ComposedEmail, attempt: number): Promise<number | undefined> {
+    const at = (): string => new Date().toISOString();
+    try {
+      await this.#options.transport.send(email);
+      this.#attempted({ orderId: order.id, status: order.status, outcome: 'sent' });
+      this.#record(order.id, { status: order.status, messageId: email.messageId, outcome: 'sent', at: at(), attempts: attempt });
+      return undefined;
+    } catch (error) {
+      const { code, reply } = smtpReply(error);
+      const delay = this.#options.settings.retrySchedule[attempt - 1];
+      if ((code !== undefined && code >= 500) || delay === undefined) {
+        this.#attempted({ orderId: order.id, status: order.status, outcome: 'failed', ...(code === undefined ? {} : { code }) });
+        this.#options.logger.warn('customer email given up', { order: order.id, status: order.status, attempts: attempt, reply });
+        this.#record(order.id, { status: order.status, messageId: email.messageId, outcome: 'failed', at: at(), attempts: attempt, reply });
+        return undefined;
+      }
+      this.#attempted({ orderId: order.id, status: order.status, outcome: 'retry', ...(code === undefined ? {} : { code }) });
+      return delay;
+    }
+  }
+
+  #compose(order: Order): ComposedEmail {
+    const { settings, shopName } = this.#options;
+    return composeEmail(
+      { ...order, customerEmail: order.customerEmail ?? '' },
       {
         shopName,
         from: settings.from,
@@ -163,25 +217,61 @@ export class EmailNotifier {
         unsubscribeUrl: `${settings.publicUrl}/api/email/unsubscribe/${this.#options.unsubscribeTokens.issue(order.id)}`,
       },
     );
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#options.transport.send(email);
-        this.#attempted({ orderId: order.id, status: order.status, outcome: 'sent' });
-        return this.#record(order.id, { status: order.status, messageId: messageIdFor(order, settings.fromAddress), outcome: 'sent', at: new Date().toISOString(), attempts: attempt });
-      } catch (error) {
-        const { code, reply } = smtpReply(error);
-        const delay = settings.retrySchedule[attempt - 1];
-        const permanent = code !== undefined && code >= 500;
-        if (permanent || delay === undefined) {
-          this.#attempted({ orderId: order.id, status: order.status, outcome: 'failed', ...(code === undefined ? {} : { code }) });
-          this.#options.logger.warn('customer email given up', { order: order.id, status: order.status, attempts: attempt, reply });
-          return this.#record(order.id, { status: order.status, messageId: email.messageId, outcome: 'failed', at: new Date().toISOString(), attempts: attempt, reply });
-        }
-        this.#attempted({ orderId: order.id, status: order.status, outcome: 'retry', ...(code === undefined ? {} : { code }) });
-        await this.#sleep(delay * 1000);
-        if (this.#stopped) return;
-      }
+  }
+
+  /**
+   * Start trying the emails of the outbox again when due (this instance
+   * sends now: at start, or on taking the sender lease).
+   */
+  async startRetries(): Promise<void> {
+    const outbox = this.#options.outbox;
+    if (outbox === undefined) return;
+    this.#waiting.clear();
+    for (const entry of await outbox.load()) this.#waiting.set(entry.key, entry);
+    this.#scheduleRetries();
+  }
+
+  /** Arm the timer for the earliest due email. */
+  #scheduleRetries(): void {
+    if (this.#stopped || this.#retrying) return;
+    clearTimeout(this.#retryTimer);
+    let due = Infinity;
+    for (const entry of this.#waiting.values()) due = Math.min(due, entry.due);
+    if (due === Infinity) return;
+    this.#retryTimer = setTimeout(() => void this.#retryDue(), Math.max(0, due - Date.now()));
+  }
+
+  /** Try the due emails of the outbox, a few orders at a time. */
+  async #retryDue(): Promise<void> {
+    const outbox = this.#options.outbox;
+    if (outbox === undefined || this.#stopped) return;
+    this.#retrying = true;
+    try {
+      const now = Date.now();
+      const due = [...this.#waiting.values()].filter((entry) => entry.due <= now);
+      const workers = Array.from({ length: Math.min(PARALLEL_ORDERS, due.length) }, async () => {
+        for (let entry = due.shift(); entry !== undefined && !this.#stopped; entry = due.shift()) await this.#retryOne(outbox, entry);
+      });
+      await Promise.all(workers);
+    } catch (error) {
+      this.#options.logger.error('customer email retries failed', { error });
+    } finally {
+      this.#retrying = false;
+      this.#scheduleRetries();
     }
+  }
+
+  async #retryOne(outbox: Outbox, entry: OutboxEntry): Promise<void> {
+    const { order } = entry;
+    const delay = (await this.#options.unsubscribed.has(order.id)) ? undefined : await this.#try(order, this.#compose(order), entry.attempts + 1);
+    if (delay === undefined) {
+      this.#waiting.delete(entry.key);
+      await outbox.remove(entry.key);
+      return;
+    }
+    const next: OutboxEntry = { ...entry, attempts: entry.attempts + 1, due: Date.now() + delay * 1000 };
+    this.#waiting.set(entry.key, next);
+    await outbox.put(next);
   }
 
   #attempted(attempt: EmailAttempt): void {

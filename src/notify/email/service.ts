@@ -7,6 +7,7 @@
 
 import type { ConsumerPositions, Storage } from '../../store/ports.ts';
 import { SenderLease } from '../lease.ts';
+import { FileOutbox, MemoryOutbox, RedisOutbox, type Outbox } from './outbox.ts';
 import type { Logger } from '../../support/logger.ts';
 import { EMAIL_CONSUMER_NAME, EmailNotifier, type EmailAttempt, type EmailConsumerSpec, type EmailRecord } from './notifier.ts';
 import type { EmailSettings } from './settings.ts';
@@ -93,6 +94,7 @@ export function createEmailService(options: EmailServiceOptions): EmailService {
     trackingToken: options.trackingToken,
     unsubscribeTokens: tokens,
     unsubscribed,
+    outbox: outboxFor(storage),
     logger,
     ...(options.onAttempt === undefined ? {} : { onAttempt: options.onAttempt }),
   });
@@ -129,7 +131,9 @@ async function runConsumer(notifier: EmailNotifier, register: Register, storage:
   const side = storage.sideKeys;
   if (!storage.shared || side === undefined) {
     try {
-      return await register(notifier.spec);
+      const stop = await register(notifier.spec);
+      await notifier.startRetries();
+      return stop;
     } catch (error) {
       logger.error('customer emails could not start', { error });
       return undefined;
@@ -144,6 +148,8 @@ async function runConsumer(notifier: EmailNotifier, register: Register, storage:
     onAcquired: async (positions) => {
       notifier.resume();
       stopConsumer = await register(notifier.spec, positions);
+      // What the previous holder left waiting is this instance's to retry now.
+      await notifier.startRetries();
     },
     onLost: async () => {
       notifier.interrupt();
@@ -154,6 +160,14 @@ async function runConsumer(notifier: EmailNotifier, register: Register, storage:
   });
   lease.start();
   return () => lease.stop();
+}
+
+/** Emails waiting for a retry are kept where the orders are, as unsubscribes are. */
+function outboxFor(storage: Storage): Outbox {
+  const dataDir = storage.log.stats().dataDir;
+  if (storage.mode === 'journal' && typeof dataDir === 'string') return FileOutbox.open(dataDir);
+  if (storage.sideKeys !== undefined) return new RedisOutbox(storage.sideKeys);
+  return new MemoryOutbox();
 }
 
 /** Unsubscribes are kept where the orders are: DATA_DIR for the journal, a set beside the history in Redis, this process in memory mode. */
