@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import type { ParsedMail } from 'mailparser';
 import { composeEmail } from '../src/notify/email/compose.ts';
+import { isOneClick } from '../src/transport/http/emails.ts';
 import type { EmailAttempt } from '../src/notify/email/notifier.ts';
 import { emailSettingsFromEnv, type EmailSettings } from '../src/notify/email/settings.ts';
 import type { CreatedOrder } from '../src/protocol.ts';
@@ -159,6 +160,32 @@ describe('one-click unsubscribe', () => {
     await sink.until(() => mailsTo('after@example.com').length === 1, 'a later email');
     assert.equal(mailsTo('leaving@example.com').length, 2, 'no email after unsubscribing, and no confirmation email');
     assert.equal(sink.received.length, before + 1);
+  });
+});
+
+describe('the one-click body', () => {
+  test('taken as a form or as multipart/form-data (RFC 8058 recommends the latter); anything else is not one click', () => {
+    assert.equal(isOneClick('application/x-www-form-urlencoded', 'List-Unsubscribe=One-Click'), true);
+    assert.equal(isOneClick(undefined, 'List-Unsubscribe=One-Click'), true);
+    const multipart = '--XyZ\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--XyZ--\r\n';
+    assert.equal(isOneClick('multipart/form-data; boundary=XyZ', multipart), true);
+    assert.equal(isOneClick('multipart/form-data; boundary="XyZ"', multipart), true);
+    assert.equal(isOneClick('multipart/form-data; boundary=XyZ', multipart.replace('One-Click', 'Two-Clicks')), false);
+    assert.equal(isOneClick('application/x-www-form-urlencoded', 'List-Unsubscribe=Maybe'), false);
+  });
+
+  test('a multipart POST to the link unsubscribes over HTTP', async () => {
+    const order = await create('Multipart', 'multipart@example.com');
+    await sink.until(() => mailsTo('multipart@example.com').length === 1, 'the first email');
+    const link = /<(https:\/\/shop\.example[^>]+)>/.exec(header(mailsTo('multipart@example.com')[0]!, 'list-unsubscribe'))![1]!;
+    const form = new FormData();
+    form.set('List-Unsubscribe', 'One-Click');
+    const res = await fetch(srv.base + new URL(link).pathname, { method: 'POST', body: form });
+    assert.equal(res.status, 200, await res.text());
+    await move(order.id, 'cancelled');
+    await create('After Multipart', 'later-mp@example.com');
+    await sink.until(() => mailsTo('later-mp@example.com').length === 1, 'a later email');
+    assert.equal(mailsTo('multipart@example.com').length, 1);
   });
 });
 

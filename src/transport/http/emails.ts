@@ -3,7 +3,8 @@
  * The email endpoints: what was emailed about an order (operators), and the
  * one-click unsubscribe link of RFC 8058: a GET shows a page that asks to
  * confirm (link scanners follow GETs), only a POST unsubscribes, and the
- * POST mail providers send (`List-Unsubscribe=One-Click`) is answered 200.
+ * POST mail providers send (`List-Unsubscribe=One-Click`, as a form or as
+ * multipart/form-data) is answered 200.
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -43,12 +44,29 @@ export function showUnsubscribe(ctx: ApiContext, _req: IncomingMessage, res: Ser
 export async function unsubscribe(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, { id: token }: RouteMatch): Promise<void> {
   const body = await readSmallBody(req);
   if (body === undefined) return sendProblem(res, new ProtocolError('LO_ERR_PAYLOAD_TOO_LARGE', `A one-click unsubscribe body is "${ONE_CLICK_BODY}"`));
-  if (!new URLSearchParams(body).getAll('List-Unsubscribe').includes('One-Click')) {
+  if (!isOneClick(req.headers['content-type'], body)) {
     return sendProblem(res, new ProtocolError('LO_ERR_INVALID_FIELD', `Send the form body "${ONE_CLICK_BODY}" (RFC 8058)`, { errors: [{ field: 'List-Unsubscribe', message: 'must be One-Click' }] }));
   }
   const orderId = ctx.emails === undefined ? undefined : await ctx.emails.unsubscribe(token);
   if (orderId === undefined) return sendProblem(res, unknownLink());
   sendText(res, 200, page('Unsubscribed', '<p>You will get no more emails about this order.</p>'), HTML_HEADERS);
+}
+
+/**
+ * Whether a body says `List-Unsubscribe=One-Click`: as a form
+ * (`application/x-www-form-urlencoded`) or, as RFC 8058 recommends mail
+ * providers send it, as `multipart/form-data`.
+ */
+export function isOneClick(contentType: string | undefined, body: string): boolean {
+  const boundary = /^\s*multipart\/form-data\s*;.*\bboundary=(?:"([^"]{1,70})"|([^\s;]{1,70}))/i.exec(contentType ?? '');
+  if (boundary === null) return new URLSearchParams(body).getAll('List-Unsubscribe').includes('One-Click');
+  const delimiter = `--${boundary[1] ?? boundary[2]}`;
+  return body.split(delimiter).some((part) => {
+    const split = part.indexOf('\r\n\r\n');
+    if (split < 0) return false;
+    const headers = part.slice(0, split);
+    return /content-disposition:\s*form-data;[^\r\n]*\bname="List-Unsubscribe"/i.test(headers) && part.slice(split + 4).replace(/\r\n$/, '') === 'One-Click';
+  });
 }
 
 function unknownLink(): ProtocolError {
