@@ -48,6 +48,11 @@ describe('three Redis instances', { skip }, () => {
     const marker = await create(started[1]!, 30);
     await waitFor(() => countOf(marker) >= 1, 'the marker email', 60_000);
     for (const id of [...first, marker]) assert.equal(countOf(id), 1, `the email about ${id} was sent once`);
+    // Whichever instance sent it, every instance shows what was emailed.
+    for (const instance of started) {
+      const listed = await request(instance.base, 'GET', `/api/orders/${first[0]}/emails`);
+      assert.deepEqual((listed.body as { emails: { status: string; outcome: string }[] }).emails.map((e) => [e.status, e.outcome]), [['pending', 'sent']]);
+    }
 
     started[0]!.child.kill('SIGKILL');
     await started[0]!.exited;

@@ -50,6 +50,8 @@ test('unsubscribed before a restart, still unsubscribed after it', async () => {
     const otherId = (other.body as CreatedOrder).id;
     await sink.until(() => arrived(otherId, 1), 'the email about the later order');
     assert.equal(arrived(order.id, 2), false, 'no email about the unsubscribed order after the restart');
+    const listed = await request(second.base, 'GET', `/api/orders/${order.id}/emails`);
+    assert.deepEqual((listed.body as { emails: { status: string; outcome: string }[] }).emails.map((e) => [e.status, e.outcome]), [['pending', 'sent']], 'what was emailed before the restart is still listed');
   } finally {
     await second.close();
   }

@@ -14,6 +14,7 @@
 import type { Order, OrderEvent } from '../../protocol.ts';
 import type { Logger } from '../../support/logger.ts';
 import { composeEmail, type ComposedEmail } from './compose.ts';
+import type { EmailLog, EmailRecord } from './email-log.ts';
 import { OUTBOX_MAX, outboxKey, type Outbox, type OutboxEntry } from './outbox.ts';
 import type { EmailSettings } from './settings.ts';
 import type { MailTransport } from './smtp.ts';
@@ -25,8 +26,6 @@ export const EMAIL_CONSUMER_NAME = 'email';
 /** Orders emailed to at once within a batch; one order's emails go one after another, in order. */
 const PARALLEL_ORDERS = 4;
 
-/** Orders whose email records are kept (oldest forgotten first), and records per order. */
-const RECORD_LIMITS = { orders: 10_000, perOrder: 20 } as const;
 
 /** One attempt's outcome, for metrics. */
 export interface EmailAttempt {
@@ -36,18 +35,6 @@ export interface EmailAttempt {
   readonly outcome: 'sent' | 'retry' | 'failed';
   /** The SMTP reply code, when the server gave one. */
   readonly code?: number;
-}
-
-/** What operators see per order: one line per email. */
-export interface EmailRecord {
-  readonly status: string;
-  readonly messageId: string;
-  readonly outcome: 'sent' | 'failed';
-  /** ISO 8601. */
-  readonly at: string;
-  readonly attempts: number;
-  /** The last reply, e.g. `550 mailbox unavailable`, when given up. */
-  readonly reply?: string;
 }
 
 /** What the consumer needs. */
@@ -62,6 +49,8 @@ export interface EmailNotifierOptions {
   readonly logger: Logger;
   /** Told of every attempt (metrics count them). */
   readonly onAttempt?: (attempt: EmailAttempt) => void;
+  /** Where what was emailed is kept. */
+  readonly log: EmailLog;
   /** Where emails wait for a retry, so the next ones need not; none: retries are waited out in line. */
   readonly outbox?: Outbox;
 }
@@ -77,7 +66,6 @@ export interface EmailConsumerSpec {
 /** Sends the customer emails; see the module comment. */
 export class EmailNotifier {
   readonly #options: EmailNotifierOptions;
-  readonly #records = new Map<string, EmailRecord[]>();
   readonly #timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   /** The outbox's emails, by key, as this instance knows them. */
   readonly #waiting = new Map<string, OutboxEntry>();
@@ -130,8 +118,8 @@ export class EmailNotifier {
    * What was emailed about an order, oldest first.
    * @param orderId the order
    */
-  emailsFor(orderId: string): readonly EmailRecord[] {
-    return this.#records.get(orderId) ?? [];
+  emailsFor(orderId: string): Promise<readonly EmailRecord[]> {
+    return this.#options.log.list(orderId);
   }
 
   /**
@@ -282,15 +270,9 @@ export class EmailNotifier {
     }
   }
 
+  /** Keep what happened; a record that cannot be kept is reported, and the email still counts as done. */
   #record(orderId: string, record: EmailRecord): void {
-    let list = this.#records.get(orderId);
-    if (list === undefined) {
-      if (this.#records.size >= RECORD_LIMITS.orders) this.#records.delete(this.#records.keys().next().value!);
-      list = [];
-      this.#records.set(orderId, list);
-    }
-    list.push(record);
-    if (list.length > RECORD_LIMITS.perOrder) list.shift();
+    this.#options.log.add(orderId, record).catch((error: unknown) => this.#options.logger.warn('could not keep an email record', { order: orderId, error }));
   }
 
   #sleep(ms: number): Promise<void> {

@@ -9,7 +9,8 @@ import type { ConsumerPositions, Storage } from '../../store/ports.ts';
 import { SenderLease } from '../lease.ts';
 import { FileOutbox, MemoryOutbox, RedisOutbox, type Outbox } from './outbox.ts';
 import type { Logger } from '../../support/logger.ts';
-import { EMAIL_CONSUMER_NAME, EmailNotifier, type EmailAttempt, type EmailConsumerSpec, type EmailRecord } from './notifier.ts';
+import { EMAIL_CONSUMER_NAME, EmailNotifier, type EmailAttempt, type EmailConsumerSpec } from './notifier.ts';
+import { FileEmailLog, MemoryEmailLog, RedisEmailLog, type EmailLog, type EmailRecord } from './email-log.ts';
 import type { EmailSettings } from './settings.ts';
 import { openSmtpTransport, type MailTransport } from './smtp.ts';
 import { FileUnsubscribeList, MemoryUnsubscribeList, RedisUnsubscribeList, UnsubscribeTokens, type UnsubscribeList } from './unsubscribe.ts';
@@ -21,7 +22,7 @@ export interface EmailService {
   /** The consumer, when enabled. */
   readonly notifier: EmailNotifier | undefined;
   /** What was emailed about an order. */
-  emailsFor(orderId: string): readonly EmailRecord[];
+  emailsFor(orderId: string): Promise<readonly EmailRecord[]>;
   /**
    * Stop emails about the order a link's token names.
    * @returns the order id, or `undefined` when the token is not one of ours
@@ -65,7 +66,7 @@ export function createEmailService(options: EmailServiceOptions): EmailService {
     return {
       enabled: false,
       notifier: undefined,
-      emailsFor: () => [],
+      emailsFor: async () => [],
       unsubscribe: async (token) => {
         const orderId = tokens.orderFor(token);
         if (orderId !== undefined) await unsubscribed.add(orderId);
@@ -95,6 +96,7 @@ export function createEmailService(options: EmailServiceOptions): EmailService {
     unsubscribeTokens: tokens,
     unsubscribed,
     outbox: outboxFor(storage),
+    log: emailLogFor(storage),
     logger,
     ...(options.onAttempt === undefined ? {} : { onAttempt: options.onAttempt }),
   });
@@ -160,6 +162,14 @@ async function runConsumer(notifier: EmailNotifier, register: Register, storage:
   });
   lease.start();
   return () => lease.stop();
+}
+
+/** What was emailed is kept where the orders are. */
+function emailLogFor(storage: Storage): EmailLog {
+  const dataDir = storage.log.stats().dataDir;
+  if (storage.mode === 'journal' && typeof dataDir === 'string') return FileEmailLog.open(dataDir);
+  if (storage.sideKeys !== undefined) return new RedisEmailLog(storage.sideKeys);
+  return new MemoryEmailLog();
 }
 
 /** Emails waiting for a retry are kept where the orders are, as unsubscribes are. */

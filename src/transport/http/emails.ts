@@ -28,9 +28,10 @@ const HTML_HEADERS = {
 } as const;
 
 /** `GET /api/orders/ID/emails`: each email about the order, sent or given up, oldest first. */
-export function getOrderEmails(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
+export async function getOrderEmails(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): Promise<void> {
   if (ctx.orders.get(id) === undefined) return sendProblem(res, orderNotFound(id));
-  sendJson(res, 200, { orderId: id, enabled: ctx.emails?.enabled === true, emails: ctx.emails?.emailsFor(id) ?? [] });
+  const emails = ctx.emails === undefined ? [] : await ctx.emails.emailsFor(id);
+  sendJson(res, 200, { orderId: id, enabled: ctx.emails?.enabled === true, emails });
 }
 
 /** `GET /api/email/unsubscribe/TOKEN`: the page that asks to confirm; it changes nothing. */
