@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
 import { ConnectCache } from './fanout/connect-cache.ts';
-import { Hub, type FanOut, type HubOptions } from './fanout/hub.ts';
+import { Hub, type FanOut } from './fanout/hub.ts';
 import { LiveNode } from './node/live-node.ts';
 import { DEFAULT_OPTIONS, validateOptions, withoutUndefined, type ServerOptions } from './options.ts';
 import { CLOSE_CODES, ok, type Result, type Role } from './protocol.ts';
@@ -21,10 +21,8 @@ import { memoryStorage } from './store/memory-log.ts';
 import type { Commands, OrderReader, Storage } from './store/ports.ts';
 import { createLogger } from './support/logger.ts';
 import { apiContext } from './transport/http/api-context.ts';
-import { createHttpListener, type HttpListener } from './transport/http/listener.ts';
+import { createHttpListener, listenOn, type HttpListener } from './transport/http/listener.ts';
 import { createPageHandler } from './transport/http/page.ts';
-import { parseRequestTarget } from './transport/http/request-target.ts';
-import { writeRawResponse } from './transport/http/io.ts';
 import { WsEndpoint } from './transport/ws/endpoint.ts';
 import type { ResumeCounts } from './transport/ws/views.ts';
 
@@ -47,18 +45,9 @@ export interface LiveOrdersServer {
   readonly epoch: string;
   /** Start listening; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
-  /**
-   * Swap the role tokens without a restart; sockets whose token is gone, or
-   * now grants another role, are closed with 1008. Turning tokens on or off
-   * this way is refused.
-   * @returns how many sockets were closed, or why the tokens were refused
-   */
+  /** Swap the role tokens without a restart (sockets whose token is gone or changed role get 1008; on/off is refused); how many sockets were closed. */
   replaceTokens(tokens: readonly (readonly [Role, string])[]): Result<{ readonly closedSockets: number }, string>;
-  /**
-   * Shut down without losing an acknowledged write: stop accepting, let
-   * requests in flight finish, deliver their events, close every socket with
-   * 1001, stop the node, then close the storage. Bounded by `shutdownTimeoutMs`.
-   */
+  /** Shut down without losing an acknowledged write (see {@link shutdown}), within `shutdownTimeoutMs`. */
   close(): Promise<void>;
 }
 
@@ -66,8 +55,7 @@ export interface LiveOrdersServer {
 const CLOSE_GRACE_MS = 2000;
 
 /**
- * Build the service around an opened storage. Validates options once;
- * nothing listens until `listen()`.
+ * Build the service around an opened storage (options validated once; nothing listens until `listen()`).
  * @param options see {@link ServerOptions}
  */
 export function createServer(options: ServerOptions = {}): LiveOrdersServer {
@@ -75,7 +63,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   validateOptions(opts);
   const logger = options.logger ?? createLogger();
   const storage = options.storage ?? memoryStorage({ historyCapacity: opts.eventLogCapacity, onSinkError: (error) => logger.error('an event consumer failed', { error }) });
-  const hubOptions: HubOptions = { onSendError: (_s, error) => logger.error('websocket send failed', { error }) };
+  const hubOptions = { onSendError: (_s: unknown, error: unknown) => logger.error('websocket send failed', { error }) };
   const tracking = new TrackingTokens(storage.trackingKey);
   const node = new LiveNode(storage, {
     historyCapacity: opts.eventLogCapacity,
@@ -102,13 +90,8 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     logger,
   });
   const api = apiContext({ node, access, maxBodyBytes: opts.maxPayload, corsOrigins: opts.corsOrigins, stats: () => ({ ...ws.stats(), resumes: { ...resumes } }) });
-  const { http, inFlight } = createHttpListener(api, opts.servePage ? createPageHandler({ logger }) : undefined, logger);
-  http.on('upgrade', (req, socket, head: Buffer) => {
-    const url = parseRequestTarget(req.url);
-    if (url === undefined) return writeRawResponse(socket, 400, 'Bad Request');
-    ws.handleUpgrade(req, socket, head, url);
-  });
-
+  const page = opts.servePage ? createPageHandler({ logger }) : undefined;
+  const { http, inFlight } = createHttpListener(api, page, (req, socket, head, url) => ws.handleUpgrade(req, socket, head, url), logger);
   const close = (): Promise<void> => shutdown({ http, inFlight, node, ws }, opts.shutdownTimeoutMs);
   const replaceTokens: LiveOrdersServer['replaceTokens'] = (tokens) => {
     const replaced = access.replaceTokens(tokens);
@@ -117,15 +100,11 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     logger.info('role tokens replaced', { tokens: tokens.length, closedSockets });
     return ok({ closedSockets });
   };
-  const listen = (): Promise<AddressInfo> =>
-    new Promise((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(opts.port, opts.host, () => {
-        http.off('error', reject);
-        logger.info('listening', { address: http.address(), storage: storage.mode, seq: projection.seq });
-        resolve(http.address() as AddressInfo);
-      });
-    });
+  const listen = async (): Promise<AddressInfo> => {
+    const address = await listenOn(http, opts.port, opts.host);
+    logger.info('listening', { address, storage: storage.mode, seq: projection.seq });
+    return address;
+  };
   return { http, node, orders: projection, commands, hub, storage, webSockets: ws.sockets, epoch: storage.log.epoch, listen, replaceTokens, close };
 }
 
