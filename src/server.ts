@@ -12,6 +12,9 @@ import type { WebSocket } from 'ws';
 import { ConnectCache } from './fanout/connect-cache.ts';
 import { Hub, type FanOut, type HubOptions } from './fanout/hub.ts';
 import { LiveNode } from './node/live-node.ts';
+import { FanOutLagSampler } from './observe/fanout-lag.ts';
+import { Metrics } from './observe/metrics.ts';
+import { SentMessages } from './observe/sent-messages.ts';
 import { DEFAULT_OPTIONS, validateOptions, withoutUndefined, type ServerOptions } from './options.ts';
 import { CLOSE_CODES, ok, type Result, type Role } from './protocol.ts';
 import { AccessControl } from './security/access.ts';
@@ -22,11 +25,10 @@ import { memoryStorage } from './store/memory-log.ts';
 import type { Commands, OrderReader, Storage } from './store/ports.ts';
 import { createLogger } from './support/logger.ts';
 import { apiContext } from './transport/http/api-context.ts';
-import { createHttpListener, type HttpListener } from './transport/http/listener.ts';
+import { createHttpListener, listenOn, type HttpListener } from './transport/http/listener.ts';
 import { createPageHandler } from './transport/http/page.ts';
-import { parseRequestTarget } from './transport/http/request-target.ts';
-import { writeRawResponse } from './transport/http/io.ts';
 import { WsEndpoint } from './transport/ws/endpoint.ts';
+import { Presence } from './transport/ws/presence.ts';
 import type { ResumeCounts } from './transport/ws/sync.ts';
 
 export { DEFAULT_OPTIONS, type ServerOptions } from './options.ts';
@@ -42,29 +44,17 @@ export interface LiveOrdersServer {
   readonly commands: Commands;
   readonly hub: FanOut;
   readonly storage: Storage;
+  /** This server's metrics (`GET /metrics`); webhook and email senders count their attempts here. */
+  readonly metrics: Metrics;
   /** The open WebSocket connections. */
   readonly webSockets: ReadonlySet<WebSocket>;
   /** The epoch of the history this instance serves. */
   readonly epoch: string;
   /** Start listening; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
-  /**
-   * Swap the role tokens without a restart. Requests are checked against
-   * the new tokens at once; sockets whose token is gone, or now grants
-   * another role, are closed with 1008. Turning tokens on or off this way
-   * is refused.
-   * @param tokens the new role tokens, validated by `parseTokenList`
-   * @returns how many sockets were closed, or why the tokens were refused
-   */
+  /** Swap the role tokens without a restart (sockets whose token is gone or changed role get 1008; on/off is refused); how many sockets were closed. */
   replaceTokens(tokens: readonly (readonly [Role, string])[]): Result<{ readonly closedSockets: number }, string>;
-  /**
-   * Shut down without losing an acknowledged write: stop accepting, let
-   * requests in flight finish, deliver their events, close every socket with
-   * 1001, stop the node, then close the storage. Every socket is closed by
-   * `shutdownTimeoutMs`: requests not finished by then (a body sent halfway)
-   * have their sockets destroyed, and close handshakes not answered by then
-   * are cut.
-   */
+  /** Shut down without losing an acknowledged write (see {@link shutdown}); every socket is closed by `shutdownTimeoutMs`. */
   close(): Promise<void>;
 }
 
@@ -80,8 +70,7 @@ const CLOSE_GRACE_MS = 2000;
 const SHUTDOWN_CLOSE_SHARE = 1 / 4;
 
 /**
- * Build the service around an opened storage. Validates options once;
- * nothing listens until `listen()`.
+ * Build the service around an opened storage (options validated once; nothing listens until `listen()`).
  * @param options see {@link ServerOptions}
  */
 export function createServer(options: ServerOptions = {}): LiveOrdersServer {
@@ -89,15 +78,31 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   validateOptions(opts);
   const logger = options.logger ?? createLogger();
   const storage = options.storage ?? memoryStorage({ historyCapacity: opts.eventLogCapacity, onSinkError: (error) => logger.error('an event consumer failed', { error }) });
-  const hubOptions: HubOptions = { onSendError: (_s, error) => logger.error('websocket send failed', { error }) };
+  // Read when scraped, from counts the endpoint, the sessions and the projection keep anyway.
+  const sentMessages = new SentMessages();
+  const metrics = new Metrics({
+    connectionsByRole: () => ws.connectionsByRole(),
+    messagesSent: () => sentMessages.counts(),
+    resumes: () => resumes,
+    slowClientsDropped: () => ws.stats().slowSubscribersDropped,
+    ordersByStatus: () => projection.counts(),
+  });
+  const fanOutLag = new FanOutLagSampler(metrics);
+  const hubOptions: HubOptions = {
+    onSendError: (_s, error) => logger.error('websocket send failed', { error }),
+    onFlushed: (events) => fanOutLag.flushed(events),
+  };
   const tracking = new TrackingTokens(storage.trackingKey);
   const node = new LiveNode(storage, {
     historyCapacity: opts.eventLogCapacity,
     hub: options.createFanOut?.(hubOptions) ?? new Hub(hubOptions),
     logger,
     onNewIds: (ids) => tracking.prepare(ids),
+    onAppend: (seconds) => metrics.observeAppend(seconds),
     ...(options.newId === undefined ? {} : { newId: options.newId }),
   });
+  // A consumer of the tail like the others: it notes when an event came, the hub's flush closes the sample.
+  node.addLive(fanOutLag);
   const { projection, hub, commands } = node;
   const emails = createEmailService({
     settings: options.email,
@@ -119,17 +124,19 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     logger.warn('open mode on a network address: anyone who can reach this port can read, change and delete every order', { host: opts.host });
   }
   const resumes: ResumeCounts = { fromRing: 0, fromHistory: 0, reset: 0 };
+  const presence = new Presence();
   const connectCache = new ConnectCache();
   const ws = new WsEndpoint({
     ...opts,
     closeGraceMs: CLOSE_GRACE_MS,
     sessions: {
-      orders: projection, ring: node.history, source: storage.log, hub, connectCache, resumes, commands, logger, access, onCommandFailure: (error) => node.storageFailure(error),
+      orders: projection, ring: node.history, source: storage.log, hub, connectCache, resumes, commands, logger, access, onCommandFailure: (error) => node.storageFailure(error), presence,
       // Another instance may be a little ahead of this one: a client coming from it waits for this tail, not for a reset.
       ...(node.shared ? { catchUp: (seq: number) => node.catchUp(seq) } : {}),
     },
     access,
     logger,
+    sent: sentMessages,
   });
   node.onReload((state) => {
     // Everything derived from the old history goes: cached connect snapshots, and each socket's view (a reset snapshot).
@@ -137,14 +144,9 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     const sockets = ws.resetViews();
     logger.info('the history was replaced: sockets sent a reset snapshot', { epoch: state.position.epoch, seq: state.position.seq, sockets });
   });
-  const api = { ...apiContext({ node, access, maxBodyBytes: opts.maxPayload, corsOrigins: opts.corsOrigins, stats: () => ({ ...ws.stats(), resumes: { ...resumes } }) }), emails };
-  const { http, inFlight } = createHttpListener(api, opts.servePage ? createPageHandler({ logger, shopName: opts.shopName }) : undefined, logger);
-  http.on('upgrade', (req, socket, head: Buffer) => {
-    const url = parseRequestTarget(req.url);
-    if (url === undefined) return writeRawResponse(socket, 400, 'Bad Request');
-    ws.handleUpgrade(req, socket, head, url);
-  });
-
+  const api = { ...apiContext({ node, access, presence, maxBodyBytes: opts.maxPayload, corsOrigins: opts.corsOrigins, stats: () => ({ ...ws.stats(), resumes: { ...resumes } }) }), metrics, emails };
+  const page = opts.servePage ? createPageHandler({ logger, shopName: opts.shopName }) : undefined;
+  const { http, inFlight } = createHttpListener(api, page, (req, socket, head, url) => ws.handleUpgrade(req, socket, head, url), logger, metrics.http);
   const close = async (): Promise<void> => {
     // Waits before an email retry end now, so the node's stop does not wait for them; those emails go again on the next start.
     await emails.stop();
@@ -158,15 +160,11 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     logger.info('role tokens replaced', { tokens: tokens.length, closedSockets });
     return ok({ closedSockets });
   };
-  const listen = (): Promise<AddressInfo> =>
-    new Promise((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(opts.port, opts.host, () => {
-        http.off('error', reject);
-        logger.info('listening', { address: http.address(), storage: storage.mode, seq: projection.seq });
-        resolve(http.address() as AddressInfo);
-      });
-    });
+  const listen = async (): Promise<AddressInfo> => {
+    const address = await listenOn(http, opts.port, opts.host);
+    logger.info('listening', { address, storage: storage.mode, seq: projection.seq });
+    return address;
+  };
   return {
     http,
     node,
@@ -174,6 +172,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     commands,
     hub,
     storage,
+    metrics,
     webSockets: ws.sockets,
     // Moves when a lost history is recovered in place.
     get epoch() {

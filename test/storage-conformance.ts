@@ -14,6 +14,7 @@ import type { CreateOrderInput, Order, OrderEvent } from '../src/protocol.ts';
 import { startCore, type Core } from '../src/node.ts';
 import type { Storage } from '../src/store.ts';
 import { createOrderIdGenerator } from '../src/node/order-id.ts';
+import { describeConsumers } from './consumer-conformance.ts';
 
 /** What a backend's test file provides. */
 export interface Backend {
@@ -25,6 +26,10 @@ export interface Backend {
   reopen?(storage: Storage): Promise<Storage>;
   /** Release a storage (the suite closes the log first). */
   dispose?(storage: Storage): Promise<void>;
+  /** Durable backends: the environment of a server process on a new, empty history (for the `kill -9` case). */
+  processEnv?(): Record<string, string>;
+  /** Drop what the history holds before its last few events, as compaction or stream trimming does. */
+  trim?(storage: Storage): Promise<void>;
 }
 
 const INPUT: CreateOrderInput = { customerName: 'Ada', items: [{ name: 'laptop', quantity: 1, price: 10 }] };
@@ -253,4 +258,5 @@ export function describeStorage(name: string, backend: Backend): void {
       assert.deepEqual(((await again.log.replay({ seq: 20, epoch: again.log.epoch }, 10)) as OrderEvent[]).map((e) => e.seq), [21, 22, 23]);
     });
   });
+  describeConsumers(name, backend, open);
 }

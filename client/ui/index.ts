@@ -11,6 +11,7 @@ import type { NewOrderBody } from '../api.ts';
 import type { ConnectionStatus } from '../connection.ts';
 import { isOrderStatus, type Order, type OrderStatus } from '../../src/protocol.ts';
 import { createActivityPanel, type ActivityPanel } from './activity.ts';
+import { createAdminPanel, type AdminPanel } from './admin.ts';
 import { createBoardChromeUi, type BoardAction, type BoardChrome } from './board.ts';
 import { askToCancel, createCardList, keepOrder, setMovesUsable } from './cards.ts';
 import { createConnectionIndicator } from './connection.ts';
@@ -18,6 +19,8 @@ import { createDetailDialog, type DetailModel } from './detail.ts';
 import { requireElement, shortId } from './dom.ts';
 import { createOrderForm, type OrderForm } from './form.ts';
 import { createNotices, type Notices } from './notices.ts';
+import { createPresenceLine, type PresenceLine } from './presence.ts';
+import { createSelection, type Selection } from './selection.ts';
 import { copyText, createCreatedNotice, showCopied, type CreatedNotice } from './share.ts';
 import { createSignIn, type SignIn } from './sign-in.ts';
 import { detailHash } from '../url-state.ts';
@@ -41,6 +44,7 @@ export type UiAction =
   | BoardAction
   | { readonly type: 'create'; readonly body: NewOrderBody; readonly rowOfItem: readonly number[] }
   | { readonly type: 'move'; readonly id: string; readonly status: OrderStatus; readonly version: number }
+  | { readonly type: 'bulkMove'; readonly orders: readonly Order[]; readonly status: OrderStatus }
   | { readonly type: 'retry' }
   | { readonly type: 'closeDetail' }
   | { readonly type: 'login'; readonly token: string }
@@ -57,6 +61,11 @@ export interface BoardUi {
   readonly notices: Notices;
   readonly activity: ActivityPanel;
   readonly signIn: SignIn;
+  /** Selected cards and the bar that moves them. */
+  readonly selection: Pick<Selection, 'showResult'>;
+  /** The detail's "watching" line. */
+  readonly presence: PresenceLine;
+  readonly admin: AdminPanel;
   /** The notice under the form after one's own create, with the customer link. */
   readonly created: CreatedNotice;
 }
@@ -80,6 +89,9 @@ export function createBoardUi(doc: Document): BoardUi {
   const indicator = createConnectionIndicator(doc, () => emit({ type: 'retry' }));
   const signIn = createSignIn(doc, (token) => emit({ type: 'login', token }), () => emit({ type: 'logout' }));
   const activity = createActivityPanel(doc);
+  const selection = createSelection(doc, cardList, (orders, status) => emit({ type: 'bulkMove', orders, status }));
+  const presence = createPresenceLine(doc);
+  const admin = createAdminPanel(doc);
   const created = createCreatedNotice(doc, detailHash);
   const createdBox = requireElement<HTMLElement>(doc, '#created');
 
@@ -127,6 +139,7 @@ export function createBoardUi(doc: Document): BoardUi {
       live = model.live;
       board.render(model);
       cards.render(model.cards, model.highlight, model.live);
+      selection.render(model.cards, model.live);
       detail.render(model.detail, model.live);
     },
     setConnection: (status) => indicator.show(status),
@@ -141,6 +154,9 @@ export function createBoardUi(doc: Document): BoardUi {
     notices,
     activity,
     signIn,
+    selection,
+    presence,
+    admin,
     created,
   };
 }

@@ -24,6 +24,8 @@ export interface CoreOptions {
   readonly onEvents?: (events: readonly OrderEvent[]) => void;
   /** Told after the projection started over from a replaced history (see `OrderLog.onReload`). */
   readonly onReload?: (state: LoadedState) => void;
+  /** Told how long each append to the log took, in seconds (the metrics). */
+  readonly onAppend?: (seconds: number) => void;
   /** Told when a consumer throws or rejects. @default rethrown on a later turn */
   readonly onConsumerError?: (name: string, error: unknown) => void;
 }
@@ -53,6 +55,6 @@ export function startCore(storage: Storage, options: CoreOptions): Core {
     projection.reset(state, new StorageUnavailableError('EHISTORYLOST', 'the history this write was committed to was lost before this instance applied it', { outcomeUnknown: true }));
     options.onReload?.(state);
   });
-  const commands = new OrderCommands({ log: storage.log, projection, newId: options.newId, ...(options.now === undefined ? {} : { now: options.now }) });
+  const commands = new OrderCommands({ log: storage.log, projection, newId: options.newId, ...(options.now === undefined ? {} : { now: options.now }), ...(options.onAppend === undefined ? {} : { onAppend: options.onAppend }) });
   return { projection, commands, consumers, stop };
 }

@@ -24,6 +24,10 @@ export interface AccessRule {
   readonly limited: boolean;
   /** The end of "The viewer role may not …". */
   readonly what: string;
+  /** Whether `METRICS_TOKEN` opens it (a Prometheus server's credential, good for nothing else). @default false */
+  readonly scraper?: boolean;
+  /** In open mode (no tokens), whether only loopback peers may do it rather than anyone who reaches the port. @default false */
+  readonly loopbackWhenOpen?: boolean;
 }
 
 const EVERY_ROLE: readonly Role[] = ROLES;
@@ -53,12 +57,20 @@ export const ACCESS_POLICY = {
   changeStatus: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
   /** `GET /api/orders/ID/tracking-token`: a shareable capability, so only those who get one when creating may ask again. */
   reissueTrackingToken: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
+  /** `POST /api/orders/status`: one status for many orders, each its own change; one request counts once against the allowance. */
+  changeStatuses: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
+  /** `GET /api/orders/ID/presence`: how many watch an order, by role. Customers never learn of other customers. */
+  readPresence: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'see who watches an order' },
+  /** The `watch` message: a board socket says which order's detail it has open (tracking sockets watch their own order already). */
+  announceWatch: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'announce which order it watches' },
   /** `GET /api/orders/ID/emails`: what was emailed to the customer (it names the customer's address's outcomes). */
   readOrderEmails: { roles: WRITERS, ownOrder: false, limited: false, what: 'read what was emailed' },
   /** `GET`/`POST /api/email/unsubscribe/TOKEN`: the link in an email is the credential (checked by the handler). */
   unsubscribeEmail: { roles: 'anyone', ownOrder: false, limited: false, what: 'unsubscribe' },
   /** `DELETE /api/orders/ID`. */
   deleteOrder: { roles: ['admin'], ownOrder: false, limited: true, what: 'delete orders' },
+  /** `GET /metrics`: admins, `METRICS_TOKEN`, or in open mode a loopback peer. */
+  readMetrics: { roles: ['admin'], ownOrder: false, limited: false, what: 'read the metrics', scraper: true, loopbackWhenOpen: true },
 } as const satisfies Record<string, AccessRule>;
 
 /** One of the actions of {@link ACCESS_POLICY}. */
@@ -85,5 +97,7 @@ export function permits(principal: Principal, action: Action, orderId?: string):
     }
     case 'tracking':
       return rule.ownOrder && orderId === principal.orderId;
+    case 'scraper':
+      return rule.scraper === true;
   }
 }

@@ -1,9 +1,9 @@
 /**
  * @module store/event-ring
- * A bounded, in-order buffer of the most recent events: the history a
- * memory backend keeps, and each instance's replay ring, so a client that
- * reconnects with the last seq it applied can be sent exactly what it missed
- * without asking the backend. Pure: no timers or I/O.
+ * A bounded, in-order buffer of the most recent events: the whole history a
+ * memory backend keeps, and the live node's one in-memory history, so a
+ * client that reconnects with the last seq it applied can be sent exactly
+ * what it missed without asking the backend. Pure: no timers or I/O.
  */
 
 import type { OrderEvent } from '../protocol.ts';

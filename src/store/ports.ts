@@ -3,10 +3,10 @@
  * The storage ports: what the rest of the service needs from storage, and
  * what a backend (memory, journal, Redis) provides. Writes go one way:
  * {@link Commands} decide against the local projection and ask the
- * backend's {@link OrderLog} to append; everything the instance holds (the
- * projection, the replay ring, the hub) is then fed from the log's
- * {@link EventSource.tail}, in `seq` order, this instance's own writes
- * included. A backend decides where an append is made atomic; it never
+ * backend's {@link OrderLog} to append; the live node's named consumers
+ * (the projection, the history, the hub, paced ones) are then fed from the
+ * log's {@link EventSource.tail}, in `seq` order, this instance's own
+ * writes included. A backend decides where an append is made atomic; it never
  * holds a copy of the rules (those are in domain/decide.ts).
  */
 

@@ -5,10 +5,11 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ProtocolError } from '../../protocol.ts';
+import type { PresenceCounts, ProtocolError } from '../../protocol.ts';
 import type { AccessControl } from '../../security/access.ts';
 import type { Principal } from '../../security/auth.ts';
 import type { Commands, OrderReader } from '../../store/ports.ts';
+import type { BulkReplays } from './bulk-replays.ts';
 import type { RequestTarget } from './request-target.ts';
 import type { EmailService } from '../../notify/email/service.ts';
 
@@ -36,8 +37,14 @@ export interface ApiContext {
   readonly access: AccessControl;
   /** Origins allowed by CORS; empty (the default) sends no CORS headers. */
   readonly corsOrigins: readonly string[];
+  /** The Prometheus metrics `GET /metrics` renders. @default none (404) */
+  readonly metrics?: { render(): Promise<string> };
   /** Turns a command that failed in storage into the problem the client gets (a 503 with Retry-After, say). */
   readonly onCommandFailure?: (error: unknown) => ProtocolError;
+  /** Who watches which order, on this instance's sockets. */
+  readonly presence: { counts(orderId: string): PresenceCounts };
+  /** Answers of keyed bulk status changes, for replay. */
+  readonly bulkReplays: BulkReplays;
   /** Customer emails: what was sent per order, and one-click unsubscribe. */
   readonly emails?: EmailService;
 }

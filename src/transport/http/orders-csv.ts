@@ -8,6 +8,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Order } from '../../protocol.ts';
+import { requestIdField } from './request-log.ts';
 import type { ApiContext, RouteMatch } from './context.ts';
 import { seesCustomerContact } from '../../security/auth.ts';
 import { sendProblem } from './io.ts';
@@ -65,6 +66,7 @@ export async function exportOrders(ctx: ApiContext, req: IncomingMessage, res: S
     'Content-Disposition': 'attachment; filename="orders.csv"',
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
+    ...requestIdField(res),
   });
   if (req.method === 'HEAD') {
     res.end();

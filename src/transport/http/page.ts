@@ -13,7 +13,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tagRoute } from '../../observe/http-metrics.ts';
 import { sendProblem, sendText } from './io.ts';
+import { requestIdField, requestIdOf } from './request-log.ts';
 import type { Logger } from '../../support/logger.ts';
 import { ProtocolError, trackingTokenInPath } from '../../protocol.ts';
 import type { RequestTarget } from './request-target.ts';
@@ -63,6 +65,9 @@ async function trackingAsset(shopName: string): Promise<Asset> {
   if (!html.includes(TRACKING_BRAND)) throw new Error('client/track.html lost its #track-brand element');
   return asset(Buffer.from(html.replace(TRACKING_BRAND, TRACKING_BRAND.replace('>Order tracking<', `>${escapeHtml(shopName)}<`))), page.contentType);
 }
+/** The metrics label of every tracking link: the token is a credential, never a label. */
+const TRACKING_ROUTE = '/track/:token';
+
 /** The HTML answer to a browser asking for a page that does not exist. */
 const NOT_FOUND_PAGE = '/not-found.html';
 const NOT_FOUND_ASSET = (): Promise<Asset> => readAsset('not-found.html', 'text/html; charset=utf-8');
@@ -86,6 +91,7 @@ export function createPageHandler(options: { logger: Logger; shopName?: string }
     const path = tracking ? trackingPath : url.pathname;
     const produce = tracking ? trackingPage : ASSETS[path];
     const readOnly = req.method === 'GET' || req.method === 'HEAD';
+    if (produce !== undefined) tagRoute(res, tracking ? TRACKING_ROUTE : url.pathname);
     if (produce === undefined) {
       // A person following a broken link (a cut-off tracking link, say) reads a page, not JSON;
       // tracking links are opened by customers, so those always get the page.
@@ -106,12 +112,12 @@ export function createPageHandler(options: { logger: Logger; shopName?: string }
     try {
       asset = await cached(path, produce);
     } catch (error) {
-      options.logger.error('cannot build the page', { error, path });
+      options.logger.error('cannot build the page', { error, path, id: requestIdOf(res) });
       return sendProblem(res, new ProtocolError('LO_ERR_INTERNAL', 'The page could not be built; see the server log'));
     }
     const headers = { ...PAGE_SECURITY_HEADERS, 'Content-Type': asset.contentType, ETag: asset.etag, 'Cache-Control': 'no-cache' };
     if (status === 200 && req.headers['if-none-match'] === asset.etag) {
-      res.writeHead(304, headers);
+      res.writeHead(304, { ...headers, ...requestIdField(res) });
       res.end();
       return;
     }

@@ -8,14 +8,20 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ProtocolError, type Result } from '../../protocol.ts';
+import { tagRoute } from '../../observe/http-metrics.ts';
+import { METRICS_CONTENT_TYPE } from '../../observe/metrics.ts';
+import { CLIENT_MESSAGE_TYPES, ProtocolError, type Result } from '../../protocol.ts';
 import { seesStorageLocation, type Principal } from '../../security/auth.ts';
 import { corsHeaders } from '../../security/edge.ts';
 import { ACCESS_POLICY, type Action } from '../../security/policy.ts';
 import type { ApiContext, Handler, RouteMatch } from './context.ts';
-import { sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
+import { sendEmpty, sendEncodedJson, sendJson, sendProblem, sendText } from './io.ts';
 import { changeStatus, createOrder, deleteOrder, getOrder, getTrackedOrder, getTrackingToken, listOrders } from './orders.ts';
 import { exportOrders } from './orders-csv.ts';
+import { changeStatuses } from './bulk-status.ts';
+import { buildOpenApiDocument, type RouteInfo } from './openapi.ts';
+import { getPresence } from './presence.ts';
+import { watcherKind } from '../ws/presence.ts';
 import { getOrderEmails, showUnsubscribe, unsubscribe } from './emails.ts';
 import type { RequestTarget } from './request-target.ts';
 
@@ -52,6 +58,7 @@ const JSON_BODY = `-H 'Content-Type: application/json' -d`;
 
 const ROUTES: readonly Route[] = [
   { pattern: /^\/api\/?$/, path: '/api', methods: { GET: { handle: getIndex, action: 'readIndex', what: 'this index' } } },
+  { pattern: /^\/api\/openapi\.json$/, path: '/api/openapi.json', methods: { GET: { handle: getOpenApi, action: 'readIndex', what: 'this API as an OpenAPI 3.1 document' } } },
   {
     // A trailing slash names the same collection (curl users type it).
     pattern: /^\/api\/orders\/?$/,
@@ -62,6 +69,12 @@ const ROUTES: readonly Route[] = [
     },
   },
   { pattern: /^\/api\/orders\.csv$/, path: '/api/orders.csv', methods: { GET: { handle: exportOrders, action: 'listOrders', what: 'the orders as CSV (status, q, createdAfter, createdBefore as for the list), streamed', exampleQuery: 'status=delivered&createdAfter=2026-12-01' } } },
+  // Before the one-order route, which would read "status" as an order id.
+  {
+    pattern: /^\/api\/orders\/status$/,
+    path: '/api/orders/status',
+    methods: { POST: { handle: changeStatuses, action: 'changeStatuses', what: 'move up to 500 orders to one status, each its own change; one result per order (Idempotency-Key makes retries safe)', curlArgs: `${JSON_BODY} '{"orderIds":["ORDER_ID"],"status":"shipped"}'` } },
+  },
   {
     pattern: /^\/api\/orders\/([^/]+)$/,
     path: '/api/orders/ORDER_ID',
@@ -78,6 +91,7 @@ const ROUTES: readonly Route[] = [
       PATCH: { handle: changeStatus, action: 'changeStatus', what: 'the same as PUT', curlArgs: `${JSON_BODY} '{"status":"shipped"}'` },
     },
   },
+  { pattern: /^\/api\/orders\/([^/]+)\/presence$/, path: '/api/orders/ORDER_ID/presence', methods: { GET: { handle: getPresence, action: 'readPresence', what: 'how many watch an order now, by role (this instance\'s sockets)' } } },
   { pattern: /^\/api\/orders\/([^/]+)\/tracking-token$/, path: '/api/orders/ORDER_ID/tracking-token', methods: { GET: { handle: getTrackingToken, action: 'reissueTrackingToken', what: "an order's customer tracking token again" } } },
   { pattern: /^\/api\/orders\/([^/]+)\/emails$/, path: '/api/orders/ORDER_ID/emails', methods: { GET: { handle: getOrderEmails, action: 'readOrderEmails', what: 'what was emailed to the customer about the order, and when (sent, or given up with the reply)' } } },
   {
@@ -91,15 +105,30 @@ const ROUTES: readonly Route[] = [
   { pattern: /^\/api\/track\/([^/]+)$/, path: '/api/track/TRACKING_TOKEN', methods: { GET: { handle: getTrackedOrder, action: 'trackOrder', what: 'the one order a tracking token opens (no other credential needed); the customer page is /track/TRACKING_TOKEN' } } },
   { pattern: /^\/api\/stats$/, path: '/api/stats', methods: { GET: { handle: getStats, action: 'readStats', what: 'live numbers: orders by status, connections, events sent, seq' } } },
   { pattern: /^\/healthz$/, path: '/healthz', methods: { GET: { handle: getHealth, action: 'checkHealth', what: 'liveness' } } },
+  { pattern: /^\/metrics$/, path: '/metrics', methods: { GET: { handle: getMetrics, action: 'readMetrics', what: 'Prometheus metrics (admins, METRICS_TOKEN, or loopback without tokens)' } } },
   { pattern: /^\/ws$/, path: '/ws', unlisted: true, methods: { GET: { handle: upgradeRequired, action: 'findWebSocket', what: 'the WebSocket address' } } },
 ];
 
+/** Every route the router answers, in matching order (for the OpenAPI document and its test). */
+export const ROUTE_TABLE: readonly RouteInfo[] = ROUTES.map((route) => ({
+  path: route.path,
+  pattern: route.pattern,
+  unlisted: route.unlisted === true,
+  methods: Object.entries(route.methods).map(([method, endpoint]) => ({ method, action: endpoint.action, what: endpoint.what })),
+}));
+
+/** Placeholders of a route's path as its metrics label writes them. */
+const PLACEHOLDERS: Readonly<Record<string, string>> = { ORDER_ID: ':id', TRACKING_TOKEN: ':token' };
+
+/** Each route's pattern name, its metrics label: `/api/orders/:id`, never a path as asked. */
+const ROUTE_NAMES: ReadonlyMap<Route, string> = new Map(ROUTES.map((route) => [route, route.path.replace(/[A-Z_]+/g, (name) => PLACEHOLDERS[name] ?? `:${name.toLowerCase()}`)]));
+
 /**
- * Whether the API owns `pathname` (anything under `/api/`, and `/healthz`).
+ * Whether the API owns `pathname` (anything under `/api/`, `/healthz`, `/metrics`).
  * @param pathname the request path
  */
 export function isApiPath(pathname: string): boolean {
-  return pathname.startsWith('/api/') || pathname === '/api' || pathname === '/healthz' || pathname === '/ws';
+  return pathname.startsWith('/api/') || pathname === '/api' || pathname === '/healthz' || pathname === '/ws' || pathname === '/metrics';
 }
 
 /**
@@ -117,6 +146,7 @@ export function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: Ser
   for (const route of ROUTES) {
     const m = route.pattern.exec(url.pathname);
     if (m === null) continue;
+    tagRoute(res, ROUTE_NAMES.get(route)!);
     const method = req.method === 'HEAD' && headFollowsGet(route) ? 'GET' : (req.method ?? 'GET');
     const endpoint = route.methods[method];
     if (endpoint === undefined) {
@@ -185,8 +215,17 @@ function upgradeRequired(_ctx: ApiContext, _req: IncomingMessage, res: ServerRes
   sendProblem(res, problem, { Upgrade: 'websocket' });
 }
 
+/** `GET /api/stats`, with the role the caller is seen as (open mode: admin), so the page knows whether to show the admin panel. */
 function getStats(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { principal }: RouteMatch): void {
-  sendJson(res, 200, ctx.stats({ location: seesStorageLocation(principal) }));
+  const kind = watcherKind(principal);
+  const caller = kind === 'customer' ? 'viewer' : kind;
+  sendJson(res, 200, { ...ctx.stats({ location: seesStorageLocation(principal) }), caller });
+}
+
+/** `GET /metrics`: the Prometheus text exposition. */
+async function getMetrics(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (ctx.metrics === undefined) return sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', 'This server keeps no metrics'));
+  sendText(res, 200, await ctx.metrics.render(), { 'Content-Type': METRICS_CONTENT_TYPE, 'Cache-Control': 'no-store' });
 }
 
 /** Liveness and readiness: 200 while this instance can serve writes, 503 when its storage cannot take them (reads still work). */
@@ -215,10 +254,19 @@ function getIndex(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): v
     service: 'liveorders',
     auth: ctx.access.enabled ? 'Authorization: Bearer TOKEN on every route but /healthz, /api and /api/track' : 'open: no token needed (loopback only)',
     routes,
-    websocket: { url: `${base.replace(/^http/, 'ws')}/ws`, watch: 'npm run -s watch', messages: 'ping, subscribe, createOrder, updateStatus (docs/protocol.md)' },
+    openapi: `${base}/api/openapi.json`,
+    websocket: { url: `${base.replace(/^http/, 'ws')}/ws`, watch: 'npm run -s watch', messages: `${CLIENT_MESSAGE_TYPES.join(', ')} (docs/protocol.md)` },
   };
   sendEncodedJson(res, 200, JSON.stringify(index, null, 2));
 }
+
+/** `GET /api/openapi.json`: built once per process from the route table. */
+function getOpenApi(_ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {
+  openApiJson ??= JSON.stringify(buildOpenApiDocument(ROUTE_TABLE));
+  sendEncodedJson(res, 200, openApiJson);
+}
+
+let openApiJson: string | undefined;
 
 /** A malformed percent-encoding cannot name an order; keep the raw text for the error message. */
 function decodeSegment(segment: string | undefined): string {

@@ -14,10 +14,14 @@ import { ClientSocket } from './client-socket.ts';
 import { isAllowedOrigin } from '../../security/edge.ts';
 import { writeRawProblem } from '../http/io.ts';
 import { RepeatedLog, type Logger } from '../../support/logger.ts';
+import type { ConnectionRole } from '../../observe/metrics.ts';
+import type { SentMessages } from '../../observe/sent-messages.ts';
 import { CLOSE_CODES, ProtocolError, WS_BEARER_PREFIX, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type Result } from '../../protocol.ts';
 import type { RequestTarget } from '../http/request-target.ts';
 import { TokenBucket } from '../../security/rate-limit.ts';
 import { handleClientMessage, type Session, type SessionContext } from './session.ts';
+import type { PresenceCounts } from '../../protocol.ts';
+import { watcherKind } from './presence.ts';
 import { openSession, resetView } from './sync.ts';
 import { armExpiry, disarmExpiry } from './token-expiry.ts';
 
@@ -45,6 +49,8 @@ export interface WsEndpointOptions {
   /** Configured host names: pages served from them may connect too. */
   readonly allowedHosts: readonly string[];
   readonly logger: Logger;
+  /** Counts every message sent, by type, for the metrics. @default not counted */
+  readonly sent?: SentMessages;
 }
 
 /** Paths that accept a WebSocket upgrade: `/ws`, and `/` for the original demo's clients. */
@@ -56,6 +62,8 @@ export const MESSAGE_BURST_SECONDS = 4;
 /** Counters for `GET /api/stats`. */
 export interface WsEndpointStats {
   readonly connections: number;
+  /** Open connections by role (customers: tracking pages; open mode counts as admin). */
+  readonly connectionsByRole: PresenceCounts;
   /** Sockets closed because they read too slowly (1013). */
   readonly slowSubscribersDropped: number;
   /** Sockets closed because they sent messages too fast (1008). */
@@ -79,6 +87,8 @@ export class WsEndpoint {
   #nextId = 1;
   #accepting = true;
   #slowDropped = 0;
+  /** Open connections by who they are, for the metrics. */
+  readonly #byRole: Record<ConnectionRole, number> = { admin: 0, operator: 0, viewer: 0, customer: 0, open: 0 };
   #floodsClosed = 0;
 
   /** @param options see {@link WsEndpointOptions} */
@@ -99,7 +109,15 @@ export class WsEndpoint {
 
   /** Connection counters. */
   stats(): WsEndpointStats {
-    return { connections: this.#sockets.size, slowSubscribersDropped: this.#slowDropped, floodingClientsClosed: this.#floodsClosed };
+    const { open, ...byRole } = this.#byRole;
+    // Open mode can do all an admin can, so the stats count it as one (the metrics keep it apart).
+    const connectionsByRole: PresenceCounts = { ...byRole, admin: byRole.admin + open };
+    return { connections: this.#sockets.size, connectionsByRole, slowSubscribersDropped: this.#slowDropped, floodingClientsClosed: this.#floodsClosed };
+  }
+
+  /** Open connections by who they are (a copy). */
+  connectionsByRole(): Readonly<Record<ConnectionRole, number>> {
+    return { ...this.#byRole };
   }
 
   /** Open connections. */
@@ -173,6 +191,8 @@ export class WsEndpoint {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', destroyOnError);
       const session = this.#track(ws, who, address);
+      // A customer on the tracking page watches its order for as long as the socket is open.
+      if (who.kind === 'tracking') this.#options.sessions.presence.set(session, who.orderId);
       openSession(this.#options.sessions, session, {
         view,
         limit: initial.value.limit,
@@ -234,12 +254,15 @@ export class WsEndpoint {
 
   #track(ws: WebSocket, principal: Principal, address: string): Session {
     const connection = this.#nextId++;
+    const role = connectionRole(principal);
+    this.#byRole[role]++;
     this.#sockets.add(ws);
     this.#alive.add(ws);
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     const subscriber = new ClientSocket(ws, {
       highWaterMark: this.#options.highWaterMark,
       closeGraceMs: this.#options.closeGraceMs,
+      ...(this.#options.sent === undefined ? {} : { sent: this.#options.sent }),
       onSlow: (buffered) => {
         this.#slowDropped++;
         this.#clientWarnings.warn('dropping slow websocket client', { buffered, conn: connection });
@@ -257,10 +280,12 @@ export class WsEndpoint {
     ws.on('close', () => {
       disarmExpiry(session);
       this.#sockets.delete(ws);
+      this.#byRole[role]--;
       const left = (this.#perAddress.get(address) ?? 1) - 1;
       if (left === 0) this.#perAddress.delete(address);
       else this.#perAddress.set(address, left);
       this.#options.sessions.hub.unsubscribe(subscriber);
+      this.#options.sessions.presence.set(session, undefined);
     });
     ws.on('message', (data, isBinary) => {
       this.#alive.add(ws); // any traffic proves the peer is there
@@ -295,6 +320,17 @@ export class WsEndpoint {
       ws.ping();
     }
   }
+}
+
+/**
+ * Who a connection is, as a metrics label: its role (a signed-in user's
+ * highest), `customer` for a tracking token, `open` without tokens. The
+ * same mapping as presence and the stats' caller ({@link watcherKind}),
+ * with open mode kept apart.
+ */
+function connectionRole(principal: Principal): ConnectionRole {
+  // A scraper opens no socket (the access table lets it read the metrics only); labelled as main's metrics did.
+  return principal.kind === 'open' || principal.kind === 'scraper' ? 'open' : watcherKind(principal);
 }
 
 /** `?status=a,b&order=ID&limit=N` on the WebSocket URL chooses the initial view. */
