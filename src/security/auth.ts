@@ -67,7 +67,17 @@ export function seesStorageLocation(principal: Principal): boolean {
  * @param principal who asks
  */
 export function seesCustomerContact(principal: Principal): boolean {
-  return principal.kind === 'open' || (principal.kind === 'role' && principal.role !== 'viewer');
+  switch (principal.kind) {
+    case 'open':
+      return true;
+    case 'role':
+      return principal.role !== 'viewer';
+    case 'user':
+      return principal.roles.includes('admin') || principal.roles.includes('operator');
+    case 'tracking':
+    case 'scraper':
+      return false;
+  }
 }
 
 /** Shortest accepted role token: guessing one must be hopeless. */

@@ -34,7 +34,7 @@ import type { Logger } from '../../support/logger.ts';
 import { createOrderFor } from '../create-order.ts';
 import type { Presence } from './presence.ts';
 import type { Session } from './session-state.ts';
-import { send, startView, type SyncContext } from './sync.ts';
+import { resetView, send, startView, type SyncContext } from './sync.ts';
 import { armExpiry } from './token-expiry.ts';
 
 export type { SessionSocket } from './client-socket.ts';
@@ -193,9 +193,12 @@ async function refresh(ctx: SessionContext, session: Session, message: RefreshMe
   const next = await ctx.access.refresh(session.principal, message.token);
   if (!next.ok) return send(session.socket, errorMessage(next.error, message.requestId));
   if (!session.socket.open || next.value.kind !== 'user') return;
+  const sawContact = seesCustomerContact(session.principal);
   session.principal = next.value;
   armExpiry(session);
   send(session.socket, { type: 'refreshed', ...(message.requestId === undefined ? {} : { requestId: message.requestId }), expiresAt: next.value.exp });
+  // Roles that change whether customers' addresses may be seen: the view is sent again as the new roles see it.
+  if (seesCustomerContact(next.value) !== sawContact) resetView(ctx, session);
 }
 
 /** A handler that threw (a bug) or a command that storage could not take: logged, and answered without internals. */
