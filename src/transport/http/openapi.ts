@@ -256,7 +256,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   'POST /api/orders': { operationId: 'createOrder', body: 'CreateOrderInput', idempotent: true, ok: [201, 'CreatedOrder'], errors: [400, 413, 415, 422] },
   'GET /api/orders.csv': { operationId: 'exportOrders', parameters: SEARCH, ok: [200, null, 'text/csv'], errors: [400] },
   'POST /api/orders/status': { operationId: 'changeStatuses', body: 'BulkStatusInput', idempotent: true, ok: [200, 'BulkStatusAnswer'], errors: [400, 413, 415, 422] },
-  'GET /api/orders/ORDER_ID': { operationId: 'getOrder', parameters: [ORDER_ID], ok: [200, 'Order'], errors: [404] },
+  'GET /api/orders/ORDER_ID': { operationId: 'getOrder', parameters: [ORDER_ID], ok: [200, 'Order'], errors: [404, 503] },
   'DELETE /api/orders/ORDER_ID': { operationId: 'deleteOrder', parameters: [ORDER_ID], ifMatch: true, ok: [204, null], errors: [404, 412] },
   'PUT /api/orders/ORDER_ID/status': { operationId: 'putStatus', parameters: [ORDER_ID], body: 'StatusChangeInput', ifMatch: true, ok: [200, 'Order'], errors: [400, 404, 409, 412, 413, 415] },
   'PATCH /api/orders/ORDER_ID/status': { operationId: 'patchStatus', parameters: [ORDER_ID], body: 'StatusChangeInput', ifMatch: true, ok: [200, 'Order'], errors: [400, 404, 409, 412, 413, 415] },
