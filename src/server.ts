@@ -14,7 +14,8 @@ import type { WebSocket } from 'ws';
 import { ConnectCache } from './fanout/connect-cache.ts';
 import { Hub, type FanOut, type HubOptions } from './fanout/hub.ts';
 import { DEFAULT_OPTIONS, validateOptions, withoutUndefined, type ServerOptions } from './options.ts';
-import { CLOSE_CODES, ProtocolError, ok, toWireError, type OrderEvent, type Result, type Role } from './protocol.ts';
+import { isProductEvent, type LogEvent } from './domain/events.ts';
+import { CLOSE_CODES, ProtocolError, ok, toWireError, type Result, type Role } from './protocol.ts';
 import { AccessControl, hostNotAllowed } from './security/access.ts';
 import { isLoopback } from './security/edge.ts';
 import { TrackingTokens } from './security/tracking.ts';
@@ -104,7 +105,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   const hub = options.createFanOut?.(hubOptions) ?? new Hub(hubOptions);
   const tracking = new TrackingTokens(storage.trackingKey);
   // Everything this instance holds is fed from the tail, its own writes included: the projection, then the ring and the hub.
-  const { projection, commands, stop: stopTail } = startCore(storage, {
+  const { projection, commands, catalog, stop: stopTail } = startCore(storage, {
     // Ids are made in runs whose tracking tokens are enciphered in one call (order-id.ts).
     newId: options.newId ?? createOrderIdGenerator({ onRun: (ids) => tracking.prepare(ids) }),
     onEvents: (events) => feed(ring, hub, events, logger),
@@ -153,6 +154,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   const api: ApiContext = {
     orders: projection,
     commands,
+    catalog,
     maxBodyBytes: opts.maxPayload,
     access,
     corsOrigins: opts.corsOrigins,
@@ -284,14 +286,14 @@ function storageFailure(error: unknown): ProtocolError {
  * hub. A consumer that throws is logged; it does not stop the other, nor
  * undo a commit that was made (its writer still gets its answer).
  */
-function feed(ring: EventRing, hub: FanOut, events: readonly OrderEvent[], logger: Logger): void {
+function feed(ring: EventRing, hub: FanOut, events: readonly LogEvent[], logger: Logger): void {
   try {
     for (const event of events) ring.append(event);
   } catch (error) {
     logger.error('the replay ring failed to take events', { error });
   }
   try {
-    for (const event of events) hub.publish(event);
+    for (const event of events) if (!isProductEvent(event)) hub.publish(event);
   } catch (error) {
     logger.error('the fan-out failed to take events', { error });
   }

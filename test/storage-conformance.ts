@@ -7,6 +7,7 @@
  * on one backend, which is what several instances are.
  */
 
+import { isProductEvent } from '../src/domain/events.ts';
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { decide, type Change } from '../src/domain/decide.ts';
@@ -39,7 +40,7 @@ function creation(id: string, input: CreateOrderInput = INPUT): Change {
 /** Collect what a tail delivers. */
 function collect(storage: Storage, after: number): { events: OrderEvent[]; stop: () => void } {
   const events: OrderEvent[] = [];
-  const stop = storage.log.tail(after, (batch) => events.push(...batch));
+  const stop = storage.log.tail(after, (batch) => events.push(...batch.filter((e): e is OrderEvent => !isProductEvent(e))));
   return { events, stop };
 }
 

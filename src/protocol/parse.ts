@@ -6,6 +6,7 @@
  */
 
 import { ORDER_LIMITS, orderTotalCents, priceInCents } from '../domain/orders.ts';
+import { parseOrderLines } from './products.ts';
 import { ORDER_STATUSES, isOrderStatus, type OrderStatus } from '../domain/statuses.ts';
 import { ProtocolError, fail, ok, type FieldError, type Result } from './errors.ts';
 import { CLIENT_MESSAGE_TYPES, SNAPSHOT_LIMITS, type ClientMessage, type PingMessage, type Position, type View } from './messages.ts';
@@ -17,7 +18,7 @@ const REQUEST_ID_MAX_LENGTH = 100;
 
 
 /** Collects field errors so that a client hears about every problem at once. */
-class FieldErrors {
+export class FieldErrors {
   readonly list: FieldError[] = [];
 
   add(field: string, message: string): void {
@@ -40,7 +41,14 @@ class FieldErrors {
 /** Control characters and unpaired surrogates: nothing a name needs, and trouble for terminals and encoders. */
 const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-function parseTrimmedString(value: unknown, maxLength: number, field: string, errors: FieldErrors): string | undefined {
+/**
+ * A trimmed, visible, bounded string without control characters, or undefined (and an error) when it is not one.
+ * @param value the raw value
+ * @param maxLength the longest accepted, trimmed
+ * @param field the field's path, for the error
+ * @param errors where errors go
+ */
+export function parseTrimmedString(value: unknown, maxLength: number, field: string, errors: FieldErrors): string | undefined {
   if (typeof value !== 'string') {
     errors.add(field, 'must be a string');
     return undefined;
@@ -126,7 +134,8 @@ export function parseCreateOrderInput(raw: unknown): Result<CreateOrderInput> {
     errors.add('', 'must be a JSON object');
     return errors.result<CreateOrderInput>({ customerName: '', items: [] }, 'Order');
   }
-  errors.rejectUnknown(raw, ['customerName', 'customerEmail', 'items'], '');
+  errors.rejectUnknown(raw, ['customerName', 'customerEmail', 'items', 'lines'], '');
+  const lines = raw.lines === undefined ? undefined : parseOrderLines(raw.lines, errors);
   const customerName = parseTrimmedString(raw.customerName, ORDER_LIMITS.customerNameMaxLength, 'customerName', errors) ?? '';
   let customerEmail: string | undefined;
   if (raw.customerEmail !== undefined) {
@@ -136,9 +145,11 @@ export function parseCreateOrderInput(raw: unknown): Result<CreateOrderInput> {
     }
   }
   const items: OrderItem[] = [];
-  if (!Array.isArray(raw.items)) {
+  if (raw.items === undefined && lines !== undefined) {
+    // An order of catalog lines alone.
+  } else if (!Array.isArray(raw.items)) {
     errors.add('items', 'must be an array');
-  } else if (raw.items.length === 0 || raw.items.length > ORDER_LIMITS.itemsMax) {
+  } else if ((raw.items.length === 0 && lines === undefined) || raw.items.length > ORDER_LIMITS.itemsMax) {
     errors.add('items', `must hold 1 to ${ORDER_LIMITS.itemsMax} items`);
   } else {
     raw.items.forEach((item: unknown, i: number) => {
@@ -149,8 +160,8 @@ export function parseCreateOrderInput(raw: unknown): Result<CreateOrderInput> {
       errors.add('items', `the order total must be at most ${ORDER_LIMITS.totalMax}`);
     }
   }
-  const input: CreateOrderInput = customerEmail === undefined ? { customerName, items } : { customerName, customerEmail, items };
-  return errors.result(input, 'Order');
+  const plain: CreateOrderInput = customerEmail === undefined ? { customerName, items } : { customerName, customerEmail, items };
+  return errors.result(lines === undefined ? plain : { ...plain, lines }, 'Order');
 }
 
 /**

@@ -52,6 +52,10 @@ export const ACCESS_POLICY = {
   changeStatus: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
   /** `GET /api/orders/ID/tracking-token`: a shareable capability, so only those who get one when creating may ask again. */
   reissueTrackingToken: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
+  /** `GET /api/products`, `GET /api/products/SKU`. */
+  readProducts: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'read the catalog' },
+  /** `POST /api/products`, `PATCH` and `DELETE /api/products/SKU`, `POST /api/products/SKU/stock`. */
+  writeProducts: { roles: WRITERS, ownOrder: false, limited: true, what: 'change the catalog' },
   /** `DELETE /api/orders/ID`. */
   deleteOrder: { roles: ['admin'], ownOrder: false, limited: true, what: 'delete orders' },
 } as const satisfies Record<string, AccessRule>;

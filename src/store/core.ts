@@ -7,7 +7,8 @@
  * as it is.
  */
 
-import type { OrderEvent } from '../protocol/orders.ts';
+import type { LogEvent } from '../domain/events.ts';
+import { CatalogCommands } from './catalog-commands.ts';
 import { OrderCommands } from './commands.ts';
 import { StorageUnavailableError } from './errors.ts';
 import type { LoadedState, Storage } from './ports.ts';
@@ -20,7 +21,7 @@ export interface CoreOptions {
   /** @default () => new Date() */
   readonly now?: () => Date;
   /** Given each batch after the projection has applied it. */
-  readonly onEvents?: (events: readonly OrderEvent[]) => void;
+  readonly onEvents?: (events: readonly LogEvent[]) => void;
   /** Told after the projection started over from a replaced history (see `OrderLog.onReload`). */
   readonly onReload?: (state: LoadedState) => void;
 }
@@ -29,6 +30,8 @@ export interface CoreOptions {
 export interface Core {
   readonly projection: OrderProjection;
   readonly commands: OrderCommands;
+  /** The catalog's reads and writes, over the same log and projection. */
+  readonly catalog: CatalogCommands;
   /** Stop following the tail. */
   stop(): void;
 }
@@ -50,6 +53,7 @@ export function startCore(storage: Storage, options: CoreOptions): Core {
     options.onReload?.(state);
   });
   const commands = new OrderCommands({ log: storage.log, projection, newId: options.newId, ...(options.now === undefined ? {} : { now: options.now }) });
-  return { projection, commands, stop };
+  const catalog = new CatalogCommands(storage.log, projection, options.now);
+  return { projection, commands, catalog, stop };
 }
 

@@ -6,7 +6,7 @@
  * place; the append, and every other sink, go on.
  */
 
-import type { OrderEvent } from '../protocol/orders.ts';
+import type { LogEvent } from '../domain/events.ts';
 import type { EventSink } from './ports.ts';
 
 /** One registered tail. */
@@ -19,16 +19,16 @@ interface Tail {
 /** Where a backend's committed events go. */
 export class TailFeed {
   readonly #tails = new Set<Tail>();
-  readonly #history: (after: number) => readonly OrderEvent[] | undefined;
+  readonly #history: (after: number) => readonly LogEvent[] | undefined;
   readonly #onSinkError: (error: unknown) => void;
-  #pending: OrderEvent[] = [];
+  #pending: LogEvent[] = [];
   #scheduled = false;
 
   /**
    * @param history the events after a seq that the backend still holds (`undefined` when it no longer holds them all)
    * @param onSinkError told when a sink throws
    */
-  constructor(history: (after: number) => readonly OrderEvent[] | undefined, onSinkError: (error: unknown) => void) {
+  constructor(history: (after: number) => readonly LogEvent[] | undefined, onSinkError: (error: unknown) => void) {
     this.#history = history;
     this.#onSinkError = onSinkError;
   }
@@ -54,7 +54,7 @@ export class TailFeed {
    * Queue a committed event for every tail.
    * @param event the next committed event
    */
-  push(event: OrderEvent): void {
+  push(event: LogEvent): void {
     this.#pending.push(event);
     if (this.#scheduled) return;
     this.#scheduled = true;
@@ -80,7 +80,7 @@ export class TailFeed {
   }
 
   /** Give a tail the events it has not had yet, in order; the backlog first if these start past it. */
-  #give(tail: Tail, events: readonly OrderEvent[]): void {
+  #give(tail: Tail, events: readonly LogEvent[]): void {
     if (!this.#tails.has(tail) || events.length === 0) return;
     const first = events[0]!.seq;
     if (first > tail.delivered + 1) {

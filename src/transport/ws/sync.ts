@@ -10,6 +10,7 @@
 
 import type { ConnectCache } from '../../fanout/connect-cache.ts';
 import type { FanOut } from '../../fanout/hub.ts';
+import { isProductEvent, type LogEvent } from '../../domain/events.ts';
 import {
   encodeEvent,
   encodeEventsFrame,
@@ -129,7 +130,7 @@ async function resumeWhenCaughtUp(ctx: SyncContext, catchUp: (seq: number) => Pr
 async function resumeFromHistory(ctx: SyncContext, session: Session, request: OpenRequest, resume: Position, gap: number): Promise<void> {
   // Views asked for meanwhile wait, as they wait for a snapshot in flight.
   session.snapshotInFlight = true;
-  let older: readonly OrderEvent[] | 'reset';
+  let older: readonly LogEvent[] | 'reset';
   try {
     older = await ctx.source.replay(resume, gap);
   } catch {
@@ -149,10 +150,10 @@ async function resumeFromHistory(ctx: SyncContext, session: Session, request: Op
 }
 
 /** `resumed`, the missed events of the view (encoded once for every client resuming from the same point), and the subscription. */
-function sendResumed(ctx: SyncContext, socket: SessionSocket, view: View, since: number, missed: readonly OrderEvent[]): void {
+function sendResumed(ctx: SyncContext, socket: SessionSocket, view: View, since: number, missed: readonly LogEvent[]): void {
   const { seq, epoch } = ctx.orders.position;
   send(socket, { type: 'resumed', epoch, since, seq, view });
-  const replay = missed.filter((event) => viewMatchesEvent(view, event));
+  const replay = missed.filter((event): event is OrderEvent => !isProductEvent(event) && viewMatchesEvent(view, event));
   if (replay.length > 0) {
     socket.send(ctx.connectCache.get(`${viewKey(view)}|since ${since}`, seq, () => encodeEventsFrame(replay.map((event) => encodeEvent(event)))));
   }
