@@ -8,6 +8,7 @@
  */
 
 import { isProductEvent } from '../src/domain/events.ts';
+import { describeCatalogConformance } from './catalog-conformance.ts';
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { decide, type Change } from '../src/domain/decide.ts';
@@ -78,6 +79,8 @@ export function describeStorage(name: string, backend: Backend): void {
   });
 
   describe(`storage conformance: ${name}`, () => {
+    describeCatalogConformance(backend, open, opened);
+
     test('a fresh storage is empty, at seq 0', async () => {
       const storage = await open();
       assert.deepEqual(storage.initial.orders, []);
