@@ -11,8 +11,9 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decideCreate } from '../src/domain/decide.ts';
-import { openJournalStorage, OrderProjection, type JournalLog, type Storage } from '../src/store.ts';
-import { createOrderIdGenerator } from '../src/store/order-id.ts';
+import { OrderProjection } from '../src/node.ts';
+import { openJournalStorage, type JournalLog, type Storage } from '../src/store.ts';
+import { createOrderIdGenerator } from '../src/node/order-id.ts';
 import { createLogger } from '../src/support/logger.ts';
 import { serve } from './ipc.ts';
 

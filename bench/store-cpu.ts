@@ -8,8 +8,9 @@
  * over IPC: statusChanges.
  */
 
-import { createOrderIdGenerator } from '../src/store/order-id.ts';
-import { memoryStorage, startCore } from '../src/store.ts';
+import { createOrderIdGenerator } from '../src/node/order-id.ts';
+import { startCore } from '../src/node.ts';
+import { memoryStorage } from '../src/store.ts';
 import { serve } from './ipc.ts';
 import { seedOrders } from './seed.ts';
 

@@ -5,6 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import {
+  MAX_BEARER_LENGTH,
   ORDER_STATUSES,
   SNAPSHOT_LIMITS,
   isIdSuffix,
@@ -48,6 +49,8 @@ export interface WatchOptions {
   readonly heartbeatSeconds: number;
   /** Access token for a server with tokens on (sent as Authorization: Bearer). */
   readonly token?: string;
+  /** A shell command that prints a fresh access token (an identity provider's): run at start without --token, before the token expires, and after the server closed at expiry. */
+  readonly tokenCommand?: string;
   /** A customer tracking token: watch that one order. */
   readonly track?: string;
   readonly color: boolean;
@@ -95,6 +98,10 @@ Options:
                    the terminal, and are whole (with whole ids) when piped
   --token TOKEN    access token, when the server has tokens on
                    (or $LIVEORDERS_TOKEN)
+  --token-command CMD
+                   a shell command that prints a fresh access token (e.g. from
+                   your identity provider); run when there is no --token, before
+                   the token expires, and when the server closes at its expiry
   --track TOKEN    watch the one order a customer tracking token opens
   --heartbeat S    ping the server every S seconds and reconnect when it stops
                    answering (default 15)
@@ -110,8 +117,8 @@ it neither repeats nor misses an event.
 
 Exit codes: 0 done (or Ctrl-C), 1 unexpected failure, 2 bad usage, 3 server not
 reachable, 4 timed out, 5 connection refused by the server (e.g. 401: no or bad
---token, or the token revoked while watching), 6 the server answered with an
-error.
+--token, or the token revoked, or expired without --token-command, while
+watching), 6 the server answered with an error.
 
 Examples:
   npm run -s watch                                   # watch everything
@@ -171,6 +178,7 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
         send: { type: 'string' },
         heartbeat: { type: 'string', default: '15' },
         token: { type: 'string' },
+        'token-command': { type: 'string' },
         track: { type: 'string' },
         'no-color': { type: 'boolean', default: false },
         width: { type: 'string' },
@@ -221,7 +229,9 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     if (!/^\d+(\.\d+)?$/.test(values.timeout) || !(timeoutSeconds > 0)) return fail('--timeout: expected a number of seconds > 0');
   }
   const token = values.token ?? (env.LIVEORDERS_TOKEN === '' ? undefined : env.LIVEORDERS_TOKEN);
-  if (token !== undefined && !/^[\x21-\x7e]{1,512}$/.test(token)) return fail('--token: expected visible ASCII without spaces');
+  if (token !== undefined && !isBearerToken(token)) return fail('--token: expected visible ASCII without spaces');
+  const tokenCommand = values['token-command'];
+  if (tokenCommand !== undefined && tokenCommand.trim() === '') return fail('--token-command: expected a command that prints a token');
   if (values.track !== undefined && !isTrackingToken(values.track)) return fail('--track: expected the 22-character tracking token');
   const heartbeatSeconds = Number(values.heartbeat);
   if (!/^\d+(\.\d+)?$/.test(values.heartbeat) || !(heartbeatSeconds >= 0.1)) return fail('--heartbeat: expected a number of seconds >= 0.1');
@@ -256,6 +266,7 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
       ...(send === undefined ? {} : { send }),
       heartbeatSeconds,
       ...(token === undefined ? {} : { token }),
+      ...(tokenCommand === undefined ? {} : { tokenCommand }),
       ...(values.track === undefined ? {} : { track: values.track }),
       color: isTty && !values['no-color'] && (env.NO_COLOR === undefined || env.NO_COLOR === ''),
       ...(width === undefined ? {} : { width }),
@@ -263,6 +274,15 @@ export function parseWatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
       help: values.help,
     },
   };
+}
+
+/**
+ * Whether `text` can be sent as a bearer token: visible ASCII without spaces,
+ * up to the length the server accepts.
+ * @param text a token as given
+ */
+export function isBearerToken(text: string): boolean {
+  return text.length >= 1 && text.length <= MAX_BEARER_LENGTH && /^[\x21-\x7e]+$/.test(text);
 }
 
 /** `undefined` when absent, `null` when invalid. */

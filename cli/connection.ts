@@ -4,19 +4,24 @@
  * over `ws`, so it reconnects with backoff and resumes from the last seq it
  * delivered (`?since=SEQ&epoch=EPOCH`) and its owner sees every event exactly
  * once, in order, across reconnects. What is the terminal's own: the view
- * it asks for, a line on stderr for each reconnect, and when to give up.
+ * it asks for, a line on stderr for each reconnect, when to give up, and
+ * where a fresh token comes from (`--token-command`).
  */
 
 import { EXIT } from './args.ts';
 import { wsSockets } from './ws-socket.ts';
-import { ResumingStream, type ResumePoint } from '../client/stream/resuming-stream.ts';
+import { ResumingStream, type ResumePoint, type StreamCredential } from '../client/stream/resuming-stream.ts';
 import type { SocketClose } from '../client/stream/socket.ts';
+import { tokenExpiresAt } from '../client/stream/token-expiry.ts';
+import { runTokenCommand } from './token-command.ts';
 import { CLOSE_CODES, type ClientMessage, type ResumedMessage, type ServerMessage, type SnapshotMessage, type View } from '../src/protocol.ts';
 
 /** Where to connect and what to ask for. */
 export interface ConnectionOptions {
   readonly url: URL;
   readonly token?: string;
+  /** Prints a fresh token: run at start without `token`, before the token expires, and after a 4001. */
+  readonly tokenCommand?: string;
   readonly track?: string;
   /** The initial view (`?status=`, `?order=`) and snapshot size (`?limit=`). */
   readonly view: View;
@@ -57,14 +62,24 @@ export class StreamConnection {
   #lastClose: SocketClose | undefined;
   /** Set by the core's `ready`, told to the owner once the message that made it ready was handled. */
   #readyAgain: boolean | undefined;
+  /** The access token the next attempt (and a refresh) carries. */
+  #token: string | undefined;
 
   constructor(options: ConnectionOptions, handler: ConnectionHandler) {
     this.#options = options;
     this.#handler = handler;
     this.#view = options.view;
     this.#limit = options.limit;
+    this.#token = options.token;
+    const credential: StreamCredential = { expiresAt: () => tokenExpiresAt(this.#token), renew: (reason) => this.#renew(reason) };
     this.#stream = new ResumingStream(
-      { url: (resume) => this.#socketUrl(resume), openSocket: wsSockets(options.token), heartbeatMs: options.heartbeatSeconds * 1000, pingId: HEARTBEAT_PING_ID },
+      {
+        url: (resume) => this.#socketUrl(resume),
+        openSocket: wsSockets(() => this.#token),
+        heartbeatMs: options.heartbeatSeconds * 1000,
+        pingId: HEARTBEAT_PING_ID,
+        ...(options.tokenCommand === undefined ? {} : { credential }),
+      },
       {
         message: (message, raw) => this.#onMessage(message, raw),
         ready: (again, first) => this.#onReady(again, first),
@@ -75,13 +90,32 @@ export class StreamConnection {
         },
         silent: () => handler.note(`no answer from the server for ${options.heartbeatSeconds}s`),
         unreadable: (text) => handler.note(`ignored a message this client does not understand: ${text.slice(0, QUOTE_LENGTH)}`),
+        renewFailed: (why) => handler.note(`could not refresh the token: ${why}`),
       },
     );
   }
 
-  /** Connect (once; later connections are made by the reconnect logic). */
+  /** Connect (once; later connections are made by the reconnect logic). Without a token but with a command, it runs first. */
   start(): void {
-    this.#stream.start();
+    if (this.#token !== undefined || this.#options.tokenCommand === undefined) return this.#stream.start();
+    void runTokenCommand(this.#options.tokenCommand).then((token) => {
+      if (!token.ok) return this.#handler.fatal(EXIT.rejected, token.error);
+      this.#token = token.value;
+      this.#stream.start();
+    });
+  }
+
+  /** A fresh token from `--token-command`, kept for every later attempt. */
+  async #renew(reason: 'expiring' | 'expired'): Promise<string | undefined> {
+    if (this.#options.tokenCommand === undefined) return undefined;
+    if (reason === 'expired') this.#handler.note('the token expired; getting a fresh one with --token-command');
+    const token = await runTokenCommand(this.#options.tokenCommand);
+    if (!token.ok) {
+      this.#handler.note(token.error);
+      return undefined;
+    }
+    this.#token = token.value;
+    return token.value;
   }
 
   /**
@@ -151,6 +185,11 @@ export class StreamConnection {
     // The token was revoked (the server's tokens were reloaded): reconnecting with it cannot work.
     if (close.code === CLOSE_CODES.policyViolation) {
       this.#handler.fatal(EXIT.rejected, `the server closed the connection: ${close.reason === '' ? 'token revoked' : close.reason}`);
+      return false;
+    }
+    // Expired: with --token-command the core gets a fresh token and resumes; without, there is no way on.
+    if (close.code === CLOSE_CODES.tokenExpired && this.#options.tokenCommand === undefined) {
+      this.#handler.fatal(EXIT.rejected, 'the server closed the connection: the token expired (pass --token-command to get fresh ones)');
       return false;
     }
     return true;

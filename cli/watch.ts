@@ -66,7 +66,7 @@ export class Watch {
     // --send needs no table: ask for the smallest snapshot.
     const limit = options.limit ?? (options.send === undefined ? undefined : 1);
     this.#connection = new StreamConnection(
-      { url: options.url, view, heartbeatSeconds: options.heartbeatSeconds, ...(limit === undefined ? {} : { limit }), ...(options.token === undefined ? {} : { token: options.token }), ...(options.track === undefined ? {} : { track: options.track }) },
+      { url: options.url, view, heartbeatSeconds: options.heartbeatSeconds, ...(limit === undefined ? {} : { limit }), ...(options.token === undefined ? {} : { token: options.token }), ...(options.tokenCommand === undefined ? {} : { tokenCommand: options.tokenCommand }), ...(options.track === undefined ? {} : { track: options.track }) },
       {
         message: (message, raw) => this.#handle(message, raw),
         ready: (again) => this.#onReady(again),
@@ -180,6 +180,11 @@ export class Watch {
         if (message.id === HEARTBEAT_PING_ID || !(o.interactive || o.send?.type === 'ping')) return;
         this.#print(raw, () => `pong${message.id === undefined ? '' : ` ${message.id}`}`);
         return o.interactive ? this.#answered() : this.#finish(EXIT.ok);
+      case 'refreshed':
+        // Only a refresh the user sent (the connection's own are not handed on).
+        if (!o.interactive) return;
+        this.#print(raw, () => `refreshed: the connection lives until ${new Date(message.expiresAt * 1000).toISOString()}`);
+        return this.#answered();
       case 'error':
         return this.#onErrorMessage(message, raw);
     }

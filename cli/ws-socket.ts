@@ -17,12 +17,13 @@ const REFUSAL_CHUNK_LENGTH = 500;
 const CONNECTION_LOST = 1006;
 
 /**
- * Open `ws` sockets, sending `token` as `Authorization: Bearer` when there is one.
- * @param token a role token
+ * Open `ws` sockets, sending the token as `Authorization: Bearer` when there is one.
+ * @param token the token now (asked before each attempt: a fresh one replaces an expired one)
  */
-export function wsSockets(token: string | undefined): OpenSocket {
-  const headers = token === undefined ? {} : { Authorization: `Bearer ${token}` };
+export function wsSockets(token: () => string | undefined): OpenSocket {
   return (url, listener) => {
+    const bearer = token();
+    const headers = bearer === undefined ? {} : { Authorization: `Bearer ${bearer}` };
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, headers });
     let ended = false;
     let lastError: NodeJS.ErrnoException | undefined;

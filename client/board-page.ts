@@ -83,6 +83,8 @@ class BoardPage {
   #staleSince: string | undefined;
   /** Offline until started: the page connects once it knows it may read. */
   #connection: Connection = { send: () => false, retryNow: () => undefined, close: () => undefined };
+  /** Set while the page waits for a fresh token after the server closed the socket at its expiry. */
+  #renewal: ((token: string) => void) | undefined;
   /** Creates sent and not yet answered; other people's new-order toasts wait for them. */
   #creating = 0;
   readonly #ownIds = new Set<string>();
@@ -131,6 +133,7 @@ class BoardPage {
       case 'retry':
         return this.#connection.retryNow();
       case 'login':
+        if (this.#renewal !== undefined) return this.#renewed(action.token);
         sessionStorage.setItem(TOKEN_KEY, action.token);
         location.reload(); // start over with the token: one code path for signed-in pages
         return;
@@ -276,7 +279,31 @@ class BoardPage {
       onProtocolError: (text) => console.warn('liveorders: ignored a frame this page does not understand', text.slice(0, 200)),
       // Start over: the access probe then says the token was refused and asks for another.
       onRevoked: () => location.reload(),
+      renewToken: () => this.#askForFreshToken(),
     });
+  }
+
+  /** The sign-in took at expiry (4001): ask for a fresh token, keeping the board (and where it was) behind the form. */
+  #askForFreshToken(): Promise<string> {
+    this.#ui.signIn.showLogin('Your sign-in has expired. Sign in again with a fresh access token to go on where you left off.');
+    return new Promise((resolve) => (this.#renewal = resolve));
+  }
+
+  /** A token typed while a fresh one is awaited: if the server takes it, the stream reconnects with it and resumes. */
+  async #renewed(token: string): Promise<void> {
+    setBearerToken(token);
+    const probe = await probeAccess();
+    if (!probe.ok && (probe.error.status === 401 || probe.error.status === 403)) {
+      setBearerToken(this.#token);
+      this.#ui.signIn.showLogin(`That token was refused: ${probe.error.detail}`);
+      return;
+    }
+    const resolve = this.#renewal;
+    this.#renewal = undefined;
+    this.#token = token;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    this.#ui.signIn.showBoard(true);
+    resolve?.(token);
   }
 
   #onStatus(status: ConnectionStatus): void {

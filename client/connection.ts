@@ -32,6 +32,12 @@ export interface ConnectionOptions {
   readonly onProtocolError?: (text: string) => void;
   /** The server closed the socket because its token was revoked (1008): reconnecting with it is pointless. */
   readonly onRevoked?: () => void;
+  /**
+   * The server closed the socket at its token's expiry (4001): resolve with a
+   * fresh token (the person signs in again), used from then on; the stream
+   * then reconnects and resumes where it was.
+   */
+  readonly renewToken?: () => Promise<string | undefined>;
 }
 
 /** How often the page pings, in milliseconds; a server silent for a whole interval after a ping is presumed gone. */
@@ -53,7 +59,14 @@ export interface Connection {
  */
 export function openConnection(options: ConnectionOptions): Connection {
   const stream = new ResumingStream(
-    { url: options.url, openSocket: browserSockets(options.protocols), heartbeatMs: HEARTBEAT_MS, online: () => navigator.onLine },
+    {
+      url: options.url,
+      openSocket: browserSockets(options.protocols),
+      heartbeatMs: HEARTBEAT_MS,
+      online: () => navigator.onLine,
+      // A person cannot be asked ahead of time without interrupting them: the page asks once the server closed at expiry.
+      ...(options.renewToken === undefined ? {} : { credential: { expiresAt: () => undefined, renew: options.renewToken } }),
+    },
     {
       message: (message) => options.onMessage(message),
       status: options.onStatus,

@@ -99,6 +99,7 @@ export function reduce(state: BoardState, message: ServerMessage): BoardState {
       return applyEvents(state, message.events);
     case 'pong':
     case 'ack':
+    case 'refreshed':
     case 'error':
       return state;
   }

@@ -7,7 +7,9 @@
 
 import { readFileSync } from 'node:fs';
 import { parseTokenList } from './security/auth.ts';
-import { isHostNameEntry } from './security/edge.ts';
+import { DEFAULT_ROLE_CLAIM, parseRoleMap } from './security/claims.ts';
+import { isHostNameEntry, isLoopback } from './security/edge.ts';
+import type { JwtOptions } from './security/jwt.ts';
 import { isLogLevel, type LogLevel } from './support/logger.ts';
 import { fail, ok, type Result, type Role } from './protocol.ts';
 import { SHOP_NAME_MAX, type ServerOptions } from './options.ts';
@@ -81,6 +83,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv, readFile: (path: string) =
   const tokens = tokensFromEnv(env, readFile);
   if (!tokens.ok) return tokens;
   if (tokens.value.length > 0) options.tokens = tokens.value;
+  const jwt = jwtFromEnv(env);
+  if (!jwt.ok) return jwt;
+  if (jwt.value !== undefined) options.jwt = jwt.value;
   const level = env.LOG_LEVEL ?? 'info';
   if (!isLogLevel(level)) return fail(`LOG_LEVEL must be one of debug, info, warn, error, silent, got "${level}"`);
   const storage = storageFromEnv(env);
@@ -135,6 +140,42 @@ function redisFromEnv(env: NodeJS.ProcessEnv, mode: string): Result<Pick<Storage
     ...(prefix === undefined || prefix === '' ? {} : { redisPrefix: prefix }),
     ...(length === undefined || length === '' ? {} : { streamLength: Number(length) }),
   });
+}
+
+/** The `AUTH_` variables: the identity provider whose JWTs are accepted. */
+const AUTH_VARIABLES = ['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_ROLE_CLAIM', 'AUTH_ROLE_MAP'] as const;
+
+/**
+ * The identity provider, when `AUTH_JWKS_URL` is set: its issuer and the
+ * audience are required too (without them a token the provider made for
+ * any other application would do), and the keys must come over https (or
+ * http from this machine): whoever can change them can sign any token.
+ * @param env usually `process.env`
+ */
+export function jwtFromEnv(env: NodeJS.ProcessEnv): Result<JwtOptions | undefined, string> {
+  const value = (name: (typeof AUTH_VARIABLES)[number]): string => (env[name] ?? '').trim();
+  const url = value('AUTH_JWKS_URL');
+  if (url === '') {
+    const stray = AUTH_VARIABLES.find((name) => value(name) !== '');
+    return stray === undefined ? ok(undefined) : fail(`${stray} is set but AUTH_JWKS_URL is not: set AUTH_JWKS_URL to the identity provider's JWKS address to accept its tokens`);
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return fail(`AUTH_JWKS_URL must be a URL like https://sso.example.com/realms/shop/protocol/openid-connect/certs, got "${url.slice(0, 200)}"`);
+  }
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && isLoopback(parsed.hostname))) {
+    return fail('AUTH_JWKS_URL must be https:// (http:// only to this machine): whoever can change the keys can sign any token');
+  }
+  const issuer = value('AUTH_ISSUER');
+  const audience = value('AUTH_AUDIENCE');
+  if (issuer === '') return fail('AUTH_ISSUER is required with AUTH_JWKS_URL: the "iss" of the provider\'s tokens (for Keycloak https://HOST/realms/REALM)');
+  if (audience === '') return fail('AUTH_AUDIENCE is required with AUTH_JWKS_URL: the "aud" tokens for this service carry (the client id, or the API identifier in Auth0)');
+  const roleMap = parseRoleMap(value('AUTH_ROLE_MAP'));
+  if (!roleMap.ok) return fail(`AUTH_ROLE_MAP: ${roleMap.error}`);
+  const roleClaim = value('AUTH_ROLE_CLAIM');
+  return ok({ jwksUrl: url, issuer, audience, roleClaim: roleClaim === '' ? DEFAULT_ROLE_CLAIM : roleClaim, roleMap: roleMap.value });
 }
 
 /**

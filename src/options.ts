@@ -8,6 +8,7 @@
 import type { FanOut, HubOptions } from './fanout/hub.ts';
 import { MAX_PAYLOAD_BYTES, type Role } from './protocol.ts';
 import { isHostNameEntry, isLoopback } from './security/edge.ts';
+import type { JwtOptions } from './security/jwt.ts';
 import { DEFAULT_RING_CAPACITY } from './store/event-ring.ts';
 import type { Storage } from './store/ports.ts';
 import type { Logger } from './support/logger.ts';
@@ -70,13 +71,18 @@ export interface ServerOptions {
   readonly limitLoopback?: boolean;
   /** The shop's name, shown on the customer tracking page (`SHOP_NAME`). @default '' (the page says "Order tracking") */
   readonly shopName?: string;
+  /**
+   * Accept access tokens (JWTs) from this identity provider too (`AUTH_JWKS_URL`
+   * and the other `AUTH_` variables). Turns authentication on, with or without role tokens. @default none
+   */
+  readonly jwt?: JwtOptions;
 }
 
 /** Longest shop name shown on the tracking page. */
 export const SHOP_NAME_MAX = 100;
 
 /** Defaults for {@link ServerOptions}. */
-export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | 'storage' | 'createFanOut' | 'newId'>>> = {
+export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | 'storage' | 'createFanOut' | 'newId' | 'jwt'>>> = {
   tokens: [],
   allowOpenNetwork: false,
   allowedOrigins: [],
@@ -104,7 +110,7 @@ export function withoutUndefined<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export function validateOptions(opts: typeof DEFAULT_OPTIONS): void {
+export function validateOptions(opts: typeof DEFAULT_OPTIONS & Pick<ServerOptions, 'jwt'>): void {
   const integer = (name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void => {
     if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
   };
@@ -124,7 +130,7 @@ export function validateOptions(opts: typeof DEFAULT_OPTIONS): void {
   const badHost = opts.allowedHosts.find((h) => !isHostNameEntry(h));
   if (badHost !== undefined) throw new RangeError(`allowedHosts: "${badHost}" is not a lowercase host name without a port`);
   // Safe by default: without tokens, only this machine may talk to the service.
-  if (opts.tokens.length === 0 && !opts.allowOpenNetwork && !isLoopback(opts.host)) {
+  if (opts.tokens.length === 0 && opts.jwt === undefined && !opts.allowOpenNetwork && !isLoopback(opts.host)) {
     throw new RangeError(
       `refusing to listen on ${opts.host} without tokens: set LIVEORDERS_TOKENS (e.g. "admin:<24+ random characters>") ` +
         'or LIVEORDERS_TOKENS_FILE, or set LIVEORDERS_OPEN=1 to let anyone who can reach the port do anything',

@@ -1,8 +1,9 @@
 /**
  * @module store
  * Storage: the ports the rest of the service is written against
- * (store/ports.ts), the pieces every backend shares (the projection, the
- * one write path), and the choice of backend. See store/ports.ts for how a
+ * (store/ports.ts), the backends (memory, journal, Redis) and what they
+ * share, and the choice of backend. The application core over them is in
+ * src/node.ts. See store/ports.ts for how a
  * write flows.
  */
 
@@ -15,11 +16,10 @@ import { DEFAULT_REDIS_URL, openRedisStorage } from './store/redis/open.ts';
 import { createLogger, type Logger } from './support/logger.ts';
 
 export type * from './store/ports.ts';
-export { OrderCommands, fingerprintOf } from './store/commands.ts';
-export { startCore, type Core, type CoreOptions } from './store/core.ts';
-export { MemoryLog, memoryStorage, withSeq } from './store/memory-log.ts';
-export { OrderProjection } from './store/projection.ts';
+export { MemoryLog, memoryStorage } from './store/memory-log.ts';
+export { withSeq } from './store/with-seq.ts';
 export { StorageUnavailableError } from './store/errors.ts';
+export { MemoryPositions } from './store/positions.ts';
 export { StorageStartError } from './store/journal/files.ts';
 export { JournalLog } from './store/journal/journal-log.ts';
 export { openJournalStorage } from './store/journal/open.ts';

@@ -12,8 +12,9 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { decideProduct, type Product } from '../src/domain/catalog.ts';
 import { decideOrderCreate } from '../src/domain/decide.ts';
-import { startCore, type Core, type Storage } from '../src/store.ts';
-import { createOrderIdGenerator } from '../src/store/order-id.ts';
+import { startCore, type Core } from '../src/node.ts';
+import { createOrderIdGenerator } from '../src/node/order-id.ts';
+import type { Storage } from '../src/store.ts';
 import type { Backend } from './storage-conformance.ts';
 
 const AT = '2026-01-01T00:00:00.000Z';

@@ -8,7 +8,8 @@ import { isProductEvent } from '../src/domain/events.ts';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ALLOWED_TRANSITIONS, ORDER_STATUSES, type Order, type OrderEvent, type OrderStatus } from '../src/protocol.ts';
-import { memoryStorage, startCore, type Core, type Storage } from '../src/store.ts';
+import { startCore, type Core } from '../src/node.ts';
+import { memoryStorage, type Storage } from '../src/store.ts';
 
 /** A core over a memory backend, with a fake clock that ticks 1 s per call and predictable ids. */
 function fixedStore(options: { now?: () => Date; newId?: () => string } = {}): Core & { storage: Storage } {

@@ -15,7 +15,7 @@ import { describe, test, type TestContext } from 'node:test';
 import WebSocket from 'ws';
 import { parseServerMessage, type Order, type OrderStatus } from '../src/protocol.ts';
 import type { Change } from '../src/domain/decide.ts';
-import { MemoryLog, type AppendOutcome, type IdempotencyClaim, type StorageStats } from '../src/store.ts';
+import { MemoryLog, MemoryPositions, type AppendOutcome, type IdempotencyClaim, type StorageStats } from '../src/store.ts';
 import { TestClient, connect, orderBody, pool, request, startServer, waitFor } from './helpers.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
@@ -302,7 +302,7 @@ describe('delivery under faults', () => {
     }
     // A create fails after its body was read (inside a promise); a read fails before anything is awaited.
     const log = new FaultyLog();
-    const srv = await startServer({ storage: { mode: 'memory', shared: false, log, initial: { orders: [], position: { seq: 0, epoch: log.epoch } }, trackingKey: Buffer.alloc(16, 7) } });
+    const srv = await startServer({ storage: { mode: 'memory', shared: false, log, initial: { orders: [], position: { seq: 0, epoch: log.epoch } }, trackingKey: Buffer.alloc(16, 7), positions: new MemoryPositions() } });
     t.after(srv.close);
     const res = await request(srv.base, 'POST', '/api/orders', orderBody('boom'));
     assert.equal(res.status, 500);

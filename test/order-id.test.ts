@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { ORDER_ID_BYTES, createOrderIdGenerator, formatOrderId } from '../src/store/order-id.ts';
+import { ORDER_ID_BYTES, createOrderIdGenerator, formatOrderId } from '../src/node/order-id.ts';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
+  CLIENT_MESSAGE_TYPES,
+  CLOSE_CODES,
   ERROR_CODES,
   ProtocolError,
   encodeCreatedOrder,
@@ -32,8 +34,9 @@ import {
   VALID_CLIENT_MESSAGES,
   VALID_SERVER_MESSAGES,
 } from './fixtures/messages.ts';
-import { memoryStorage, startCore, type Core } from '../src/store.ts';
-import { createOrderIdGenerator } from '../src/store/order-id.ts';
+import { startCore, type Core } from '../src/node.ts';
+import { memoryStorage } from '../src/store.ts';
+import { createOrderIdGenerator } from '../src/node/order-id.ts';
 
 /** A core over a fresh memory backend. */
 const newCore = (): Core => startCore(memoryStorage(), { newId: createOrderIdGenerator() });
@@ -172,9 +175,11 @@ describe('docs', () => {
   test('docs/protocol.md lists every error code and every message type', () => {
     const doc = readFileSync(new URL('../docs/protocol.md', import.meta.url), 'utf8');
     for (const code of Object.keys(ERROR_CODES)) assert.match(doc, new RegExp(`\\b${code}\\b`), `${code} is undocumented`);
-    for (const type of ['snapshot', 'resumed', 'events', 'pong', 'ack', 'error', 'ping', 'subscribe', 'createOrder', 'updateStatus']) {
+    for (const type of ['snapshot', 'resumed', 'events', 'pong', 'ack', 'refreshed', 'error', ...CLIENT_MESSAGE_TYPES]) {
       assert.match(doc, new RegExp(`"type": ?"${type}"`), `message ${type} is undocumented`);
     }
+    const closeCodes = doc.slice(doc.indexOf('### Close codes'));
+    for (const code of Object.values(CLOSE_CODES)) assert.match(closeCodes, new RegExp(`^\\| ${code} \\|`, 'm'), `close code ${code} is undocumented`);
   });
 });
 

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RandomPool } from '../src/store/random-pool.ts';
+import { RandomPool } from '../src/node/random-pool.ts';
 
 test('draws across several refills are all different', () => {
   const pool = new RandomPool(64);

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SortedIds, mergeDescending } from '../src/store/sorted-ids.ts';
+import { SortedIds, mergeDescending } from '../src/node/sorted-ids.ts';
 
 /** A deterministic pseudo-random sequence, so a failure can be replayed. */
 function random(seed: number): () => number {

@@ -13,8 +13,9 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { decide, type Change } from '../src/domain/decide.ts';
 import type { CreateOrderInput, Order, OrderEvent } from '../src/protocol.ts';
-import { startCore, type Core, type Storage } from '../src/store.ts';
-import { createOrderIdGenerator } from '../src/store/order-id.ts';
+import { startCore, type Core } from '../src/node.ts';
+import type { Storage } from '../src/store.ts';
+import { createOrderIdGenerator } from '../src/node/order-id.ts';
 
 /** What a backend's test file provides. */
 export interface Backend {

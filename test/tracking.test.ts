@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { createOrderIdGenerator } from '../src/store/order-id.ts';
+import { createOrderIdGenerator } from '../src/node/order-id.ts';
 import { isTrackingToken } from '../src/protocol.ts';
 import { TrackingTokens } from '../src/security/tracking.ts';
 

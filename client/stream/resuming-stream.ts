@@ -4,13 +4,16 @@
  * the order stream that decodes every frame, reconnects by itself with
  * backoff and jitter, resumes where it left off (`?since=SEQ&epoch=EPOCH`)
  * so its owner sees every event once, in order, across reconnects, pings so
- * that a silent server is noticed, and reports where it stands. It knows
+ * that a silent server is noticed, keeps an expiring token fresh (a
+ * `refresh` before it runs out; a fresh token and a reconnect after the
+ * server closed with 4001), and reports where it stands. It knows
  * the socket only through {@link OpenSocket}: no DOM, no Node module.
  */
 
 import { backoffDelay } from './backoff.ts';
 import type { OpenSocket, SocketClose, StreamSocket } from './socket.ts';
 import {
+  CLOSE_CODES,
   encodeClientMessage,
   parseServerMessage,
   type ClientMessage,
@@ -55,6 +58,24 @@ export const FAST_PROBING_MS = 60_000;
 /** The close code of a connection that was lost, or never made. */
 const CONNECTION_LOST = 1006;
 
+/** A token is renewed this long before it expires (or halfway, for a shorter-lived one), in milliseconds. */
+export const RENEW_AHEAD_MS = 60_000;
+
+/** The `requestId` of the stream's own `refresh` messages, so their answers are told from the owner's. */
+export const REFRESH_REQUEST_ID = 'liveorders:refresh';
+
+/** A bearer token that expires (an identity provider's), and how to get a fresh one. */
+export interface StreamCredential {
+  /** When the token in use expires, in milliseconds since 1970; undefined when it does not (or the owner does not renew ahead). */
+  expiresAt(): number | undefined;
+  /**
+   * Get a fresh token, and use it for every later attempt.
+   * @param reason `expiring`: the open socket is refreshed with it; `expired`: the server closed the socket with 4001, the next attempt carries it
+   * @returns the token, or undefined when none could be had
+   */
+  renew(reason: 'expiring' | 'expired'): Promise<string | undefined>;
+}
+
 /** What the stream tells its owner, and asks it. */
 export interface StreamHandler {
   /**
@@ -79,6 +100,8 @@ export interface StreamHandler {
   silent?(): void;
   /** A frame that did not decode; the connection goes on. */
   unreadable?(text: string): void;
+  /** A token could not be renewed, or the server refused the fresh one; the socket ends at the old expiry (4001). */
+  renewFailed?(why: string): void;
 }
 
 /** Settings of a {@link ResumingStream}. */
@@ -96,6 +119,8 @@ export interface StreamOptions {
   readonly pingId?: string;
   /** Whether the network is up (the browser knows); while it is not, no attempt is made. @default always */
   readonly online?: () => boolean;
+  /** The token, when it expires: renewed ahead, and after a 4001. @default a token that does not expire */
+  readonly credential?: StreamCredential;
 }
 
 /** A WebSocket to the order stream that reconnects and resumes by itself. */
@@ -112,6 +137,9 @@ export class ResumingStream {
   #stopped = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #renewTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set while a fresh token is awaited after a 4001: no attempt is made with the expired one. */
+  #renewing = false;
   /** Whether anything arrived since the last heartbeat ping. */
   #heard = true;
   /** When the current attempt started, and when a connection was last ready (or the stream started). */
@@ -155,7 +183,7 @@ export class ResumingStream {
 
   /** Skip the wait and connect now, unless a socket is open or opening. */
   retryNow(): void {
-    if (this.#socket === undefined && !this.#stopped) this.#connect();
+    if (this.#socket === undefined && !this.#stopped && !this.#renewing) this.#connect();
   }
 
   /** The network went away: drop the socket, make no attempt until {@link retryNow}. */
@@ -171,6 +199,7 @@ export class ResumingStream {
     if (this.#stopped) return;
     this.#stopped = true;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#renewTimer);
     this.#drop((socket) => socket.close());
   }
 
@@ -214,6 +243,13 @@ export class ResumingStream {
         if (fresh.length > 0) this.#lastSeq = fresh.at(-1)!.seq;
         return this.#handler.message(fresh.length === message.events.length ? message : { type: 'events', events: fresh }, text);
       }
+      case 'refreshed':
+        // The answer to the stream's own refresh is nobody else's.
+        if (message.requestId === REFRESH_REQUEST_ID) return;
+        return this.#handler.message(message, text);
+      case 'error':
+        if (message.requestId === REFRESH_REQUEST_ID) return this.#handler.renewFailed?.(`the server refused the fresh token: ${message.message}`);
+        return this.#handler.message(message, text);
       default:
         return this.#handler.message(message, text);
     }
@@ -228,6 +264,7 @@ export class ResumingStream {
       this.#attempt = 0;
       this.#lastReadyAt = Date.now();
       this.#handler.status?.({ kind: 'open' });
+      this.#armRenewal();
       this.#handler.ready?.(again, message);
     }
     this.#handler.message(message, text);
@@ -265,12 +302,60 @@ export class ResumingStream {
 
   #onClose(close: SocketClose, dropped = false): void {
     if (!dropped) this.#drop(() => undefined);
+    clearTimeout(this.#renewTimer);
     const wasReady = this.#ready;
     this.#ready = false;
     if (this.#stopped) return;
     if (wasReady) this.#handler.dropped?.();
     if (this.#handler.closed?.(close, this.#everReady) === false) return;
+    const credential = this.#options.credential;
+    if (close.code === CLOSE_CODES.tokenExpired && credential !== undefined) return void this.#reconnectWithFreshToken(credential);
     this.#scheduleRetry();
+  }
+
+  /**
+   * Before the token in use expires, get a fresh one and refresh the open
+   * socket with it: halfway through a short-lived token, {@link RENEW_AHEAD_MS}
+   * ahead of a longer one.
+   */
+  #armRenewal(): void {
+    clearTimeout(this.#renewTimer);
+    const expiresAt = this.#options.credential?.expiresAt();
+    if (expiresAt === undefined) return;
+    const remaining = expiresAt - Date.now();
+    this.#renewTimer = setTimeout(() => void this.#renewOpen(expiresAt), Math.max(0, remaining - Math.min(RENEW_AHEAD_MS, remaining / 2)));
+  }
+
+  async #renewOpen(expiring: number): Promise<void> {
+    const credential = this.#options.credential!;
+    let token: string | undefined;
+    try {
+      token = await credential.renew('expiring');
+    } catch (error) {
+      return this.#handler.renewFailed?.((error as Error).message);
+    }
+    if (this.#stopped || !this.#ready) return;
+    const expiresAt = credential.expiresAt();
+    // A token that lasts no longer is no refresh: the server closes at expiry, and a fresh one is asked for then.
+    if (token === undefined || expiresAt === undefined || expiresAt <= expiring) return this.#handler.renewFailed?.('no later token could be had');
+    this.send({ type: 'refresh', requestId: REFRESH_REQUEST_ID, token });
+    this.#armRenewal();
+  }
+
+  /** The server closed the socket at the token's expiry (4001): get a fresh token, then reconnect (and resume) at once. */
+  async #reconnectWithFreshToken(credential: StreamCredential): Promise<void> {
+    this.#renewing = true;
+    let token: string | undefined;
+    try {
+      token = await credential.renew('expired');
+    } catch (error) {
+      this.#handler.renewFailed?.((error as Error).message);
+    } finally {
+      this.#renewing = false;
+    }
+    if (this.#stopped) return;
+    if (token === undefined) return this.#scheduleRetry();
+    this.#connect();
   }
 
   #scheduleRetry(): void {

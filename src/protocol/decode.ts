@@ -124,6 +124,8 @@ function isServerMessage(value: unknown): value is ServerMessage {
       return isOptionalString(value.id);
     case 'ack':
       return isOptionalString(value.requestId) && isOrder(value.order) && isOptionalString(value.trackingToken);
+    case 'refreshed':
+      return isOptionalString(value.requestId) && isNonNegativeInteger(value.expiresAt);
     case 'error':
       return typeof value.code === 'string' && value.code in ERROR_CODES && typeof value.message === 'string' && isOptionalString(value.requestId);
     default:

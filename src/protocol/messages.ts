@@ -168,8 +168,16 @@ export interface ErrorMessage {
   readonly errors?: readonly FieldError[];
 }
 
+/** Answer to a `refresh` that was taken: the connection now lives until the new token's expiry. */
+export interface RefreshedMessage {
+  readonly type: 'refreshed';
+  readonly requestId?: string;
+  /** When the connection will be closed with {@link CLOSE_CODES.tokenExpired} unless refreshed again, in seconds since 1970 (the token's `exp`). */
+  readonly expiresAt: number;
+}
+
 /** Every message the server sends. */
-export type ServerMessage = SnapshotMessage | ResumedMessage | EventsMessage | PongMessage | AckMessage | ErrorMessage;
+export type ServerMessage = SnapshotMessage | ResumedMessage | EventsMessage | PongMessage | AckMessage | RefreshedMessage | ErrorMessage;
 
 // ---------------------------------------------------------------------------
 // Messages: client -> server
@@ -212,11 +220,27 @@ export interface UpdateStatusMessage {
   readonly expectedVersion?: number;
 }
 
+/**
+ * Replace the identity provider token of a connection opened with one,
+ * before it expires: the same subject, checked like the first. Answered
+ * with `refreshed` or `error`; without it the connection is closed at the
+ * token's expiry ({@link CLOSE_CODES.tokenExpired}).
+ */
+export interface RefreshMessage {
+  readonly type: 'refresh';
+  readonly requestId?: string;
+  /** The fresh access token (a JWT). */
+  readonly token: string;
+}
+
 /** Every message a client may send. */
-export type ClientMessage = PingMessage | SubscribeMessage | CreateOrderMessage | UpdateStatusMessage;
+export type ClientMessage = PingMessage | SubscribeMessage | CreateOrderMessage | UpdateStatusMessage | RefreshMessage;
 
 /** The `type` of every {@link ClientMessage}. */
-export const CLIENT_MESSAGE_TYPES = ['ping', 'subscribe', 'createOrder', 'updateStatus'] as const;
+export const CLIENT_MESSAGE_TYPES = ['ping', 'subscribe', 'createOrder', 'updateStatus', 'refresh'] as const;
+
+/** Longest bearer token accepted (identity providers' JWTs run to a few kilobytes). */
+export const MAX_BEARER_LENGTH = 8192;
 
 /** WebSocket close codes the server uses. */
 export const CLOSE_CODES = {
@@ -232,6 +256,8 @@ export const CLOSE_CODES = {
   internalError: 1011,
   /** The client read too slowly and fell too far behind; reconnect and resume. */
   tryAgainLater: 1013,
+  /** The identity provider token this socket lives on expired without a `refresh`; reconnect with a fresh one (and resume). */
+  tokenExpired: 4001,
 } as const;
 
 /** Maximum size of one client frame or HTTP body, in bytes. */

@@ -9,12 +9,15 @@ import { ORDER_LIMITS, orderTotalCents, priceInCents } from '../domain/orders.ts
 import { parseOrderLines } from './products.ts';
 import { ORDER_STATUSES, isOrderStatus, type OrderStatus } from '../domain/statuses.ts';
 import { ProtocolError, fail, ok, type FieldError, type Result } from './errors.ts';
-import { CLIENT_MESSAGE_TYPES, SNAPSHOT_LIMITS, type ClientMessage, type PingMessage, type Position, type View } from './messages.ts';
+import { CLIENT_MESSAGE_TYPES, MAX_BEARER_LENGTH, SNAPSHOT_LIMITS, type ClientMessage, type PingMessage, type Position, type View } from './messages.ts';
 import { isNonNegativeInteger, isObject, parseJson, type JsonObject } from './json.ts';
 import { isOrderId, type CreateOrderInput, type OrderItem, type StatusChangeInput } from './orders.ts';
 import { hasBidiControl, hasVisibleCharacter } from './text.ts';
 
 const REQUEST_ID_MAX_LENGTH = 100;
+
+/** What a bearer token may be: visible ASCII, no spaces, at most {@link MAX_BEARER_LENGTH}. */
+const BEARER_TOKEN = new RegExp(`^[\\x21-\\x7e]{1,${MAX_BEARER_LENGTH}}$`);
 
 
 /** Collects field errors so that a client hears about every problem at once. */
@@ -315,6 +318,13 @@ function parseClientObject(raw: unknown): Result<ClientMessage> {
       const base = { type: 'updateStatus' as const, orderId: raw.orderId as string, status: raw.status as OrderStatus };
       const message = raw.expectedVersion === undefined ? base : { ...base, expectedVersion: raw.expectedVersion as number };
       return errors.result<ClientMessage>(withRequestId(message, requestId), 'updateStatus');
+    }
+    case 'refresh': {
+      errors.rejectUnknown(raw, ['type', 'requestId', 'token'], '');
+      const requestId = parseRequestId(raw, errors);
+      const token = raw.token;
+      if (typeof token !== 'string' || !BEARER_TOKEN.test(token)) errors.add('token', `must be the fresh access token: 1 to ${MAX_BEARER_LENGTH} visible ASCII characters`);
+      return errors.result<ClientMessage>(withRequestId({ type: 'refresh' as const, token: token as string }, requestId), 'refresh');
     }
     default:
       return fail(new ProtocolError('LO_ERR_UNKNOWN_TYPE', `Unknown message type "${raw.type.slice(0, 50)}" (expected ${CLIENT_MESSAGE_TYPES.join(', ')})`));

@@ -1,14 +1,17 @@
 /**
  * @module security/access
- * Access for HTTP and WebSocket: who is asking (role token, tracking token,
- * or open mode), whether the one access table (policy.ts) lets them, and how
- * often. Handlers ask it; they never look at tokens or roles themselves.
+ * Access for HTTP and WebSocket: who is asking (role token, identity
+ * provider JWT, tracking token, or open mode), whether the one access
+ * table (policy.ts) lets them, and how often. Handlers ask it; they never
+ * look at tokens or roles themselves.
  */
 
 import type { IncomingMessage } from 'node:http';
 import { bearerToken, TokenRegistry, type Principal } from './auth.ts';
 import { isAllowedHost, isLoopback } from './edge.ts';
 import { ProtocolError, WS_BEARER_PREFIX, fail, ok, type Result, type Role } from '../protocol.ts';
+import { createLogger, type Logger } from '../support/logger.ts';
+import { JwtVerifier, looksLikeJwt, type JwtOptions, type VerifiedToken } from './jwt.ts';
 import { ACCESS_POLICY, permits, type AccessRule, type Action } from './policy.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { TrackingTokens } from './tracking.ts';
@@ -29,7 +32,17 @@ export interface AccessOptions {
   readonly tracking?: TrackingTokens;
   /** Host names open mode answers besides loopback ones (`ALLOWED_HOSTS`). @default [] */
   readonly allowedHosts?: readonly string[];
+  /** Accept access tokens from this identity provider too; turns authentication on. @default none */
+  readonly jwt?: JwtOptions;
+  /** Where the identity provider's key fetches and outages are told. @default silent */
+  readonly logger?: Logger;
 }
+
+/**
+ * Who a request is: at once for a role token, a tracking token or open mode;
+ * later for an identity provider's token, whose keys may have to be fetched.
+ */
+export type Authentication = Result<Principal> | Promise<Result<Principal>>;
 
 const OPEN: Principal = { kind: 'open' };
 
@@ -37,6 +50,7 @@ const OPEN: Principal = { kind: 'open' };
 export class AccessControl {
   readonly tracking: TrackingTokens;
   #tokens: TokenRegistry;
+  readonly #jwt: JwtVerifier | undefined;
   readonly #writes: RateLimiter;
   readonly #options: AccessOptions;
   #lastHost: string | undefined = '';
@@ -47,12 +61,13 @@ export class AccessControl {
     this.#options = options;
     this.tracking = options.tracking ?? new TrackingTokens();
     this.#tokens = new TokenRegistry(options.tokens);
+    this.#jwt = options.jwt === undefined ? undefined : new JwtVerifier(options.jwt, options.logger ?? createLogger({ level: 'silent' }));
     this.#writes = new RateLimiter({ perMinute: options.writeRatePerMinute });
   }
 
-  /** Whether role tokens are configured. */
+  /** Whether authentication is on: role tokens are configured, or an identity provider is (or both). */
   get enabled(): boolean {
-    return this.#tokens.enabled;
+    return this.#tokens.enabled || this.#jwt !== undefined;
   }
 
   /**
@@ -63,7 +78,8 @@ export class AccessControl {
    */
   replaceTokens(tokens: readonly (readonly [Role, string])[]): Result<void, string> {
     const next = new TokenRegistry(tokens);
-    if (next.enabled !== this.#tokens.enabled) {
+    // With an identity provider configured, authentication stays on whatever the role tokens are.
+    if (this.#jwt === undefined && next.enabled !== this.#tokens.enabled) {
       return fail(this.#tokens.enabled ? 'no tokens left: that would open the service to everyone; restart to do that' : 'tokens cannot be turned on by a reload; restart with them');
     }
     this.#tokens = next;
@@ -72,7 +88,8 @@ export class AccessControl {
 
   /**
    * Whether someone admitted earlier would still be admitted: for a role token,
-   * that it is still configured with the same role.
+   * that it is still configured with the same role. (An identity provider's
+   * token holds until it expires: its socket is closed then.)
    * @param principal who was admitted
    */
   stillAdmits(principal: Principal): boolean {
@@ -87,7 +104,7 @@ export class AccessControl {
    * @param host the Host header
    */
   admitsHost(host: string | undefined): boolean {
-    if (this.#tokens.enabled) return true;
+    if (this.enabled) return true;
     // Nearly every request names the same host: remember the last answer.
     if (host !== this.#lastHost) {
       this.#lastHost = host;
@@ -97,13 +114,35 @@ export class AccessControl {
   }
 
   /**
-   * Who an HTTP request is: open mode, or the role of its `Authorization: Bearer` token.
+   * Who an HTTP request is: open mode, the role of its `Authorization: Bearer`
+   * token, or the user its identity provider token names (then a promise).
    * @param authorization the Authorization header
    */
-  authenticate(authorization: string | undefined): Result<Principal> {
-    if (!this.#tokens.enabled) return ok(OPEN);
+  authenticate(authorization: string | undefined): Authentication {
+    if (!this.enabled) return ok(OPEN);
     if (authorization === undefined) return fail(unauthorized('Send "Authorization: Bearer TOKEN"'));
-    return this.#roleFor(bearerToken(authorization));
+    return this.#bearer(bearerToken(authorization));
+  }
+
+  /**
+   * Check the token a socket's `refresh` message brings: an identity
+   * provider token, valid, of the same user, still allowed to watch.
+   * @param current who the socket is now
+   * @param token the fresh token
+   * @returns the principal the socket goes on as
+   */
+  async refresh(current: Principal, token: string): Promise<Result<Principal>> {
+    if (current.kind !== 'user' || this.#jwt === undefined) {
+      return fail(new ProtocolError('LO_ERR_FORBIDDEN', 'Only a connection opened with an identity provider token can be refreshed; this one does not expire'));
+    }
+    const next = await this.#userFor(token);
+    if (!next.ok) return next;
+    const user = next.value;
+    if (user.kind !== 'user' || user.subject !== current.subject || user.issuer !== current.issuer) {
+      return fail(new ProtocolError('LO_ERR_FORBIDDEN', 'A refresh must bring a token of the same user (subject); sign in again on a new connection to change user'));
+    }
+    const watch = this.admit(user, 'watchOrders');
+    return watch.ok ? ok(user) : watch;
   }
 
   /**
@@ -113,15 +152,15 @@ export class AccessControl {
    * @param req the upgrade request
    * @param url its URL (a transport's parsed request target; only its query is read)
    */
-  authenticateUpgrade(req: IncomingMessage, url: { readonly searchParams: URLSearchParams }): Result<Principal> {
+  authenticateUpgrade(req: IncomingMessage, url: { readonly searchParams: URLSearchParams }): Authentication {
     const track = url.searchParams.get('track');
     if (track !== null) return this.#trackingFor(track);
-    if (!this.#tokens.enabled) return ok(OPEN);
+    if (!this.enabled) return ok(OPEN);
     if (req.headers.authorization !== undefined) return this.authenticate(req.headers.authorization);
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
     const carried = offered.find((p) => p.startsWith(WS_BEARER_PREFIX));
     if (carried === undefined) return fail(unauthorized('Send "Authorization: Bearer TOKEN" or the liveorders.bearer.TOKEN subprotocol'));
-    return this.#roleFor(carried.slice(WS_BEARER_PREFIX.length));
+    return this.#bearer(carried.slice(WS_BEARER_PREFIX.length));
   }
 
   /**
@@ -148,7 +187,7 @@ export class AccessControl {
   /** Count one write against its sender's allowance (only when tokens are on). */
   #limitWrite(principal: Principal, address: string | undefined): Result<void> {
     if (!this.#limits(address)) return ok(undefined);
-    const key = principal.kind === 'role' ? principal.name : `addr:${address ?? '?'}`;
+    const key = principal.kind === 'role' ? principal.name : principal.kind === 'user' ? `user:${principal.issuer} ${principal.subject}` : `addr:${address ?? '?'}`;
     const decision = this.#writes.take(key);
     if (decision.ok) return ok(undefined);
     return fail(new ProtocolError('LO_ERR_RATE_LIMITED', `Too many writes; retry in ${decision.retryAfterSeconds} s`, { retryAfterSeconds: decision.retryAfterSeconds }));
@@ -164,13 +203,21 @@ export class AccessControl {
   }
 
   #limits(address: string | undefined): boolean {
-    return this.#tokens.enabled && (this.#options.limitLoopback || !isLoopback(address));
+    return this.enabled && (this.#options.limitLoopback || !isLoopback(address));
   }
 
-  #roleFor(token: string | undefined): Result<Principal> {
+  /** A role token, else (when a provider is configured) an identity provider token. */
+  #bearer(token: string | undefined): Authentication {
     const found = token === undefined ? undefined : this.#tokens.lookup(token);
-    if (found === undefined) return fail(unauthorized('The token is not valid'));
-    return ok({ kind: 'role', role: found.role, name: found.name, digest: found.digest });
+    if (found !== undefined) return ok({ kind: 'role', role: found.role, name: found.name, digest: found.digest });
+    if (token === undefined || this.#jwt === undefined || !looksLikeJwt(token)) return fail(unauthorized('The token is not valid'));
+    return this.#userFor(token);
+  }
+
+  async #userFor(token: string): Promise<Result<Principal>> {
+    if (this.#jwt === undefined) return fail(unauthorized('The token is not valid'));
+    const verified = await this.#jwt.verify(token);
+    return verified.ok ? ok(userOf(verified.value)) : fail(unauthorized(verified.error));
   }
 
   #trackingFor(token: string): Result<Principal> {
@@ -191,8 +238,17 @@ function forbidden(principal: Principal, rule: AccessRule): ProtocolError {
     const detail = rule.ownOrder ? 'A tracking token opens its own order only' : `A tracking token may not ${rule.what}`;
     return new ProtocolError('LO_ERR_FORBIDDEN', detail);
   }
-  const who = principal.kind === 'role' ? `The ${principal.role} role` : 'This client';
+  const who = principal.kind === 'role' ? `The ${principal.role} role` : principal.kind === 'user' ? userRoles(principal.roles) : 'This client';
   return new ProtocolError('LO_ERR_FORBIDDEN', `${who} may not ${rule.what}`);
+}
+
+function userRoles(roles: readonly Role[]): string {
+  if (roles.length === 0) return 'A token that grants none of this service\'s roles (see AUTH_ROLE_CLAIM and AUTH_ROLE_MAP)';
+  return `The ${roles.join(' and ')} role${roles.length === 1 ? '' : 's'}`;
+}
+
+function userOf(token: VerifiedToken): Principal {
+  return { kind: 'user', issuer: token.issuer, subject: token.subject, roles: token.roles, expiresAt: token.expiresAt, exp: token.exp };
 }
 
 function unauthorized(detail: string): ProtocolError {

@@ -7,7 +7,7 @@
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ROLES, fail, ok, type Result, type Role } from '../protocol.ts';
+import { MAX_BEARER_LENGTH, ROLES, fail, ok, type Result, type Role } from '../protocol.ts';
 
 /** Who a request or connection is. */
 export type Principal =
@@ -21,7 +21,19 @@ export type Principal =
       readonly digest: Buffer;
     }
   /** A customer holding one order's tracking token: that order, read only. */
-  | { readonly kind: 'tracking'; readonly orderId: string };
+  | { readonly kind: 'tracking'; readonly orderId: string }
+  /** Someone signed in with the identity provider (a verified JWT, security/jwt.ts): its roles, until it expires. */
+  | {
+      readonly kind: 'user';
+      readonly issuer: string;
+      readonly subject: string;
+      /** Possibly none: a valid token without any of our roles may do only what needs no role. */
+      readonly roles: readonly Role[];
+      /** When the token stops being accepted, in milliseconds since 1970 (a socket is closed then). */
+      readonly expiresAt: number;
+      /** The token's `exp`, in seconds since 1970. */
+      readonly exp: number;
+    };
 
 /**
  * Whether `principal` may see where the data lives (the data folder's path,
@@ -114,9 +126,12 @@ export function parseTokenList(text: string): Result<[Role, string][], string> {
  * @param header the raw header
  */
 export function bearerToken(header: string | undefined): string | undefined {
-  const m = /^Bearer +([\x21-\x7e]{1,512})\s*$/i.exec(header ?? '');
+  const m = BEARER_HEADER.exec(header ?? '');
   return m?.[1];
 }
+
+/** `Bearer TOKEN`, the token up to {@link MAX_BEARER_LENGTH} visible ASCII characters (a provider's JWT runs to kilobytes). */
+const BEARER_HEADER = new RegExp(`^Bearer +([\\x21-\\x7e]{1,${MAX_BEARER_LENGTH}})\\s*$`, 'i');
 
 function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();

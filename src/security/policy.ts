@@ -12,7 +12,8 @@ import type { Principal } from './auth.ts';
 /** Who may do an action. */
 export interface AccessRule {
   /**
-   * The roles whose token allows it (with no tokens configured, everyone
+   * The roles whose token allows it (a signed-in user needs one of them
+   * among the roles its token grants; with no tokens configured, everyone
    * may); `anyone`: no credential is asked; `tracking`: the credential is
    * the order's tracking token itself.
    */
@@ -78,6 +79,10 @@ export function permits(principal: Principal, action: Action, orderId?: string):
       return true;
     case 'role':
       return rule.roles !== 'tracking' && rule.roles.includes(principal.role);
+    case 'user': {
+      const { roles } = rule;
+      return roles !== 'tracking' && principal.roles.some((role) => roles.includes(role));
+    }
     case 'tracking':
       return rule.ownOrder && orderId === principal.orderId;
   }

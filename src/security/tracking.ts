@@ -23,7 +23,7 @@
  */
 
 import { createCipheriv, createDecipheriv, randomBytes, type Cipher, type Decipher } from 'node:crypto';
-import { ORDER_ID_BYTES, formatOrderId, readOrderIdBytes } from '../store/order-id.ts';
+import { ORDER_ID_BYTES, formatOrderId, readOrderIdBytes } from '../node/order-id.ts';
 import { isTrackingToken } from '../protocol.ts';
 
 /** AES-128 on one 16-byte block: the order id in, the token's bytes out. */

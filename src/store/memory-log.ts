@@ -13,7 +13,9 @@ import type { LogEvent } from '../domain/events.ts';
 import { DEFAULT_RING_CAPACITY, EventRing } from './event-ring.ts';
 import { IdempotencyTable } from './idempotency.ts';
 import type { AppendOutcome, EventSink, IdempotencyClaim, IdempotencyRecord, OrderLog, Storage, StorageHealth, StorageStats } from './ports.ts';
+import { MemoryPositions } from './positions.ts';
 import { TailFeed } from './tail-feed.ts';
+import { withSeq } from './with-seq.ts';
 
 /** Options for {@link MemoryLog}. */
 export interface MemoryLogOptions {
@@ -119,31 +121,11 @@ export class MemoryLog implements OrderLog {
 }
 
 /**
- * An event with its seq: the change's own fields, in wire order (type, seq,
- * order, previousStatus, products), so its JSON matches what encodeEvent writes.
- * @param change a decided change
- * @param seq the seq the log gave it
- */
-export function withSeq(change: Change, seq: number): LogEvent {
-  switch (change.type) {
-    case 'product.changed':
-    case 'product.deleted':
-      return { type: change.type, seq, product: change.product };
-    case 'order.updated':
-      return change.products === undefined
-        ? { type: change.type, seq, order: change.order, previousStatus: change.previousStatus }
-        : { type: change.type, seq, order: change.order, previousStatus: change.previousStatus, products: change.products };
-    default:
-      return change.products === undefined ? { type: change.type, seq, order: change.order } : { type: change.type, seq, order: change.order, products: change.products };
-  }
-}
-
-/**
  * A memory backend, ready to serve: empty, at seq 0 of a new epoch.
  * @param options history size, error reporting, clock
  * @param trackingKey the tracking key from configuration, or a new random one (links then last as long as the process)
  */
 export function memoryStorage(options: MemoryLogOptions = {}, trackingKey?: Buffer): Storage {
   const log = new MemoryLog(options);
-  return { mode: 'memory', log, shared: false, initial: { orders: [], position: { seq: 0, epoch: log.epoch } }, trackingKey: trackingKey ?? randomBytes(16) };
+  return { mode: 'memory', log, shared: false, initial: { orders: [], position: { seq: 0, epoch: log.epoch } }, trackingKey: trackingKey ?? randomBytes(16), positions: new MemoryPositions() };
 }

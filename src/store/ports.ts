@@ -196,6 +196,28 @@ export interface StorageHealth {
   readonly staleReads?: boolean;
 }
 
+/**
+ * Where durable consumers of the tail keep the position they have
+ * processed (a file in the journal's folder, a key in Redis, memory in
+ * memory mode), so a restart resumes each from there.
+ */
+export interface ConsumerPositions {
+  /**
+   * The position a consumer saved last, or `undefined` when it never did.
+   * @param name the consumer's name (letters, digits and `._-`)
+   */
+  load(name: string): Promise<Position | undefined>;
+  /**
+   * Save a consumer's position; durable once this resolves.
+   * @param name the consumer's name
+   * @param position the last event it processed, and that event's epoch
+   */
+  save(name: string, position: Position): Promise<void>;
+}
+
+/** A consumer name fit for a file name and a Redis key. */
+export const CONSUMER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
 /** An opened backend, with what an instance needs to start. */
 export interface Storage {
   readonly mode: StorageMode;
@@ -209,4 +231,6 @@ export interface Storage {
   readonly initial: LoadedState;
   /** The key tracking tokens are made with: from configuration, or kept by the backend so links outlive a restart. */
   readonly trackingKey: Buffer;
+  /** Where durable consumers keep their positions. */
+  readonly positions: ConsumerPositions;
 }

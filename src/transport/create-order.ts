@@ -22,7 +22,10 @@ export type CreatedForClient = Created & { readonly trackingToken: string };
  * @param key the key as sent
  */
 export function scopedIdempotencyKey(principal: Principal, key: string): string {
-  return principal.kind === 'role' ? `${principal.name}\n${key}` : key;
+  if (principal.kind === 'role') return `${principal.name}\n${key}`;
+  // A signed-in user is its subject at its issuer, whichever of its tokens it sends.
+  if (principal.kind === 'user') return `user:${principal.issuer} ${principal.subject}\n${key}`;
+  return key;
 }
 
 /**

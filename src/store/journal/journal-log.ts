@@ -25,9 +25,8 @@ import type { LogEvent } from '../../domain/events.ts';
 import type { Order } from '../../protocol/orders.ts';
 import type { Logger } from '../../support/logger.ts';
 import { StorageUnavailableError } from '../errors.ts';
-import type { EventRing } from '../event-ring.ts';
 import type { IdempotencyTable } from '../idempotency.ts';
-import { withSeq } from '../memory-log.ts';
+import { withSeq } from '../with-seq.ts';
 import type { AppendOutcome, EventSink, IdempotencyClaim, IdempotencyRecord, OrderLog, StorageHealth, StorageStats } from '../ports.ts';
 import { LatencySamples } from '../latency-samples.ts';
 import { TailFeed } from '../tail-feed.ts';
@@ -101,7 +100,6 @@ export class JournalLog implements OrderLog {
   readonly #orders: Map<string, Order>;
   readonly #products: Map<string, Product>;
   readonly #keys: IdempotencyTable;
-  readonly #history: EventRing;
   readonly #feed: TailFeed;
   readonly #lock: FolderLock;
   /** Orders and keys with a change waiting for its flush; a later append to them waits for it. */
@@ -148,7 +146,6 @@ export class JournalLog implements OrderLog {
     this.#orders = loaded.orders;
     this.#products = loaded.products;
     this.#keys = loaded.keys;
-    this.#history = loaded.history;
     this.#seq = loaded.seq;
     this.#durableSeq = loaded.seq;
     this.#segment = segment;
@@ -157,7 +154,8 @@ export class JournalLog implements OrderLog {
     this.#snapshot = loaded.snapshot;
     this.#stale = [...loaded.stale];
     this.#lock = lock;
-    this.#feed = new TailFeed((after) => this.#history.since(after), options.onSinkError);
+    // No copy of recent events here: the live node keeps the one in-memory history; late tails read the journal.
+    this.#feed = new TailFeed((after, limit) => this.replay({ seq: after, epoch: this.epoch }, limit), options.onSinkError);
   }
 
   /**
@@ -211,9 +209,8 @@ export class JournalLog implements OrderLog {
 
   async replay(after: { seq: number; epoch: string }, limit: number): Promise<readonly LogEvent[] | 'reset'> {
     if (after.epoch !== this.epoch || after.seq > this.#durableSeq) return 'reset';
-    const recent = this.#history.since(after.seq, limit);
-    if (recent !== undefined) return recent;
-    // Older than the memory keeps: the journal since the last snapshot has it, if it is that recent.
+    if (after.seq === this.#durableSeq) return [];
+    // The journal since the last snapshot has it, if it is that recent.
     if (after.seq + 1 < this.#segmentsStart()) return 'reset';
     return readSegmentEvents(this.#dir, [...this.#olderSegments, this.#segment], after.seq, Math.min(limit, this.#durableSeq - after.seq));
   }
@@ -347,7 +344,6 @@ export class JournalLog implements OrderLog {
         this.#waitingKeys.delete(claim.key);
       }
       this.#stopWaiting(event);
-      this.#history.append(event);
       this.#durableSeq = event.seq;
       this.#feed.push(event);
       resolve({ kind: 'committed', seq: event.seq });

@@ -12,6 +12,7 @@ import { folderIdentity, prepareFolder } from './files.ts';
 import { JournalLog } from './journal-log.ts';
 import { loadJournal } from './load.ts';
 import { lockFolder } from './lock.ts';
+import { JournalPositions } from './positions.ts';
 
 /** Options for {@link openJournalStorage}. */
 export interface JournalStorageOptions {
@@ -64,6 +65,7 @@ export async function openJournalStorage(options: JournalStorageOptions): Promis
       log,
       initial: { orders: [...loaded.orders.values()], products: [...loaded.products.values()], position: { seq: loaded.seq, epoch: identity.epoch } },
       trackingKey: options.trackingKey ?? identity.trackingKey,
+      positions: new JournalPositions(dir),
     };
   } catch (error) {
     await lock.release();

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { isOrderChange, productWrites, versionBefore, type Change } from '../../domain/decide.ts';
 import { encodeEventUncached, encodeOrder } from '../../protocol/encode.ts';
-import { withSeq } from '../memory-log.ts';
+import { withSeq } from '../with-seq.ts';
 import type { Order } from '../../protocol/orders.ts';
 import type { IdempotencyClaim, IdempotencyRecord } from '../ports.ts';
 import type { CommandSender } from './deadline.ts';

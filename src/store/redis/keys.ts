@@ -29,6 +29,11 @@ export interface RedisKeys {
    * @param key the idempotency key, already scoped to the caller
    */
   idempotency(key: string): string;
+  /**
+   * The key under which a durable consumer's position lives.
+   * @param name the consumer's name
+   */
+  consumer(name: string): string;
 }
 
 /**
@@ -46,6 +51,7 @@ export function redisKeys(prefix: string): RedisKeys {
     trackingKey: `${tag}:tracking-key`,
     memoryProbe: `${tag}:memory-probe`,
     idempotency: (key) => `${tag}:idempotency:${key}`,
+    consumer: (name) => `${tag}:consumer:${name}`,
   };
 }
 

@@ -13,6 +13,7 @@ import { DEFAULT_COMMAND_TIMEOUT_MS, withDeadline, type CommandSender } from './
 import { markAt } from './history-check.ts';
 import { redisKeys, type RedisKeys } from './keys.ts';
 import { loadOrders } from './load.ts';
+import { RedisPositions } from './positions.ts';
 import { RedisLog, type CommandFailure } from './redis-log.ts';
 import { stringReply, type RedisConnection } from './replies.ts';
 
@@ -96,12 +97,11 @@ export async function openRedisStorage(options: RedisStorageOptions): Promise<St
       epoch: identity.epoch,
       applied,
       streamLength: Math.max(options.streamLength ?? DEFAULT_STREAM_LENGTH, historyCapacity),
-      historyCapacity,
       where,
       logger: options.logger,
       onSinkError: options.onSinkError,
     });
-    return { mode: 'redis', shared: true, log, initial, trackingKey: options.trackingKey ?? identity.trackingKey };
+    return { mode: 'redis', shared: true, log, initial, trackingKey: options.trackingKey ?? identity.trackingKey, positions: new RedisPositions(log.sender, keys) };
   } catch (error) {
     commands.destroy();
     throw error;

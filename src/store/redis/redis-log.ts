@@ -31,7 +31,6 @@ import type { LogEvent } from '../../domain/events.ts';
 import type { Order, OrderEvent } from '../../protocol/orders.ts';
 import { RepeatedLog, type Logger } from '../../support/logger.ts';
 import { StorageUnavailableError } from '../errors.ts';
-import { EventRing } from '../event-ring.ts';
 import type { AppendOutcome, EventSink, IdempotencyClaim, IdempotencyRecord, LoadedState, OrderLog, StorageHealth, StorageStats } from '../ports.ts';
 import { LatencySamples } from '../latency-samples.ts';
 import { TailFeed } from '../tail-feed.ts';
@@ -84,8 +83,6 @@ export interface RedisLogOptions {
   readonly applied: AppliedMark;
   /** Entries the stream keeps at least (approximately trimmed past it). */
   readonly streamLength: number;
-  /** Recent events kept in this process for replays and late tails. */
-  readonly historyCapacity: number;
   /** Where Redis is, without credentials, for stats. */
   readonly where: string;
   readonly logger: Logger;
@@ -125,7 +122,6 @@ export class RedisLog implements OrderLog {
   #commands: RedisConnection;
   readonly #keys: RedisKeys;
   #reader: StreamReader;
-  #history: EventRing;
   readonly #feed: TailFeed;
   readonly #watchdog: NodeJS.Timeout;
   /** Commands with our own deadline (see deadline.ts). */
@@ -161,8 +157,8 @@ export class RedisLog implements OrderLog {
     this.#send = { sendCommand: (args) => this.#call(args) };
     this.#head = options.applied.seq;
     this.#applied = { seq: options.applied.seq, json: undefined, digest: options.applied.digest };
-    this.#history = new EventRing(options.historyCapacity, options.applied.seq);
-    this.#feed = new TailFeed((after) => this.#history.since(after), options.onSinkError);
+    // No copy of recent events here: the live node keeps the one in-memory history; late tails read the stream.
+    this.#feed = new TailFeed((after, limit) => this.replay({ seq: after, epoch: this.#epoch }, limit), options.onSinkError);
     this.#reader = this.#startReader(options.applied.seq);
     this.#watchdog = setInterval(() => void this.#watch(), WATCH_INTERVAL_MS).unref();
   }
@@ -170,6 +166,15 @@ export class RedisLog implements OrderLog {
   /** The epoch of the history this instance serves; it changes when a lost history is recovered. */
   get epoch(): string {
     return this.#epoch;
+  }
+
+  /**
+   * Commands on the current command connection (it is replaced when Redis
+   * stops answering), each within the deadline: for keys kept beside the
+   * history, such as consumers' positions.
+   */
+  get sender(): CommandSender {
+    return this.#send;
   }
 
   /**
@@ -252,8 +257,6 @@ export class RedisLog implements OrderLog {
 
   async replay(after: { seq: number; epoch: string }, limit: number): Promise<readonly LogEvent[] | 'reset'> {
     if (after.epoch !== this.#epoch || this.#failure !== undefined) return 'reset';
-    const recent = after.seq < this.#reader.delivered ? this.#history.since(after.seq, limit) : undefined;
-    if (recent !== undefined) return recent;
     // The stream, and the head, read together (one round trip): events after the head would be a client's invention.
     const [range, head] = await Promise.all([
       this.#send.sendCommand(['XRANGE', this.#keys.events, `(${entryId(after.seq)}`, '+', 'COUNT', String(limit)]),
@@ -350,7 +353,6 @@ export class RedisLog implements OrderLog {
   #deliver(events: readonly LogEvent[], lastJson: string): void {
     for (const parsed of events) {
       const event = this.#sent.size === 0 || !('order' in parsed) ? parsed : this.#withOwnOrder(parsed);
-      this.#history.append(event);
       this.#feed.push(event);
     }
     const delivered = this.#reader.delivered;
@@ -500,7 +502,6 @@ export class RedisLog implements OrderLog {
     const { seq, epoch } = state.position;
     this.#reader.stop();
     this.#epoch = epoch;
-    this.#history = new EventRing(this.#options.historyCapacity, seq);
     this.#feed.restart(seq);
     this.#sent.clear();
     this.#applied = { seq, json: undefined, digest: mark.digest };

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProtocolError } from '../../protocol.ts';
 import type { AccessControl } from '../../security/access.ts';
 import type { Principal } from '../../security/auth.ts';
-import type { Catalog } from '../../store/catalog-commands.ts';
+import type { Catalog } from '../../node/catalog-commands.ts';
 import type { Commands, OrderReader } from '../../store/ports.ts';
 import type { RequestTarget } from './request-target.ts';
 

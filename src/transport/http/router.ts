@@ -136,27 +136,42 @@ export function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: Ser
     }
     const id = decodeSegment(m[1]);
     const principal = admit(ctx, req, endpoint.action, id);
-    if (!principal.ok) {
-      req.resume();
-      return sendAccessProblem(res, principal.error);
-    }
-    if (method === 'GET' && ctx.staleReads()) res.setHeader(STALE_HEADER, STALE_VALUE);
-    return endpoint.handle(ctx, req, res, { url, id, principal: principal.value });
+    // An identity provider's token is checked asynchronously (its keys may have to be fetched).
+    if (principal instanceof Promise) return principal.then((admitted) => answer(ctx, req, res, { endpoint, method, url, id }, admitted));
+    return answer(ctx, req, res, { endpoint, method, url, id }, principal);
   }
   req.resume();
   sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', `No API route ${url.pathname.slice(0, 200)}`));
 }
 
+/** Run the endpoint for an admitted request, or send why it was not. */
+function answer(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, route: { readonly endpoint: Endpoint; readonly method: string; readonly url: RequestTarget; readonly id: string }, principal: Result<Principal>): Promise<void> | void {
+  if (!principal.ok) {
+    req.resume();
+    return sendAccessProblem(req, res, principal.error);
+  }
+  if (route.method === 'GET' && ctx.staleReads()) res.setHeader(STALE_HEADER, STALE_VALUE);
+  return route.endpoint.handle(ctx, req, res, { url: route.url, id: route.id, principal: principal.value });
+}
+
 /**
  * Who the request is, if the access table lets them do this: 401 without a
  * valid credential, 403 when the table says no, 429 past the write limit.
+ * A promise when the credential is an identity provider's token.
  */
-function admit(ctx: ApiContext, req: IncomingMessage, action: Action, id: string): Result<Principal> {
+function admit(ctx: ApiContext, req: IncomingMessage, action: Action, id: string): Result<Principal> | Promise<Result<Principal>> {
   const { roles } = ACCESS_POLICY[action];
   if (roles === 'anyone') return { ok: true, value: { kind: 'open' } };
   const principal = roles === 'tracking' ? ctx.access.track(id) : ctx.access.authenticate(req.headers.authorization);
+  if (principal instanceof Promise) return principal.then((p) => permit(ctx, req, action, id, p));
+  return permit(ctx, req, action, id, principal);
+}
+
+/** The access table's (and the write limit's) answer for an authenticated request. */
+function permit(ctx: ApiContext, req: IncomingMessage, action: Action, id: string, principal: Result<Principal>): Result<Principal> {
   if (!principal.ok) return principal;
-  const admitted = ctx.access.admit(principal.value, action, { orderId: roles === 'tracking' ? trackedOrder(principal.value) : id, address: req.socket.remoteAddress });
+  const tracking = ACCESS_POLICY[action].roles === 'tracking';
+  const admitted = ctx.access.admit(principal.value, action, { orderId: tracking ? trackedOrder(principal.value) : id, address: req.socket.remoteAddress });
   return admitted.ok ? principal : admitted;
 }
 
@@ -165,9 +180,10 @@ function trackedOrder(principal: Principal): string | undefined {
   return principal.kind === 'tracking' ? principal.orderId : undefined;
 }
 
-function sendAccessProblem(res: ServerResponse, error: ProtocolError): void {
+function sendAccessProblem(req: IncomingMessage, res: ServerResponse, error: ProtocolError): void {
   const headers: Record<string, string> = {};
-  if (error.code === 'LO_ERR_UNAUTHORIZED') headers['WWW-Authenticate'] = 'Bearer realm="liveorders"';
+  // RFC 6750: a token was presented and refused (bad, expired, unknown) -> invalid_token; none presented -> no error.
+  if (error.code === 'LO_ERR_UNAUTHORIZED') headers['WWW-Authenticate'] = req.headers.authorization === undefined ? 'Bearer realm="liveorders"' : 'Bearer realm="liveorders", error="invalid_token"';
   if (error.details.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.details.retryAfterSeconds);
   sendProblem(res, error, headers);
 }

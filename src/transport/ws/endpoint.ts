@@ -14,11 +14,12 @@ import { ClientSocket } from './client-socket.ts';
 import { isAllowedOrigin } from '../../security/edge.ts';
 import { writeRawProblem } from '../http/io.ts';
 import { RepeatedLog, type Logger } from '../../support/logger.ts';
-import { CLOSE_CODES, ProtocolError, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest } from '../../protocol.ts';
+import { CLOSE_CODES, ProtocolError, WS_BEARER_PREFIX, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type Result } from '../../protocol.ts';
 import type { RequestTarget } from '../http/request-target.ts';
 import { TokenBucket } from '../../security/rate-limit.ts';
 import { handleClientMessage, type Session, type SessionContext } from './session.ts';
 import { openSession, resetView } from './sync.ts';
+import { armExpiry, disarmExpiry } from './token-expiry.ts';
 
 /** Settings; `createServer` fills every one. */
 export interface WsEndpointOptions {
@@ -139,7 +140,27 @@ export class WsEndpoint {
       return refuse(new ProtocolError('LO_ERR_RATE_LIMITED', 'Too many connections from this address'));
     }
     const principal = this.#options.access.authenticateUpgrade(req, url);
-    if (!principal.ok) return refuse(principal.error, principal.error.code === 'LO_ERR_UNAUTHORIZED' ? { 'WWW-Authenticate': 'Bearer realm="liveorders"' } : undefined);
+    // An identity provider's token is checked asynchronously (its keys may have to be fetched).
+    if (principal instanceof Promise) {
+      principal.then(
+        (who) => this.#accept(req, socket, head, url, address, who),
+        (error: unknown) => {
+          this.#options.logger.error('websocket authentication failed', { error });
+          refuse(new ProtocolError('LO_ERR_INTERNAL', 'The credential could not be checked; try again'));
+        },
+      );
+      return;
+    }
+    this.#accept(req, socket, head, url, address, principal);
+  }
+
+  /** The rest of an upgrade, once who it is is known. */
+  #accept(req: IncomingMessage, socket: Duplex, head: Buffer, url: RequestTarget, address: string, principal: Result<Principal>): void {
+    // The peer may have left, or shutdown begun, while the token was checked.
+    if (socket.destroyed) return;
+    const refuse = (error: ProtocolError, headers?: Record<string, string>): void => writeRawProblem(socket, error, req.url, headers);
+    if (!this.#accepting) return refuse(new ProtocolError('LO_ERR_UNAVAILABLE', 'The server is shutting down; reconnect in a moment'));
+    if (!principal.ok) return refuse(principal.error, principal.error.code === 'LO_ERR_UNAUTHORIZED' ? { 'WWW-Authenticate': bearerChallenge(req) } : undefined);
     const initial = parseViewRequest(viewQuery(url.searchParams));
     if (!initial.ok) return refuse(initial.error);
     const resume = parseResumePoint(url.searchParams.get('since'), url.searchParams.get('epoch'));
@@ -227,12 +248,14 @@ export class WsEndpoint {
     const session: Session = { socket: subscriber, principal, address };
     const messages = new TokenBucket(this.#options.messagesPerSecond * MESSAGE_BURST_SECONDS, Date.now());
     this.#sessions.set(ws, session);
+    armExpiry(session);
     ws.on('pong', () => this.#alive.add(ws));
     ws.on('error', (error: Error & { code?: string }) => {
       this.#clientWarnings.warn('websocket error', { error: error.message, code: error.code, conn: connection });
       ws.terminate();
     });
     ws.on('close', () => {
+      disarmExpiry(session);
       this.#sockets.delete(ws);
       const left = (this.#perAddress.get(address) ?? 1) - 1;
       if (left === 0) this.#perAddress.delete(address);
@@ -284,6 +307,13 @@ function viewQuery(params: URLSearchParams): Record<string, unknown> {
   const limit = params.get('limit');
   if (limit !== null) query.limit = /^\d{1,5}$/.test(limit) ? Number(limit) : limit;
   return query;
+}
+
+/** RFC 6750: a token was presented and refused (bad, expired, unknown) -> invalid_token; none presented -> no error. */
+function bearerChallenge(req: IncomingMessage): string {
+  const offered = req.headers['sec-websocket-protocol'] ?? '';
+  const presented = req.headers.authorization !== undefined || offered.includes(WS_BEARER_PREFIX);
+  return presented ? 'Bearer realm="liveorders", error="invalid_token"' : 'Bearer realm="liveorders"';
 }
 
 function destroyOnError(this: Duplex): void {

@@ -12,7 +12,8 @@ import type { SessionSocket } from './client-socket.ts';
 /** One connected client: its socket, who it is, and where it connects from. */
 export interface Session {
   readonly socket: SessionSocket;
-  readonly principal: Principal;
+  /** Who it is; replaced when a `refresh` brings a later token of the same user. */
+  principal: Principal;
   readonly address?: string;
   /** Set while a snapshot is queued but not yet written: the next one waits for it. */
   snapshotInFlight?: boolean;
@@ -24,4 +25,6 @@ export interface Session {
   busy?: boolean;
   /** Messages that came while busy, oldest first. */
   waiting?: string[];
+  /** Closes the socket when its identity provider token expires (token-expiry.ts). */
+  expiryTimer?: ReturnType<typeof setTimeout> | undefined;
 }

@@ -1,8 +1,9 @@
 /**
  * @module transport/ws/session
- * One WebSocket client's messages: `ping`, `subscribe`, and the commands
+ * One WebSocket client's messages: `ping`, `subscribe`, the commands
  * `createOrder` and `updateStatus`, which go through the same write path as
- * HTTP and are acknowledged only once committed and applied here. Callable
+ * HTTP and are acknowledged only once committed and applied here, and
+ * `refresh`, which brings a later identity provider token. Callable
  * without a network: tests hand {@link handleClientMessage} a fake
  * {@link SessionSocket}.
  */
@@ -19,6 +20,7 @@ import {
   type ErrorMessage,
   type Order,
   ProtocolError,
+  type RefreshMessage,
   type Result,
   type UpdateStatusMessage,
   type View,
@@ -29,6 +31,7 @@ import type { Logger } from '../../support/logger.ts';
 import { createOrderFor } from '../create-order.ts';
 import type { Session } from './session-state.ts';
 import { send, startView, type SyncContext } from './sync.ts';
+import { armExpiry } from './token-expiry.ts';
 
 export type { SessionSocket } from './client-socket.ts';
 export type { Session } from './session-state.ts';
@@ -114,6 +117,7 @@ function checkAccess(ctx: SessionContext, session: Session, message: ClientMessa
   let admitted: Result<void>;
   switch (message.type) {
     case 'ping':
+    case 'refresh': // it brings its own credential, checked as it is handled
       return undefined;
     case 'subscribe':
       admitted = ctx.access.admit(principal, 'watchOrders', { ...(message.orderId === undefined ? {} : { orderId: message.orderId }), address });
@@ -145,8 +149,10 @@ function dispatch(ctx: SessionContext, session: Session, message: ClientMessage)
     }
     case 'createOrder':
     case 'updateStatus':
+    case 'refresh':
+      // A refresh waits for the provider's keys like a command for storage: what follows waits for its answer.
       session.busy = true;
-      (message.type === 'createOrder' ? createOrder(ctx, session, message) : updateStatus(ctx, session, message))
+      (message.type === 'createOrder' ? createOrder(ctx, session, message) : message.type === 'updateStatus' ? updateStatus(ctx, session, message) : refresh(ctx, session, message))
         .catch((error: unknown) => failed(ctx, session, message, error))
         .finally(() => drain(ctx, session));
       return;
@@ -164,6 +170,16 @@ async function createOrder(ctx: SessionContext, session: Session, message: Creat
 async function updateStatus(ctx: SessionContext, session: Session, message: UpdateStatusMessage): Promise<void> {
   const result = await ctx.commands.changeStatus(message.orderId, message.status, message.expectedVersion);
   send(session.socket, result.ok ? ack(result.value.order, message.requestId) : errorMessage(result.error, message.requestId));
+}
+
+/** Take a later token of the same user: the socket now lives until it expires. A refused one changes nothing. */
+async function refresh(ctx: SessionContext, session: Session, message: RefreshMessage): Promise<void> {
+  const next = await ctx.access.refresh(session.principal, message.token);
+  if (!next.ok) return send(session.socket, errorMessage(next.error, message.requestId));
+  if (!session.socket.open || next.value.kind !== 'user') return;
+  session.principal = next.value;
+  armExpiry(session);
+  send(session.socket, { type: 'refreshed', ...(message.requestId === undefined ? {} : { requestId: message.requestId }), expiresAt: next.value.exp });
 }
 
 /** A handler that threw (a bug) or a command that storage could not take: logged, and answered without internals. */

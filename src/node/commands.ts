@@ -1,5 +1,5 @@
 /**
- * @module store/commands
+ * @module node/commands
  * The one write path. A command is decided against this instance's
  * projection (domain/decide.ts), appended to the backend's log only if the
  * order is still at the version it was decided against, and answered once
@@ -14,8 +14,8 @@ import { decide, decideCreate, decideOrderCreate, type Change, type Command } fr
 import type { OrderStatus } from '../domain/statuses.ts';
 import { ProtocolError, fail, ok, refusalError, type Result } from '../protocol/errors.ts';
 import type { CreateOrderInput } from '../protocol/orders.ts';
-import { IDEMPOTENCY_TTL_MS } from './idempotency.ts';
-import type { Commands, Committed, Created, IdempotencyClaim, IdempotencyRecord, OrderLog } from './ports.ts';
+import { IDEMPOTENCY_TTL_MS } from '../store/idempotency.ts';
+import type { Commands, Committed, Created, IdempotencyClaim, IdempotencyRecord, OrderLog } from '../store/ports.ts';
 import { catchUpWithHead } from './catch-up.ts';
 import type { OrderProjection } from './projection.ts';
 

@@ -1,5 +1,5 @@
 /**
- * @module store/random-pool
+ * @module node/random-pool
  * Cryptographically strong random bytes, drawn from a pool that one
  * `randomFillSync` call refills. Every `randomBytes`/`getRandomValues` call
  * goes through OpenSSL's generator lookup, which was

@@ -1,5 +1,5 @@
 /**
- * @module store/catch-up
+ * @module node/catch-up
  * Reading your own writes across instances: a client told 201 by one
  * instance may ask another a moment later, before that one's tail brought
  * the order. Where the log is shared, a lookup that finds nothing (or a
@@ -7,7 +7,7 @@
  * head, and only then answers.
  */
 
-import type { OrderLog } from './ports.ts';
+import type { OrderLog } from '../store/ports.ts';
 import type { OrderProjection } from './projection.ts';
 
 /** How long a lookup waits for this instance to catch up with a shared history, in milliseconds. */

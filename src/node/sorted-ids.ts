@@ -1,5 +1,5 @@
 /**
- * @module store/sorted-ids
+ * @module node/sorted-ids
  * Ids in ascending order with binary search. UUID v7 ids sort by creation
  * time, so walking them backwards lists newest first, and a cursor is just the
  * last id a page returned: no whole-store scan or sort per request.

@@ -1,5 +1,5 @@
 /**
- * @module store/projection
+ * @module node/projection
  * The local projection: every order this instance knows, with its indexes,
  * as of a position in the history. It is the only writer of that state, and
  * it changes only by applying events from the log's tail, in `seq` order.
@@ -12,7 +12,7 @@ import type { LogEvent } from '../domain/events.ts';
 import { ORDER_STATUSES, type OrderStatus } from '../domain/statuses.ts';
 import type { Position } from '../protocol/messages.ts';
 import type { Order, StatusCounts } from '../protocol/orders.ts';
-import type { ListQuery, LoadedState, OrderPage, OrderReader } from './ports.ts';
+import type { ListQuery, LoadedState, OrderPage, OrderReader } from '../store/ports.ts';
 import { SortedIds, mergeDescending } from './sorted-ids.ts';
 
 /** A command waiting for the projection to reach its seq. */

@@ -11,7 +11,7 @@
 import { decideProduct, type CreateProductInput, type Product, type ProductCommand, type UpdateProductInput } from '../domain/catalog.ts';
 import { ProtocolError, fail, ok, refusalError, type Result } from '../protocol/errors.ts';
 import { catchUpWithHead } from './catch-up.ts';
-import type { OrderLog } from './ports.ts';
+import type { OrderLog } from '../store/ports.ts';
 import type { OrderProjection } from './projection.ts';
 
 /** How often a product command is decided again after losing a race, before it gives up. */

@@ -1,5 +1,5 @@
 /**
- * @module store/order-id
+ * @module node/order-id
  * Order ids: UUID v7 laid out by `uuid`, with three things `uuid`'s default
  * does not give cheaply.
  *
