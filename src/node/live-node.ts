@@ -83,7 +83,7 @@ export class LiveNode implements ConsumerSource {
     this.#stopTail = core.stop;
     this.#consumers.addLive({ name: 'history', take: (events) => { for (const event of events) this.history.append(event); } });
     // The catalog's own events are not order events: the hub fans out orders only.
-    this.#consumers.addLive({ name: 'hub', take: (events) => { for (const event of events) if (!isProductEvent(event)) this.hub.publish(event); } });
+    this.#consumers.addLive({ name: 'hub', take: (events) => { for (const event of events) publishTo(this.hub, event); } });
   }
 
   /** The last event every live consumer has taken, and its epoch. */
@@ -176,4 +176,19 @@ export class LiveNode implements ConsumerSource {
     this.#stopTail();
     await this.#consumers.stop();
   }
+}
+
+/**
+ * One event to the hub: an order's to the sockets whose view it matches,
+ * and every product it changed as a `productUpdated` to every staff socket.
+ * @param hub the fan-out
+ * @param event an event of the log
+ */
+function publishTo(hub: FanOut, event: LogEvent): void {
+  if (isProductEvent(event)) {
+    hub.publishProduct?.(event.type === 'product.deleted' ? { type: 'productUpdated', seq: event.seq, product: event.product, deleted: true } : { type: 'productUpdated', seq: event.seq, product: event.product });
+    return;
+  }
+  hub.publish(event);
+  if (event.products !== undefined) for (const product of event.products) hub.publishProduct?.({ type: 'productUpdated', seq: event.seq, product });
 }

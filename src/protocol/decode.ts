@@ -122,6 +122,8 @@ function isServerMessage(value: unknown): value is ServerMessage {
       return Array.isArray(value.events) && value.events.every(isOrderEvent);
     case 'pong':
       return isOptionalString(value.id);
+    case 'productUpdated':
+      return isNonNegativeInteger(value.seq) && isProduct(value.product) && (value.deleted === undefined || value.deleted === true);
     case 'ack':
       return isOptionalString(value.requestId) && isOrder(value.order) && isOptionalString(value.trackingToken);
     case 'refreshed':
