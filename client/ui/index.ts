@@ -17,6 +17,7 @@ import { createConnectionIndicator } from './connection.ts';
 import { createDetailDialog, type DetailModel } from './detail.ts';
 import { requireElement, shortId } from './dom.ts';
 import { createOrderForm, type OrderForm } from './form.ts';
+import { createProductsPanel, type ProductsPanel } from './products.ts';
 import { createNotices, type Notices } from './notices.ts';
 import { copyText, createCreatedNotice, showCopied, type CreatedNotice } from './share.ts';
 import { createSignIn, type SignIn } from './sign-in.ts';
@@ -56,6 +57,8 @@ export interface BoardUi {
   readonly form: Pick<OrderForm, 'showProblem' | 'clearNetworkProblem' | 'reset'>;
   readonly notices: Notices;
   readonly activity: ActivityPanel;
+  /** The catalog with live stock, and the form's product choices. */
+  readonly products: ProductsPanel;
   readonly signIn: SignIn;
   /** The notice under the form after one's own create, with the customer link. */
   readonly created: CreatedNotice;
@@ -80,6 +83,7 @@ export function createBoardUi(doc: Document): BoardUi {
   const indicator = createConnectionIndicator(doc, () => emit({ type: 'retry' }));
   const signIn = createSignIn(doc, (token) => emit({ type: 'login', token }), () => emit({ type: 'logout' }));
   const activity = createActivityPanel(doc);
+  const products = createProductsPanel(doc);
   const created = createCreatedNotice(doc, detailHash);
   const createdBox = requireElement<HTMLElement>(doc, '#created');
 
@@ -140,6 +144,7 @@ export function createBoardUi(doc: Document): BoardUi {
     form,
     notices,
     activity,
+    products,
     signIn,
     created,
   };
