@@ -3,7 +3,7 @@
  * The events every change makes: what the log records and the tail hands on.
  */
 
-import type { Product } from './catalog.ts';
+import type { Product } from './products.ts';
 import type { Order } from './orders.ts';
 import type { OrderStatus } from './statuses.ts';
 

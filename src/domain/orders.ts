@@ -4,7 +4,7 @@
  * totals. The protocol carries these shapes as they are (protocol/orders.ts).
  */
 
-import type { OrderLine, OrderLineInput } from './catalog.ts';
+import type { OrderLine, OrderLineInput } from './products.ts';
 import type { OrderStatus } from './statuses.ts';
 
 /** One line of an order, always stored normalised (a bare string means quantity 1). */

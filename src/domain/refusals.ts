@@ -4,7 +4,7 @@
  * gives each its error code (protocol/errors.ts `refusalError`).
  */
 
-import type { Product } from './catalog.ts';
+import type { Product, Shortage } from './products.ts';
 import type { Order } from './orders.ts';
 import type { OrderStatus } from './statuses.ts';
 
@@ -29,11 +29,4 @@ export type Refusal =
   /** Items and lines together pass the largest order total. */
   | { readonly kind: 'total-too-large'; readonly max: number };
 
-/** One product an order (or a stock change) asked more of than there is. */
-export interface Shortage {
-  readonly sku: string;
-  /** Units asked for, summed over the order's lines. */
-  readonly requested: number;
-  /** Units in stock when it was decided. */
-  readonly available: number;
-}
+export type { Shortage } from './products.ts';

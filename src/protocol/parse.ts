@@ -6,7 +6,7 @@
  */
 
 import { ORDER_LIMITS, orderTotalCents, priceInCents } from '../domain/orders.ts';
-import { parseOrderLines } from './products.ts';
+import { PRODUCT_LIMITS, type OrderLineInput } from '../domain/catalog.ts';
 import { ORDER_STATUSES, isOrderStatus, type OrderStatus } from '../domain/statuses.ts';
 import { ProtocolError, fail, ok, type FieldError, type Result } from './errors.ts';
 import { CLIENT_MESSAGE_TYPES, MAX_BEARER_LENGTH, SNAPSHOT_LIMITS, type ClientMessage, type PingMessage, type Position, type View } from './messages.ts';
@@ -112,6 +112,62 @@ function parseItem(value: unknown, field: string, errors: FieldErrors): OrderIte
   }
   if (errors.list.length !== before || name === undefined) return undefined;
   return price === undefined ? { name, quantity: quantity as number } : { name, quantity: quantity as number, price: price as number };
+}
+
+/**
+ * Whether a value is a SKU: 1-64 letters, digits and `._-`, starting with a letter or digit (it goes in paths as is).
+ * @param value anything
+ */
+export function isSku(value: unknown): value is string {
+  return typeof value === 'string' && PRODUCT_LIMITS.skuPattern.test(value);
+}
+
+/**
+ * A SKU, or undefined (and an error) when the value is not one.
+ * @param value the raw value
+ * @param field the field's path, for the error
+ * @param errors where errors go
+ */
+export function parseSku(value: unknown, field: string, errors: FieldErrors): string | undefined {
+  if (isSku(value)) return value;
+  errors.add(field, 'must be 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit');
+  return undefined;
+}
+
+/**
+ * An integer within bounds, or undefined (and an error) when the value is not one.
+ * @param value the raw value
+ * @param min the least accepted
+ * @param max the most accepted
+ * @param field the field's path, for the error
+ * @param errors where errors go
+ */
+export function parseBoundedInteger(value: unknown, min: number, max: number, field: string, errors: FieldErrors): number | undefined {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max) return value;
+  errors.add(field, `must be an integer from ${min} to ${max}`);
+  return undefined;
+}
+
+/**
+ * Validate an order's `lines`: 1 to {@link PRODUCT_LIMITS}.linesMax of `{ sku, quantity }`.
+ * @param raw the field's value
+ * @param errors where errors go (fields `lines[i].…`)
+ */
+export function parseOrderLines(raw: unknown, errors: FieldErrors): OrderLineInput[] | undefined {
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > PRODUCT_LIMITS.linesMax) {
+    errors.add('lines', `must be an array of 1 to ${PRODUCT_LIMITS.linesMax} lines`);
+    return undefined;
+  }
+  const lines: OrderLineInput[] = [];
+  raw.forEach((line: unknown, i: number) => {
+    const field = `lines[${i}]`;
+    if (!isObject(line)) return errors.add(field, 'must be an object { sku, quantity }');
+    errors.rejectUnknown(line, ['sku', 'quantity'], `${field}.`);
+    const sku = parseSku(line.sku, `${field}.sku`, errors);
+    const quantity = parseBoundedInteger(line.quantity, 1, PRODUCT_LIMITS.stockMax, `${field}.quantity`, errors);
+    if (sku !== undefined && quantity !== undefined) lines.push({ sku, quantity });
+  });
+  return lines.length === raw.length ? lines : undefined;
 }
 
 /** Longest accepted idempotency key, in characters. */

@@ -5,56 +5,15 @@
  * adjust its stock, or to order it as an order's lines.
  */
 
-import { PRODUCT_LIMITS, type CreateProductInput, type OrderLineInput, type UpdateProductInput } from '../domain/catalog.ts';
+import { PRODUCT_LIMITS, type CreateProductInput, type UpdateProductInput } from '../domain/catalog.ts';
 import type { Result } from './errors.ts';
 import { isObject } from './json.ts';
-import { FieldErrors, parseTrimmedString } from './parse.ts';
+import { FieldErrors, parseBoundedInteger as parseInteger, parseSku, parseTrimmedString } from './parse.ts';
+
 
 export type { CreateProductInput, OrderLine, OrderLineInput, Product, UpdateProductInput } from '../domain/catalog.ts';
 export { PRODUCT_LIMITS } from '../domain/catalog.ts';
 export type { Shortage } from '../domain/refusals.ts';
-
-/**
- * Whether a value is a SKU: 1-64 letters, digits and `._-`, starting with a letter or digit (it goes in paths as is).
- * @param value anything
- */
-export function isSku(value: unknown): value is string {
-  return typeof value === 'string' && PRODUCT_LIMITS.skuPattern.test(value);
-}
-
-function parseSku(value: unknown, field: string, errors: FieldErrors): string | undefined {
-  if (isSku(value)) return value;
-  errors.add(field, 'must be 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit');
-  return undefined;
-}
-
-function parseInteger(value: unknown, min: number, max: number, field: string, errors: FieldErrors): number | undefined {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max) return value;
-  errors.add(field, `must be an integer from ${min} to ${max}`);
-  return undefined;
-}
-
-/**
- * Validate an order's `lines`: 1 to {@link PRODUCT_LIMITS}.linesMax of `{ sku, quantity }`.
- * @param raw the field's value
- * @param errors where errors go (fields `lines[i].…`)
- */
-export function parseOrderLines(raw: unknown, errors: FieldErrors): OrderLineInput[] | undefined {
-  if (!Array.isArray(raw) || raw.length === 0 || raw.length > PRODUCT_LIMITS.linesMax) {
-    errors.add('lines', `must be an array of 1 to ${PRODUCT_LIMITS.linesMax} lines`);
-    return undefined;
-  }
-  const lines: OrderLineInput[] = [];
-  raw.forEach((line: unknown, i: number) => {
-    const field = `lines[${i}]`;
-    if (!isObject(line)) return errors.add(field, 'must be an object { sku, quantity }');
-    errors.rejectUnknown(line, ['sku', 'quantity'], `${field}.`);
-    const sku = parseSku(line.sku, `${field}.sku`, errors);
-    const quantity = parseInteger(line.quantity, 1, PRODUCT_LIMITS.stockMax, `${field}.quantity`, errors);
-    if (sku !== undefined && quantity !== undefined) lines.push({ sku, quantity });
-  });
-  return lines.length === raw.length ? lines : undefined;
-}
 
 /**
  * Validate the body of `POST /api/products`.

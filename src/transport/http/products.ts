@@ -7,7 +7,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { productNotFound, type ProtocolError, type Result } from '../../protocol/errors.ts';
-import { isSku, parseCreateProductInput, parseStockDelta, parseUpdateProductInput, type Product } from '../../protocol/products.ts';
+import { isSku } from '../../protocol/parse.ts';
+import { parseCreateProductInput, parseStockDelta, parseUpdateProductInput, type Product } from '../../protocol/products.ts';
 import type { ProductCommitted } from '../../node/catalog-commands.ts';
 import type { ApiContext, RouteMatch } from './context.ts';
 import { readJsonBody, sendEmpty, sendJson, sendProblem } from './io.ts';
