@@ -75,4 +75,27 @@ describe('catalog over three Redis instances', { skip }, () => {
       assert.equal(listed.headers.get('x-total-count'), String(INITIAL_STOCK));
     }
   });
+
+  test('one Idempotency-Key sent to three instances at once reserves once; its retries answer the same order', async () => {
+    const env = { STORAGE: 'redis', REDIS_URL: redis!.url, REDIS_PREFIX: 'catalog-keys' };
+    const started = await Promise.all([startInstance(env), startInstance(env), startInstance(env)]);
+    instances.push(...started);
+    const bases = started.map((s) => s.base);
+    assert.equal((await request(bases[0]!, 'POST', '/api/products', { sku: 'BOX', name: 'Box', priceCents: 800, stock: 5 })).status, 201);
+    await Promise.all(bases.map(async (base) => {
+      while ((await request(base, 'GET', '/api/products/BOX')).status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
+    }));
+    const body = { customerName: 'Once', lines: [{ sku: 'BOX', quantity: 2 }] };
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => request(bases[i % 3]!, 'POST', '/api/orders', body, { 'Idempotency-Key': 'box-once' })));
+    for (const answer of answers) assert.equal(answer.status, 201, answer.text);
+    assert.equal(new Set(answers.map((a) => (a.body as { id: string }).id)).size, 1, 'one order');
+    for (const base of bases) {
+      let stock = -1;
+      for (let i = 0; i < 500 && stock !== 3; i++) {
+        stock = ((await request(base, 'GET', '/api/products/BOX')).body as Product).stock;
+        if (stock !== 3) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(stock, 3, `reserved once, as seen on ${base}`);
+    }
+  });
 });
