@@ -6,7 +6,7 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { parseTokenList } from './security/auth.ts';
+import { MIN_TOKEN_LENGTH, isStrongToken, parseTokenList } from './security/auth.ts';
 import { DEFAULT_ROLE_CLAIM, parseRoleMap } from './security/claims.ts';
 import { isHostNameEntry, isLoopback } from './security/edge.ts';
 import type { JwtOptions } from './security/jwt.ts';
@@ -83,6 +83,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv, readFile: (path: string) =
   const tokens = tokensFromEnv(env, readFile);
   if (!tokens.ok) return tokens;
   if (tokens.value.length > 0) options.tokens = tokens.value;
+  const metricsToken = env.METRICS_TOKEN;
+  if (metricsToken !== undefined && metricsToken !== '') {
+    if (!isStrongToken(metricsToken)) return fail(`METRICS_TOKEN must be at least ${MIN_TOKEN_LENGTH} visible ASCII characters (no spaces)`);
+    options.metricsToken = metricsToken;
+  }
   const jwt = jwtFromEnv(env);
   if (!jwt.ok) return jwt;
   if (jwt.value !== undefined) options.jwt = jwt.value;

@@ -8,6 +8,7 @@
 import type { FanOut, HubOptions } from './fanout/hub.ts';
 import { MAX_PAYLOAD_BYTES, type Role } from './protocol.ts';
 import { isHostNameEntry, isLoopback } from './security/edge.ts';
+import { MIN_TOKEN_LENGTH, isStrongToken } from './security/auth.ts';
 import type { JwtOptions } from './security/jwt.ts';
 import { DEFAULT_RING_CAPACITY } from './store/event-ring.ts';
 import type { Storage } from './store/ports.ts';
@@ -76,13 +77,18 @@ export interface ServerOptions {
    * and the other `AUTH_` variables). Turns authentication on, with or without role tokens. @default none
    */
   readonly jwt?: JwtOptions;
+  /**
+   * A bearer token that opens `GET /metrics` and nothing else (`METRICS_TOKEN`),
+   * for a Prometheus server; at least 24 visible ASCII characters. @default none
+   */
+  readonly metricsToken?: string;
 }
 
 /** Longest shop name shown on the tracking page. */
 export const SHOP_NAME_MAX = 100;
 
 /** Defaults for {@link ServerOptions}. */
-export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | 'storage' | 'createFanOut' | 'newId' | 'jwt'>>> = {
+export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | 'storage' | 'createFanOut' | 'newId' | 'jwt' | 'metricsToken'>>> = {
   tokens: [],
   allowOpenNetwork: false,
   allowedOrigins: [],
@@ -110,7 +116,7 @@ export function withoutUndefined<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export function validateOptions(opts: typeof DEFAULT_OPTIONS & Pick<ServerOptions, 'jwt'>): void {
+export function validateOptions(opts: typeof DEFAULT_OPTIONS & Pick<ServerOptions, 'jwt' | 'metricsToken'>): void {
   const integer = (name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void => {
     if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
   };
@@ -126,6 +132,11 @@ export function validateOptions(opts: typeof DEFAULT_OPTIONS & Pick<ServerOption
   integer('messagesPerSecond', opts.messagesPerSecond, 1);
   if (opts.shopName.length > SHOP_NAME_MAX || /[\u0000-\u001f\u007f]/.test(opts.shopName)) {
     throw new RangeError(`shopName must be at most ${SHOP_NAME_MAX} characters without control characters`);
+  }
+  if (opts.metricsToken !== undefined) {
+    if (!isStrongToken(opts.metricsToken)) throw new RangeError(`metricsToken must be at least ${MIN_TOKEN_LENGTH} visible ASCII characters`);
+    // It is checked before role tokens: one that equals a role token would take that role away.
+    if (opts.tokens.some(([, token]) => token === opts.metricsToken)) throw new RangeError('metricsToken must differ from every role token');
   }
   const badHost = opts.allowedHosts.find((h) => !isHostNameEntry(h));
   if (badHost !== undefined) throw new RangeError(`allowedHosts: "${badHost}" is not a lowercase host name without a port`);

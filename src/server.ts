@@ -12,6 +12,9 @@ import type { WebSocket } from 'ws';
 import { ConnectCache } from './fanout/connect-cache.ts';
 import { Hub, type FanOut, type HubOptions } from './fanout/hub.ts';
 import { LiveNode } from './node/live-node.ts';
+import { FanOutLagSampler } from './observe/fanout-lag.ts';
+import { Metrics } from './observe/metrics.ts';
+import { SentMessages } from './observe/sent-messages.ts';
 import { DEFAULT_OPTIONS, validateOptions, withoutUndefined, type ServerOptions } from './options.ts';
 import { CLOSE_CODES, ok, type Result, type Role } from './protocol.ts';
 import { AccessControl } from './security/access.ts';
@@ -41,6 +44,8 @@ export interface LiveOrdersServer {
   readonly commands: Commands;
   readonly hub: FanOut;
   readonly storage: Storage;
+  /** This server's metrics (`GET /metrics`); webhook and email senders count their attempts here. */
+  readonly metrics: Metrics;
   /** The open WebSocket connections. */
   readonly webSockets: ReadonlySet<WebSocket>;
   /** The epoch of the history this instance serves. */
@@ -88,15 +93,31 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   validateOptions(opts);
   const logger = options.logger ?? createLogger();
   const storage = options.storage ?? memoryStorage({ historyCapacity: opts.eventLogCapacity, onSinkError: (error) => logger.error('an event consumer failed', { error }) });
-  const hubOptions: HubOptions = { onSendError: (_s, error) => logger.error('websocket send failed', { error }) };
+  // Read when scraped, from counts the endpoint, the sessions and the projection keep anyway.
+  const sentMessages = new SentMessages();
+  const metrics = new Metrics({
+    connectionsByRole: () => ws.connectionsByRole(),
+    messagesSent: () => sentMessages.counts(),
+    resumes: () => resumes,
+    slowClientsDropped: () => ws.stats().slowSubscribersDropped,
+    ordersByStatus: () => projection.counts(),
+  });
+  const fanOutLag = new FanOutLagSampler(metrics);
+  const hubOptions: HubOptions = {
+    onSendError: (_s, error) => logger.error('websocket send failed', { error }),
+    onFlushed: (events) => fanOutLag.flushed(events),
+  };
   const tracking = new TrackingTokens(storage.trackingKey);
   const node = new LiveNode(storage, {
     historyCapacity: opts.eventLogCapacity,
     hub: options.createFanOut?.(hubOptions) ?? new Hub(hubOptions),
     logger,
     onNewIds: (ids) => tracking.prepare(ids),
+    onAppend: (seconds) => metrics.observeAppend(seconds),
     ...(options.newId === undefined ? {} : { newId: options.newId }),
   });
+  // A consumer of the tail like the others: it notes when an event came, the hub's flush closes the sample.
+  node.addLive(fanOutLag);
   const { projection, hub, commands } = node;
   const access = new AccessControl({
     ...opts,
@@ -119,6 +140,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     },
     access,
     logger,
+    sent: sentMessages,
   });
   node.onReload((state) => {
     // Everything derived from the old history goes: cached connect snapshots, and each socket's view (a reset snapshot).
@@ -126,8 +148,8 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     const sockets = ws.resetViews();
     logger.info('the history was replaced: sockets sent a reset snapshot', { epoch: state.position.epoch, seq: state.position.seq, sockets });
   });
-  const api = apiContext({ node, access, maxBodyBytes: opts.maxPayload, corsOrigins: opts.corsOrigins, stats: () => ({ ...ws.stats(), resumes: { ...resumes } }) });
-  const { http, inFlight } = createHttpListener(api, opts.servePage ? createPageHandler({ logger, shopName: opts.shopName }) : undefined, logger);
+  const api = { ...apiContext({ node, access, maxBodyBytes: opts.maxPayload, corsOrigins: opts.corsOrigins, stats: () => ({ ...ws.stats(), resumes: { ...resumes } }) }), metrics };
+  const { http, inFlight } = createHttpListener(api, opts.servePage ? createPageHandler({ logger, shopName: opts.shopName }) : undefined, logger, metrics.http);
   http.on('upgrade', (req, socket, head: Buffer) => {
     const url = parseRequestTarget(req.url);
     if (url === undefined) return writeRawResponse(socket, 400, 'Bad Request');
@@ -158,6 +180,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     commands,
     hub,
     storage,
+    metrics,
     webSockets: ws.sockets,
     // Moves when a lost history is recovered in place.
     get epoch() {

@@ -42,6 +42,8 @@ export interface HubOptions {
   readonly schedule?: (flush: () => void) => void;
   /** Told when writing to a subscriber threw; the hub carries on with the others. */
   readonly onSendError?: (subscriber: Subscriber, error: unknown) => void;
+  /** Told after a flush that wrote at least one frame, with the events it carried (the metrics time the fan-out with it). */
+  readonly onFlushed?: (events: readonly OrderEvent[]) => void;
 }
 
 /** Counters for `GET /api/stats`. */
@@ -114,6 +116,7 @@ export class Hub implements FanOut {
   #scheduled = false;
   #schedule: (flush: () => void) => void;
   #onSendError: HubOptions['onSendError'];
+  #onFlushed: HubOptions['onFlushed'];
   #eventsSent = 0;
   #framesSent = 0;
 
@@ -121,6 +124,7 @@ export class Hub implements FanOut {
   constructor(options: HubOptions = {}) {
     this.#schedule = options.schedule ?? ((flush) => setImmediate(flush));
     this.#onSendError = options.onSendError;
+    this.#onFlushed = options.onFlushed;
   }
 
   /** Number of subscribers. */
@@ -194,6 +198,7 @@ export class Hub implements FanOut {
     const events = this.#pending;
     if (events.length === 0) return;
     this.#pending = [];
+    const framesBefore = this.#framesSent;
     const batch: FlushBatch = { events, encoded: { store: new Array<string | undefined>(events.length), order: [] } };
     if (this.#wideGroups.size > 0) {
       const all = events.map((_, i) => i);
@@ -206,6 +211,7 @@ export class Hub implements FanOut {
         for (const group of groups) this.#deliverToGroup(group, batch, indexes);
       }
     }
+    if (this.#framesSent !== framesBefore) this.#onFlushed?.(events);
   }
 
   /**

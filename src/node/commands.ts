@@ -15,7 +15,7 @@ import type { OrderStatus } from '../domain/statuses.ts';
 import { ProtocolError, fail, ok, refusalError, type Result } from '../protocol/errors.ts';
 import type { CreateOrderInput } from '../protocol/orders.ts';
 import { IDEMPOTENCY_TTL_MS } from '../store/idempotency.ts';
-import type { Commands, Committed, Created, IdempotencyClaim, IdempotencyRecord, OrderLog } from '../store/ports.ts';
+import type { AppendOutcome, Commands, Committed, Created, IdempotencyClaim, IdempotencyRecord, OrderLog } from '../store/ports.ts';
 import { catchUpWithHead } from './catch-up.ts';
 import type { OrderProjection } from './projection.ts';
 
@@ -41,6 +41,8 @@ export interface OrderCommandsOptions {
   readonly now?: () => Date;
   /** How long an idempotency key is remembered, in milliseconds. @default 24 hours */
   readonly idempotencyTtlMs?: number;
+  /** Told how long each append to the log took, in seconds, committed or not (the metrics). @default not timed */
+  readonly onAppend?: (seconds: number) => void;
 }
 
 /** A create with a key that is still being committed, for retries that arrive meanwhile. */
@@ -56,6 +58,7 @@ export class OrderCommands implements Commands {
   readonly #newId: () => string;
   readonly #now: () => Date;
   readonly #ttlMs: number;
+  readonly #onAppend: ((seconds: number) => void) | undefined;
   readonly #inFlight = new Map<string, InFlight>();
   #lastMs = Number.NaN;
   #lastIso = '';
@@ -67,6 +70,7 @@ export class OrderCommands implements Commands {
     this.#newId = options.newId;
     this.#now = options.now ?? (() => new Date());
     this.#ttlMs = options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS;
+    this.#onAppend = options.onAppend;
   }
 
   create(input: CreateOrderInput, idempotencyKey?: string): Promise<Result<Created>> {
@@ -102,7 +106,7 @@ export class OrderCommands implements Commands {
   async #create(input: CreateOrderInput, claim: IdempotencyClaim | undefined): Promise<Result<Created>> {
     if (input.lines !== undefined && input.lines.length > 0) return this.#createWithStock(input, claim);
     const change = decideCreate(this.#newId(), input, this.#timestamp());
-    const outcome = await this.#log.append(change, claim);
+    const outcome = await this.#append(change, claim);
     switch (outcome.kind) {
       case 'committed':
         if (this.#projection.seq < outcome.seq) await this.#projection.reached(outcome.seq);
@@ -182,7 +186,7 @@ export class OrderCommands implements Commands {
         continue;
       }
       const change: Change = decided.value;
-      const outcome = await this.#log.append(change);
+      const outcome = await this.#append(change);
       if (outcome.kind === 'committed') {
         if (this.#projection.seq < outcome.seq) await this.#projection.reached(outcome.seq);
         return ok({ order: change.order, seq: outcome.seq });
@@ -193,6 +197,17 @@ export class OrderCommands implements Commands {
       const limit = 'products' in change && change.products !== undefined ? MAX_STOCK_ATTEMPTS : MAX_ATTEMPTS;
       if (attempt >= limit) return fail(keptChanging(next.id, this.#projection.get(next.id)?.version));
     }
+  }
+
+  /** The log's append, timed when asked. */
+  #append(change: Change, claim?: IdempotencyClaim): Promise<AppendOutcome> {
+    const observe = this.#onAppend;
+    if (observe === undefined) return this.#log.append(change, claim);
+    const started = performance.now();
+    const appended = this.#log.append(change, claim);
+    const done = (): void => observe((performance.now() - started) / 1000);
+    appended.then(done, done);
+    return appended;
   }
 
   /**

@@ -25,6 +25,8 @@ export interface CoreOptions {
   readonly onEvents?: (events: readonly LogEvent[]) => void;
   /** Told after the projection started over from a replaced history (see `OrderLog.onReload`). */
   readonly onReload?: (state: LoadedState) => void;
+  /** Told how long each append to the log took, in seconds (the metrics). */
+  readonly onAppend?: (seconds: number) => void;
   /** Told when a consumer throws or rejects. @default rethrown on a later turn */
   readonly onConsumerError?: (name: string, error: unknown) => void;
 }
@@ -56,7 +58,7 @@ export function startCore(storage: Storage, options: CoreOptions): Core {
     projection.reset(state, new StorageUnavailableError('EHISTORYLOST', 'the history this write was committed to was lost before this instance applied it', { outcomeUnknown: true }));
     options.onReload?.(state);
   });
-  const commands = new OrderCommands({ log: storage.log, projection, newId: options.newId, ...(options.now === undefined ? {} : { now: options.now }) });
+  const commands = new OrderCommands({ log: storage.log, projection, newId: options.newId, ...(options.now === undefined ? {} : { now: options.now }), ...(options.onAppend === undefined ? {} : { onAppend: options.onAppend }) });
   const catalog = new CatalogCommands(storage.log, projection, options.now);
   return { projection, commands, catalog, consumers, stop };
 }

@@ -19,7 +19,7 @@ import type { Logger } from '../support/logger.ts';
 import { CATCH_UP_WAIT_MS, catchUpWithHead } from './catch-up.ts';
 import type { CatalogCommands } from './catalog-commands.ts';
 import type { OrderCommands } from './commands.ts';
-import type { ConsumerSource, ConsumerSpec, TailConsumers } from './consumers.ts';
+import type { ConsumerSource, ConsumerSpec, LiveConsumer, TailConsumers } from './consumers.ts';
 import { startCore } from './core.ts';
 import { createOrderIdGenerator } from './order-id.ts';
 import type { OrderProjection } from './projection.ts';
@@ -36,6 +36,8 @@ export interface LiveNodeOptions {
   readonly newId?: () => string;
   /** Sees each run of new ids before the first is handed out (tracking tokens are enciphered in one call per run). */
   readonly onNewIds?: (ids: Buffer) => void;
+  /** Told how long each append to the storage's log took, in seconds (the metrics). */
+  readonly onAppend?: (seconds: number) => void;
 }
 
 /** Told after the node started over from a replaced history, once its own parts have (see {@link LiveNode.onReload}). */
@@ -75,6 +77,7 @@ export class LiveNode implements ConsumerSource {
       newId: options.newId ?? createOrderIdGenerator(options.onNewIds === undefined ? {} : { onRun: options.onNewIds }),
       onConsumerError: (name, error) => logger.error('an event consumer failed', { consumer: name, error }),
       onReload: (state) => this.#reloaded(state),
+      ...(options.onAppend === undefined ? {} : { onAppend: options.onAppend }),
     });
     this.projection = core.projection;
     this.commands = core.commands;
@@ -111,6 +114,17 @@ export class LiveNode implements ConsumerSource {
     if (after.epoch !== this.storage.log.epoch) return Promise.resolve('reset');
     const recent = this.history.since(after.seq, limit);
     return recent === undefined ? this.storage.log.replay(after, limit) : Promise.resolve(recent);
+  }
+
+  /**
+   * Add a live consumer: it takes each batch in step with the tail,
+   * synchronously, after the projection, the history, the hub and any added
+   * before it. For cheap work only (a metric's sample); anything that waits
+   * on I/O is a paced consumer ({@link register}).
+   * @param consumer its name and what it does with a batch
+   */
+  addLive(consumer: LiveConsumer): void {
+    this.#consumers.addLive(consumer);
   }
 
   /**

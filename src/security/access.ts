@@ -7,7 +7,7 @@
  */
 
 import type { IncomingMessage } from 'node:http';
-import { bearerToken, TokenRegistry, type Principal } from './auth.ts';
+import { bearerToken, SecretToken, TokenRegistry, type Principal } from './auth.ts';
 import { isAllowedHost, isLoopback } from './edge.ts';
 import { ProtocolError, WS_BEARER_PREFIX, fail, ok, type Result, type Role } from '../protocol.ts';
 import { createLogger, type Logger } from '../support/logger.ts';
@@ -36,6 +36,8 @@ export interface AccessOptions {
   readonly jwt?: JwtOptions;
   /** Where the identity provider's key fetches and outages are told. @default silent */
   readonly logger?: Logger;
+  /** A bearer token that opens the metrics and nothing else (`METRICS_TOKEN`). @default none */
+  readonly metricsToken?: string;
 }
 
 /**
@@ -45,6 +47,7 @@ export interface AccessOptions {
 export type Authentication = Result<Principal> | Promise<Result<Principal>>;
 
 const OPEN: Principal = { kind: 'open' };
+const SCRAPER: Principal = { kind: 'scraper' };
 
 /** Authentication, authorisation and abuse limits. */
 export class AccessControl {
@@ -53,6 +56,7 @@ export class AccessControl {
   readonly #jwt: JwtVerifier | undefined;
   readonly #writes: RateLimiter;
   readonly #options: AccessOptions;
+  readonly #metricsToken: SecretToken | undefined;
   #lastHost: string | undefined = '';
   #lastHostAdmitted = false;
 
@@ -63,6 +67,7 @@ export class AccessControl {
     this.#tokens = new TokenRegistry(options.tokens);
     this.#jwt = options.jwt === undefined ? undefined : new JwtVerifier(options.jwt, options.logger ?? createLogger({ level: 'silent' }));
     this.#writes = new RateLimiter({ perMinute: options.writeRatePerMinute });
+    this.#metricsToken = options.metricsToken === undefined ? undefined : new SecretToken(options.metricsToken);
   }
 
   /** Whether authentication is on: role tokens are configured, or an identity provider is (or both). */
@@ -119,6 +124,11 @@ export class AccessControl {
    * @param authorization the Authorization header
    */
   authenticate(authorization: string | undefined): Authentication {
+    if (this.#metricsToken !== undefined && authorization !== undefined) {
+      // Checked first, in open mode too: it lets a Prometheus server on another host read the metrics.
+      const token = bearerToken(authorization);
+      if (token !== undefined && this.#metricsToken.matches(token)) return ok(SCRAPER);
+    }
     if (!this.enabled) return ok(OPEN);
     if (authorization === undefined) return fail(unauthorized('Send "Authorization: Bearer TOKEN"'));
     return this.#bearer(bearerToken(authorization));
@@ -181,6 +191,9 @@ export class AccessControl {
   admit(principal: Principal, action: Action, target: { readonly orderId?: string; readonly address?: string | undefined } = {}): Result<void> {
     const rule: AccessRule = ACCESS_POLICY[action];
     if (!permits(principal, action, target.orderId)) return fail(forbidden(principal, rule));
+    if (principal.kind === 'open' && rule.loopbackWhenOpen === true && !isLoopback(target.address)) {
+      return fail(new ProtocolError('LO_ERR_FORBIDDEN', `Without tokens only this machine may ${rule.what}; from elsewhere, set METRICS_TOKEN and send it as a bearer token`));
+    }
     return rule.limited ? this.#limitWrite(principal, target.address) : ok(undefined);
   }
 
@@ -238,6 +251,7 @@ function forbidden(principal: Principal, rule: AccessRule): ProtocolError {
     const detail = rule.ownOrder ? 'A tracking token opens its own order only' : `A tracking token may not ${rule.what}`;
     return new ProtocolError('LO_ERR_FORBIDDEN', detail);
   }
+  if (principal.kind === 'scraper') return new ProtocolError('LO_ERR_FORBIDDEN', `METRICS_TOKEN opens the metrics only; it may not ${rule.what}`);
   const who = principal.kind === 'role' ? `The ${principal.role} role` : principal.kind === 'user' ? userRoles(principal.roles) : 'This client';
   return new ProtocolError('LO_ERR_FORBIDDEN', `${who} may not ${rule.what}`);
 }

@@ -22,6 +22,8 @@ export type Principal =
     }
   /** A customer holding one order's tracking token: that order, read only. */
   | { readonly kind: 'tracking'; readonly orderId: string }
+  /** A Prometheus server holding `METRICS_TOKEN`: the metrics, nothing else. */
+  | { readonly kind: 'scraper' }
   /** Someone signed in with the identity provider (a verified JWT, security/jwt.ts): its roles, until it expires. */
   | {
       readonly kind: 'user';
@@ -135,4 +137,34 @@ const BEARER_HEADER = new RegExp(`^Bearer +([\\x21-\\x7e]{1,${MAX_BEARER_LENGTH}
 
 function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
+}
+
+/**
+ * Whether `token` will do as a bearer secret: at least {@link MIN_TOKEN_LENGTH}
+ * visible ASCII characters, so guessing it is hopeless and it fits a header.
+ * @param token a configured secret
+ */
+export function isStrongToken(token: string): boolean {
+  return token.length >= MIN_TOKEN_LENGTH && token.length <= MAX_BEARER_LENGTH && /^[\x21-\x7e]+$/.test(token);
+}
+
+/**
+ * One secret compared in constant time (`METRICS_TOKEN`): what is compared
+ * are SHA-256 digests, of equal length whatever was presented.
+ */
+export class SecretToken {
+  readonly #digest: Buffer;
+
+  /** @param token the configured secret */
+  constructor(token: string) {
+    this.#digest = digest(token);
+  }
+
+  /**
+   * Whether `presented` is the secret.
+   * @param presented a token from a request
+   */
+  matches(presented: string): boolean {
+    return timingSafeEqual(digest(presented), this.#digest);
+  }
 }

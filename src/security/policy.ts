@@ -24,6 +24,10 @@ export interface AccessRule {
   readonly limited: boolean;
   /** The end of "The viewer role may not …". */
   readonly what: string;
+  /** Whether `METRICS_TOKEN` opens it (a Prometheus server's credential, good for nothing else). @default false */
+  readonly scraper?: boolean;
+  /** In open mode (no tokens), whether only loopback peers may do it rather than anyone who reaches the port. @default false */
+  readonly loopbackWhenOpen?: boolean;
 }
 
 const EVERY_ROLE: readonly Role[] = ROLES;
@@ -59,6 +63,8 @@ export const ACCESS_POLICY = {
   writeProducts: { roles: WRITERS, ownOrder: false, limited: true, what: 'change the catalog' },
   /** `DELETE /api/orders/ID`. */
   deleteOrder: { roles: ['admin'], ownOrder: false, limited: true, what: 'delete orders' },
+  /** `GET /metrics`: admins, `METRICS_TOKEN`, or in open mode a loopback peer. */
+  readMetrics: { roles: ['admin'], ownOrder: false, limited: false, what: 'read the metrics', scraper: true, loopbackWhenOpen: true },
 } as const satisfies Record<string, AccessRule>;
 
 /** One of the actions of {@link ACCESS_POLICY}. */
@@ -85,5 +91,7 @@ export function permits(principal: Principal, action: Action, orderId?: string):
     }
     case 'tracking':
       return rule.ownOrder && orderId === principal.orderId;
+    case 'scraper':
+      return rule.scraper === true;
   }
 }

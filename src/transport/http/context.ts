@@ -38,6 +38,8 @@ export interface ApiContext {
   readonly access: AccessControl;
   /** Origins allowed by CORS; empty (the default) sends no CORS headers. */
   readonly corsOrigins: readonly string[];
+  /** The Prometheus metrics `GET /metrics` renders. @default none (404) */
+  readonly metrics?: { render(): Promise<string> };
   /** Turns a command that failed in storage into the problem the client gets (a 503 with Retry-After, say). */
   readonly onCommandFailure?: (error: unknown) => ProtocolError;
 }

@@ -9,6 +9,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ProtocolError, toWireError } from '../../protocol.ts';
 import { hostNotAllowed } from '../../security/access.ts';
+import type { HttpMetrics } from '../../observe/http-metrics.ts';
 import type { Logger } from '../../support/logger.ts';
 import type { ApiContext } from './context.ts';
 import { InFlightRequests } from './in-flight.ts';
@@ -32,10 +33,11 @@ export interface HttpListener {
  * @param api what the API handlers work with
  * @param page the page's handler, when the page is served
  * @param logger where failures and the request log go
+ * @param metrics where each request's route, status class and duration are recorded
  */
-export function createHttpListener(api: ApiContext, page: PageHandler | undefined, logger: Logger): HttpListener {
+export function createHttpListener(api: ApiContext, page: PageHandler | undefined, logger: Logger, metrics?: HttpMetrics): HttpListener {
   const inFlight = new InFlightRequests();
-  const requestLog = new RequestLog(logger);
+  const requestLog = new RequestLog(logger, metrics);
   const handlerFailed = (req: IncomingMessage, res: ServerResponse, error: unknown): void => {
     logger.error('request handler failed', { error, method: req.method, url: req.url });
     sendProblem(res, toWireError(error));

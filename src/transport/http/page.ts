@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tagRoute } from '../../observe/http-metrics.ts';
 import { sendProblem, sendText } from './io.ts';
 import type { Logger } from '../../support/logger.ts';
 import { ProtocolError, trackingTokenInPath } from '../../protocol.ts';
@@ -63,6 +64,9 @@ async function trackingAsset(shopName: string): Promise<Asset> {
   if (!html.includes(TRACKING_BRAND)) throw new Error('client/track.html lost its #track-brand element');
   return asset(Buffer.from(html.replace(TRACKING_BRAND, TRACKING_BRAND.replace('>Order tracking<', `>${escapeHtml(shopName)}<`))), page.contentType);
 }
+/** The metrics label of every tracking link: the token is a credential, never a label. */
+const TRACKING_ROUTE = '/track/:token';
+
 /** The HTML answer to a browser asking for a page that does not exist. */
 const NOT_FOUND_PAGE = '/not-found.html';
 const NOT_FOUND_ASSET = (): Promise<Asset> => readAsset('not-found.html', 'text/html; charset=utf-8');
@@ -86,6 +90,7 @@ export function createPageHandler(options: { logger: Logger; shopName?: string }
     const path = tracking ? trackingPath : url.pathname;
     const produce = tracking ? trackingPage : ASSETS[path];
     const readOnly = req.method === 'GET' || req.method === 'HEAD';
+    if (produce !== undefined) tagRoute(res, tracking ? TRACKING_ROUTE : url.pathname);
     if (produce === undefined) {
       // A person following a broken link (a cut-off tracking link, say) reads a page, not JSON;
       // tracking links are opened by customers, so those always get the page.

@@ -3,11 +3,13 @@
  * One `info` line per HTTP request: method, path (no query, tracking tokens
  * redacted), status, duration and a request id. Nothing is prepared when
  * `info` is off (`LOG_LEVEL=warn`), and a logged request costs a start time
- * on the response, one shared listener and the line itself.
+ * on the response, one shared listener and the line itself. The same
+ * listener records the request's metrics (observe/http-metrics.ts).
  */
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpMetrics } from '../../observe/http-metrics.ts';
 import type { Logger } from '../../support/logger.ts';
 
 /** Where a request's start time is kept: a property of its response, so no map or closure per request. */
@@ -38,26 +40,34 @@ export function loggedPath(url: string | undefined): string {
   return path.replace(TOKEN_PATH, '$1[token]').slice(0, 200);
 }
 
-/** Logs each request once its response is done. */
+/** Logs each request, and records its metrics, once its response is done. */
 export class RequestLog {
   readonly #enabled: boolean;
+  readonly #logging: boolean;
   /** One listener shared by every response ('close' fires once, finished or not); `this` is the response. */
   readonly #closed: (this: LoggedResponse) => void;
   /** Tells this process's ids from another instance's (or an earlier run's) in merged logs. */
   readonly #prefix = randomBytes(3).toString('hex');
   #next = 0;
 
-  /** @param logger where lines go; requests are logged only when it writes `info` */
-  constructor(logger: Logger) {
-    this.#enabled = logger.enabled?.('info') ?? true;
+  /**
+   * @param logger where lines go; requests are logged only when it writes `info`
+   * @param metrics where each request's route, status class and duration are recorded
+   */
+  constructor(logger: Logger, metrics?: HttpMetrics) {
+    const logging = (this.#logging = logger.enabled?.('info') ?? true);
+    this.#enabled = logging || metrics !== undefined;
     this.#closed = function (this: LoggedResponse): void {
+      const ms = performance.now() - (this[STARTED] ?? 0);
+      metrics?.observe(this, ms / 1000);
+      if (!logging) return;
       const finished = this.writableFinished;
       logger.info('request', {
         id: this[REQUEST_ID],
         method: this.req.method,
         path: loggedPath(this.req.url),
         status: finished ? this.statusCode : 0,
-        ms: Math.round((performance.now() - (this[STARTED] ?? 0)) * 10) / 10,
+        ms: Math.round(ms * 10) / 10,
         ...(finished ? {} : { aborted: true }),
       });
     };
@@ -72,8 +82,9 @@ export class RequestLog {
     if (!this.#enabled) return;
     const logged = res as LoggedResponse;
     logged[STARTED] = performance.now();
+    res.on('close', this.#closed);
+    if (!this.#logging) return;
     const foreign = req.headers['x-request-id'];
     logged[REQUEST_ID] = typeof foreign === 'string' && FOREIGN_ID.test(foreign) ? foreign : `${this.#prefix}-${(++this.#next).toString(36)}`;
-    res.on('close', this.#closed);
   }
 }

@@ -8,12 +8,14 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tagRoute } from '../../observe/http-metrics.ts';
+import { METRICS_CONTENT_TYPE } from '../../observe/metrics.ts';
 import { ProtocolError, type Result } from '../../protocol.ts';
 import { seesStorageLocation, type Principal } from '../../security/auth.ts';
 import { corsHeaders } from '../../security/edge.ts';
 import { ACCESS_POLICY, type Action } from '../../security/policy.ts';
 import type { ApiContext, Handler, RouteMatch } from './context.ts';
-import { sendEmpty, sendEncodedJson, sendJson, sendProblem } from './io.ts';
+import { sendEmpty, sendEncodedJson, sendJson, sendProblem, sendText } from './io.ts';
 import { changeStatus, createOrder, deleteOrder, getOrder, getTrackedOrder, getTrackingToken, listOrders } from './orders.ts';
 import { exportOrders } from './orders-csv.ts';
 import { adjustStock, createProduct, deleteProduct, getProduct, listProducts, updateProduct } from './products.ts';
@@ -100,15 +102,22 @@ const ROUTES: readonly Route[] = [
   { pattern: /^\/api\/products\/([^/]+)\/stock$/, path: '/api/products/SKU/stock', methods: { POST: { handle: adjustStock, action: 'writeProducts', what: 'add to or take from the stock, never below zero (If-Match honoured)', curlArgs: `${JSON_BODY} '{"delta":10}'` } } },
   { pattern: /^\/api\/stats$/, path: '/api/stats', methods: { GET: { handle: getStats, action: 'readStats', what: 'live numbers: orders by status, connections, events sent, seq' } } },
   { pattern: /^\/healthz$/, path: '/healthz', methods: { GET: { handle: getHealth, action: 'checkHealth', what: 'liveness' } } },
+  { pattern: /^\/metrics$/, path: '/metrics', methods: { GET: { handle: getMetrics, action: 'readMetrics', what: 'Prometheus metrics (admins, METRICS_TOKEN, or loopback without tokens)' } } },
   { pattern: /^\/ws$/, path: '/ws', unlisted: true, methods: { GET: { handle: upgradeRequired, action: 'findWebSocket', what: 'the WebSocket address' } } },
 ];
 
+/** Placeholders of a route's path as its metrics label writes them. */
+const PLACEHOLDERS: Readonly<Record<string, string>> = { ORDER_ID: ':id', TRACKING_TOKEN: ':token' };
+
+/** Each route's pattern name, its metrics label: `/api/orders/:id`, never a path as asked. */
+const ROUTE_NAMES: ReadonlyMap<Route, string> = new Map(ROUTES.map((route) => [route, route.path.replace(/[A-Z_]+/g, (name) => PLACEHOLDERS[name] ?? `:${name.toLowerCase()}`)]));
+
 /**
- * Whether the API owns `pathname` (anything under `/api/`, and `/healthz`).
+ * Whether the API owns `pathname` (anything under `/api/`, `/healthz`, `/metrics`).
  * @param pathname the request path
  */
 export function isApiPath(pathname: string): boolean {
-  return pathname.startsWith('/api/') || pathname === '/api' || pathname === '/healthz' || pathname === '/ws';
+  return pathname.startsWith('/api/') || pathname === '/api' || pathname === '/healthz' || pathname === '/ws' || pathname === '/metrics';
 }
 
 /**
@@ -126,6 +135,7 @@ export function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: Ser
   for (const route of ROUTES) {
     const m = route.pattern.exec(url.pathname);
     if (m === null) continue;
+    tagRoute(res, ROUTE_NAMES.get(route)!);
     const method = req.method === 'HEAD' && headFollowsGet(route) ? 'GET' : (req.method ?? 'GET');
     const endpoint = route.methods[method];
     if (endpoint === undefined) {
@@ -196,6 +206,12 @@ function upgradeRequired(_ctx: ApiContext, _req: IncomingMessage, res: ServerRes
 
 function getStats(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { principal }: RouteMatch): void {
   sendJson(res, 200, ctx.stats({ location: seesStorageLocation(principal) }));
+}
+
+/** `GET /metrics`: the Prometheus text exposition. */
+async function getMetrics(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (ctx.metrics === undefined) return sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', 'This server keeps no metrics'));
+  sendText(res, 200, await ctx.metrics.render(), { 'Content-Type': METRICS_CONTENT_TYPE, 'Cache-Control': 'no-store' });
 }
 
 /** Liveness and readiness: 200 while this instance can serve writes, 503 when its storage cannot take them (reads still work). */

@@ -13,6 +13,7 @@ import { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { OutgoingMessage } from '../../fanout/frame.ts';
 import type { Subscriber } from '../../fanout/hub.ts';
+import type { SentMessages } from '../../observe/sent-messages.ts';
 import { CLOSE_CODES } from '../../protocol.ts';
 
 /** Default {@link ClientSocketOptions.highWaterMark}, in bytes. */
@@ -30,6 +31,8 @@ export interface ClientSocketOptions {
   readonly closeGraceMs: number;
   /** Told when a socket is dropped as too slow, with the bytes it held. */
   readonly onSlow: (bufferedAmount: number) => void;
+  /** Counts each message sent, by type (the metrics). @default not counted */
+  readonly sent?: SentMessages;
 }
 
 /** What a session writes to: a hub subscriber that can also be closed, and says whether it is still open. */
@@ -87,6 +90,7 @@ export class ClientSocket implements SessionSocket {
     }
     if (message.frame !== undefined && this.#raw !== undefined) this.#raw.write(message.frame, onWritten ?? noCallback);
     else this.#ws.send(message.payload, { binary: false }, onWritten);
+    this.#options.sent?.count(message.payload);
     return true;
   }
 

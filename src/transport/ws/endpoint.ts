@@ -14,7 +14,9 @@ import { ClientSocket } from './client-socket.ts';
 import { isAllowedOrigin } from '../../security/edge.ts';
 import { writeRawProblem } from '../http/io.ts';
 import { RepeatedLog, type Logger } from '../../support/logger.ts';
-import { CLOSE_CODES, ProtocolError, WS_BEARER_PREFIX, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type Result } from '../../protocol.ts';
+import type { ConnectionRole } from '../../observe/metrics.ts';
+import type { SentMessages } from '../../observe/sent-messages.ts';
+import { CLOSE_CODES, ProtocolError, ROLES, WS_BEARER_PREFIX, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type Result } from '../../protocol.ts';
 import type { RequestTarget } from '../http/request-target.ts';
 import { TokenBucket } from '../../security/rate-limit.ts';
 import { handleClientMessage, type Session, type SessionContext } from './session.ts';
@@ -45,6 +47,8 @@ export interface WsEndpointOptions {
   /** Configured host names: pages served from them may connect too. */
   readonly allowedHosts: readonly string[];
   readonly logger: Logger;
+  /** Counts every message sent, by type, for the metrics. @default not counted */
+  readonly sent?: SentMessages;
 }
 
 /** Paths that accept a WebSocket upgrade: `/ws`, and `/` for the original demo's clients. */
@@ -79,6 +83,8 @@ export class WsEndpoint {
   #nextId = 1;
   #accepting = true;
   #slowDropped = 0;
+  /** Open connections by who they are, for the metrics. */
+  readonly #byRole: Record<ConnectionRole, number> = { admin: 0, operator: 0, viewer: 0, customer: 0, open: 0 };
   #floodsClosed = 0;
 
   /** @param options see {@link WsEndpointOptions} */
@@ -100,6 +106,11 @@ export class WsEndpoint {
   /** Connection counters. */
   stats(): WsEndpointStats {
     return { connections: this.#sockets.size, slowSubscribersDropped: this.#slowDropped, floodingClientsClosed: this.#floodsClosed };
+  }
+
+  /** Open connections by who they are (a copy). */
+  connectionsByRole(): Readonly<Record<ConnectionRole, number>> {
+    return { ...this.#byRole };
   }
 
   /** Open connections. */
@@ -234,12 +245,15 @@ export class WsEndpoint {
 
   #track(ws: WebSocket, principal: Principal, address: string): Session {
     const connection = this.#nextId++;
+    const role = connectionRole(principal);
+    this.#byRole[role]++;
     this.#sockets.add(ws);
     this.#alive.add(ws);
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     const subscriber = new ClientSocket(ws, {
       highWaterMark: this.#options.highWaterMark,
       closeGraceMs: this.#options.closeGraceMs,
+      ...(this.#options.sent === undefined ? {} : { sent: this.#options.sent }),
       onSlow: (buffered) => {
         this.#slowDropped++;
         this.#clientWarnings.warn('dropping slow websocket client', { buffered, conn: connection });
@@ -257,6 +271,7 @@ export class WsEndpoint {
     ws.on('close', () => {
       disarmExpiry(session);
       this.#sockets.delete(ws);
+      this.#byRole[role]--;
       const left = (this.#perAddress.get(address) ?? 1) - 1;
       if (left === 0) this.#perAddress.delete(address);
       else this.#perAddress.set(address, left);
@@ -294,6 +309,24 @@ export class WsEndpoint {
       this.#alive.delete(ws);
       ws.ping();
     }
+  }
+}
+
+/**
+ * Who a connection is, as a metrics label: its role (a signed-in user's
+ * highest), `customer` for a tracking token, `open` without tokens.
+ */
+function connectionRole(principal: Principal): ConnectionRole {
+  switch (principal.kind) {
+    case 'role':
+      return principal.role;
+    case 'user':
+      return ROLES.find((role) => principal.roles.includes(role)) ?? 'viewer';
+    case 'tracking':
+      return 'customer';
+    case 'open':
+    case 'scraper':
+      return 'open';
   }
 }
 
