@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { initialState, reduce } from '../client/state.ts';
 import { parseServerMessage, type CreatedOrder, type Product } from '../src/protocol.ts';
-import { connect, request, startServer } from './helpers.ts';
+import { TestClient, connect, request, startServer } from './helpers.ts';
 
 const srv = await startServer();
 after(() => srv.close());
@@ -67,3 +67,25 @@ test('productUpdated for restocks, prices and reservations, in order after the o
   client.close();
   tracking.client.close();
 });
+
+test('a resume across catalog changes replays them as productUpdated between the events, so an unfiltered client sees no gap', async () => {
+  const first = await connect(`${srv.wsBase}/ws`);
+  const start = first.snapshot;
+  first.client.close();
+  assert.equal((await request(srv.base, 'POST', '/api/products', { sku: 'INK', name: 'Ink', priceCents: 300, stock: 4 })).status, 201);
+  const ordered = await request(srv.base, 'POST', '/api/orders', { customerName: 'Resumer', lines: [{ sku: 'INK', quantity: 1 }] });
+  assert.equal(ordered.status, 201);
+  assert.equal((await request(srv.base, 'POST', '/api/products/INK/stock', { delta: 3 })).status, 200);
+  const plain = await request(srv.base, 'POST', '/api/orders', { customerName: 'Plain', items: ['pencil'] });
+  assert.equal(plain.status, 201);
+  const client = new TestClient(`${srv.wsBase}/ws?since=${start.seq}&epoch=${start.epoch}`);
+  await client.until(() => client.events.some((e) => e.order.customerName === 'Plain'), 'the replay');
+  assert.equal(client.received[0]?.type, 'resumed');
+  const seqs = client.received.flatMap((m) => (m.type === 'events' ? m.events.map((e) => e.seq) : m.type === 'productUpdated' ? [m.seq] : []));
+  assert.deepEqual(seqs, [start.seq + 1, start.seq + 2, start.seq + 3, start.seq + 4], 'every seq, in order');
+  const state = client.received.reduce(reduce, { ...initialState(), synced: true, epoch: start.epoch, seq: start.seq });
+  assert.equal(state.outOfSync, false);
+  assert.equal(state.seq, start.seq + 4);
+  client.close();
+});
+
