@@ -36,6 +36,8 @@ describe('page: products', () => {
     assert.deepEqual(orders[0]!.lines, [{ sku: 'TEA-1', name: 'Green tea', quantity: 2, unitPriceCents: 450 }]);
     assert.equal(orders[0]!.total, 9);
     assert.deepEqual(orders[0]!.items, []);
+    // The card lists the product line (an order of lines alone has no items to show).
+    await page.locator(`#orders .card[data-order-id="${orders[0]!.id}"] .lines li`, { hasText: /2 × Green tea/ }).waitFor();
 
     // Asking for more than there is: said in the form, nothing reserved (the browser logs the 409 it got).
     h.allowErrors(/status of 409/);
