@@ -32,6 +32,9 @@ export type ProductLookup = (sku: string) => Product | undefined;
 
 const NO_PRODUCTS: ProductLookup = () => undefined;
 
+/** {@link ORDER_LIMITS}.totalMax in whole cents. */
+const TOTAL_MAX_CENTS = Math.round(ORDER_LIMITS.totalMax * 100);
+
 /**
  * Decide a command against the order it concerns.
  * @param current the order as this instance knows it, or undefined when it has none with that id
@@ -149,7 +152,7 @@ function totalCents(items: readonly OrderItem[], lines: readonly OrderLine[] | u
   const itemsCents = orderTotalCents(items);
   if (lines === undefined || itemsCents === undefined || itemsCents === 'too-large') return itemsCents;
   const cents = itemsCents + linesTotalCents(lines);
-  return cents > ORDER_LIMITS.totalMax * 100 ? 'too-large' : cents;
+  return cents > TOTAL_MAX_CENTS ? 'too-large' : cents;
 }
 
 /** Not found, or not at the version the client expected. */
