@@ -5,11 +5,13 @@
  */
 
 import {
+  WATCHER_KINDS,
   isOrder,
   isProduct,
   type Product,
   isTrackingToken,
   nextCursorInLink,
+  type PresenceCounts,
   type CreatedOrder,
   type ErrorCode,
   type FieldError,
@@ -147,6 +149,8 @@ export interface ServerStats {
   /** The server's latest event seq: its growth over time is the event rate. */
   readonly seq: number;
   readonly epoch: string;
+  /** The whole answer, for the admin panel (client/ui/admin.ts reads what it shows from it, checking each field). */
+  readonly all: Readonly<Record<string, unknown>>;
 }
 
 /** `GET /api/stats`, to learn whether the page may read (401: sign in; 403: the token may not read). */
@@ -161,8 +165,51 @@ export function getStats(): Promise<Result<ServerStats, ApiProblem>> {
     const body = (typeof r.value.body === 'object' && r.value.body !== null ? r.value.body : {}) as Record<string, unknown>;
     const { connections, seq, epoch } = body;
     if (typeof connections !== 'number' || typeof seq !== 'number' || typeof epoch !== 'string') return { ok: false, error: unexpected() };
-    return { ok: true, value: { connections, seq, epoch } };
+    return { ok: true, value: { connections, seq, epoch, all: body } };
   });
+}
+
+/** One order's outcome in a bulk change, as the page uses it. */
+export interface BulkOutcome {
+  readonly id: string;
+  /** 200 when moved; else what a request for this order alone would have answered. */
+  readonly status: number;
+  readonly message?: string;
+}
+
+/**
+ * `POST /api/orders/status`: move many orders, each only if still at the version the user saw.
+ * @param orders the orders with the versions shown
+ * @param status where to move them
+ */
+export async function changeStatuses(orders: readonly { readonly id: string; readonly version: number }[], status: OrderStatus): Promise<Result<readonly BulkOutcome[], ApiProblem>> {
+  const expectedVersions = Object.fromEntries(orders.map((o) => [o.id, o.version]));
+  const result = await call('POST', '/api/orders/status', { orderIds: orders.map((o) => o.id), status, expectedVersions });
+  if (!result.ok) return result;
+  const body = result.value.body as { results?: unknown } | undefined;
+  if (!Array.isArray(body?.results)) return { ok: false, error: unexpected() };
+  const outcomes: BulkOutcome[] = [];
+  for (const item of body.results as unknown[]) {
+    const r = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    const error = (typeof r.error === 'object' && r.error !== null ? r.error : {}) as Record<string, unknown>;
+    if (typeof r.id !== 'string' || typeof r.status !== 'number') return { ok: false, error: unexpected() };
+    outcomes.push(typeof error.message === 'string' ? { id: r.id, status: r.status, message: error.message } : { id: r.id, status: r.status });
+  }
+  return { ok: true, value: outcomes };
+}
+
+/**
+ * `GET /api/orders/:id/presence`: how many watch the order now, by kind.
+ * @param id the order
+ */
+export async function getPresence(id: string): Promise<Result<PresenceCounts, ApiProblem>> {
+  const result = await call('GET', `/api/orders/${encodeURIComponent(id)}/presence`);
+  if (!result.ok) return result;
+  const watching = (result.value.body as { watching?: unknown } | undefined)?.watching;
+  if (typeof watching !== 'object' || watching === null) return { ok: false, error: unexpected() };
+  const counts = watching as Record<string, unknown>;
+  if (!WATCHER_KINDS.every((k) => typeof counts[k] === 'number')) return { ok: false, error: unexpected() };
+  return { ok: true, value: counts as PresenceCounts };
 }
 
 /**

@@ -5,10 +5,11 @@
  * animation frame however many messages arrive.
  */
 
-import { changeStatus, createOrder, downloadWithBearer, getOrder, getTrackingToken, listOrders, listProducts, probeAccess, setBearerToken } from './api.ts';
+import { changeStatus, changeStatuses, createOrder, downloadWithBearer, getOrder, getPresence, getTrackingToken, listOrders, listProducts, probeAccess, setBearerToken } from './api.ts';
 import { openConnection, type Connection, type ConnectionStatus } from './connection.ts';
 import { ANNOUNCE_INTERVAL_MS, TOAST_WINDOW_MS, announcement, createBatcher, createdToast } from './notify.ts';
 import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from './state.ts';
+import { PresenceWatch } from './presence-watch.ts';
 import { pollStats, type StatsPoller, type StatsReading } from './stats.ts';
 import { detailHash, detailHashTarget, formatFilter, parseFilter, type Filter } from './url-state.ts';
 import { isolate } from './ui/dom.ts';
@@ -96,8 +97,12 @@ class BoardPage {
   readonly #toasts = createBatcher<Order>(TOAST_WINDOW_MS, (created) => this.#toastCreated(created), { hold: () => this.#creating > 0 });
   readonly #announcements = createBatcher<OrderEvent>(ANNOUNCE_INTERVAL_MS, (events) => this.#announce(events), { leading: true });
 
+  /** Tells the server which order's detail is open, and shows who else watches it. */
+  readonly #presence: PresenceWatch;
+
   constructor(ui: BoardUi) {
     this.#ui = ui;
+    this.#presence = new PresenceWatch({ send: (message) => this.#connection.send(message), fetch: getPresence, show: (counts) => ui.presence.show(counts) });
     this.#state = initialState(viewOf(this.#filter));
     setBearerToken(this.#token);
   }
@@ -126,6 +131,11 @@ class BoardPage {
           const why = result.error.code === 'LO_ERR_VERSION_MISMATCH' ? 'it was changed elsewhere meanwhile' : result.error.detail;
           this.#ui.notices.toast(`Could not update order ${shortId(action.id)}: ${why}`, 'error');
         }
+        return;
+      }
+      case 'bulkMove': {
+        const result = await changeStatuses(action.orders, action.status);
+        this.#ui.selection.showResult(action.status, result.ok ? result.value : result.error.detail);
         return;
       }
       case 'filter':
@@ -342,10 +352,13 @@ class BoardPage {
         this.#stats = pollStats((reading) => {
           this.#reading = reading;
           this.#showNumbers();
+          this.#ui.admin.show(reading === undefined ? undefined : { stats: reading.stats.all, eventsPerSecond: reading.eventsPerSecond });
         });
       } else if (!this.#connected) {
         this.#stats.refresh();
       }
+      // A new socket watches nothing: tell it which order's detail is open.
+      this.#presence.reconnected();
       this.#staleSince = undefined;
       this.#ui.form.clearNetworkProblem();
     } else {
@@ -464,6 +477,7 @@ class BoardPage {
       this.#frame = 0;
       const start = performance.now();
       this.#ui.render(this.#model());
+      this.#presence.follow(this.#detail.kind === 'order' ? this.#detail.order.id : undefined);
       this.#highlight = [];
       // Visible in the browser's performance panel, and read by bench/page-render.ts.
       performance.measure(RENDER_MEASURE, { start, end: performance.now() });

@@ -22,6 +22,8 @@ export interface StatsReading {
   readonly eventsPerSecond: number | undefined;
   /** The history `seq` belongs to: a seq from the stream compares with it only under the same epoch. */
   readonly epoch: string;
+  /** The whole answer (the admin panel shows more of it). */
+  readonly stats: ServerStats;
 }
 
 /** A running poll. */
@@ -32,7 +34,7 @@ export interface StatsPoller {
 
 /** One poll's result, as kept between polls. */
 interface Sample {
-  readonly stats: ServerStats;
+  readonly stats: Pick<ServerStats, 'seq' | 'epoch'>;
   readonly at: number;
 }
 
@@ -71,7 +73,7 @@ export function pollStats(onReading: (reading: StatsReading | undefined) => void
       const sample = { stats: result.value, at: performance.now() };
       const rate = eventsPerSecond(previous, sample);
       rateKnown = rate !== undefined;
-      onReading({ connections: sample.stats.connections, seq: sample.stats.seq, eventsPerSecond: rate, epoch: sample.stats.epoch });
+      onReading({ connections: sample.stats.connections, seq: sample.stats.seq, eventsPerSecond: rate, epoch: sample.stats.epoch, stats: sample.stats });
       previous = sample;
     } else {
       onReading(undefined);

@@ -29,6 +29,7 @@ import { createPageHandler } from './transport/http/page.ts';
 import { parseRequestTarget } from './transport/http/request-target.ts';
 import { writeRawResponse } from './transport/http/io.ts';
 import { WsEndpoint } from './transport/ws/endpoint.ts';
+import { Presence } from './transport/ws/presence.ts';
 import type { ResumeCounts } from './transport/ws/sync.ts';
 
 export { DEFAULT_OPTIONS, type ServerOptions } from './options.ts';
@@ -129,12 +130,13 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     logger.warn('open mode on a network address: anyone who can reach this port can read, change and delete every order', { host: opts.host });
   }
   const resumes: ResumeCounts = { fromRing: 0, fromHistory: 0, reset: 0 };
+  const presence = new Presence();
   const connectCache = new ConnectCache();
   const ws = new WsEndpoint({
     ...opts,
     closeGraceMs: CLOSE_GRACE_MS,
     sessions: {
-      orders: projection, ring: node.history, source: storage.log, hub, connectCache, resumes, commands, logger, access, onCommandFailure: (error) => node.storageFailure(error),
+      orders: projection, ring: node.history, source: storage.log, hub, connectCache, resumes, commands, logger, access, onCommandFailure: (error) => node.storageFailure(error), presence,
       // Another instance may be a little ahead of this one: a client coming from it waits for this tail, not for a reset.
       ...(node.shared ? { catchUp: (seq: number) => node.catchUp(seq) } : {}),
     },
@@ -148,7 +150,7 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     const sockets = ws.resetViews();
     logger.info('the history was replaced: sockets sent a reset snapshot', { epoch: state.position.epoch, seq: state.position.seq, sockets });
   });
-  const api = { ...apiContext({ node, access, maxBodyBytes: opts.maxPayload, corsOrigins: opts.corsOrigins, stats: () => ({ ...ws.stats(), resumes: { ...resumes } }) }), metrics };
+  const api = { ...apiContext({ node, access, presence, maxBodyBytes: opts.maxPayload, corsOrigins: opts.corsOrigins, stats: () => ({ ...ws.stats(), resumes: { ...resumes } }) }), metrics };
   const { http, inFlight } = createHttpListener(api, opts.servePage ? createPageHandler({ logger, shopName: opts.shopName }) : undefined, logger, metrics.http);
   http.on('upgrade', (req, socket, head: Buffer) => {
     const url = parseRequestTarget(req.url);

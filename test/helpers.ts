@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { createLogger, type Logger } from '../src/support/logger.ts';
 import { parseServerMessage, type CreatedOrder, type Order, type OrderEvent, type ServerMessage } from '../src/protocol.ts';
 import { createServer, type LiveOrdersServer, type ServerOptions } from '../src/server.ts';
+import { assertMatchesOpenApi } from './openapi-check.ts';
 
 /** A logger that keeps every line for assertions. */
 export function captureLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
@@ -72,6 +73,8 @@ export async function request(
       parsed = undefined;
     }
   }
+  // Every JSON answer of the API matches the OpenAPI document (test/openapi-check.ts).
+  if (parsed !== undefined) assertMatchesOpenApi(method, path, res.status, res.headers.get('content-type'), parsed);
   return { status: res.status, headers: res.headers, body: parsed, text };
 }
 

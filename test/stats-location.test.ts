@@ -10,6 +10,8 @@ import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import type { Role } from '../src/protocol.ts';
+import { seesStorageLocation, type Principal } from '../src/security/auth.ts';
 import { openJournalStorage } from '../src/store.ts';
 import { captureLogger, orderBody, request, startServer } from './helpers.ts';
 
@@ -43,4 +45,14 @@ test('/api/stats shows the absolute DATA_DIR to admins only; viewers, operators 
   assert.equal((await stats(ADMIN)).storage.dataDir, dir, 'an admin sees where the data is');
   const health = await request(srv.base, 'GET', '/healthz');
   assert.ok(!health.text.includes(dir), health.text);
+});
+
+test('an admin signed in with the identity provider sees the location like a role-token admin; other signed-in users, customers and the scraper do not', () => {
+  const user = (roles: readonly Role[]): Principal => ({ kind: 'user', issuer: 'https://idp.example', subject: 'u1', roles, expiresAt: Date.now() + 60_000, exp: 0 });
+  assert.equal(seesStorageLocation(user(['admin'])), true);
+  assert.equal(seesStorageLocation(user(['operator', 'viewer'])), false);
+  assert.equal(seesStorageLocation(user([])), false);
+  assert.equal(seesStorageLocation({ kind: 'tracking', orderId: 'x' }), false);
+  assert.equal(seesStorageLocation({ kind: 'scraper' }), false);
+  assert.equal(seesStorageLocation({ kind: 'open' }), true);
 });

@@ -14,6 +14,7 @@ import { memoryStorage } from '../src/store.ts';
 import { EventRing } from '../src/store/event-ring.ts';
 import { createOrderIdGenerator } from '../src/node/order-id.ts';
 import { handleClientMessage, type Session, type SessionContext } from '../src/transport/ws/session.ts';
+import { Presence } from '../src/transport/ws/presence.ts';
 import { openSession } from '../src/transport/ws/sync.ts';
 import { captureLogger } from './helpers.ts';
 
@@ -56,7 +57,7 @@ function context(): SessionContext & { core: Core; create: () => Promise<string>
     assert.ok(created.ok);
     return created.value.order.id;
   };
-  return { orders, commands, ring, source: storage.log, hub, connectCache: new ConnectCache(), resumes: { fromRing: 0, fromHistory: 0, reset: 0 }, logger: captureLogger().logger, access, core, create };
+  return { orders, commands, ring, source: storage.log, hub, connectCache: new ConnectCache(), resumes: { fromRing: 0, fromHistory: 0, reset: 0 }, logger: captureLogger().logger, access, presence: new Presence(), core, create };
 }
 
 /** A session in open mode around a fake socket. */

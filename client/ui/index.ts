@@ -11,6 +11,7 @@ import type { NewOrderBody } from '../api.ts';
 import type { ConnectionStatus } from '../connection.ts';
 import { isOrderStatus, type Order, type OrderStatus } from '../../src/protocol.ts';
 import { createActivityPanel, type ActivityPanel } from './activity.ts';
+import { createAdminPanel, type AdminPanel } from './admin.ts';
 import { createBoardChromeUi, type BoardAction, type BoardChrome } from './board.ts';
 import { askToCancel, createCardList, keepOrder, setMovesUsable } from './cards.ts';
 import { createConnectionIndicator } from './connection.ts';
@@ -19,6 +20,8 @@ import { requireElement, shortId } from './dom.ts';
 import { createOrderForm, type OrderForm } from './form.ts';
 import { createProductsPanel, type ProductsPanel } from './products.ts';
 import { createNotices, type Notices } from './notices.ts';
+import { createPresenceLine, type PresenceLine } from './presence.ts';
+import { createSelection, type Selection } from './selection.ts';
 import { copyText, createCreatedNotice, showCopied, type CreatedNotice } from './share.ts';
 import { createSignIn, type SignIn } from './sign-in.ts';
 import { detailHash } from '../url-state.ts';
@@ -42,6 +45,7 @@ export type UiAction =
   | BoardAction
   | { readonly type: 'create'; readonly body: NewOrderBody; readonly rowOfItem: readonly number[] }
   | { readonly type: 'move'; readonly id: string; readonly status: OrderStatus; readonly version: number }
+  | { readonly type: 'bulkMove'; readonly orders: readonly Order[]; readonly status: OrderStatus }
   | { readonly type: 'retry' }
   | { readonly type: 'closeDetail' }
   | { readonly type: 'login'; readonly token: string }
@@ -60,6 +64,11 @@ export interface BoardUi {
   /** The catalog with live stock, and the form's product choices. */
   readonly products: ProductsPanel;
   readonly signIn: SignIn;
+  /** Selected cards and the bar that moves them. */
+  readonly selection: Pick<Selection, 'showResult'>;
+  /** The detail's "watching" line. */
+  readonly presence: PresenceLine;
+  readonly admin: AdminPanel;
   /** The notice under the form after one's own create, with the customer link. */
   readonly created: CreatedNotice;
 }
@@ -84,6 +93,9 @@ export function createBoardUi(doc: Document): BoardUi {
   const signIn = createSignIn(doc, (token) => emit({ type: 'login', token }), () => emit({ type: 'logout' }));
   const activity = createActivityPanel(doc);
   const products = createProductsPanel(doc);
+  const selection = createSelection(doc, cardList, (orders, status) => emit({ type: 'bulkMove', orders, status }));
+  const presence = createPresenceLine(doc);
+  const admin = createAdminPanel(doc);
   const created = createCreatedNotice(doc, detailHash);
   const createdBox = requireElement<HTMLElement>(doc, '#created');
 
@@ -131,6 +143,7 @@ export function createBoardUi(doc: Document): BoardUi {
       live = model.live;
       board.render(model);
       cards.render(model.cards, model.highlight, model.live);
+      selection.render(model.cards, model.live);
       detail.render(model.detail, model.live);
     },
     setConnection: (status) => indicator.show(status),
@@ -146,6 +159,9 @@ export function createBoardUi(doc: Document): BoardUi {
     activity,
     products,
     signIn,
+    selection,
+    presence,
+    admin,
     created,
   };
 }

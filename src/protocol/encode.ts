@@ -100,8 +100,9 @@ export const PROBLEM_TYPE_PREFIX = 'urn:liveorders:problem:';
  * `allowed` next statuses, `currentVersion`).
  * @param error the error
  * @param instance the request target it answers
+ * @param requestId the request's id (`X-Request-Id`), for matching an answer with the server's log
  */
-export function encodeProblem(error: ProtocolError, instance: string | undefined): string {
+export function encodeProblem(error: ProtocolError, instance: string | undefined, requestId?: string): string {
   const { status, title } = ERROR_CODES[error.code];
   return JSON.stringify({
     type: PROBLEM_TYPE_PREFIX + error.code.replace(/^LO_ERR_/, '').toLowerCase().replaceAll('_', '-'),
@@ -111,6 +112,7 @@ export function encodeProblem(error: ProtocolError, instance: string | undefined
     instance,
     code: error.code,
     ...error.details,
+    requestId,
   });
 }
 

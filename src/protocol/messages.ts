@@ -243,6 +243,18 @@ export interface UpdateStatusMessage {
 }
 
 /**
+ * Presence: which order's detail this (board) socket has open, for the
+ * "watching" counts of `GET /api/orders/ID/presence`; without `orderId`,
+ * none. Not answered (an `error` if refused); a socket watches one order at
+ * a time, and stops when it closes. Tracking sockets watch their own order
+ * without asking, and may not send it.
+ */
+export interface WatchMessage {
+  readonly type: 'watch';
+  readonly orderId?: string;
+}
+
+/**
  * Replace the identity provider token of a connection opened with one,
  * before it expires: the same subject, checked like the first. Answered
  * with `refreshed` or `error`; without it the connection is closed at the
@@ -256,10 +268,10 @@ export interface RefreshMessage {
 }
 
 /** Every message a client may send. */
-export type ClientMessage = PingMessage | SubscribeMessage | CreateOrderMessage | UpdateStatusMessage | RefreshMessage;
+export type ClientMessage = PingMessage | SubscribeMessage | CreateOrderMessage | UpdateStatusMessage | RefreshMessage | WatchMessage;
 
 /** The `type` of every {@link ClientMessage}. */
-export const CLIENT_MESSAGE_TYPES = ['ping', 'subscribe', 'createOrder', 'updateStatus', 'refresh'] as const;
+export const CLIENT_MESSAGE_TYPES = ['ping', 'subscribe', 'createOrder', 'updateStatus', 'refresh', 'watch'] as const;
 
 /** Longest bearer token accepted (identity providers' JWTs run to a few kilobytes). */
 export const MAX_BEARER_LENGTH = 8192;

@@ -50,3 +50,44 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 export function isOrderId(value: unknown): value is string {
   return typeof value === 'string' && UUID_PATTERN.test(value);
 }
+
+/** Most orders one `POST /api/orders/status` may move. */
+export const BULK_STATUS_MAX_ORDERS = 500;
+
+/** The body of `POST /api/orders/status`: one status for many orders. */
+export interface BulkStatusInput {
+  readonly orderIds: readonly string[];
+  readonly status: OrderStatus;
+  /** The version an order must still be at for its change to apply (412 otherwise), by id; the JSON is an object. */
+  readonly expectedVersions?: ReadonlyMap<string, number>;
+}
+
+/**
+ * One order's outcome in a bulk status change: 200 with the order as
+ * committed, or the HTTP status its own request would have had (404, 409,
+ * 412, 503) with the error.
+ */
+export interface BulkStatusResult {
+  readonly id: string;
+  readonly status: number;
+  readonly order?: Order;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** Who can be counted watching an order: the three roles, and customers on the tracking page. */
+export const WATCHER_KINDS = ['admin', 'operator', 'viewer', 'customer'] as const;
+
+/** One of {@link WATCHER_KINDS}. */
+export type WatcherKind = (typeof WATCHER_KINDS)[number];
+
+/** How many of each kind watch one order. */
+export type PresenceCounts = Record<WatcherKind, number>;
+
+/** The answer of `GET /api/orders/ID/presence`. */
+export interface PresenceAnswer {
+  readonly orderId: string;
+  /** Sockets watching it now, by kind: tracking pages for it, boards with its detail open (`watch`). */
+  readonly watching: PresenceCounts;
+  /** What the counts cover: the sockets of the instance that answered. */
+  readonly scope: 'instance';
+}

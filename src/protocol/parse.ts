@@ -9,9 +9,9 @@ import { ORDER_LIMITS, orderTotalCents, priceInCents } from '../domain/orders.ts
 import { PRODUCT_LIMITS, type OrderLineInput } from '../domain/catalog.ts';
 import { ORDER_STATUSES, isOrderStatus, type OrderStatus } from '../domain/statuses.ts';
 import { ProtocolError, fail, ok, type FieldError, type Result } from './errors.ts';
-import { CLIENT_MESSAGE_TYPES, MAX_BEARER_LENGTH, SNAPSHOT_LIMITS, type ClientMessage, type PingMessage, type Position, type View } from './messages.ts';
+import { CLIENT_MESSAGE_TYPES, MAX_BEARER_LENGTH, SNAPSHOT_LIMITS, type ClientMessage, type PingMessage, type Position, type View, type WatchMessage } from './messages.ts';
 import { isNonNegativeInteger, isObject, parseJson, type JsonObject } from './json.ts';
-import { isOrderId, type CreateOrderInput, type OrderItem, type StatusChangeInput } from './orders.ts';
+import { BULK_STATUS_MAX_ORDERS, isOrderId, type BulkStatusInput, type CreateOrderInput, type OrderItem, type StatusChangeInput } from './orders.ts';
 import { hasBidiControl, hasVisibleCharacter } from './text.ts';
 
 const REQUEST_ID_MAX_LENGTH = 100;
@@ -239,6 +239,51 @@ export function parseStatusChangeInput(raw: unknown): Result<StatusChangeInput> 
 }
 
 /**
+ * Validate the body of `POST /api/orders/status`: 1 to
+ * {@link BULK_STATUS_MAX_ORDERS} distinct order ids, one status, and
+ * optionally the version each order must still be at (`If-Match` per order).
+ * @param raw parsed JSON from an untrusted client
+ */
+export function parseBulkStatusInput(raw: unknown): Result<BulkStatusInput> {
+  const errors = new FieldErrors();
+  const none: BulkStatusInput = { orderIds: [], status: 'pending' };
+  if (!isObject(raw)) {
+    errors.add('', 'must be a JSON object');
+    return errors.result(none, 'Bulk status change');
+  }
+  errors.rejectUnknown(raw, ['orderIds', 'status', 'expectedVersions'], '');
+  if (!isOrderStatus(raw.status)) errors.add('status', `must be one of ${ORDER_STATUSES.join(', ')}`);
+  const ids = raw.orderIds;
+  if (!Array.isArray(ids) || ids.length === 0 || ids.length > BULK_STATUS_MAX_ORDERS) {
+    errors.add('orderIds', `must be an array of 1 to ${BULK_STATUS_MAX_ORDERS} order ids`);
+    return errors.result(none, 'Bulk status change');
+  }
+  const seen = new Set<string>();
+  ids.forEach((id: unknown, i) => {
+    // Ten bad ids say enough; a list of 500 would bloat the answer.
+    if (errors.list.length >= 10) return;
+    if (!isOrderId(id)) errors.add(`orderIds[${i}]`, 'must be an order id (a lowercase UUID)');
+    else if (seen.has(id)) errors.add(`orderIds[${i}]`, 'is listed twice');
+    else seen.add(id);
+  });
+  const versions = raw.expectedVersions;
+  const expected = new Map<string, number>();
+  if (versions !== undefined) {
+    if (!isObject(versions)) errors.add('expectedVersions', 'must be an object of order id to version');
+    else {
+      for (const [id, version] of Object.entries(versions)) {
+        if (errors.list.length >= 10) break;
+        if (!seen.has(id)) errors.add(`expectedVersions.${id.slice(0, 40)}`, 'names no order of orderIds');
+        else if (!(isNonNegativeInteger(version) && version >= 1)) errors.add(`expectedVersions.${id}`, 'must be an integer >= 1');
+        else expected.set(id, version);
+      }
+    }
+  }
+  const input: BulkStatusInput = { orderIds: ids as string[], status: raw.status as OrderStatus, ...(expected.size > 0 ? { expectedVersions: expected } : {}) };
+  return errors.result(input, 'Bulk status change');
+}
+
+/**
  * Validate a view given as fields of a `subscribe` message or as URL query values.
  * @param raw `{ orderId?, statuses?, limit? }` from an untrusted client
  */
@@ -381,6 +426,12 @@ function parseClientObject(raw: unknown): Result<ClientMessage> {
       const token = raw.token;
       if (typeof token !== 'string' || !BEARER_TOKEN.test(token)) errors.add('token', `must be the fresh access token: 1 to ${MAX_BEARER_LENGTH} visible ASCII characters`);
       return errors.result<ClientMessage>(withRequestId({ type: 'refresh' as const, token: token as string }, requestId), 'refresh');
+    }
+    case 'watch': {
+      errors.rejectUnknown(raw, ['type', 'orderId'], '');
+      if (raw.orderId !== undefined && !isOrderId(raw.orderId)) errors.add('orderId', 'must be an order id (a lowercase UUID), or absent to watch none');
+      const message: WatchMessage = typeof raw.orderId === 'string' ? { type: 'watch', orderId: raw.orderId } : { type: 'watch' };
+      return errors.result<ClientMessage>(message, 'watch');
     }
     default:
       return fail(new ProtocolError('LO_ERR_UNKNOWN_TYPE', `Unknown message type "${raw.type.slice(0, 50)}" (expected ${CLIENT_MESSAGE_TYPES.join(', ')})`));

@@ -46,7 +46,17 @@ export type Principal =
  * @param principal who asks
  */
 export function seesStorageLocation(principal: Principal): boolean {
-  return principal.kind === 'open' || (principal.kind === 'role' && principal.role === 'admin');
+  switch (principal.kind) {
+    case 'open':
+      return true;
+    case 'role':
+      return principal.role === 'admin';
+    case 'user':
+      return principal.roles.includes('admin');
+    case 'tracking':
+    case 'scraper':
+      return false;
+  }
 }
 
 /** Shortest accepted role token: guessing one must be hopeless. */

@@ -61,6 +61,12 @@ export const ACCESS_POLICY = {
   readProducts: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'read the catalog' },
   /** `POST /api/products`, `PATCH` and `DELETE /api/products/SKU`, `POST /api/products/SKU/stock`. */
   writeProducts: { roles: WRITERS, ownOrder: false, limited: true, what: 'change the catalog' },
+  /** `POST /api/orders/status`: one status for many orders, each its own change; one request counts once against the allowance. */
+  changeStatuses: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
+  /** `GET /api/orders/ID/presence`: how many watch an order, by role. Customers never learn of other customers. */
+  readPresence: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'see who watches an order' },
+  /** The `watch` message: a board socket says which order's detail it has open (tracking sockets watch their own order already). */
+  announceWatch: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'announce which order it watches' },
   /** `DELETE /api/orders/ID`. */
   deleteOrder: { roles: ['admin'], ownOrder: false, limited: true, what: 'delete orders' },
   /** `GET /metrics`: admins, `METRICS_TOKEN`, or in open mode a loopback peer. */

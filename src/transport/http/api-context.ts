@@ -8,12 +8,15 @@
 import type { LiveNode } from '../../node/live-node.ts';
 import type { AccessControl } from '../../security/access.ts';
 import type { StorageStats } from '../../store/ports.ts';
+import { BulkReplays } from './bulk-replays.ts';
 import type { ApiContext } from './context.ts';
 
 /** What {@link apiContext} needs besides the node. */
 export interface ApiContextOptions {
   readonly node: LiveNode;
   readonly access: AccessControl;
+  /** Who watches each order, on this instance's sockets (`GET /api/orders/ID/presence`). */
+  readonly presence: ApiContext['presence'];
   /** Maximum request body, in bytes. */
   readonly maxBodyBytes: number;
   /** Origins allowed by CORS. */
@@ -54,6 +57,8 @@ export function apiContext(options: ApiContextOptions): ApiContext {
       return { ...log.health(), seq: projection.seq, storage: withoutLocation(log.stats()) };
     },
     onCommandFailure: (error) => node.storageFailure(error),
+    presence: options.presence,
+    bulkReplays: new BulkReplays(),
   };
 }
 

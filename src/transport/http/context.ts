@@ -5,11 +5,12 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ProtocolError } from '../../protocol.ts';
+import type { PresenceCounts, ProtocolError } from '../../protocol.ts';
 import type { AccessControl } from '../../security/access.ts';
 import type { Principal } from '../../security/auth.ts';
 import type { Catalog } from '../../node/catalog-commands.ts';
 import type { Commands, OrderReader } from '../../store/ports.ts';
+import type { BulkReplays } from './bulk-replays.ts';
 import type { RequestTarget } from './request-target.ts';
 
 /** What the API handlers work with. */
@@ -42,6 +43,10 @@ export interface ApiContext {
   readonly metrics?: { render(): Promise<string> };
   /** Turns a command that failed in storage into the problem the client gets (a 503 with Retry-After, say). */
   readonly onCommandFailure?: (error: unknown) => ProtocolError;
+  /** Who watches which order, on this instance's sockets. */
+  readonly presence: { counts(orderId: string): PresenceCounts };
+  /** Answers of keyed bulk status changes, for replay. */
+  readonly bulkReplays: BulkReplays;
 }
 
 /** What a route's pattern and the access check found. */

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import { ERROR_CODES, PROBLEM_CONTENT_TYPE, ProtocolError, encodeProblem, fail, parseJson, type Result } from '../../protocol.ts';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-log.ts';
 import { queueResponse } from './response-batch.ts';
 
 /** Headers on every response, as [name, value, ...]. */
@@ -50,6 +51,8 @@ export function sendEncodedJson(res: ServerResponse, status: number, json: strin
 export function sendText(res: ServerResponse, status: number, body: string | Buffer, headers: Readonly<Record<string, string>>): void {
   // A flat [name, value, ...] list goes to the socket as is; an object would be walked and copied per response.
   const fields: string[] = [...COMMON_FIELDS, 'Content-Length', String(Buffer.byteLength(body))];
+  const requestId = requestIdOf(res);
+  if (requestId !== undefined) fields.push(REQUEST_ID_HEADER, requestId);
   for (const name in headers) fields.push(name, headers[name]!);
   // A string body stays a string: node:http sends it in one write with the head, with no Buffer to allocate.
   queueResponse(res, status, fields, res.req.method === 'HEAD' ? undefined : body);
@@ -63,6 +66,8 @@ export function sendText(res: ServerResponse, status: number, body: string | Buf
  */
 export function sendEmpty(res: ServerResponse, status: number, headers: Readonly<Record<string, string>> = {}): void {
   const fields: string[] = [...COMMON_FIELDS];
+  const requestId = requestIdOf(res);
+  if (requestId !== undefined) fields.push(REQUEST_ID_HEADER, requestId);
   for (const name in headers) fields.push(name, headers[name]!);
   queueResponse(res, status, fields, undefined);
 }
@@ -75,7 +80,7 @@ export function sendEmpty(res: ServerResponse, status: number, headers: Readonly
  */
 export function sendProblem(res: ServerResponse, error: ProtocolError, headers: Record<string, string> = {}): void {
   const { status } = ERROR_CODES[error.code];
-  sendEncodedJson(res, status, encodeProblem(error, res.req.url), { 'Content-Type': PROBLEM_CONTENT_TYPE, ...headers });
+  sendEncodedJson(res, status, encodeProblem(error, res.req.url, requestIdOf(res)), { 'Content-Type': PROBLEM_CONTENT_TYPE, ...headers });
 }
 
 /**

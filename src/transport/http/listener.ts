@@ -15,7 +15,7 @@ import type { ApiContext } from './context.ts';
 import { InFlightRequests } from './in-flight.ts';
 import { sendProblem, writeRawResponse } from './io.ts';
 import type { PageHandler } from './page.ts';
-import { RequestLog } from './request-log.ts';
+import { RequestLog, loggedPath, requestIdOf } from './request-log.ts';
 import { parseRequestTarget } from './request-target.ts';
 import { handleApiRequest, isApiPath } from './router.ts';
 
@@ -39,7 +39,7 @@ export function createHttpListener(api: ApiContext, page: PageHandler | undefine
   const inFlight = new InFlightRequests();
   const requestLog = new RequestLog(logger, metrics);
   const handlerFailed = (req: IncomingMessage, res: ServerResponse, error: unknown): void => {
-    logger.error('request handler failed', { error, method: req.method, url: req.url });
+    logger.error('request handler failed', { error, id: requestIdOf(res), method: req.method, path: loggedPath(req.url) });
     sendProblem(res, toWireError(error));
   };
   const http = createHttpServer((req, res) => {

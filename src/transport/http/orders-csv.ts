@@ -8,6 +8,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Order } from '../../protocol.ts';
+import { requestIdField } from './request-log.ts';
 import type { ApiContext, RouteMatch } from './context.ts';
 import { sendProblem } from './io.ts';
 import { matchingOrders, parseExportQuery } from './order-search.ts';
@@ -62,6 +63,7 @@ export async function exportOrders(ctx: ApiContext, req: IncomingMessage, res: S
     'Content-Disposition': 'attachment; filename="orders.csv"',
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
+    ...requestIdField(res),
   });
   if (req.method === 'HEAD') {
     res.end();

@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tagRoute } from '../../observe/http-metrics.ts';
 import { sendProblem, sendText } from './io.ts';
+import { requestIdField, requestIdOf } from './request-log.ts';
 import type { Logger } from '../../support/logger.ts';
 import { ProtocolError, trackingTokenInPath } from '../../protocol.ts';
 import type { RequestTarget } from './request-target.ts';
@@ -111,12 +112,12 @@ export function createPageHandler(options: { logger: Logger; shopName?: string }
     try {
       asset = await cached(path, produce);
     } catch (error) {
-      options.logger.error('cannot build the page', { error, path });
+      options.logger.error('cannot build the page', { error, path, id: requestIdOf(res) });
       return sendProblem(res, new ProtocolError('LO_ERR_INTERNAL', 'The page could not be built; see the server log'));
     }
     const headers = { ...PAGE_SECURITY_HEADERS, 'Content-Type': asset.contentType, ETag: asset.etag, 'Cache-Control': 'no-cache' };
     if (status === 200 && req.headers['if-none-match'] === asset.etag) {
-      res.writeHead(304, headers);
+      res.writeHead(304, { ...headers, ...requestIdField(res) });
       res.end();
       return;
     }

@@ -1,10 +1,13 @@
 /**
  * @module transport/http/request-log
- * One `info` line per HTTP request: method, path (no query, tracking tokens
- * redacted), status, duration and a request id. Nothing is prepared when
- * `info` is off (`LOG_LEVEL=warn`), and a logged request costs a start time
- * on the response, one shared listener and the line itself. The same
- * listener records the request's metrics (observe/http-metrics.ts).
+ * Each HTTP request's id (`X-Request-Id`: the client's or a proxy's when it
+ * is sane, else made here), and one `info` line per request: method, path
+ * (no query, tracking tokens redacted), status, duration and that id. The
+ * id is echoed in the answer's header and in problem bodies (io.ts); the
+ * line is not prepared when `info` is off (`LOG_LEVEL=warn`), and a logged
+ * request costs a start time on the response, one shared listener and the
+ * line itself. The same listener records the request's metrics
+ * (observe/http-metrics.ts).
  */
 
 import { randomBytes } from 'node:crypto';
@@ -21,8 +24,20 @@ interface LoggedResponse extends ServerResponse {
   [REQUEST_ID]?: string;
 }
 
-/** An `X-Request-Id` from a proxy is kept when it is this plain; anything else gets our own id. */
+/** The header that carries a request's id, both ways. */
+export const REQUEST_ID_HEADER = 'X-Request-Id';
+
+/** An `X-Request-Id` from a client or proxy is kept when it is this plain (bounded, nothing to escape); anything else gets our own id. */
 const FOREIGN_ID = /^[\w.:-]{1,64}$/;
+
+/**
+ * The id of the request `res` answers, when the server tracked it (every
+ * request through `createServer` is).
+ * @param res the response
+ */
+export function requestIdOf(res: ServerResponse): string | undefined {
+  return (res as LoggedResponse)[REQUEST_ID];
+}
 
 /** Paths whose last segment is a tracking token, a credential: never written to a log. */
 const TOKEN_PATH = /^(\/(?:api\/)?track\/)[^/]+/;
@@ -40,10 +55,20 @@ export function loggedPath(url: string | undefined): string {
   return path.replace(TOKEN_PATH, '$1[token]').slice(0, 200);
 }
 
+/**
+ * The request's id as a header object, for answers written with
+ * `writeHead` (a stream, a 304) rather than through io.ts.
+ * @param res the response
+ */
+export function requestIdField(res: ServerResponse): Record<string, string> {
+  const id = requestIdOf(res);
+  return id === undefined ? {} : { [REQUEST_ID_HEADER]: id };
+}
+
 /** Logs each request, and records its metrics, once its response is done. */
 export class RequestLog {
+  /** Whether anything (the log line, the metrics) waits for the response to close. */
   readonly #enabled: boolean;
-  readonly #logging: boolean;
   /** One listener shared by every response ('close' fires once, finished or not); `this` is the response. */
   readonly #closed: (this: LoggedResponse) => void;
   /** Tells this process's ids from another instance's (or an earlier run's) in merged logs. */
@@ -55,7 +80,7 @@ export class RequestLog {
    * @param metrics where each request's route, status class and duration are recorded
    */
   constructor(logger: Logger, metrics?: HttpMetrics) {
-    const logging = (this.#logging = logger.enabled?.('info') ?? true);
+    const logging = logger.enabled?.('info') ?? true;
     this.#enabled = logging || metrics !== undefined;
     this.#closed = function (this: LoggedResponse): void {
       const ms = performance.now() - (this[STARTED] ?? 0);
@@ -74,17 +99,20 @@ export class RequestLog {
   }
 
   /**
-   * Note a request's start; its line is written when the response closes.
+   * Give a request its id and note its start; its line is written (and its
+   * metrics recorded) when the response closes.
    * @param req the request
    * @param res its response
+   * @returns the request's id
    */
-  track(req: IncomingMessage, res: ServerResponse): void {
-    if (!this.#enabled) return;
+  track(req: IncomingMessage, res: ServerResponse): string {
     const logged = res as LoggedResponse;
+    const foreign = req.headers['x-request-id'];
+    const id = typeof foreign === 'string' && FOREIGN_ID.test(foreign) ? foreign : `${this.#prefix}-${(++this.#next).toString(36)}`;
+    logged[REQUEST_ID] = id;
+    if (!this.#enabled) return id;
     logged[STARTED] = performance.now();
     res.on('close', this.#closed);
-    if (!this.#logging) return;
-    const foreign = req.headers['x-request-id'];
-    logged[REQUEST_ID] = typeof foreign === 'string' && FOREIGN_ID.test(foreign) ? foreign : `${this.#prefix}-${(++this.#next).toString(36)}`;
+    return id;
   }
 }

@@ -10,7 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tagRoute } from '../../observe/http-metrics.ts';
 import { METRICS_CONTENT_TYPE } from '../../observe/metrics.ts';
-import { ProtocolError, type Result } from '../../protocol.ts';
+import { CLIENT_MESSAGE_TYPES, ProtocolError, type Result } from '../../protocol.ts';
 import { seesStorageLocation, type Principal } from '../../security/auth.ts';
 import { corsHeaders } from '../../security/edge.ts';
 import { ACCESS_POLICY, type Action } from '../../security/policy.ts';
@@ -19,6 +19,10 @@ import { sendEmpty, sendEncodedJson, sendJson, sendProblem, sendText } from './i
 import { changeStatus, createOrder, deleteOrder, getOrder, getTrackedOrder, getTrackingToken, listOrders } from './orders.ts';
 import { exportOrders } from './orders-csv.ts';
 import { adjustStock, createProduct, deleteProduct, getProduct, listProducts, updateProduct } from './products.ts';
+import { changeStatuses } from './bulk-status.ts';
+import { buildOpenApiDocument, type RouteInfo } from './openapi.ts';
+import { getPresence } from './presence.ts';
+import { watcherKind } from '../ws/presence.ts';
 import type { RequestTarget } from './request-target.ts';
 
 /** A handler, the action of the access table it is (which says who may), and how the index shows it. */
@@ -54,6 +58,7 @@ const JSON_BODY = `-H 'Content-Type: application/json' -d`;
 
 const ROUTES: readonly Route[] = [
   { pattern: /^\/api\/?$/, path: '/api', methods: { GET: { handle: getIndex, action: 'readIndex', what: 'this index' } } },
+  { pattern: /^\/api\/openapi\.json$/, path: '/api/openapi.json', methods: { GET: { handle: getOpenApi, action: 'readIndex', what: 'this API as an OpenAPI 3.1 document' } } },
   {
     // A trailing slash names the same collection (curl users type it).
     pattern: /^\/api\/orders\/?$/,
@@ -64,6 +69,12 @@ const ROUTES: readonly Route[] = [
     },
   },
   { pattern: /^\/api\/orders\.csv$/, path: '/api/orders.csv', methods: { GET: { handle: exportOrders, action: 'listOrders', what: 'the orders as CSV (status, q, createdAfter, createdBefore as for the list), streamed', exampleQuery: 'status=delivered&createdAfter=2026-12-01' } } },
+  // Before the one-order route, which would read "status" as an order id.
+  {
+    pattern: /^\/api\/orders\/status$/,
+    path: '/api/orders/status',
+    methods: { POST: { handle: changeStatuses, action: 'changeStatuses', what: 'move up to 500 orders to one status, each its own change; one result per order (Idempotency-Key makes retries safe)', curlArgs: `${JSON_BODY} '{"orderIds":["ORDER_ID"],"status":"shipped"}'` } },
+  },
   {
     pattern: /^\/api\/orders\/([^/]+)$/,
     path: '/api/orders/ORDER_ID',
@@ -80,6 +91,7 @@ const ROUTES: readonly Route[] = [
       PATCH: { handle: changeStatus, action: 'changeStatus', what: 'the same as PUT', curlArgs: `${JSON_BODY} '{"status":"shipped"}'` },
     },
   },
+  { pattern: /^\/api\/orders\/([^/]+)\/presence$/, path: '/api/orders/ORDER_ID/presence', methods: { GET: { handle: getPresence, action: 'readPresence', what: 'how many watch an order now, by role (this instance\'s sockets)' } } },
   { pattern: /^\/api\/orders\/([^/]+)\/tracking-token$/, path: '/api/orders/ORDER_ID/tracking-token', methods: { GET: { handle: getTrackingToken, action: 'reissueTrackingToken', what: "an order's customer tracking token again" } } },
   { pattern: /^\/api\/track\/([^/]+)$/, path: '/api/track/TRACKING_TOKEN', methods: { GET: { handle: getTrackedOrder, action: 'trackOrder', what: 'the one order a tracking token opens (no other credential needed); the customer page is /track/TRACKING_TOKEN' } } },
   {
@@ -92,19 +104,27 @@ const ROUTES: readonly Route[] = [
   },
   {
     pattern: /^\/api\/products\/([^/]+)$/,
-    path: '/api/products/SKU',
+    path: '/api/products/PRODUCT_SKU',
     methods: {
       GET: { handle: getProduct, action: 'readProducts', what: 'one product, with its version as ETag' },
       PATCH: { handle: updateProduct, action: 'writeProducts', what: "change a product's name or priceCents (If-Match honoured)", curlArgs: `${JSON_BODY} '{"priceCents":1499}'` },
       DELETE: { handle: deleteProduct, action: 'writeProducts', what: 'remove a product (If-Match honoured)' },
     },
   },
-  { pattern: /^\/api\/products\/([^/]+)\/stock$/, path: '/api/products/SKU/stock', methods: { POST: { handle: adjustStock, action: 'writeProducts', what: 'add to or take from the stock, never below zero (If-Match honoured)', curlArgs: `${JSON_BODY} '{"delta":10}'` } } },
+  { pattern: /^\/api\/products\/([^/]+)\/stock$/, path: '/api/products/PRODUCT_SKU/stock', methods: { POST: { handle: adjustStock, action: 'writeProducts', what: 'add to or take from the stock, never below zero (If-Match honoured)', curlArgs: `${JSON_BODY} '{"delta":10}'` } } },
   { pattern: /^\/api\/stats$/, path: '/api/stats', methods: { GET: { handle: getStats, action: 'readStats', what: 'live numbers: orders by status, connections, events sent, seq' } } },
   { pattern: /^\/healthz$/, path: '/healthz', methods: { GET: { handle: getHealth, action: 'checkHealth', what: 'liveness' } } },
   { pattern: /^\/metrics$/, path: '/metrics', methods: { GET: { handle: getMetrics, action: 'readMetrics', what: 'Prometheus metrics (admins, METRICS_TOKEN, or loopback without tokens)' } } },
   { pattern: /^\/ws$/, path: '/ws', unlisted: true, methods: { GET: { handle: upgradeRequired, action: 'findWebSocket', what: 'the WebSocket address' } } },
 ];
+
+/** Every route the router answers, in matching order (for the OpenAPI document and its test). */
+export const ROUTE_TABLE: readonly RouteInfo[] = ROUTES.map((route) => ({
+  path: route.path,
+  pattern: route.pattern,
+  unlisted: route.unlisted === true,
+  methods: Object.entries(route.methods).map(([method, endpoint]) => ({ method, action: endpoint.action, what: endpoint.what })),
+}));
 
 /** Placeholders of a route's path as its metrics label writes them. */
 const PLACEHOLDERS: Readonly<Record<string, string>> = { ORDER_ID: ':id', TRACKING_TOKEN: ':token' };
@@ -204,8 +224,11 @@ function upgradeRequired(_ctx: ApiContext, _req: IncomingMessage, res: ServerRes
   sendProblem(res, problem, { Upgrade: 'websocket' });
 }
 
+/** `GET /api/stats`, with the role the caller is seen as (open mode: admin), so the page knows whether to show the admin panel. */
 function getStats(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { principal }: RouteMatch): void {
-  sendJson(res, 200, ctx.stats({ location: seesStorageLocation(principal) }));
+  const kind = watcherKind(principal);
+  const caller = kind === 'customer' ? 'viewer' : kind;
+  sendJson(res, 200, { ...ctx.stats({ location: seesStorageLocation(principal) }), caller });
 }
 
 /** `GET /metrics`: the Prometheus text exposition. */
@@ -240,10 +263,19 @@ function getIndex(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): v
     service: 'liveorders',
     auth: ctx.access.enabled ? 'Authorization: Bearer TOKEN on every route but /healthz, /api and /api/track' : 'open: no token needed (loopback only)',
     routes,
-    websocket: { url: `${base.replace(/^http/, 'ws')}/ws`, watch: 'npm run -s watch', messages: 'ping, subscribe, createOrder, updateStatus (docs/protocol.md)' },
+    openapi: `${base}/api/openapi.json`,
+    websocket: { url: `${base.replace(/^http/, 'ws')}/ws`, watch: 'npm run -s watch', messages: `${CLIENT_MESSAGE_TYPES.join(', ')} (docs/protocol.md)` },
   };
   sendEncodedJson(res, 200, JSON.stringify(index, null, 2));
 }
+
+/** `GET /api/openapi.json`: built once per process from the route table. */
+function getOpenApi(_ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {
+  openApiJson ??= JSON.stringify(buildOpenApiDocument(ROUTE_TABLE));
+  sendEncodedJson(res, 200, openApiJson);
+}
+
+let openApiJson: string | undefined;
 
 /** A malformed percent-encoding cannot name an order; keep the raw text for the error message. */
 function decodeSegment(segment: string | undefined): string {

@@ -16,10 +16,12 @@ import { writeRawProblem } from '../http/io.ts';
 import { RepeatedLog, type Logger } from '../../support/logger.ts';
 import type { ConnectionRole } from '../../observe/metrics.ts';
 import type { SentMessages } from '../../observe/sent-messages.ts';
-import { CLOSE_CODES, ProtocolError, ROLES, WS_BEARER_PREFIX, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type Result } from '../../protocol.ts';
+import { CLOSE_CODES, ProtocolError, WS_BEARER_PREFIX, WS_SUBPROTOCOL, parseResumePoint, parseViewRequest, type Result } from '../../protocol.ts';
 import type { RequestTarget } from '../http/request-target.ts';
 import { TokenBucket } from '../../security/rate-limit.ts';
 import { handleClientMessage, type Session, type SessionContext } from './session.ts';
+import type { PresenceCounts } from '../../protocol.ts';
+import { watcherKind } from './presence.ts';
 import { openSession, resetView } from './sync.ts';
 import { armExpiry, disarmExpiry } from './token-expiry.ts';
 
@@ -60,6 +62,8 @@ export const MESSAGE_BURST_SECONDS = 4;
 /** Counters for `GET /api/stats`. */
 export interface WsEndpointStats {
   readonly connections: number;
+  /** Open connections by role (customers: tracking pages; open mode counts as admin). */
+  readonly connectionsByRole: PresenceCounts;
   /** Sockets closed because they read too slowly (1013). */
   readonly slowSubscribersDropped: number;
   /** Sockets closed because they sent messages too fast (1008). */
@@ -105,7 +109,10 @@ export class WsEndpoint {
 
   /** Connection counters. */
   stats(): WsEndpointStats {
-    return { connections: this.#sockets.size, slowSubscribersDropped: this.#slowDropped, floodingClientsClosed: this.#floodsClosed };
+    const { open, ...byRole } = this.#byRole;
+    // Open mode can do all an admin can, so the stats count it as one (the metrics keep it apart).
+    const connectionsByRole: PresenceCounts = { ...byRole, admin: byRole.admin + open };
+    return { connections: this.#sockets.size, connectionsByRole, slowSubscribersDropped: this.#slowDropped, floodingClientsClosed: this.#floodsClosed };
   }
 
   /** Open connections by who they are (a copy). */
@@ -184,6 +191,8 @@ export class WsEndpoint {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', destroyOnError);
       const session = this.#track(ws, who, address);
+      // A customer on the tracking page watches its order for as long as the socket is open.
+      if (who.kind === 'tracking') this.#options.sessions.presence.set(session, who.orderId);
       openSession(this.#options.sessions, session, {
         view,
         limit: initial.value.limit,
@@ -276,6 +285,7 @@ export class WsEndpoint {
       if (left === 0) this.#perAddress.delete(address);
       else this.#perAddress.set(address, left);
       this.#options.sessions.hub.unsubscribe(subscriber);
+      this.#options.sessions.presence.set(session, undefined);
     });
     ws.on('message', (data, isBinary) => {
       this.#alive.add(ws); // any traffic proves the peer is there
@@ -314,20 +324,13 @@ export class WsEndpoint {
 
 /**
  * Who a connection is, as a metrics label: its role (a signed-in user's
- * highest), `customer` for a tracking token, `open` without tokens.
+ * highest), `customer` for a tracking token, `open` without tokens. The
+ * same mapping as presence and the stats' caller ({@link watcherKind}),
+ * with open mode kept apart.
  */
 function connectionRole(principal: Principal): ConnectionRole {
-  switch (principal.kind) {
-    case 'role':
-      return principal.role;
-    case 'user':
-      return ROLES.find((role) => principal.roles.includes(role)) ?? 'viewer';
-    case 'tracking':
-      return 'customer';
-    case 'open':
-    case 'scraper':
-      return 'open';
-  }
+  // A scraper opens no socket (the access table lets it read the metrics only); labelled as main's metrics did.
+  return principal.kind === 'open' || principal.kind === 'scraper' ? 'open' : watcherKind(principal);
 }
 
 /** `?status=a,b&order=ID&limit=N` on the WebSocket URL chooses the initial view. */

@@ -5,7 +5,7 @@
  * (its messages) and sync.ts (its snapshots and resumes).
  */
 
-import type { View } from '../../protocol.ts';
+import type { View, WatcherKind } from '../../protocol.ts';
 import type { Principal } from '../../security/auth.ts';
 import type { SessionSocket } from './client-socket.ts';
 
@@ -27,4 +27,6 @@ export interface Session {
   waiting?: string[];
   /** Closes the socket when its identity provider token expires (token-expiry.ts). */
   expiryTimer?: ReturnType<typeof setTimeout> | undefined;
+  /** The order this socket counts as watching (presence.ts): its tracked order, or the detail a board has open. */
+  watchedOrder?: { readonly orderId: string; readonly kind: WatcherKind } | undefined;
 }

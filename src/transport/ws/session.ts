@@ -1,6 +1,6 @@
 /**
  * @module transport/ws/session
- * One WebSocket client's messages: `ping`, `subscribe`, the commands
+ * One WebSocket client's messages: `ping`, `subscribe`, `watch` (presence), the commands
  * `createOrder` and `updateStatus`, which go through the same write path as
  * HTTP and are acknowledged only once committed and applied here, and
  * `refresh`, which brings a later identity provider token. Callable
@@ -24,11 +24,13 @@ import {
   type Result,
   type UpdateStatusMessage,
   type View,
+  orderNotFound,
 } from '../../protocol.ts';
 import type { AccessControl } from '../../security/access.ts';
 import type { Commands } from '../../store/ports.ts';
 import type { Logger } from '../../support/logger.ts';
 import { createOrderFor } from '../create-order.ts';
+import type { Presence } from './presence.ts';
 import type { Session } from './session-state.ts';
 import { send, startView, type SyncContext } from './sync.ts';
 import { armExpiry } from './token-expiry.ts';
@@ -52,6 +54,8 @@ export interface SessionContext extends SyncContext {
   readonly access: AccessControl;
   /** Told when a command failed in storage; turns it into the error the client gets. */
   readonly onCommandFailure?: (error: unknown) => ProtocolError;
+  /** Who watches which order (the `watch` message). */
+  readonly presence: Presence;
 }
 
 /**
@@ -128,6 +132,9 @@ function checkAccess(ctx: SessionContext, session: Session, message: ClientMessa
     case 'updateStatus':
       admitted = ctx.access.admit(principal, 'changeStatus', { orderId: message.orderId, address });
       break;
+    case 'watch':
+      admitted = ctx.access.admit(principal, 'announceWatch', { ...(message.orderId === undefined ? {} : { orderId: message.orderId }), address });
+      break;
     default:
       return assertNever(message);
   }
@@ -147,6 +154,13 @@ function dispatch(ctx: SessionContext, session: Session, message: ClientMessage)
       startView(ctx, session, view, message.limit ?? SNAPSHOT_LIMITS.default);
       return;
     }
+    case 'watch':
+      if (message.orderId !== undefined && ctx.orders.get(message.orderId) === undefined) {
+        send(session.socket, errorMessage(orderNotFound(message.orderId)));
+        return;
+      }
+      ctx.presence.set(session, message.orderId);
+      return;
     case 'createOrder':
     case 'updateStatus':
     case 'refresh':
