@@ -7,6 +7,8 @@
 import {
   WATCHER_KINDS,
   isOrder,
+  isProduct,
+  type Product,
   isTrackingToken,
   nextCursorInLink,
   type PresenceCounts,
@@ -49,7 +51,17 @@ export interface OrderListPage {
 export interface NewOrderBody {
   readonly customerName: string;
   readonly customerEmail?: string;
-  readonly items: readonly (string | { name: string; quantity?: number; price?: number })[];
+  readonly items?: readonly (string | { name: string; quantity?: number; price?: number })[];
+  /** Products from the catalog (an order with lines may leave items out). */
+  readonly lines?: readonly { sku: string; quantity: number }[];
+}
+
+/** `GET /api/products`: the catalog, with live stock. */
+export async function listProducts(): Promise<Result<Product[], ApiProblem>> {
+  const result = await call('GET', '/api/products');
+  if (!result.ok) return result;
+  const body = result.value.body;
+  return Array.isArray(body) && body.every(isProduct) ? { ok: true, value: body } : { ok: false, error: unexpected() };
 }
 
 /**

@@ -5,7 +5,7 @@
  * animation frame however many messages arrive.
  */
 
-import { changeStatus, changeStatuses, createOrder, downloadWithBearer, getOrder, getOrderEmails, getPresence, getTrackingToken, listOrders, probeAccess, setBearerToken, type OrderEmail } from './api.ts';
+import { changeStatus, changeStatuses, createOrder, downloadWithBearer, getOrder, getOrderEmails, getPresence, getTrackingToken, listOrders, listProducts, probeAccess, setBearerToken, type OrderEmail } from './api.ts';
 import { openConnection, type Connection, type ConnectionStatus } from './connection.ts';
 import { ANNOUNCE_INTERVAL_MS, TOAST_WINDOW_MS, announcement, createBatcher, createdToast } from './notify.ts';
 import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from './state.ts';
@@ -23,6 +23,7 @@ import {
   viewKey,
   type Order,
   type OrderEvent,
+  type Product,
   type ServerMessage,
   type SnapshotMessage,
   type View,
@@ -94,6 +95,10 @@ class BoardPage {
   /** Creates sent and not yet answered; other people's new-order toasts wait for them. */
   #creating = 0;
   readonly #ownIds = new Set<string>();
+  /** The catalog, by SKU, with live stock. */
+  #products = new Map<string, Product>();
+  /** Products a `productUpdated` told of since the catalog was last read (they win over an older read). */
+  readonly #productsSeen = new Set<string>();
   readonly #toasts = createBatcher<Order>(TOAST_WINDOW_MS, (created) => this.#toastCreated(created), { hold: () => this.#creating > 0 });
   readonly #announcements = createBatcher<OrderEvent>(ANNOUNCE_INTERVAL_MS, (events) => this.#announce(events), { leading: true });
 
@@ -315,6 +320,28 @@ class BoardPage {
     this.#ui.notices.announce(`Created order ${shortId(order.id)} for ${isolate(order.customerName)}.`);
   }
 
+  /**
+   * The catalog read again (on every snapshot or resume: updates sent while
+   * disconnected are not replayed), kept live by `productUpdated`. Updates
+   * that arrive while it loads are applied on top when they are newer.
+   */
+  async #loadProducts(): Promise<void> {
+    const result = await listProducts();
+    if (!result.ok) return;
+    const loaded = new Map(result.value.map((p) => [p.sku, p]));
+    for (const [sku, product] of this.#products) if ((loaded.get(sku)?.version ?? 0) < product.version && this.#productsSeen.has(sku)) loaded.set(sku, product);
+    this.#products = loaded;
+    this.#productsSeen.clear();
+    this.#ui.products.render(this.#products);
+  }
+
+  #productUpdated(product: Product, deleted: boolean): void {
+    this.#productsSeen.add(product.sku);
+    if (deleted) this.#products.delete(product.sku);
+    else if ((this.#products.get(product.sku)?.version ?? 0) <= product.version) this.#products.set(product.sku, product);
+    this.#ui.products.render(this.#products);
+  }
+
   #connect(): void {
     this.#connection = openConnection({
       url: () => socketUrl(this.#state),
@@ -388,6 +415,8 @@ class BoardPage {
       this.#connection.send({ type: 'subscribe', ...viewOf(this.#filter) });
       this.#state = awaitSnapshot(this.#state, this.#state.view);
     }
+    if (message.type === 'snapshot' || message.type === 'resumed') void this.#loadProducts();
+    if (message.type === 'productUpdated') this.#productUpdated(message.product, message.deleted === true);
     if (message.type === 'snapshot') this.#afterSnapshot(message, previousEpoch);
     if (message.type === 'events') {
       const applied = this.#state.applied;

@@ -102,6 +102,19 @@ describe('what arrives', () => {
   });
 });
 
+describe('catalog lines', () => {
+  test('an order of products lists them with their prices and the total', async () => {
+    const product = await request(srv.base, 'POST', '/api/products', { sku: 'LAMP', name: 'Desk <lamp>', priceCents: 4550, stock: 10 });
+    assert.equal(product.status, 201, product.text);
+    const res = await request(srv.base, 'POST', '/api/orders', { customerName: 'Catalog', customerEmail: 'catalog@example.com', items: [], lines: [{ sku: 'LAMP', quantity: 2 }] });
+    assert.equal(res.status, 201, res.text);
+    await sink.until(() => mailsTo('catalog@example.com').length === 1, 'the email');
+    const mail = mailsTo('catalog@example.com')[0]!;
+    assert.ok(typeof mail.text === 'string' && mail.text.includes('2 x Desk <lamp>  91.00') && mail.text.includes('Total: 91.00'), String(mail.text));
+    assert.ok(typeof mail.html === 'string' && mail.html.includes('2 x Desk &lt;lamp&gt;') && mail.html.includes('91.00'));
+  });
+});
+
 describe('refusals', () => {
   test('a 451 is retried after the schedule and then sent', async () => {
     sink.rules.set('busy@example.com', { kind: 'temporary', times: 2 });

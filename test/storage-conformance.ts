@@ -7,6 +7,8 @@
  * on one backend, which is what several instances are.
  */
 
+import { isProductEvent } from '../src/domain/events.ts';
+import { describeCatalogConformance } from './catalog-conformance.ts';
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { decide, type Change } from '../src/domain/decide.ts';
@@ -45,7 +47,7 @@ function creation(id: string, input: CreateOrderInput = INPUT): Change {
 /** Collect what a tail delivers. */
 function collect(storage: Storage, after: number): { events: OrderEvent[]; stop: () => void } {
   const events: OrderEvent[] = [];
-  const stop = storage.log.tail(after, (batch) => events.push(...batch));
+  const stop = storage.log.tail(after, (batch) => events.push(...batch.filter((e): e is OrderEvent => !isProductEvent(e))));
   return { events, stop };
 }
 
@@ -83,6 +85,8 @@ export function describeStorage(name: string, backend: Backend): void {
   });
 
   describe(`storage conformance: ${name}`, () => {
+    describeCatalogConformance(backend, open, opened);
+
     test('a fresh storage is empty, at seq 0', async () => {
       const storage = await open();
       assert.deepEqual(storage.initial.orders, []);

@@ -10,7 +10,7 @@
 import type { Order } from '../../src/protocol.ts';
 import type { OrderEmail } from '../api.ts';
 import { focusAfterRedraw, moveButtons, setMovesUsable } from './cards.ts';
-import { itemText, money, requireElement, setBadge, shortId, shownName, textElement, timeElement } from './dom.ts';
+import { orderLineTexts, money, requireElement, setBadge, shortId, shownName, textElement, timeElement } from './dom.ts';
 import { shareBlock } from './share.ts';
 
 /** What the detail dialog shows. */
@@ -115,7 +115,7 @@ function orderBody(doc: Document, order: Order, customerLink: string | undefined
   if (order.total !== undefined) fact('Total', money(order.total));
   const lines = doc.createElement('ul');
   lines.className = 'lines';
-  lines.append(...order.items.map((item) => textElement(doc, 'li', itemText(item))));
+  lines.append(...orderLineTexts(order).map((text) => textElement(doc, 'li', text)));
   const timeline = doc.createElement('ol');
   timeline.className = 'timeline';
   timeline.setAttribute('aria-label', 'Status history');

@@ -14,7 +14,7 @@
  */
 
 import { prepareMessage, type OutgoingMessage } from './frame.ts';
-import { encodeEventAt, encodeEventsFrame, orderPosition, viewKey, viewMatchesEvent, type OrderEvent, type View } from '../protocol.ts';
+import { encodeEventAt, encodeEventsFrame, encodeServerMessage, type ProductUpdatedMessage, orderPosition, viewKey, viewMatchesEvent, type OrderEvent, type View } from '../protocol.ts';
 
 /** What the hub needs from a connection (tests pass fakes). */
 export interface Subscriber {
@@ -100,6 +100,12 @@ export interface FanOut {
   subscribe(subscriber: Subscriber, view: View, afterSeq: number, positions?: Positions, redacted?: boolean): void;
   unsubscribe(subscriber: Subscriber): void;
   publish(event: OrderEvent): void;
+  /**
+   * Tell every staff subscriber (store positions) that a product changed,
+   * after every event queued before it.
+   * @param update the message
+   */
+  publishProduct?(update: ProductUpdatedMessage): void;
   /** Deliver whatever is queued now (shutdown calls this before closing sockets). */
   flush(): void;
 }
@@ -183,6 +189,16 @@ export class Hub implements FanOut {
     if (this.#scheduled) return;
     this.#scheduled = true;
     this.#schedule(() => this.flush());
+  }
+
+  publishProduct(update: ProductUpdatedMessage): void {
+    if (this.#members.size === 0) return;
+    // Queued events go first, so no client sees a product's stock before the order that moved it.
+    this.flush();
+    const frame: PreparedFrame = { message: prepareMessage(encodeServerMessage(update)), eventCount: 0 };
+    for (const member of [...this.#members.values()]) {
+      if (member.group.positions === 'store' && member.afterSeq < update.seq) this.#deliver(member.subscriber, frame);
+    }
   }
 
   /** Send every queued event now. Normally called by the scheduler. */

@@ -38,7 +38,7 @@ export const CONNECTION_ROLES = ['admin', 'operator', 'viewer', 'customer', 'ope
 export type ConnectionRole = (typeof CONNECTION_ROLES)[number];
 
 /** Kinds of message the server sends over WebSocket, as a label. */
-export const SENT_MESSAGE_TYPES = ['snapshot', 'events', 'resumed', 'ack', 'error', 'pong', 'refreshed', 'other'] as const;
+export const SENT_MESSAGE_TYPES = ['snapshot', 'events', 'resumed', 'ack', 'error', 'pong', 'refreshed', 'productUpdated', 'other'] as const;
 /** One of {@link SENT_MESSAGE_TYPES}. */
 export type SentMessageType = (typeof SENT_MESSAGE_TYPES)[number];
 

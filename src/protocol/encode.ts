@@ -6,6 +6,7 @@
 
 import { ERROR_CODES, type ProtocolError } from './errors.ts';
 import type { ClientMessage, ServerMessage } from './messages.ts';
+import type { LogEvent } from '../domain/events.ts';
 import type { Order, OrderEvent } from './orders.ts';
 
 /**
@@ -74,6 +75,7 @@ function orderJson(order: Order, extra = '', redacted = false): string {
     `{"id":"${order.id}","customerName":${JSON.stringify(order.customerName)}` +
     (customerEmail === undefined ? '' : `,"customerEmail":${JSON.stringify(customerEmail)}`) +
     `,"items":[${items}]` +
+    (order.lines === undefined ? '' : `,"lines":${JSON.stringify(order.lines)}`) +
     (total === undefined ? '' : `,"total":${total}`) +
     `,"status":"${order.status}","history":[${history}],"version":${order.version}` +
     `,"createdAt":"${order.createdAt}","updatedAt":"${order.updatedAt}"${extra}}`
@@ -173,13 +175,16 @@ export function encodeEventAt(event: OrderEvent, seq: number, redacted = false):
  * client was already sent is taken from the cache.
  * @param event the event
  */
-export function encodeEventUncached(event: OrderEvent): string {
+export function encodeEventUncached(event: LogEvent): string {
+  if (event.type === 'product.changed' || event.type === 'product.deleted') return `{"type":"${event.type}","seq":${event.seq},"product":${JSON.stringify(event.product)}}`;
   return eventJson(event, event.seq, encodeOrderUncached(event.order));
 }
 
 function eventJson(event: OrderEvent, seq: number, order: string): string {
   const head = `{"type":"${event.type}","seq":${seq},"order":${order}`;
-  return event.type === 'order.updated' ? `${head},"previousStatus":"${event.previousStatus}"}` : `${head}}`;
+  // The stock an order moved travels with it, so a replay of the log rebuilds the stock exactly.
+  const products = event.products === undefined ? '' : `,"products":${JSON.stringify(event.products)}`;
+  return event.type === 'order.updated' ? `${head},"previousStatus":"${event.previousStatus}"${products}}` : `${head}${products}}`;
 }
 
 /**

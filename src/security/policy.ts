@@ -57,6 +57,10 @@ export const ACCESS_POLICY = {
   changeStatus: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
   /** `GET /api/orders/ID/tracking-token`: a shareable capability, so only those who get one when creating may ask again. */
   reissueTrackingToken: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
+  /** `GET /api/products`, `GET /api/products/SKU`. */
+  readProducts: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'read the catalog' },
+  /** `POST /api/products`, `PATCH` and `DELETE /api/products/SKU`, `POST /api/products/SKU/stock`. */
+  writeProducts: { roles: WRITERS, ownOrder: false, limited: true, what: 'change the catalog' },
   /** `POST /api/orders/status`: one status for many orders, each its own change; one request counts once against the allowance. */
   changeStatuses: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
   /** `GET /api/orders/ID/presence`: how many watch an order, by role. Customers never learn of other customers. */

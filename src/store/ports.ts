@@ -10,11 +10,13 @@
  * holds a copy of the rules (those are in domain/decide.ts).
  */
 
+import type { Product } from '../domain/catalog.ts';
 import type { Change } from '../domain/decide.ts';
+import type { LogEvent } from '../domain/events.ts';
 import type { OrderStatus } from '../domain/statuses.ts';
 import type { Result } from '../protocol/errors.ts';
 import type { Position, View } from '../protocol/messages.ts';
-import type { CreateOrderInput, Order, OrderEvent, StatusCounts } from '../protocol/orders.ts';
+import type { CreateOrderInput, Order, StatusCounts } from '../protocol/orders.ts';
 
 /** A write that was committed (as durably as the backend makes it) and that this instance's projection has applied. */
 export interface Committed {
@@ -86,11 +88,13 @@ export interface OrderReader {
 }
 
 /** Called with events in `seq` order, each exactly once, in batches. */
-export type EventSink = (events: readonly OrderEvent[]) => void;
+export type EventSink = (events: readonly LogEvent[]) => void;
 
 /** What an instance starts from: every order, as of a position. */
 export interface LoadedState {
   readonly orders: readonly Order[];
+  /** Every product of the catalog, as of the same position. */
+  readonly products?: readonly Product[];
   readonly position: Position;
 }
 
@@ -102,7 +106,7 @@ export interface EventSource {
    * The events after `after`, oldest first, at most `limit`, or `'reset'` when
    * some of them are no longer kept or `after` is from another epoch.
    */
-  replay(after: Position, limit: number): Promise<readonly OrderEvent[] | 'reset'>;
+  replay(after: Position, limit: number): Promise<readonly LogEvent[] | 'reset'>;
   /**
    * Deliver every event after seq `after` to `sink`, in order, gap-free, now
    * and as they are committed (by any writer).

@@ -70,7 +70,11 @@ export function messageIdFor(order: Pick<Order, 'id' | 'version'>, fromAddress: 
 export function composeEmail(order: Order & { readonly customerEmail: string }, ctx: ComposeContext): ComposedEmail {
   const shop = ctx.shopName === '' ? '' : `${ctx.shopName}: `;
   const subject = withoutLineBreaks(`${shop}${SUBJECTS[order.status]}`);
-  const items = order.items.map((item) => ({ line: `${item.quantity} x ${item.name}`, price: item.price === undefined ? '' : money(item.price * item.quantity) }));
+  const items = [
+    ...order.items.map((item) => ({ line: `${item.quantity} x ${item.name}`, price: item.price === undefined ? '' : money(item.price * item.quantity) })),
+    // Catalog lines carry their unit price in whole cents, as it was when the order was made.
+    ...(order.lines ?? []).map((line) => ({ line: `${line.quantity} x ${line.name}`, price: money((line.unitPriceCents * line.quantity) / 100) })),
+  ];
   const total = order.total === undefined ? undefined : money(order.total);
   const text = [
     `Hello ${order.customerName},`,

@@ -18,6 +18,8 @@ export interface RedisKeys {
   readonly events: string;
   /** Every order, by id: `<version>:<order JSON>`. */
   readonly orders: string;
+  /** Every product, by SKU: `<version>:<product JSON>`. */
+  readonly products: string;
   /** The tracking key, hex, set once. */
   readonly trackingKey: string;
   /** Written by a probe while Redis refuses writes for lack of memory, to learn when it takes them again. */
@@ -50,6 +52,7 @@ export function redisKeys(prefix: string): RedisKeys {
     seq: `${tag}:seq`,
     events: `${tag}:events`,
     orders: `${tag}:orders`,
+    products: `${tag}:products`,
     trackingKey: `${tag}:tracking-key`,
     memoryProbe: `${tag}:memory-probe`,
     idempotency: (key) => `${tag}:idempotency:${key}`,

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PresenceCounts, ProtocolError } from '../../protocol.ts';
 import type { AccessControl } from '../../security/access.ts';
 import type { Principal } from '../../security/auth.ts';
+import type { Catalog } from '../../node/catalog-commands.ts';
 import type { Commands, OrderReader } from '../../store/ports.ts';
 import type { BulkReplays } from './bulk-replays.ts';
 import type { RequestTarget } from './request-target.ts';
@@ -19,6 +20,8 @@ export interface ApiContext {
   readonly orders: OrderReader;
   /** The one write path. */
   readonly commands: Commands;
+  /** The product catalog: reads from the projection, writes through the same log. */
+  readonly catalog: Catalog;
   /** Maximum request body, in bytes. */
   readonly maxBodyBytes: number;
   /** Live numbers for `GET /api/stats`; where the storage is (paths, addresses) only when `location` is true. */

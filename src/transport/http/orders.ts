@@ -141,8 +141,13 @@ async function commit<T extends Committed>(ctx: ApiContext, res: ServerResponse,
   return undefined;
 }
 
-/** A command that storage could not take: 503 with `Retry-After`; anything else is rethrown as the bug it is. */
-function sendCommandFailure(ctx: ApiContext, res: ServerResponse, error: unknown): void {
+/**
+ * A command that storage could not take: 503 with `Retry-After`; anything else is rethrown as the bug it is.
+ * @param ctx the API's context
+ * @param res the response
+ * @param error what the command threw
+ */
+export function sendCommandFailure(ctx: ApiContext, res: ServerResponse, error: unknown): void {
   const problem = ctx.onCommandFailure?.(error) ?? toWireError(error);
   if (problem.code === 'LO_ERR_INTERNAL') throw error;
   sendProblem(res, problem, problem.details.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(problem.details.retryAfterSeconds) });
@@ -166,15 +171,21 @@ function invalidHeader(name: string, message: string): ProtocolError {
   return new ProtocolError('LO_ERR_INVALID_FIELD', `Header ${name} ${message}`, { errors: [{ field: `header.${name}`, message }] });
 }
 
-function sendBodyProblem(res: ServerResponse, error: ProtocolError): void {
+/**
+ * A body that could not be read: its problem, closing the connection after a body too large.
+ * @param res the response
+ * @param error why
+ */
+export function sendBodyProblem(res: ServerResponse, error: ProtocolError): void {
   sendProblem(res, error, error.code === 'LO_ERR_PAYLOAD_TOO_LARGE' ? CLOSE_AFTER_RESPONSE : {});
 }
 
 /**
  * `If-Match` as an expected version: absent or `*` means any; otherwise a
  * single entity tag as sent in `ETag` (`"3"`; a bare `3` is accepted too).
+ * @param header the header's value
  */
-function parseIfMatch(header: string | undefined): Result<number | undefined> {
+export function parseIfMatch(header: string | undefined): Result<number | undefined> {
   if (header === undefined || header.trim() === '*') return { ok: true, value: undefined };
   const m = /^\s*"?(\d{1,15})"?\s*$/.exec(header);
   if (m === null) {

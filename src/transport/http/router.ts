@@ -18,6 +18,7 @@ import type { ApiContext, Handler, RouteMatch } from './context.ts';
 import { sendEmpty, sendEncodedJson, sendJson, sendProblem, sendText } from './io.ts';
 import { changeStatus, createOrder, deleteOrder, getOrder, getTrackedOrder, getTrackingToken, listOrders } from './orders.ts';
 import { exportOrders } from './orders-csv.ts';
+import { adjustStock, createProduct, deleteProduct, getProduct, listProducts, updateProduct } from './products.ts';
 import { changeStatuses } from './bulk-status.ts';
 import { buildOpenApiDocument, type RouteInfo } from './openapi.ts';
 import { getPresence } from './presence.ts';
@@ -103,6 +104,24 @@ const ROUTES: readonly Route[] = [
     },
   },
   { pattern: /^\/api\/track\/([^/]+)$/, path: '/api/track/TRACKING_TOKEN', methods: { GET: { handle: getTrackedOrder, action: 'trackOrder', what: 'the one order a tracking token opens (no other credential needed); the customer page is /track/TRACKING_TOKEN' } } },
+  {
+    pattern: /^\/api\/products\/?$/,
+    path: '/api/products',
+    methods: {
+      GET: { handle: listProducts, action: 'readProducts', what: 'the catalog: every product with its price and live stock, by SKU' },
+      POST: { handle: createProduct, action: 'writeProducts', what: 'add a product (sku, name, priceCents, stock)', curlArgs: `${JSON_BODY} '{"sku":"MUG-1","name":"Mug","priceCents":1299,"stock":50}'` },
+    },
+  },
+  {
+    pattern: /^\/api\/products\/([^/]+)$/,
+    path: '/api/products/PRODUCT_SKU',
+    methods: {
+      GET: { handle: getProduct, action: 'readProducts', what: 'one product, with its version as ETag' },
+      PATCH: { handle: updateProduct, action: 'writeProducts', what: "change a product's name or priceCents (If-Match honoured)", curlArgs: `${JSON_BODY} '{"priceCents":1499}'` },
+      DELETE: { handle: deleteProduct, action: 'writeProducts', what: 'remove a product (If-Match honoured)' },
+    },
+  },
+  { pattern: /^\/api\/products\/([^/]+)\/stock$/, path: '/api/products/PRODUCT_SKU/stock', methods: { POST: { handle: adjustStock, action: 'writeProducts', what: 'add to or take from the stock, never below zero (If-Match honoured)', curlArgs: `${JSON_BODY} '{"delta":10}'` } } },
   { pattern: /^\/api\/stats$/, path: '/api/stats', methods: { GET: { handle: getStats, action: 'readStats', what: 'live numbers: orders by status, connections, events sent, seq' } } },
   { pattern: /^\/healthz$/, path: '/healthz', methods: { GET: { handle: getHealth, action: 'checkHealth', what: 'liveness' } } },
   { pattern: /^\/metrics$/, path: '/metrics', methods: { GET: { handle: getMetrics, action: 'readMetrics', what: 'Prometheus metrics (admins, METRICS_TOKEN, or loopback without tokens)' } } },

@@ -215,13 +215,14 @@ function ack(session: Session, order: Order, requestId: string | undefined): Ack
 }
 
 function errorMessage(error: ProtocolError, requestId?: string): ErrorMessage {
-  const errors = error.details.errors;
+  const { errors, shortages } = error.details;
   return {
     type: 'error',
     code: error.code,
     message: error.message,
     ...(requestId === undefined ? {} : { requestId }),
     ...(errors === undefined ? {} : { errors }),
+    ...(shortages === undefined ? {} : { shortages }),
   };
 }
 

@@ -10,6 +10,7 @@
 
 import type { ConnectCache } from '../../fanout/connect-cache.ts';
 import type { FanOut } from '../../fanout/hub.ts';
+import { isProductEvent, type LogEvent } from '../../domain/events.ts';
 import {
   encodeEventAt,
   encodeEventsFrame,
@@ -130,7 +131,7 @@ async function resumeWhenCaughtUp(ctx: SyncContext, catchUp: (seq: number) => Pr
 async function resumeFromHistory(ctx: SyncContext, session: Session, request: OpenRequest, resume: Position, gap: number): Promise<void> {
   // Views asked for meanwhile wait, as they wait for a snapshot in flight.
   session.snapshotInFlight = true;
-  let older: readonly OrderEvent[] | 'reset';
+  let older: readonly LogEvent[] | 'reset';
   try {
     older = await ctx.source.replay(resume, gap);
   } catch {
@@ -150,16 +151,43 @@ async function resumeFromHistory(ctx: SyncContext, session: Session, request: Op
 }
 
 /** `resumed`, the missed events of the view (encoded once for every client resuming from the same point), and the subscription. */
-function sendResumed(ctx: SyncContext, session: Session, view: View, since: number, missed: readonly OrderEvent[]): void {
+function sendResumed(ctx: SyncContext, session: Session, view: View, since: number, missed: readonly LogEvent[]): void {
   const { socket } = session;
   const { seq, epoch } = ctx.orders.position;
   const redacted = !seesCustomerContact(session.principal);
   send(socket, { type: 'resumed', epoch, since, seq, view });
-  const replay = missed.filter((event) => viewMatchesEvent(view, event));
-  if (replay.length > 0) {
-    socket.send(ctx.connectCache.get(`${viewKey(view)}|since ${since}|${redacted}`, seq, () => encodeEventsFrame(replay.map((event) => encodeEventAt(event, event.seq, redacted)))));
+  if (missed.some(isProductEvent)) {
+    sendReplayWithProducts(socket, view, missed, redacted);
+  } else {
+    const replay = missed.filter((event): event is OrderEvent => viewMatchesEvent(view, event as OrderEvent));
+    if (replay.length > 0) {
+      socket.send(ctx.connectCache.get(`${viewKey(view)}|since ${since}|${redacted}`, seq, () => encodeEventsFrame(replay.map((event) => encodeEventAt(event, event.seq, redacted)))));
+    }
   }
   ctx.hub.subscribe(socket, view, seq, 'store', redacted);
+}
+
+/**
+ * A replay that crosses changes of the catalog: the events of the view in
+ * frames, and each catalog change as the `productUpdated` it was live, in
+ * seq order between them, so an unfiltered client sees no gap. Rare (the
+ * catalog changes little), so not cached.
+ */
+function sendReplayWithProducts(socket: SessionSocket, view: View, missed: readonly LogEvent[], redacted: boolean): void {
+  let run: string[] = [];
+  const flush = (): void => {
+    if (run.length > 0) socket.send({ payload: Buffer.from(encodeEventsFrame(run)) });
+    run = [];
+  };
+  for (const event of missed) {
+    if (!isProductEvent(event)) {
+      if (viewMatchesEvent(view, event)) run.push(encodeEventAt(event, event.seq, redacted));
+      continue;
+    }
+    flush();
+    send(socket, event.type === 'product.deleted' ? { type: 'productUpdated', seq: event.seq, product: event.product, deleted: true } : { type: 'productUpdated', seq: event.seq, product: event.product });
+  }
+  flush();
 }
 
 /**
