@@ -110,7 +110,10 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     storage,
     trackingToken: (orderId) => tracking.issue(orderId),
     logger,
-    ...(options.onEmailAttempt === undefined ? {} : { onAttempt: options.onEmailAttempt }),
+    onAttempt: (attempt) => {
+      metrics.countEmailAttempt(attempt.outcome);
+      options.onEmailAttempt?.(attempt);
+    },
   });
   // A durable paced consumer: its position is saved once a batch's emails were sent (or given up), so each is sent at least once.
   emails.start((spec, positions) => node.register(spec, positions));

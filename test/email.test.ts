@@ -145,6 +145,22 @@ describe('refusals', () => {
     await waitFor(() => attempts.some((a) => a.orderId === order.id && a.outcome === 'failed'), 'giving up');
     assert.deepEqual(attempts.filter((a) => a.orderId === order.id).map((a) => a.outcome), ['retry', 'retry', 'failed']);
   });
+
+  test('every attempt is counted in /metrics by outcome', async () => {
+    const counted = async (): Promise<Record<string, number>> => {
+      const text = (await request(srv.base, 'GET', '/metrics')).text;
+      const counts: Record<string, number> = {};
+      for (const m of text.matchAll(/^liveorders_email_attempts_total\{outcome="(\w+)"\} (\d+)$/gm)) counts[m[1]!] = Number(m[2]);
+      return counts;
+    };
+    const before = await counted();
+    sink.rules.set('metered@example.com', { kind: 'temporary', times: 1 });
+    const order = await create('Metered', 'metered@example.com');
+    await waitFor(() => attempts.some((a) => a.orderId === order.id && a.outcome === 'sent'), 'the email after one 451');
+    const after = await counted();
+    assert.equal((after.retry ?? 0) - (before.retry ?? 0), 1, JSON.stringify({ before, after }));
+    assert.equal((after.sent ?? 0) - (before.sent ?? 0), 1, JSON.stringify({ before, after }));
+  });
 });
 
 describe('one-click unsubscribe', () => {

@@ -24,8 +24,8 @@ export const WEBHOOK_OUTCOMES = ['delivered', 'rejected', 'failed', 'timeout'] a
 /** One of {@link WEBHOOK_OUTCOMES}. */
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
-/** How an attempt to send a customer email ended. */
-export const EMAIL_OUTCOMES = ['sent', 'rejected', 'failed'] as const;
+/** How an attempt to send a customer email ended: sent; `retry`, a temporary (4xx) refusal tried again later; `failed`, given up. */
+export const EMAIL_OUTCOMES = ['sent', 'retry', 'failed'] as const;
 /** One of {@link EMAIL_OUTCOMES}. */
 export type EmailOutcome = (typeof EMAIL_OUTCOMES)[number];
 
