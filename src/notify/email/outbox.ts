@@ -9,11 +9,10 @@
  * the retries itself (back-pressure).
  */
 
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { appendFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isOrderId, type Order } from '../../protocol.ts';
 import type { SideKeys } from '../../store/ports.ts';
+import { SyncedLines, readLines, replaceFile } from '../line-file.ts';
 
 /** Emails the outbox holds at most. */
 export const OUTBOX_MAX = 10_000;
@@ -78,12 +77,11 @@ export const OUTBOX_FILE = 'email-outbox.jsonl';
 
 /** The outbox in a file of DATA_DIR. */
 export class FileOutbox implements Outbox {
-  readonly #path: string;
+  readonly #file: SyncedLines;
   readonly #entries: Map<string, OutboxEntry>;
-  #writing: Promise<void> = Promise.resolve();
 
   private constructor(path: string, entries: Map<string, OutboxEntry>) {
-    this.#path = path;
+    this.#file = new SyncedLines(path);
     this.#entries = entries;
   }
 
@@ -93,14 +91,8 @@ export class FileOutbox implements Outbox {
    */
   static open(dataDir: string): FileOutbox {
     const path = join(dataDir, OUTBOX_FILE);
-    let text = '';
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
     const entries = new Map<string, OutboxEntry>();
-    for (const line of text.split('\n')) {
+    for (const line of readLines(path)) {
       let record: unknown;
       try {
         record = JSON.parse(line);
@@ -112,8 +104,7 @@ export class FileOutbox implements Outbox {
       else if (typeof remove === 'string') entries.delete(remove);
     }
     const compacted = [...entries.values()].map((entry) => `${JSON.stringify({ put: entry })}\n`).join('');
-    writeFileSync(`${path}.tmp`, compacted);
-    renameSync(`${path}.tmp`, path);
+    replaceFile(path, compacted);
     return new FileOutbox(path, entries);
   }
 
@@ -129,22 +120,13 @@ export class FileOutbox implements Outbox {
 
   /** @param key an email's key */
   remove(key: string): Promise<void> {
-    if (!this.#entries.delete(key)) return this.#writing;
+    if (!this.#entries.delete(key)) return this.#file.settled;
     return this.#append({ remove: key });
   }
 
   /** One append at a time, each synced before it resolves. */
   #append(record: object): Promise<void> {
-    this.#writing = this.#writing.then(async () => {
-      await appendFile(this.#path, `\n${JSON.stringify(record)}\n`);
-      const handle = await open(this.#path, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    });
-    return this.#writing;
+    return this.#file.append(JSON.stringify(record));
   }
 }
 

@@ -7,11 +7,10 @@
  */
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { appendFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isOrderId } from '../../protocol.ts';
 import type { SideKeys } from '../../store/ports.ts';
+import { SyncedLines, readLines } from '../line-file.ts';
 
 /** Bytes of MAC kept in a link: 128 bits, as guessable as a tracking token. */
 const MAC_BYTES = 16;
@@ -81,11 +80,10 @@ export const UNSUBSCRIBE_FILE = 'email-unsubscribed.txt';
 /** An unsubscribe list in a file of DATA_DIR, appended and synced per unsubscribe. */
 export class FileUnsubscribeList implements UnsubscribeList {
   readonly #ids: Set<string>;
-  readonly #path: string;
-  #writing: Promise<void> = Promise.resolve();
+  readonly #file: SyncedLines;
 
   private constructor(path: string, ids: Set<string>) {
-    this.#path = path;
+    this.#file = new SyncedLines(path);
     this.#ids = ids;
   }
 
@@ -95,14 +93,8 @@ export class FileUnsubscribeList implements UnsubscribeList {
    */
   static open(dataDir: string): FileUnsubscribeList {
     const path = join(dataDir, UNSUBSCRIBE_FILE);
-    let text = '';
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
     // A line torn by a crash is not an order id, and is skipped.
-    return new FileUnsubscribeList(path, new Set(text.split('\n').filter(isOrderId)));
+    return new FileUnsubscribeList(path, new Set(readLines(path).filter(isOrderId)));
   }
 
   /** @param orderId an order */
@@ -112,19 +104,10 @@ export class FileUnsubscribeList implements UnsubscribeList {
 
   /** @param orderId an order */
   add(orderId: string): Promise<void> {
-    if (this.#ids.has(orderId)) return this.#writing;
+    if (this.#ids.has(orderId)) return this.#file.settled;
     this.#ids.add(orderId);
-    // One append at a time, each synced before it is answered.
-    this.#writing = this.#writing.then(async () => {
-      await appendFile(this.#path, `\n${orderId}\n`);
-      const handle = await open(this.#path, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    });
-    return this.#writing;
+    // Synced before it is answered.
+    return this.#file.append(orderId);
   }
 }
 
