@@ -21,6 +21,7 @@ import WebSocket from 'ws';
 import { startRedis } from '../test/redis-server.ts';
 import { ORDER_BODY } from './handler-cpu.ts';
 import { Worker } from './ipc.ts';
+import { LOAD_CORE, PINNING, SERVER_CORE, pin } from './pinning.ts';
 
 const { values } = parseArgs({ options: { full: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const FULL = values.full;
@@ -43,12 +44,17 @@ interface Row {
 const rows: Row[] = [];
 const notes: string[] = [];
 
+// The load generator, and the client processes it forks from here on, on one core; servers under test on the other.
+pin(process.pid, LOAD_CORE);
+notes.push(PINNING ? `pinned with taskset: servers under test on core ${SERVER_CORE}, load generator on core ${LOAD_CORE}` : 'not pinned (no taskset, or one core)');
+
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
 async function startServer(variant: Variant, execArgv: string[] = []): Promise<{ worker: Worker; port: number }> {
   const worker = new Worker(`${HERE}server-process.ts`, [variant], execArgv);
+  pin(worker.child.pid, SERVER_CORE);
   const ready = await worker.ready;
   return { worker, port: Number(ready.port) };
 }
@@ -689,6 +695,7 @@ async function redisCpuMicros(url: string): Promise<number> {
 async function startRedisInstances(url: string, prefix: string, count: number): Promise<{ worker: Worker; port: number }[]> {
   return Promise.all(Array.from({ length: count }, async () => {
     const worker = new Worker(`${HERE}server-process.ts`, ['redis', url, prefix]);
+    pin(worker.child.pid, SERVER_CORE);
     return { worker, port: Number((await worker.ready).port) };
   }));
 }

@@ -242,7 +242,7 @@ export function jsonForTerminal(json: string): string {
 }
 
 function units(order: Order): number {
-  return order.items.reduce((sum, item) => sum + item.quantity, 0);
+  return order.items.reduce((sum, item) => sum + item.quantity, 0) + (order.lines ?? []).reduce((sum, line) => sum + line.quantity, 0);
 }
 
 /** Local wall-clock time of an ISO timestamp: HH:MM:SS, with milliseconds when asked. */

@@ -187,6 +187,10 @@ export class Watch {
         return this.#answered();
       case 'error':
         return this.#onErrorMessage(message, raw);
+      case 'productUpdated':
+        // The catalog's stock and prices: shown with --json only (the terminal view is about orders).
+        if (o.json && o.send === undefined) this.#io.out(jsonForTerminal(raw));
+        return;
     }
   }
 

@@ -7,6 +7,8 @@
 import {
   WATCHER_KINDS,
   isOrder,
+  isProduct,
+  type Product,
   isTrackingToken,
   nextCursorInLink,
   type PresenceCounts,
@@ -49,7 +51,17 @@ export interface OrderListPage {
 export interface NewOrderBody {
   readonly customerName: string;
   readonly customerEmail?: string;
-  readonly items: readonly (string | { name: string; quantity?: number; price?: number })[];
+  readonly items?: readonly (string | { name: string; quantity?: number; price?: number })[];
+  /** Products from the catalog (an order with lines may leave items out). */
+  readonly lines?: readonly { sku: string; quantity: number }[];
+}
+
+/** `GET /api/products`: the catalog, with live stock. */
+export async function listProducts(): Promise<Result<Product[], ApiProblem>> {
+  const result = await call('GET', '/api/products');
+  if (!result.ok) return result;
+  const body = result.value.body;
+  return Array.isArray(body) && body.every(isProduct) ? { ok: true, value: body } : { ok: false, error: unexpected() };
 }
 
 /**
@@ -206,6 +218,34 @@ export async function getPresence(id: string): Promise<Result<PresenceCounts, Ap
  */
 export function getTrackedOrder(token: string): Promise<Result<Order, ApiProblem>> {
   return call('GET', `/api/track/${encodeURIComponent(token)}`).then((r) => (r.ok ? asOrder(r.value.body) : r));
+}
+
+/** One email about an order, as `GET /api/orders/ID/emails` lists it. */
+export interface OrderEmail {
+  readonly status: string;
+  readonly outcome: 'sent' | 'failed';
+  readonly at: string;
+  /** The server's reply when given up. */
+  readonly reply?: string;
+}
+
+/**
+ * `GET /api/orders/ID/emails`: what was emailed to the customer (operators and admins).
+ * @param id the order
+ */
+export function getOrderEmails(id: string): Promise<Result<readonly OrderEmail[], ApiProblem>> {
+  return call('GET', `/api/orders/${encodeURIComponent(id)}/emails`).then((r) => {
+    if (!r.ok) return r;
+    const emails = (r.value.body as { emails?: unknown } | null)?.emails;
+    if (!Array.isArray(emails) || !emails.every(isOrderEmail)) return { ok: false, error: unexpected() };
+    return { ok: true, value: emails };
+  });
+}
+
+function isOrderEmail(value: unknown): value is OrderEmail {
+  if (typeof value !== 'object' || value === null) return false;
+  const { status, outcome, at, reply } = value as Record<string, unknown>;
+  return typeof status === 'string' && (outcome === 'sent' || outcome === 'failed') && typeof at === 'string' && (reply === undefined || typeof reply === 'string');
 }
 
 /**

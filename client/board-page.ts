@@ -5,7 +5,7 @@
  * animation frame however many messages arrive.
  */
 
-import { changeStatus, changeStatuses, createOrder, downloadWithBearer, getOrder, getPresence, getTrackingToken, listOrders, probeAccess, setBearerToken } from './api.ts';
+import { changeStatus, changeStatuses, createOrder, downloadWithBearer, getOrder, getOrderEmails, getPresence, getTrackingToken, listOrders, listProducts, probeAccess, setBearerToken, type OrderEmail } from './api.ts';
 import { openConnection, type Connection, type ConnectionStatus } from './connection.ts';
 import { ANNOUNCE_INTERVAL_MS, TOAST_WINDOW_MS, announcement, createBatcher, createdToast } from './notify.ts';
 import { addOlder, awaitSnapshot, initialState, reduce, resumePoint, type BoardState } from './state.ts';
@@ -23,6 +23,7 @@ import {
   viewKey,
   type Order,
   type OrderEvent,
+  type Product,
   type ServerMessage,
   type SnapshotMessage,
   type View,
@@ -40,6 +41,9 @@ const TOKEN_KEY = 'liveorders.token';
 const OWN_IDS_MAX = 100;
 /** Customer tracking tokens kept for this page's life, so a dialog opened again asks the server nothing. */
 const TOKENS_KEPT = 1000;
+
+/** An open dialog asks again this long after a change what was emailed about it, in milliseconds: the email follows the change. */
+const EMAILS_RECHECK_MS = 3000;
 /** What a short order id in a link must be: 8 or more of the id's last hex digits (dashes allowed). */
 const SHORT_ID = /^[0-9a-f-]{8,35}$/;
 /** The file name a CSV export is saved as when the page fetches it itself. */
@@ -65,6 +69,8 @@ class BoardPage {
   #loadingOlder = false;
   #highlight: string[] = [];
   #detail: DetailModel = { kind: 'closed' };
+  /** What was emailed about the order in the dialog, for the version it was asked at. */
+  #emails: { readonly id: string; readonly version: number; readonly lines: readonly OrderEmail[] | undefined } | undefined;
   #frame = 0;
   #token = sessionStorage.getItem(TOKEN_KEY) ?? undefined;
   #connected = false;
@@ -89,6 +95,10 @@ class BoardPage {
   /** Creates sent and not yet answered; other people's new-order toasts wait for them. */
   #creating = 0;
   readonly #ownIds = new Set<string>();
+  /** The catalog, by SKU, with live stock. */
+  #products = new Map<string, Product>();
+  /** Products a `productUpdated` told of since the catalog was last read (they win over an older read). */
+  readonly #productsSeen = new Set<string>();
   readonly #toasts = createBatcher<Order>(TOAST_WINDOW_MS, (created) => this.#toastCreated(created), { hold: () => this.#creating > 0 });
   readonly #announcements = createBatcher<OrderEvent>(ANNOUNCE_INTERVAL_MS, (events) => this.#announce(events), { leading: true });
 
@@ -216,11 +226,41 @@ class BoardPage {
     this.#scheduleRender();
   }
 
-  /** The dialog's model of `order`, with its customer link once known (and asked for if not). */
+  /** The dialog's model of `order`, with its customer link and emails once known (and asked for if not). */
   #orderDetail(order: Order): DetailModel {
     const token = this.#trackingTokens.get(order.id);
     if (token === undefined) this.#askTrackingToken(order.id);
-    return token === undefined ? { kind: 'order', order } : { kind: 'order', order, customerLink: customerLink(token) };
+    const emails = this.#emails?.id === order.id ? this.#emails.lines : undefined;
+    if (this.#emails?.id !== order.id || this.#emails.version !== order.version) this.#askEmails(order);
+    const link = token === undefined ? {} : { customerLink: customerLink(token) };
+    return emails === undefined ? { kind: 'order', order, ...link } : { kind: 'order', order, ...link, emails };
+  }
+
+  /**
+   * Ask what was emailed about the order in the dialog: when it opens or
+   * its version moves, and again a little later (an email goes out after
+   * the change it is about). Viewers get 403 and stop asking.
+   */
+  #askEmails(order: Order): void {
+    if (this.#mayShare === false) return;
+    let asked = { id: order.id, version: order.version, lines: this.#emails?.id === order.id ? this.#emails.lines : undefined };
+    this.#emails = asked;
+    const fetchEmails = (): void => {
+      void getOrderEmails(order.id).then((result) => {
+        if (this.#emails !== asked) return;
+        if (!result.ok) {
+          if (result.error.status === 403) this.#mayShare = false;
+          return;
+        }
+        this.#emails = asked = { ...asked, lines: result.value };
+        if (this.#detail.kind === 'order' && this.#detail.order.id === order.id) {
+          this.#detail = this.#orderDetail(this.#detail.order);
+          this.#scheduleRender();
+        }
+      });
+    };
+    fetchEmails();
+    setTimeout(fetchEmails, EMAILS_RECHECK_MS);
   }
 
   /**
@@ -278,6 +318,28 @@ class BoardPage {
     // Said under the form, where it stays with the customer link, not in a toast over the activity feed.
     this.#ui.created.show(order, customerLink(trackingToken));
     this.#ui.notices.announce(`Created order ${shortId(order.id)} for ${isolate(order.customerName)}.`);
+  }
+
+  /**
+   * The catalog read again (on every snapshot or resume: updates sent while
+   * disconnected are not replayed), kept live by `productUpdated`. Updates
+   * that arrive while it loads are applied on top when they are newer.
+   */
+  async #loadProducts(): Promise<void> {
+    const result = await listProducts();
+    if (!result.ok) return;
+    const loaded = new Map(result.value.map((p) => [p.sku, p]));
+    for (const [sku, product] of this.#products) if ((loaded.get(sku)?.version ?? 0) < product.version && this.#productsSeen.has(sku)) loaded.set(sku, product);
+    this.#products = loaded;
+    this.#productsSeen.clear();
+    this.#ui.products.render(this.#products);
+  }
+
+  #productUpdated(product: Product, deleted: boolean): void {
+    this.#productsSeen.add(product.sku);
+    if (deleted) this.#products.delete(product.sku);
+    else if ((this.#products.get(product.sku)?.version ?? 0) <= product.version) this.#products.set(product.sku, product);
+    this.#ui.products.render(this.#products);
   }
 
   #connect(): void {
@@ -353,6 +415,8 @@ class BoardPage {
       this.#connection.send({ type: 'subscribe', ...viewOf(this.#filter) });
       this.#state = awaitSnapshot(this.#state, this.#state.view);
     }
+    if (message.type === 'snapshot' || message.type === 'resumed') void this.#loadProducts();
+    if (message.type === 'productUpdated') this.#productUpdated(message.product, message.deleted === true);
     if (message.type === 'snapshot') this.#afterSnapshot(message, previousEpoch);
     if (message.type === 'events') {
       const applied = this.#state.applied;

@@ -97,6 +97,9 @@ export function reduce(state: BoardState, message: ServerMessage): BoardState {
       return { ...state, synced: true, epoch: message.epoch, view: message.view, dataView: message.view, changed: [], applied: [] };
     case 'events':
       return applyEvents(state, message.events);
+    case 'productUpdated':
+      // A change of the catalog alone takes a seq of its own: applied, so the stream has no gap.
+      return message.seq === state.seq + 1 ? { ...state, seq: message.seq, changed: [], applied: [] } : state;
     case 'pong':
     case 'ack':
     case 'refreshed':

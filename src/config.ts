@@ -13,6 +13,7 @@ import type { JwtOptions } from './security/jwt.ts';
 import { isLogLevel, type LogLevel } from './support/logger.ts';
 import { fail, ok, type Result, type Role } from './protocol.ts';
 import { SHOP_NAME_MAX, type ServerOptions } from './options.ts';
+import { emailSettingsFromEnv } from './notify/email/settings.ts';
 import { DEFAULT_DATA_DIR, MIN_TRACKING_SECRET_LENGTH, STORAGE_MODES, isRedisPrefix, type StorageOptions } from './store.ts';
 
 /** Integer-valued variables and the option each sets. */
@@ -80,6 +81,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv, readFile: (path: string) =
     if (bad !== undefined) return fail(`ALLOWED_HOSTS: "${bad}" is not a host name like orders.example.com (no scheme, no port)`);
     options.allowedHosts = names;
   }
+  const email = emailSettingsFromEnv(env);
+  if (!email.ok) return email;
+  if (email.value !== undefined) options.email = email.value;
   const tokens = tokensFromEnv(env, readFile);
   if (!tokens.ok) return tokens;
   if (tokens.value.length > 0) options.tokens = tokens.value;

@@ -5,6 +5,8 @@
  * message naming it.
  */
 
+import type { EmailSettings } from './notify/email/settings.ts';
+import type { EmailAttempt } from './notify/email/notifier.ts';
 import type { FanOut, HubOptions } from './fanout/hub.ts';
 import { MAX_PAYLOAD_BYTES, type Role } from './protocol.ts';
 import { isHostNameEntry, isLoopback } from './security/edge.ts';
@@ -85,13 +87,17 @@ export interface ServerOptions {
    * for a Prometheus server; at least 24 visible ASCII characters. @default none
    */
   readonly metricsToken?: string;
+  /** Customer emails (`SMTP_URL` and the rest, notify/email/settings.ts); none: nothing is sent. */
+  readonly email?: EmailSettings;
+  /** Told of every email attempt (sent, retry, failed): for metrics. */
+  readonly onEmailAttempt?: (attempt: EmailAttempt) => void;
 }
 
 /** Longest shop name shown on the tracking page. */
 export const SHOP_NAME_MAX = 100;
 
 /** Defaults for {@link ServerOptions}. */
-export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | 'storage' | 'createFanOut' | 'newId' | 'jwt' | 'metricsToken' | 'webhooks'>>> = {
+export const DEFAULT_OPTIONS: Readonly<Required<Omit<ServerOptions, 'logger' | 'storage' | 'createFanOut' | 'newId' | 'jwt' | 'metricsToken' | 'email' | 'onEmailAttempt' | 'webhooks'>>> = {
   tokens: [],
   allowOpenNetwork: false,
   allowedOrigins: [],

@@ -20,3 +20,4 @@ export * from './protocol/parse.ts';
 export * from './protocol/text.ts';
 export * from './protocol/decode.ts';
 export * from './protocol/encode.ts';
+export * from './protocol/products.ts';

@@ -22,14 +22,13 @@ import { CLOSE_CODES, ok, type Result, type Role } from './protocol.ts';
 import { AccessControl } from './security/access.ts';
 import { isLoopback } from './security/edge.ts';
 import { TrackingTokens } from './security/tracking.ts';
+import { createEmailService } from './notify/email/service.ts';
 import { memoryStorage } from './store/memory-log.ts';
 import type { Commands, OrderReader, Storage } from './store/ports.ts';
 import { createLogger } from './support/logger.ts';
 import { apiContext } from './transport/http/api-context.ts';
-import { createHttpListener, type HttpListener } from './transport/http/listener.ts';
+import { createHttpListener, listenOn, type HttpListener } from './transport/http/listener.ts';
 import { createPageHandler } from './transport/http/page.ts';
-import { parseRequestTarget } from './transport/http/request-target.ts';
-import { writeRawResponse } from './transport/http/io.ts';
 import { WsEndpoint } from './transport/ws/endpoint.ts';
 import { Presence } from './transport/ws/presence.ts';
 import type { ResumeCounts } from './transport/ws/sync.ts';
@@ -55,23 +54,9 @@ export interface LiveOrdersServer {
   readonly epoch: string;
   /** Start listening; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
-  /**
-   * Swap the role tokens without a restart. Requests are checked against
-   * the new tokens at once; sockets whose token is gone, or now grants
-   * another role, are closed with 1008. Turning tokens on or off this way
-   * is refused.
-   * @param tokens the new role tokens, validated by `parseTokenList`
-   * @returns how many sockets were closed, or why the tokens were refused
-   */
+  /** Swap the role tokens without a restart (sockets whose token is gone or changed role get 1008; on/off is refused); how many sockets were closed. */
   replaceTokens(tokens: readonly (readonly [Role, string])[]): Result<{ readonly closedSockets: number }, string>;
-  /**
-   * Shut down without losing an acknowledged write: stop accepting, let
-   * requests in flight finish, deliver their events, close every socket with
-   * 1001, stop the node, then close the storage. Every socket is closed by
-   * `shutdownTimeoutMs`: requests not finished by then (a body sent halfway)
-   * have their sockets destroyed, and close handshakes not answered by then
-   * are cut.
-   */
+  /** Shut down without losing an acknowledged write (see {@link shutdown}); every socket is closed by `shutdownTimeoutMs`. */
   close(): Promise<void>;
 }
 
@@ -87,8 +72,7 @@ const CLOSE_GRACE_MS = 2000;
 const SHUTDOWN_CLOSE_SHARE = 1 / 4;
 
 /**
- * Build the service around an opened storage. Validates options once;
- * nothing listens until `listen()`.
+ * Build the service around an opened storage (options validated once; nothing listens until `listen()`).
  * @param options see {@link ServerOptions}
  */
 export function createServer(options: ServerOptions = {}): LiveOrdersServer {
@@ -124,6 +108,19 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   const { projection, hub, commands } = node;
   // Each endpoint is a durable paced consumer of the node's tail; none in Redis mode yet (see compose.ts).
   const webhooks = webhookService(node, options.webhooks, logger);
+  const emails = createEmailService({
+    settings: options.email,
+    shopName: opts.shopName,
+    storage,
+    trackingToken: (orderId) => tracking.issue(orderId),
+    logger,
+    onAttempt: (attempt) => {
+      metrics.countEmailAttempt(attempt.outcome);
+      options.onEmailAttempt?.(attempt);
+    },
+  });
+  // A durable paced consumer: its position is saved once a batch's emails were sent (or given up), so each is sent at least once.
+  emails.start((spec, positions) => node.register(spec, positions));
   const access = new AccessControl({
     ...opts,
     orderExists: (orderId) => projection.get(orderId) !== undefined,
@@ -154,15 +151,15 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     const sockets = ws.resetViews();
     logger.info('the history was replaced: sockets sent a reset snapshot', { epoch: state.position.epoch, seq: state.position.seq, sockets });
   });
-  const api = { ...apiContext({ node, access, presence, maxBodyBytes: opts.maxPayload, corsOrigins: opts.corsOrigins, stats: () => ({ ...ws.stats(), resumes: { ...resumes } }) }), metrics, ...(webhooks === undefined ? {} : { webhooks }) };
-  const { http, inFlight } = createHttpListener(api, opts.servePage ? createPageHandler({ logger, shopName: opts.shopName }) : undefined, logger, metrics.http);
-  http.on('upgrade', (req, socket, head: Buffer) => {
-    const url = parseRequestTarget(req.url);
-    if (url === undefined) return writeRawResponse(socket, 400, 'Bad Request');
-    ws.handleUpgrade(req, socket, head, url);
-  });
-
-  const close = (): Promise<void> => shutdown({ http, inFlight, node, ws, webhooks }, opts.shutdownTimeoutMs);
+  const api = { ...apiContext({ node, access, presence, maxBodyBytes: opts.maxPayload, corsOrigins: opts.corsOrigins, stats: () => ({ ...ws.stats(), resumes: { ...resumes } }) }), metrics, emails, ...(webhooks === undefined ? {} : { webhooks }) };
+  const page = opts.servePage ? createPageHandler({ logger, shopName: opts.shopName }) : undefined;
+  const { http, inFlight } = createHttpListener(api, page, (req, socket, head, url) => ws.handleUpgrade(req, socket, head, url), logger, metrics.http);
+  const close = async (): Promise<void> => {
+    // Waits before an email retry end now, so the node's stop does not wait for them; those emails go again on the next start.
+    await emails.stop();
+    await shutdown({ http, inFlight, node, ws, webhooks }, opts.shutdownTimeoutMs);
+    emails.close();
+  };
   const replaceTokens: LiveOrdersServer['replaceTokens'] = (tokens) => {
     const replaced = access.replaceTokens(tokens);
     if (!replaced.ok) return replaced;
@@ -173,14 +170,9 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   const listen = async (): Promise<AddressInfo> => {
     // Endpoints are loaded and their consumers started before the first request can ask about them.
     await webhooks?.start();
-    return new Promise((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(opts.port, opts.host, () => {
-        http.off('error', reject);
-        logger.info('listening', { address: http.address(), storage: storage.mode, seq: projection.seq });
-        resolve(http.address() as AddressInfo);
-      });
-    });
+    const address = await listenOn(http, opts.port, opts.host);
+    logger.info('listening', { address, storage: storage.mode, seq: projection.seq });
+    return address;
   };
   return {
     http,

@@ -4,6 +4,7 @@
  * path that answers only once the projection has the change.
  */
 
+import { isProductEvent } from '../src/domain/events.ts';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ALLOWED_TRANSITIONS, ORDER_STATUSES, type Order, type OrderEvent, type OrderStatus } from '../src/protocol.ts';
@@ -149,7 +150,7 @@ describe('orders', () => {
     const store = fixedStore();
     const seen: OrderEvent[] = [];
     const seenToo: number[] = [];
-    store.storage.log.tail(0, (events) => seen.push(...events));
+    store.storage.log.tail(0, (events) => seen.push(...events.filter((e): e is OrderEvent => !isProductEvent(e))));
     const off = store.storage.log.tail(0, (events) => seenToo.push(...events.map((e) => e.seq)));
     const a = await createOrder(store);
     const b = await createOrder(store);

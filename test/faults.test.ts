@@ -293,7 +293,7 @@ describe('delivery under faults', () => {
     /** A backend with a bug that fires for one customer name, and in its stats. */
     class FaultyLog extends MemoryLog {
       override append(change: Change, claim?: IdempotencyClaim): Promise<AppendOutcome> {
-        if (change.order.customerName === 'boom') throw new Error('secret internal detail');
+        if ('order' in change && change.order.customerName === 'boom') throw new Error('secret internal detail');
         return super.append(change, claim);
       }
       override stats(): StorageStats {

@@ -333,6 +333,7 @@ describe('metrics with the request log quiet, and their parts', () => {
       error: '{"type":"error"}',
       pong: '{"type":"pong"}',
       refreshed: '{"type":"refreshed","exp":1}',
+      productUpdated: '{"type":"productUpdated","seq":1}',
       other: '{"type":"hello"}',
     };
     for (const [type, text] of Object.entries(messages)) assert.equal(typeOf(Buffer.from(text)), type, text);

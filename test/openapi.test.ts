@@ -6,6 +6,7 @@
  * every route is called at least once, by the role it is meant for).
  */
 
+import { UnsubscribeTokens } from '../src/notify/email/unsubscribe.ts';
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { validate, compileErrors } from '@readme/openapi-parser';
@@ -110,6 +111,7 @@ describe('the OpenAPI document', () => {
     const sent = await request(srv.base, 'POST', `/api/webhooks/${hookId}/test`, undefined, auth('admin'));
     assert.equal(sent.status, 200);
     const deliveryId = (sent.body as { id: string }).id;
+    const unsubscribeToken = new UnsubscribeTokens(srv.server.storage.trackingKey).issue(order.id);
     const calls: [string, string, Role | undefined, unknown, number][] = [
       ['GET', '/api', undefined, undefined, 200],
       ['GET', '/api/openapi.json', undefined, undefined, 200],
@@ -122,6 +124,12 @@ describe('the OpenAPI document', () => {
       ['GET', '/api/orders/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', 'viewer', undefined, 404],
       ['GET', `/api/orders/${order.id}/presence`, 'viewer', undefined, 200],
       ['GET', `/api/orders/${order.id}/tracking-token`, 'operator', undefined, 200],
+      ['GET', `/api/orders/${order.id}/emails`, 'operator', undefined, 200],
+      ['GET', `/api/orders/${order.id}/emails`, 'viewer', undefined, 403],
+      ['GET', `/api/email/unsubscribe/${unsubscribeToken}`, undefined, undefined, 200],
+      ['GET', `/api/email/unsubscribe/${order.id}.AAAAAAAAAAAAAAAAAAAAAA`, undefined, undefined, 404],
+      ['POST', `/api/email/unsubscribe/${unsubscribeToken}`, undefined, 'List-Unsubscribe=Maybe', 400],
+      ['POST', `/api/email/unsubscribe/${unsubscribeToken}`, undefined, 'List-Unsubscribe=One-Click', 200],
       ['GET', `/api/track/${order.trackingToken}`, undefined, undefined, 200],
       ['GET', `/api/orders/${order.trackingToken}/presence`, undefined, undefined, 401],
       ['PUT', `/api/orders/${order.id}/status`, 'operator', { status: 'processing' }, 200],
@@ -129,6 +137,18 @@ describe('the OpenAPI document', () => {
       ['PUT', `/api/orders/${order.id}/status`, 'viewer', { status: 'shipped' }, 403],
       ['POST', '/api/orders/status', 'operator', { orderIds: [order.id, other.id, '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b'], status: 'shipped' }, 200],
       ['POST', '/api/orders/status', 'operator', { orderIds: [], status: 'shipped' }, 400],
+      ['POST', '/api/products', 'operator', { sku: 'DOC-1', name: 'Doc', priceCents: 250, stock: 1 }, 201],
+      ['POST', '/api/products', 'operator', { sku: 'DOC-1', name: 'Again', priceCents: 1 }, 409],
+      ['GET', '/api/products', 'viewer', undefined, 200],
+      ['GET', '/api/products/DOC-1', 'viewer', undefined, 200],
+      ['PATCH', '/api/products/DOC-1', 'operator', { priceCents: 300 }, 200],
+      ['POST', '/api/products/DOC-1/stock', 'operator', { delta: 2 }, 200],
+      ['POST', '/api/products/DOC-1/stock', 'operator', { delta: -9 }, 409],
+      ['POST', '/api/orders', 'operator', { customerName: 'Lines', lines: [{ sku: 'DOC-1', quantity: 3 }] }, 201],
+      ['POST', '/api/orders', 'operator', { customerName: 'Short', lines: [{ sku: 'DOC-1', quantity: 1 }] }, 409],
+      ['POST', '/api/orders', 'operator', { customerName: 'Nothing', lines: [{ sku: 'NO-SUCH', quantity: 1 }] }, 404],
+      ['DELETE', '/api/products/DOC-1', 'admin', undefined, 204],
+      ['GET', '/api/products/DOC-1', 'viewer', undefined, 404],
       ['GET', '/api/stats', 'viewer', undefined, 200],
       ['GET', '/api/stats', 'admin', undefined, 200],
       ['GET', '/healthz', undefined, undefined, 200],

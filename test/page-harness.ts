@@ -13,10 +13,10 @@ import { after, afterEach, before, beforeEach } from 'node:test';
 import type { AxeResults } from 'axe-core';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import type { CreatedOrder } from '../src/protocol.ts';
+import type { ServerOptions } from '../src/server.ts';
 import { launchChromium } from './browser.ts';
 import { orderBody, request, startServer, type TestServer } from './helpers.ts';
 import { TcpProxy } from './tcp-proxy.ts';
-import type { ServerOptions } from '../src/server.ts';
 
 /** Screenshots go here; the folder is git-ignored. */
 export const SCREENSHOT_DIR = new URL('../.tmp/screenshots/', import.meta.url).pathname;
@@ -46,7 +46,7 @@ export interface PageHarness {
 
 /**
  * Register the hooks of a browser test file and return its harness.
- * @param serverOptions options of the server the pages talk to
+ * @param serverOptions for the server it starts (e.g. email or webhook settings)
  */
 export function usePageHarness(serverOptions: ServerOptions = {}): PageHarness {
   const pageErrors: string[] = [];

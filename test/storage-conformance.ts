@@ -7,6 +7,8 @@
  * on one backend, which is what several instances are.
  */
 
+import { isProductEvent } from '../src/domain/events.ts';
+import { describeCatalogConformance } from './catalog-conformance.ts';
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { decide, type Change } from '../src/domain/decide.ts';
@@ -14,6 +16,7 @@ import type { CreateOrderInput, Order, OrderEvent } from '../src/protocol.ts';
 import { startCore, type Core } from '../src/node.ts';
 import type { Storage } from '../src/store.ts';
 import { createOrderIdGenerator } from '../src/node/order-id.ts';
+import { describeConsumers } from './consumer-conformance.ts';
 
 /** What a backend's test file provides. */
 export interface Backend {
@@ -25,6 +28,10 @@ export interface Backend {
   reopen?(storage: Storage): Promise<Storage>;
   /** Release a storage (the suite closes the log first). */
   dispose?(storage: Storage): Promise<void>;
+  /** Durable backends: the environment of a server process on a new, empty history (for the `kill -9` case). */
+  processEnv?(): Record<string, string>;
+  /** Drop what the history holds before its last few events, as compaction or stream trimming does. */
+  trim?(storage: Storage): Promise<void>;
 }
 
 const INPUT: CreateOrderInput = { customerName: 'Ada', items: [{ name: 'laptop', quantity: 1, price: 10 }] };
@@ -40,7 +47,7 @@ function creation(id: string, input: CreateOrderInput = INPUT): Change {
 /** Collect what a tail delivers. */
 function collect(storage: Storage, after: number): { events: OrderEvent[]; stop: () => void } {
   const events: OrderEvent[] = [];
-  const stop = storage.log.tail(after, (batch) => events.push(...batch));
+  const stop = storage.log.tail(after, (batch) => events.push(...batch.filter((e): e is OrderEvent => !isProductEvent(e))));
   return { events, stop };
 }
 
@@ -78,6 +85,8 @@ export function describeStorage(name: string, backend: Backend): void {
   });
 
   describe(`storage conformance: ${name}`, () => {
+    describeCatalogConformance(backend, open, opened);
+
     test('a fresh storage is empty, at seq 0', async () => {
       const storage = await open();
       assert.deepEqual(storage.initial.orders, []);
@@ -253,4 +262,5 @@ export function describeStorage(name: string, backend: Backend): void {
       assert.deepEqual(((await again.log.replay({ seq: 20, epoch: again.log.epoch }, 10)) as OrderEvent[]).map((e) => e.seq), [21, 22, 23]);
     });
   });
+  describeConsumers(name, backend, open);
 }

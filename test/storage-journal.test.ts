@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { CreatedOrder, Order } from '../src/protocol.ts';
 import { createServer } from '../src/server.ts';
-import { openJournalStorage, StorageStartError, type Storage } from '../src/store.ts';
+import { openJournalStorage, StorageStartError, type JournalLog, type Storage } from '../src/store.ts';
 import { RECORD_HEADER_BYTES } from '../src/store/journal/records.ts';
 import { TestClient, captureLogger, connect, orderBody, pool, request, waitFor } from './helpers.ts';
 import { describeStorage } from './storage-conformance.ts';
@@ -54,6 +54,9 @@ describeStorage('journal', {
     await storage.log.close();
     return openAt(dirOf.get(storage)!);
   },
+  processEnv: () => ({ STORAGE: 'journal', DATA_DIR: folder() }),
+  // A compaction: a snapshot of every order, and the segments before it removed.
+  trim: (storage) => (storage.log as JournalLog).compact(),
 });
 
 /** A server on a journal in `dir`, listening on a free port. */

@@ -55,6 +55,17 @@ if (redis !== undefined) {
       await storage.log.close();
       return openRedis(prefixOf.get(storage)!);
     },
+    processEnv: () => ({ STORAGE: 'redis', REDIS_URL: redis.url, REDIS_PREFIX: `consumer-kill-${++prefixes}` }),
+    // Stream trimming: only the last five entries kept.
+    trim: async (storage) => {
+      const admin = createClient({ url: redis.url });
+      await admin.connect();
+      try {
+        await admin.sendCommand(['XTRIM', `{${prefixOf.get(storage)!}}:events`, 'MAXLEN', '5']);
+      } finally {
+        admin.destroy();
+      }
+    },
   });
 }
 

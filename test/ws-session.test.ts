@@ -1,5 +1,6 @@
 /** One session without a network: the snapshot and the hub's queued events never overlap. */
 
+import { isProductEvent } from '../src/domain/events.ts';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AccessControl } from '../src/security/access.ts';
@@ -45,7 +46,7 @@ function context(): SessionContext & { core: Core; create: () => Promise<string>
     onEvents: (events) => {
       for (const e of events) {
         ring.append(e);
-        hub.publish(e);
+        if (!isProductEvent(e)) hub.publish(e);
       }
     },
   });

@@ -9,7 +9,7 @@
 
 import { detailHash } from '../url-state.ts';
 import { ALLOWED_TRANSITIONS, NEXT_STATUS, type Order, type OrderStatus } from '../../src/protocol.ts';
-import { isolate, itemText, money, setBadge, shortId, shownName, textElement, timeElement } from './dom.ts';
+import { isolate, orderLineTexts, money, setBadge, shortId, shownName, textElement, timeElement } from './dom.ts';
 
 const CARD_FLASH_CLASS = 'flash';
 
@@ -196,7 +196,7 @@ function fillCard(doc: Document, card: HTMLElement, order: Order): void {
   card.querySelector('.copy')!.setAttribute('aria-label', `Copy id of order ${shortId(order.id)}`);
   setBadge(card.querySelector<HTMLElement>('.badge')!, order.status);
   card.querySelector('.customer')!.textContent = shownName(order.customerName); // its element has dir="auto"
-  card.querySelector('.lines')!.replaceChildren(...order.items.map((item) => textElement(doc, 'li', itemText(item))));
+  card.querySelector('.lines')!.replaceChildren(...orderLineTexts(order).map((text) => textElement(doc, 'li', text)));
   const total = card.querySelector<HTMLElement>('.total')!;
   total.hidden = order.total === undefined;
   total.textContent = order.total === undefined ? '' : `Total ${money(order.total)}`;

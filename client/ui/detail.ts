@@ -8,8 +8,9 @@
  */
 
 import type { Order } from '../../src/protocol.ts';
+import type { OrderEmail } from '../api.ts';
 import { focusAfterRedraw, moveButtons, setMovesUsable } from './cards.ts';
-import { itemText, money, requireElement, setBadge, shortId, shownName, textElement, timeElement } from './dom.ts';
+import { orderLineTexts, money, requireElement, setBadge, shortId, shownName, textElement, timeElement } from './dom.ts';
 import { shareBlock } from './share.ts';
 
 /** What the detail dialog shows. */
@@ -18,8 +19,8 @@ export type DetailModel =
   | { readonly kind: 'loading'; readonly id: string }
   /** `id` is what the link said: a whole id (`deleted`, `reset`) or anything else (`unknown`). */
   | { readonly kind: 'missing'; readonly id: string; readonly reason: 'deleted' | 'reset' | 'unknown' }
-  /** `customerLink` only for pages that may hand it out (not viewers), once known. */
-  | { readonly kind: 'order'; readonly order: Order; readonly customerLink?: string };
+  /** `customerLink` and `emails` only for pages that may see them (not viewers), once known. */
+  | { readonly kind: 'order'; readonly order: Order; readonly customerLink?: string; readonly emails?: readonly OrderEmail[] };
 
 /** Longest part of an unknown link shown back in the "not found" message. */
 const SHOWN_LINK_MAX = 40;
@@ -69,7 +70,7 @@ export function createDetailDialog(doc: Document, pendingMoves: ReadonlySet<stri
   function draw(detail: Exclude<DetailModel, { kind: 'closed' }>): void {
     if (detail.kind === 'order') {
       title.textContent = `Order ${shortId(detail.order.id)}`;
-      body.replaceChildren(orderBody(doc, detail.order, detail.customerLink));
+      body.replaceChildren(orderBody(doc, detail.order, detail.customerLink, detail.emails));
       return;
     }
     title.textContent = detail.kind === 'missing' && detail.reason === 'unknown' ? 'Order not found' : `Order ${shortId(detail.id)}`;
@@ -90,11 +91,11 @@ export function createDetailDialog(doc: Document, pendingMoves: ReadonlySet<stri
 }
 
 function sameDetail(a: DetailModel, b: DetailModel): boolean {
-  if (a.kind === 'order' && b.kind === 'order') return a.order.id === b.order.id && a.order.version === b.order.version && a.customerLink === b.customerLink;
+  if (a.kind === 'order' && b.kind === 'order') return a.order.id === b.order.id && a.order.version === b.order.version && a.customerLink === b.customerLink && a.emails === b.emails;
   return a === b;
 }
 
-function orderBody(doc: Document, order: Order, customerLink: string | undefined): HTMLElement {
+function orderBody(doc: Document, order: Order, customerLink: string | undefined, emails: readonly OrderEmail[] | undefined): HTMLElement {
   const holder = doc.createElement('div');
   holder.dataset.orderId = order.id;
   holder.dataset.version = String(order.version);
@@ -114,7 +115,7 @@ function orderBody(doc: Document, order: Order, customerLink: string | undefined
   if (order.total !== undefined) fact('Total', money(order.total));
   const lines = doc.createElement('ul');
   lines.className = 'lines';
-  lines.append(...order.items.map((item) => textElement(doc, 'li', itemText(item))));
+  lines.append(...orderLineTexts(order).map((text) => textElement(doc, 'li', text)));
   const timeline = doc.createElement('ol');
   timeline.className = 'timeline';
   timeline.setAttribute('aria-label', 'Status history');
@@ -129,6 +130,22 @@ function orderBody(doc: Document, order: Order, customerLink: string | undefined
   actions.append(...moveButtons(doc, order));
   holder.append(facts);
   if (customerLink !== undefined) holder.append(textElement(doc, 'h3', 'Customer link'), shareBlock(doc, order, customerLink));
-  holder.append(textElement(doc, 'h3', 'Items'), lines, textElement(doc, 'h3', 'Timeline'), timeline, actions);
+  holder.append(textElement(doc, 'h3', 'Items'), lines, textElement(doc, 'h3', 'Timeline'), timeline);
+  if (emails !== undefined && emails.length > 0) holder.append(textElement(doc, 'h3', 'Emails'), emailList(doc, emails));
+  holder.append(actions);
   return holder;
+}
+
+/** "emailed: shipped, 10:42" or "failed: shipped, 550 mailbox unavailable", one line per email. */
+function emailList(doc: Document, emails: readonly OrderEmail[]): HTMLElement {
+  const list = doc.createElement('ul');
+  list.className = 'emails';
+  for (const email of emails) {
+    const li = doc.createElement('li');
+    if (email.outcome === 'sent') li.append(`emailed: ${email.status}, `, timeElement(doc, email.at, 'time'));
+    else li.append(`failed: ${email.status}, ${email.reply ?? 'no reply'}`);
+    li.dataset.outcome = email.outcome;
+    list.append(li);
+  }
+  return list;
 }

@@ -128,6 +128,14 @@ export function itemText(item: Order['items'][number]): string {
 }
 
 /**
+ * An order's lines as the page lists them: its free-form items, then its products from the catalog at their unit price.
+ * @param order the order
+ */
+export function orderLineTexts(order: Order): string[] {
+  return [...order.items.map(itemText), ...(order.lines ?? []).map((line) => itemText({ name: line.name, quantity: line.quantity, price: line.unitPriceCents / 100 }))];
+}
+
+/**
  * Show `status` on a badge element.
  * @param badge the element
  * @param status the status

@@ -26,6 +26,8 @@ const FIELD_LABELS: Readonly<Record<string, string>> = {
   customerName: 'Customer name',
   customerEmail: 'Email',
   items: 'Items',
+  lines: 'Products',
+  sku: 'Product',
   name: 'Item name',
   quantity: 'Quantity',
   price: 'Price',
@@ -45,7 +47,11 @@ export function createOrderForm(doc: Document, onSubmit: (body: NewOrderBody, ro
   const rowTemplate = requireElement<HTMLTemplateElement>(doc, '#item-row-template');
   const formError = requireElement<HTMLElement>(form, '[data-error-for=""]');
   const nameInput = requireElement<HTMLInputElement>(form, '[name="customerName"]');
+  const lineRows = requireElement<HTMLElement>(form, '#line-rows');
+  const lineTemplate = requireElement<HTMLTemplateElement>(doc, '#line-row-template');
   let networkProblemShown = false;
+  /** The form row of each line sent, for errors that name `lines[i]`. */
+  let rowOfLine: number[] = [];
 
   const jump = requireElement<HTMLButtonElement>(doc, '#jump-to-form');
   jump.addEventListener('click', () => {
@@ -71,6 +77,24 @@ export function createOrderForm(doc: Document, onSubmit: (body: NewOrderBody, ro
     if (itemRows.children.length === 0) addRow();
     itemRows.querySelector<HTMLInputElement>('input')?.focus();
   });
+  // Product lines: the choices come from the Products panel (products.ts), which fills every line's select.
+  const addLine = (): HTMLElement => {
+    const row = lineTemplate.content.firstElementChild!.cloneNode(true) as HTMLElement;
+    const first = lineRows.querySelector<HTMLSelectElement>('select[name="lineSku"]');
+    if (first !== null) row.querySelector('select')!.replaceChildren(...[...first.options].map((o) => o.cloneNode(true)));
+    row.querySelector('select')!.value = '';
+    lineRows.append(row);
+    return row;
+  };
+  addLine();
+  requireElement<HTMLButtonElement>(form, '#add-line').addEventListener('click', () => addLine().querySelector('select')?.focus());
+  lineRows.addEventListener('click', (event) => {
+    const button = (event.target as Element).closest('[data-action="remove-line"]');
+    if (button === null) return;
+    button.closest('.line-row')?.remove();
+    if (lineRows.children.length === 0) addLine();
+    lineRows.querySelector<HTMLSelectElement>('select')?.focus();
+  });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     clearErrors();
@@ -80,7 +104,7 @@ export function createOrderForm(doc: Document, onSubmit: (body: NewOrderBody, ro
 
   function read(): { body: NewOrderBody; rowOfItem: number[] } {
     const data = new FormData(form);
-    const items: NewOrderBody['items'][number][] = [];
+    const items: NonNullable<NewOrderBody['items']>[number][] = [];
     const rowOfItem: number[] = [];
     [...itemRows.querySelectorAll<HTMLElement>('.item-row')].forEach((row, rowIndex) => {
       const value = (name: string): string => row.querySelector<HTMLInputElement>(`[name="${name}"]`)!.value.trim();
@@ -98,9 +122,20 @@ export function createOrderForm(doc: Document, onSubmit: (body: NewOrderBody, ro
       items.push({ name, ...(quantity === '' ? {} : { quantity: Number(quantity) }), ...(price === '' ? {} : { price: Number(price) }) });
       rowOfItem.push(rowIndex);
     });
+    const lines: { sku: string; quantity: number }[] = [];
+    rowOfLine = [];
+    for (const [rowIndex, row] of [...lineRows.querySelectorAll<HTMLElement>('.line-row')].entries()) {
+      const sku = row.querySelector<HTMLSelectElement>('select')!.value;
+      const quantity = row.querySelector<HTMLInputElement>('[name="lineQuantity"]')!.value.trim();
+      if (sku === '') continue;
+      lines.push({ sku, quantity: quantity === '' ? 1 : Number(quantity) });
+      rowOfLine.push(rowIndex);
+    }
     const email = String(data.get('customerEmail') ?? '').trim();
+    // With products and no free-form item, the order is of lines alone.
+    const itemsPart = lines.length > 0 && items.length === 0 ? {} : { items };
     return {
-      body: { customerName: String(data.get('customerName') ?? ''), ...(email === '' ? {} : { customerEmail: email }), items },
+      body: { customerName: String(data.get('customerName') ?? ''), ...(email === '' ? {} : { customerEmail: email }), ...itemsPart, ...(lines.length === 0 ? {} : { lines }) },
       rowOfItem,
     };
   }
@@ -127,7 +162,11 @@ export function createOrderForm(doc: Document, onSubmit: (body: NewOrderBody, ro
     }
     for (const error of problem.errors) {
       const item = /^items\[(\d+)\](?:\.(\w+))?$/.exec(error.field);
-      if (item !== null) {
+      const line = /^lines\[(\d+)\](?:\.(\w+))?$/.exec(error.field);
+      if (line !== null) {
+        const row = lineRows.querySelectorAll<HTMLElement>('.line-row')[rowOfLine[Number(line[1])] ?? -1];
+        place(row?.querySelector<HTMLElement>('.line-error'), fieldSentence(error, line[2] ?? 'lines'), row?.querySelector(line[2] === 'quantity' ? 'input' : 'select'));
+      } else if (item !== null) {
         const row = rows[rowOfItem[Number(item[1])] ?? -1];
         place(row?.querySelector<HTMLElement>('.item-error'), fieldSentence(error, item[2] ?? 'name'), row?.querySelector(`[name="${inputName(item[2])}"]`));
       } else if (error.field === 'items' && rowOfItem.length === 0 && rows[0] !== undefined) {
@@ -155,6 +194,8 @@ export function createOrderForm(doc: Document, onSubmit: (body: NewOrderBody, ro
       clearErrors();
       itemRows.replaceChildren();
       addRow();
+      for (const row of [...lineRows.querySelectorAll('.line-row')].slice(1)) row.remove();
+      lineRows.querySelector('select')!.value = '';
       nameInput.focus();
     },
   };

@@ -19,6 +19,7 @@ import { createConnectionIndicator } from './connection.ts';
 import { createDetailDialog, type DetailModel } from './detail.ts';
 import { requireElement, shortId } from './dom.ts';
 import { createOrderForm, type OrderForm } from './form.ts';
+import { createProductsPanel, type ProductsPanel } from './products.ts';
 import { createNotices, type Notices } from './notices.ts';
 import { createPresenceLine, type PresenceLine } from './presence.ts';
 import { createSelection, type Selection } from './selection.ts';
@@ -61,6 +62,8 @@ export interface BoardUi {
   readonly form: Pick<OrderForm, 'showProblem' | 'clearNetworkProblem' | 'reset'>;
   readonly notices: Notices;
   readonly activity: ActivityPanel;
+  /** The catalog with live stock, and the form's product choices. */
+  readonly products: ProductsPanel;
   readonly signIn: SignIn;
   /** Selected cards and the bar that moves them. */
   readonly selection: Pick<Selection, 'showResult'>;
@@ -90,6 +93,7 @@ export function createBoardUi(doc: Document): BoardUi {
   const indicator = createConnectionIndicator(doc, () => emit({ type: 'retry' }));
   const signIn = createSignIn(doc, (token) => emit({ type: 'login', token }), () => emit({ type: 'logout' }));
   const activity = createActivityPanel(doc);
+  const products = createProductsPanel(doc);
   const selection = createSelection(doc, cardList, (orders, status) => emit({ type: 'bulkMove', orders, status }));
   const presence = createPresenceLine(doc);
   const adminNumbers = createAdminPanel(doc);
@@ -162,6 +166,7 @@ export function createBoardUi(doc: Document): BoardUi {
     form,
     notices,
     activity,
+    products,
     signIn,
     selection,
     presence,

@@ -11,7 +11,7 @@
 import type { ConnectionStatus } from '../connection.ts';
 import type { Order, OrderStatus } from '../../src/protocol.ts';
 import { createConnectionIndicator } from './connection.ts';
-import { isolate, itemText, money, requireElement, shortId, textElement, textNodes, timeElement } from './dom.ts';
+import { isolate, orderLineTexts, money, requireElement, shortId, textElement, textNodes, timeElement } from './dom.ts';
 
 /** What the tracking page shows. */
 export type TrackingModel =
@@ -133,7 +133,7 @@ export function createTrackingUi(doc: Document, onRetry: () => void): TrackingUi
       const at = order.history.findLast((h) => h.status === 'cancelled')?.at ?? order.updatedAt;
       el.cancelled.replaceChildren('Cancelled on ', timeElement(doc, at), '. Nothing more will happen with this order; contact the shop if this is unexpected.');
     }
-    el.lines.replaceChildren(...order.items.map((item) => textElement(doc, 'li', itemText(item))));
+    el.lines.replaceChildren(...orderLineTexts(order).map((text) => textElement(doc, 'li', text)));
     el.total.hidden = order.total === undefined;
     el.total.textContent = order.total === undefined ? '' : `Total ${money(order.total)}`;
     el.updated.replaceChildren(`Order #${shortId(order.id)} · last update `, timeElement(doc, order.updatedAt));

@@ -4,6 +4,7 @@
  * totals. The protocol carries these shapes as they are (protocol/orders.ts).
  */
 
+import type { OrderLine, OrderLineInput } from './products.ts';
 import type { OrderStatus } from './statuses.ts';
 
 /** One line of an order, always stored normalised (a bare string means quantity 1). */
@@ -28,7 +29,9 @@ export interface Order {
   readonly customerName: string;
   readonly customerEmail?: string;
   readonly items: readonly OrderItem[];
-  /** Sum of quantity × price, present only when every item has a price. */
+  /** Lines from the catalog, each with its unit price at the time of the order (absent when the order has none). */
+  readonly lines?: readonly OrderLine[];
+  /** Sum of quantity × price over items and lines, present only when every item has a price. */
   readonly total?: number;
   readonly status: OrderStatus;
   readonly history: readonly StatusHistoryEntry[];
@@ -43,6 +46,8 @@ export interface CreateOrderInput {
   readonly customerName: string;
   readonly customerEmail?: string;
   readonly items: readonly OrderItem[];
+  /** Products to order from the catalog: priced, and their stock reserved, when the order is created. */
+  readonly lines?: readonly OrderLineInput[];
 }
 
 /** Bounds on what an order may hold; validators and docs use the same numbers. */

@@ -8,11 +8,13 @@
  * Subscribers are grouped by view, and views of one order are indexed by its
  * id, so a flush costs O(events + wide views + subscribers that get a frame),
  * not O(subscribers): a thousand customers each tracking their own order cost
- * an event about what one of them does.
+ * an event about what one of them does. Subscribers who may not see
+ * customers' email addresses (viewers, tracking links) are groups of their
+ * own, sent an encoding without them: at most one more encoding per event.
  */
 
 import { prepareMessage, type OutgoingMessage } from './frame.ts';
-import { encodeEvent, encodeEventAt, encodeEventsFrame, orderPosition, viewKey, viewMatchesEvent, type OrderEvent, type View } from '../protocol.ts';
+import { encodeEventAt, encodeEventsFrame, encodeServerMessage, type ProductUpdatedMessage, orderPosition, viewKey, viewMatchesEvent, type OrderEvent, type View } from '../protocol.ts';
 
 /** What the hub needs from a connection (tests pass fakes). */
 export interface Subscriber {
@@ -58,6 +60,8 @@ export interface HubStats {
 interface ViewGroup {
   readonly view: View;
   readonly positions: Positions;
+  /** Sent orders without `customerEmail`. */
+  readonly redacted: boolean;
   /** {@link viewKey} of the view, and the positions. */
   readonly key: string;
   readonly members: Set<Membership>;
@@ -70,6 +74,9 @@ interface Membership {
   readonly afterSeq: number;
 }
 
+/** The encodings an event may get in a flush: store positions with or without email addresses, or order positions (always without). */
+type EncodingKind = 'store' | 'storeRedacted' | 'order';
+
 /** A message prepared for one view during a flush. */
 interface PreparedFrame {
   readonly message: OutgoingMessage | undefined;
@@ -79,7 +86,7 @@ interface PreparedFrame {
 /** The events of one flush, each encoded at most once per kind of position, and only if some view wants it. */
 interface FlushBatch {
   readonly events: readonly OrderEvent[];
-  readonly encoded: Record<Positions, (string | undefined)[]>;
+  readonly encoded: Record<EncodingKind, (string | undefined)[]>;
 }
 
 /**
@@ -90,9 +97,15 @@ interface FlushBatch {
 export interface FanOut {
   readonly size: number;
   stats(): HubStats;
-  subscribe(subscriber: Subscriber, view: View, afterSeq: number, positions?: Positions): void;
+  subscribe(subscriber: Subscriber, view: View, afterSeq: number, positions?: Positions, redacted?: boolean): void;
   unsubscribe(subscriber: Subscriber): void;
   publish(event: OrderEvent): void;
+  /**
+   * Tell every staff subscriber (store positions) that a product changed,
+   * after every event queued before it.
+   * @param update the message
+   */
+  publishProduct?(update: ProductUpdatedMessage): void;
   /** Deliver whatever is queued now (shutdown calls this before closing sockets). */
   flush(): void;
 }
@@ -143,11 +156,13 @@ export class Hub implements FanOut {
    * @param view what it watches
    * @param afterSeq the seq of the snapshot it was just sent
    * @param positions the sequence numbers it is sent: store-wide, or its order's own
+   * @param redacted send it orders without `customerEmail` (always so with order positions: those are customers)
    */
-  subscribe(subscriber: Subscriber, view: View, afterSeq: number, positions: Positions = 'store'): void {
+  subscribe(subscriber: Subscriber, view: View, afterSeq: number, positions: Positions = 'store', redacted = false): void {
     this.unsubscribe(subscriber);
-    const key = positions === 'store' ? viewKey(view) : `${viewKey(view)}|order`;
-    const group = this.#groups.get(key) ?? this.#addGroup(view, positions, key);
+    const hidden = redacted || positions === 'order';
+    const key = positions === 'order' ? `${viewKey(view)}|order` : hidden ? `${viewKey(view)}|redacted` : viewKey(view);
+    const group = this.#groups.get(key) ?? this.#addGroup(view, positions, hidden, key);
     const membership: Membership = { subscriber, group, afterSeq };
     group.members.add(membership);
     this.#members.set(subscriber, membership);
@@ -176,6 +191,16 @@ export class Hub implements FanOut {
     this.#schedule(() => this.flush());
   }
 
+  publishProduct(update: ProductUpdatedMessage): void {
+    if (this.#members.size === 0) return;
+    // Queued events go first, so no client sees a product's stock before the order that moved it.
+    this.flush();
+    const frame: PreparedFrame = { message: prepareMessage(encodeServerMessage(update)), eventCount: 0 };
+    for (const member of [...this.#members.values()]) {
+      if (member.group.positions === 'store' && member.afterSeq < update.seq) this.#deliver(member.subscriber, frame);
+    }
+  }
+
   /** Send every queued event now. Normally called by the scheduler. */
   flush(): void {
     this.#scheduled = false;
@@ -183,7 +208,7 @@ export class Hub implements FanOut {
     if (events.length === 0) return;
     this.#pending = [];
     const framesBefore = this.#framesSent;
-    const batch: FlushBatch = { events, encoded: { store: new Array<string | undefined>(events.length), order: [] } };
+    const batch: FlushBatch = { events, encoded: { store: new Array<string | undefined>(events.length), storeRedacted: [], order: [] } };
     if (this.#wideGroups.size > 0) {
       const all = events.map((_, i) => i);
       for (const group of this.#wideGroups) this.#deliverToGroup(group, batch, all);
@@ -239,8 +264,8 @@ export class Hub implements FanOut {
     }
   }
 
-  #addGroup(view: View, positions: Positions, key: string): ViewGroup {
-    const group: ViewGroup = { view, positions, key, members: new Set() };
+  #addGroup(view: View, positions: Positions, redacted: boolean, key: string): ViewGroup {
+    const group: ViewGroup = { view, positions, redacted, key, members: new Set() };
     this.#groups.set(key, group);
     if (view.orderId === undefined) {
       this.#wideGroups.add(group);
@@ -268,11 +293,12 @@ export class Hub implements FanOut {
 /** The events at `indexes` that the group's view wants, as one frame (encoding each event the first time any view wants it). */
 function prepareFrame(group: ViewGroup, batch: FlushBatch, indexes: readonly number[]): PreparedFrame {
   const parts: string[] = [];
-  const encoded = batch.encoded[group.positions];
+  const kind: EncodingKind = group.positions === 'order' ? 'order' : group.redacted ? 'storeRedacted' : 'store';
+  const encoded = batch.encoded[kind];
   for (const i of indexes) {
     const event = batch.events[i]!;
     if (!viewMatchesEvent(group.view, event)) continue;
-    parts.push((encoded[i] ??= group.positions === 'store' ? encodeEvent(event) : encodeEventAt(event, orderPosition(event))));
+    parts.push((encoded[i] ??= kind === 'order' ? encodeEventAt(event, orderPosition(event), true) : encodeEventAt(event, event.seq, group.redacted)));
   }
   if (parts.length === 0) return NO_FRAME;
   return { message: prepareMessage(encodeEventsFrame(parts)), eventCount: parts.length };

@@ -10,7 +10,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { decide, decideCreate, type Change, type Command } from '../domain/decide.ts';
+import { decide, decideCreate, decideOrderCreate, type Change, type Command } from '../domain/decide.ts';
 import type { OrderStatus } from '../domain/statuses.ts';
 import { ProtocolError, fail, ok, refusalError, type Result } from '../protocol/errors.ts';
 import type { CreateOrderInput } from '../protocol/orders.ts';
@@ -21,6 +21,14 @@ import type { OrderProjection } from './projection.ts';
 
 /** How often a command is decided again after losing a race, before it gives up. */
 const MAX_ATTEMPTS = 8;
+
+/**
+ * The same for a create that reserves stock: every order for a product
+ * races on that product's version, and each lost race means another
+ * order (or a restock) committed, so the stock moved and the rules must
+ * look again. A popular product sees as many rounds as orders in flight.
+ */
+const MAX_STOCK_ATTEMPTS = 1000;
 
 /** What {@link OrderCommands} works with. */
 export interface OrderCommandsOptions {
@@ -85,7 +93,7 @@ export class OrderCommands implements Commands {
   }
 
   delete(id: string, expectedVersion?: number): Promise<Result<Committed>> {
-    return this.#decideAndAppend(() => (expectedVersion === undefined ? { type: 'delete', id } : { type: 'delete', id, expectedVersion }));
+    return this.#decideAndAppend(() => (expectedVersion === undefined ? { type: 'delete', id, at: this.#timestamp() } : { type: 'delete', id, expectedVersion, at: this.#timestamp() }));
   }
 
   /** A keyed create: the key's earlier answer if it has one (here or, through the log, anywhere), else a new order. */
@@ -96,6 +104,7 @@ export class OrderCommands implements Commands {
   }
 
   async #create(input: CreateOrderInput, claim: IdempotencyClaim | undefined): Promise<Result<Created>> {
+    if (input.lines !== undefined && input.lines.length > 0) return this.#createWithStock(input, claim);
     const change = decideCreate(this.#newId(), input, this.#timestamp());
     const outcome = await this.#append(change, claim);
     switch (outcome.kind) {
@@ -106,6 +115,47 @@ export class OrderCommands implements Commands {
         return this.#replay(outcome.record, claim!);
       case 'conflict':
         throw new Error(`the log already has an order with the new id ${change.order.id}`);
+    }
+  }
+
+  /**
+   * A create whose lines reserve stock: decided against the products as
+   * this instance knows them, and appended only if none of them changed
+   * since; after a lost race, decided again on the newer stock. A refusal
+   * (out of stock, no such product) from a projection that may be behind a
+   * shared history is decided again once it has caught up, and a keyed
+   * create that another instance already committed answers with that.
+   */
+  async #createWithStock(input: CreateOrderInput, claim: IdempotencyClaim | undefined): Promise<Result<Created>> {
+    const id = this.#newId();
+    const productOf = (sku: string) => this.#projection.product(sku);
+    let caughtUp = false;
+    for (let attempt = 1; ; attempt++) {
+      const decided = decideOrderCreate(id, input, this.#timestamp(), productOf);
+      if (!decided.ok) {
+        if (!caughtUp && this.#log.head !== undefined) {
+          caughtUp = true;
+          const before = this.#projection.seq;
+          if ((await catchUpWithHead(this.#log, this.#projection)) && this.#projection.seq !== before) {
+            attempt--;
+            continue;
+          }
+        }
+        const earlier = claim === undefined ? undefined : await this.#log.findIdempotent(claim.key);
+        return earlier === undefined ? fail(refusalError(decided.error)) : this.#replay(earlier, claim!);
+      }
+      const change = decided.value;
+      const outcome = await this.#log.append(change, claim);
+      switch (outcome.kind) {
+        case 'committed':
+          if (this.#projection.seq < outcome.seq) await this.#projection.reached(outcome.seq);
+          return ok({ order: change.order, seq: outcome.seq, replayed: false });
+        case 'duplicate':
+          return this.#replay(outcome.record, claim!);
+        case 'conflict':
+          await this.#projection.reached(outcome.headSeq);
+          if (attempt === MAX_STOCK_ATTEMPTS) return fail(new ProtocolError('LO_ERR_VERSION_MISMATCH', 'The stock of these products kept changing while this order was decided; try again'));
+      }
     }
   }
 
@@ -126,7 +176,7 @@ export class OrderCommands implements Commands {
     let caughtUp = false;
     for (let attempt = 1; ; attempt++) {
       const next = command();
-      const decided = decide(this.#projection.get(next.id), next);
+      const decided = decide(this.#projection.get(next.id), next, (sku) => this.#projection.product(sku));
       if (!decided.ok) {
         if (caughtUp || this.#log.head === undefined) return fail(refusalError(decided.error));
         caughtUp = true;
@@ -143,7 +193,9 @@ export class OrderCommands implements Commands {
       }
       if (outcome.kind === 'duplicate') throw new Error('a log answered a claim that was not made');
       await this.#projection.reached(outcome.headSeq);
-      if (attempt === MAX_ATTEMPTS) return fail(keptChanging(next.id, this.#projection.get(next.id)?.version));
+      // A change that gives stock back races with every order for those products: it may take as many rounds.
+      const limit = 'products' in change && change.products !== undefined ? MAX_STOCK_ATTEMPTS : MAX_ATTEMPTS;
+      if (attempt >= limit) return fail(keptChanging(next.id, this.#projection.get(next.id)?.version));
     }
   }
 

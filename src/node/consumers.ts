@@ -11,6 +11,7 @@
  */
 
 import type { Position } from '../protocol/messages.ts';
+import { isProductEvent, type LogEvent } from '../domain/events.ts';
 import type { OrderEvent } from '../protocol/orders.ts';
 import type { ConsumerPositions } from '../store/ports.ts';
 import { checkConsumerName } from '../store/positions.ts';
@@ -20,7 +21,7 @@ export interface LiveConsumer {
   /** Names it in logs and errors. */
   readonly name: string;
   /** Take the next batch (seq order, gap-free). A throw is reported; the others still get the batch. */
-  take(events: readonly OrderEvent[]): void;
+  take(events: readonly LogEvent[]): void;
 }
 
 /** What a paced consumer is told when events it had not processed are no longer held anywhere. */
@@ -62,7 +63,7 @@ export interface ConsumerSource {
    * The events after a position, oldest first, at most `limit`, or `'reset'`
    * when they are no longer held (or the position is from another epoch).
    */
-  read(after: Position, limit: number): Promise<readonly OrderEvent[] | 'reset'>;
+  read(after: Position, limit: number): Promise<readonly LogEvent[] | 'reset'>;
 }
 
 /** Events a paced consumer may have waiting in memory; past it, it reads them back from the history. */
@@ -84,7 +85,7 @@ class PacedConsumer {
   readonly #positions: ConsumerPositions | undefined;
   readonly #onError: (name: string, error: unknown) => void;
   #position: Position;
-  #held: OrderEvent[] = [];
+  #held: LogEvent[] = [];
   #wake: (() => void) | undefined;
   #stopped = false;
   #retryMs: number = RETRY_MS.first;
@@ -108,7 +109,7 @@ class PacedConsumer {
   }
 
   /** Events from the tail; never waits. */
-  offer(events: readonly OrderEvent[]): void {
+  offer(events: readonly LogEvent[]): void {
     if (this.#stopped) return;
     // Too far behind: forget them; the gap is read back from the history when it gets there.
     if (this.#held.length + events.length > MAX_HELD_EVENTS) this.#held = [];
@@ -160,7 +161,7 @@ class PacedConsumer {
   }
 
   /** The held events that follow the position, up to a batch. */
-  #takeHeld(): OrderEvent[] {
+  #takeHeld(): LogEvent[] {
     const max = this.spec.maxBatch ?? DEFAULT_MAX_BATCH;
     let count = 1;
     while (count < this.#held.length && count < max && this.#held[count]!.seq === this.#held[count - 1]!.seq + 1) count++;
@@ -168,7 +169,7 @@ class PacedConsumer {
   }
 
   async #readBack(upTo: number): Promise<void> {
-    let page: readonly OrderEvent[] | 'reset';
+    let page: readonly LogEvent[] | 'reset';
     try {
       page = await this.#source.read(this.#position, Math.min(READ_PAGE, upTo - this.#position.seq));
     } catch (error) {
@@ -190,8 +191,10 @@ class PacedConsumer {
     await this.#advance(resumedAt);
   }
 
-  async #process(events: readonly OrderEvent[]): Promise<void> {
-    const wanted = this.spec.filter === undefined ? events : events.filter(this.spec.filter);
+  async #process(events: readonly LogEvent[]): Promise<void> {
+    // Paced consumers react to orders; the catalog's own events only move their position on.
+    const orders = events.filter((event): event is OrderEvent => !isProductEvent(event));
+    const wanted = this.spec.filter === undefined ? orders : orders.filter(this.spec.filter);
     try {
       if (wanted.length > 0) await this.spec.handle(wanted);
     } catch (error) {
@@ -265,9 +268,15 @@ export class TailConsumers {
   async addPaced(spec: ConsumerSpec, source: ConsumerSource, positions: ConsumerPositions): Promise<() => Promise<void>> {
     checkConsumerName(spec.name);
     this.#refuseTaken(spec.name);
-    const saved = spec.durable === true ? await positions.load(spec.name) : undefined;
+    let start = spec.durable === true ? await positions.load(spec.name) : undefined;
+    if (spec.durable === true && start === undefined) {
+      // A first start saves where it starts: a crash before its first batch is done must resume
+      // from here, not from wherever the tail is by the next start (the events between would be skipped).
+      start = source.position;
+      await positions.save(spec.name, start);
+    }
     this.#refuseTaken(spec.name);
-    const consumer = new PacedConsumer(spec, source, saved ?? source.position, spec.durable === true ? positions : undefined, this.#onError);
+    const consumer = new PacedConsumer(spec, source, start ?? source.position, spec.durable === true ? positions : undefined, this.#onError);
     this.#paced.set(spec.name, consumer);
     return async () => {
       await consumer.stop();
@@ -279,7 +288,7 @@ export class TailConsumers {
    * One batch from the tail: every live consumer in turn, then every paced one's queue.
    * @param events the batch, in seq order
    */
-  deliver(events: readonly OrderEvent[]): void {
+  deliver(events: readonly LogEvent[]): void {
     for (const consumer of this.#live) {
       try {
         consumer.take(events);

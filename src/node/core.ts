@@ -7,9 +7,10 @@
  * ones); tests and benchmarks use the core as it is.
  */
 
-import type { OrderEvent } from '../protocol/orders.ts';
+import type { LogEvent } from '../domain/events.ts';
 import { StorageUnavailableError } from '../store/errors.ts';
 import type { LoadedState, Storage } from '../store/ports.ts';
+import { CatalogCommands } from './catalog-commands.ts';
 import { OrderCommands } from './commands.ts';
 import { TailConsumers } from './consumers.ts';
 import { OrderProjection } from './projection.ts';
@@ -21,7 +22,7 @@ export interface CoreOptions {
   /** @default () => new Date() */
   readonly now?: () => Date;
   /** Given each batch after the projection has applied it (a live consumer named `events`). */
-  readonly onEvents?: (events: readonly OrderEvent[]) => void;
+  readonly onEvents?: (events: readonly LogEvent[]) => void;
   /** Told after the projection started over from a replaced history (see `OrderLog.onReload`). */
   readonly onReload?: (state: LoadedState) => void;
   /** Told how long each append to the log took, in seconds (the metrics). */
@@ -36,6 +37,8 @@ export interface Core {
   readonly commands: OrderCommands;
   /** The named consumers of the tail, the projection first. */
   readonly consumers: TailConsumers;
+  /** The catalog's reads and writes, over the same log and projection. */
+  readonly catalog: CatalogCommands;
   /** Stop following the tail. */
   stop(): void;
 }
@@ -56,5 +59,6 @@ export function startCore(storage: Storage, options: CoreOptions): Core {
     options.onReload?.(state);
   });
   const commands = new OrderCommands({ log: storage.log, projection, newId: options.newId, ...(options.now === undefined ? {} : { now: options.now }), ...(options.onAppend === undefined ? {} : { onAppend: options.onAppend }) });
-  return { projection, commands, consumers, stop };
+  const catalog = new CatalogCommands(storage.log, projection, options.now);
+  return { projection, commands, catalog, consumers, stop };
 }

@@ -12,11 +12,12 @@
 import type { FanOut } from '../fanout/hub.ts';
 import type { ProtocolError } from '../protocol/errors.ts';
 import type { Position } from '../protocol/messages.ts';
-import type { OrderEvent } from '../protocol/orders.ts';
+import { isProductEvent, type LogEvent } from '../domain/events.ts';
 import { EventRing } from '../store/event-ring.ts';
-import type { LoadedState, Storage } from '../store/ports.ts';
+import type { ConsumerPositions, LoadedState, Storage } from '../store/ports.ts';
 import type { Logger } from '../support/logger.ts';
 import { CATCH_UP_WAIT_MS, catchUpWithHead } from './catch-up.ts';
+import type { CatalogCommands } from './catalog-commands.ts';
 import type { OrderCommands } from './commands.ts';
 import type { ConsumerSource, ConsumerSpec, LiveConsumer, TailConsumers } from './consumers.ts';
 import { startCore } from './core.ts';
@@ -49,6 +50,8 @@ export class LiveNode implements ConsumerSource {
   readonly projection: OrderProjection;
   /** The one write path. */
   readonly commands: OrderCommands;
+  /** The product catalog: reads from the projection, writes through the same log. */
+  readonly catalog: CatalogCommands;
   /** The one in-memory history of recent events. */
   readonly history: EventRing;
   readonly hub: FanOut;
@@ -78,10 +81,12 @@ export class LiveNode implements ConsumerSource {
     });
     this.projection = core.projection;
     this.commands = core.commands;
+    this.catalog = core.catalog;
     this.#consumers = core.consumers;
     this.#stopTail = core.stop;
     this.#consumers.addLive({ name: 'history', take: (events) => { for (const event of events) this.history.append(event); } });
-    this.#consumers.addLive({ name: 'hub', take: (events) => { for (const event of events) this.hub.publish(event); } });
+    // The catalog's own events are not order events: the hub fans out orders only.
+    this.#consumers.addLive({ name: 'hub', take: (events) => { for (const event of events) publishTo(this.hub, event); } });
   }
 
   /** The last event every live consumer has taken, and its epoch. */
@@ -105,7 +110,7 @@ export class LiveNode implements ConsumerSource {
    * @param after the last event had
    * @param limit at most this many
    */
-  read(after: Position, limit: number): Promise<readonly OrderEvent[] | 'reset'> {
+  read(after: Position, limit: number): Promise<readonly LogEvent[] | 'reset'> {
     if (after.epoch !== this.storage.log.epoch) return Promise.resolve('reset');
     const recent = this.history.since(after.seq, limit);
     return recent === undefined ? this.storage.log.replay(after, limit) : Promise.resolve(recent);
@@ -127,10 +132,11 @@ export class LiveNode implements ConsumerSource {
    * goes on from the position it saved last; a new one starts at the
    * current position.
    * @param spec its name, filter, handler and options
+   * @param positions where a durable one keeps its position (a lease holder passes positions fenced by its lease) @default the storage's
    * @returns a function that stops it, after the batch in hand
    */
-  register(spec: ConsumerSpec): Promise<() => Promise<void>> {
-    return this.#consumers.addPaced(spec, this, this.storage.positions);
+  register(spec: ConsumerSpec, positions: ConsumerPositions = this.storage.positions): Promise<() => Promise<void>> {
+    return this.#consumers.addPaced(spec, this, positions);
   }
 
   /**
@@ -185,4 +191,19 @@ export class LiveNode implements ConsumerSource {
     this.#stopTail();
     await this.#consumers.stop();
   }
+}
+
+/**
+ * One event to the hub: an order's to the sockets whose view it matches,
+ * and every product it changed as a `productUpdated` to every staff socket.
+ * @param hub the fan-out
+ * @param event an event of the log
+ */
+function publishTo(hub: FanOut, event: LogEvent): void {
+  if (isProductEvent(event)) {
+    hub.publishProduct?.(event.type === 'product.deleted' ? { type: 'productUpdated', seq: event.seq, product: event.product, deleted: true } : { type: 'productUpdated', seq: event.seq, product: event.product });
+    return;
+  }
+  hub.publish(event);
+  if (event.products !== undefined) for (const product of event.products) hub.publishProduct?.({ type: 'productUpdated', seq: event.seq, product });
 }

@@ -7,9 +7,11 @@
  * id indexes overall and per status (UUID v7 ids sort by creation time).
  */
 
+import type { Product } from '../domain/catalog.ts';
+import type { LogEvent } from '../domain/events.ts';
 import { ORDER_STATUSES, type OrderStatus } from '../domain/statuses.ts';
 import type { Position } from '../protocol/messages.ts';
-import type { Order, OrderEvent, StatusCounts } from '../protocol/orders.ts';
+import type { Order, StatusCounts } from '../protocol/orders.ts';
 import type { ListQuery, LoadedState, OrderPage, OrderReader } from '../store/ports.ts';
 import { SortedIds, mergeDescending } from './sorted-ids.ts';
 
@@ -24,6 +26,8 @@ interface Waiter {
 /** Orders and indexes, fed by events. */
 export class OrderProjection implements OrderReader {
   #orders = new Map<string, Order>();
+  /** The catalog, by SKU, sorted on demand (products are few next to orders). */
+  #products = new Map<string, Product>();
   #all = new SortedIds();
   #byStatus = new Map<OrderStatus, SortedIds>(ORDER_STATUSES.map((s) => [s, new SortedIds()]));
   #epoch: string;
@@ -36,6 +40,7 @@ export class OrderProjection implements OrderReader {
     this.#epoch = initial.position.epoch;
     this.#seq = initial.position.seq;
     for (const order of initial.orders) this.#add(order);
+    for (const product of initial.products ?? []) this.#products.set(product.sku, product);
   }
 
   /**
@@ -52,6 +57,7 @@ export class OrderProjection implements OrderReader {
     this.#epoch = state.position.epoch;
     this.#seq = state.position.seq;
     for (const order of state.orders) this.#add(order);
+    this.#products = new Map((state.products ?? []).map((product) => [product.sku, product]));
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const waiter of waiters) waiter.abandon(abandoned);
@@ -73,6 +79,16 @@ export class OrderProjection implements OrderReader {
   /** @param id an order id */
   get(id: string): Order | undefined {
     return this.#orders.get(id);
+  }
+
+  /** @param sku a product's SKU */
+  product(sku: string): Product | undefined {
+    return this.#products.get(sku);
+  }
+
+  /** Every product, by SKU. */
+  products(): Product[] {
+    return [...this.#products.values()].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
   }
 
   /** Counts by status, read from the index sizes (no scan). */
@@ -113,9 +129,17 @@ export class OrderProjection implements OrderReader {
    * answer. Gaps and repeats are bugs upstream (the tail promises neither).
    * @param events consecutive events, starting at the next seq
    */
-  apply(events: readonly OrderEvent[]): void {
+  apply(events: readonly LogEvent[]): void {
     for (const event of events) {
       if (event.seq !== this.#seq + 1) throw new Error(`projection expected seq ${this.#seq + 1}, got ${event.seq}`);
+      if (event.type === 'product.changed' || event.type === 'product.deleted') {
+        if (event.type === 'product.changed') this.#products.set(event.product.sku, event.product);
+        else this.#products.delete(event.product.sku);
+        this.#seq = event.seq;
+        continue;
+      }
+      // The stock an order reserved or gave back is part of its event.
+      if (event.products !== undefined) for (const product of event.products) this.#products.set(product.sku, product);
       const { order } = event;
       switch (event.type) {
         case 'order.created':

@@ -7,7 +7,7 @@
  * frames, and the flush that carried the noted event closes the sample.
  */
 
-import type { OrderEvent } from '../domain/events.ts';
+import type { LogEvent, OrderEvent } from '../domain/events.ts';
 import type { FanOutLagMetrics } from './metrics.ts';
 
 /** The name the sampler has among the tail's consumers. */
@@ -36,7 +36,7 @@ export class FanOutLagSampler {
    * A batch from the tail: time its last event, unless one is being timed.
    * @param events the batch, in seq order
    */
-  take(events: readonly OrderEvent[]): void {
+  take(events: readonly LogEvent[]): void {
     if (this.#seq !== 0 || events.length === 0) return;
     this.#seq = events[events.length - 1]!.seq;
     this.#at = this.#now();

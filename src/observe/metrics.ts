@@ -24,8 +24,8 @@ export const WEBHOOK_OUTCOMES = ['delivered', 'rejected', 'failed', 'timeout'] a
 /** One of {@link WEBHOOK_OUTCOMES}. */
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
-/** How an attempt to send a customer email ended. */
-export const EMAIL_OUTCOMES = ['sent', 'rejected', 'failed'] as const;
+/** How an attempt to send a customer email ended: sent; `retry`, a temporary (4xx) refusal tried again later; `failed`, given up. */
+export const EMAIL_OUTCOMES = ['sent', 'retry', 'failed'] as const;
 /** One of {@link EMAIL_OUTCOMES}. */
 export type EmailOutcome = (typeof EMAIL_OUTCOMES)[number];
 
@@ -38,7 +38,7 @@ export const CONNECTION_ROLES = ['admin', 'operator', 'viewer', 'customer', 'ope
 export type ConnectionRole = (typeof CONNECTION_ROLES)[number];
 
 /** Kinds of message the server sends over WebSocket, as a label. */
-export const SENT_MESSAGE_TYPES = ['snapshot', 'events', 'resumed', 'ack', 'error', 'pong', 'refreshed', 'other'] as const;
+export const SENT_MESSAGE_TYPES = ['snapshot', 'events', 'resumed', 'ack', 'error', 'pong', 'refreshed', 'productUpdated', 'other'] as const;
 /** One of {@link SENT_MESSAGE_TYPES}. */
 export type SentMessageType = (typeof SENT_MESSAGE_TYPES)[number];
 

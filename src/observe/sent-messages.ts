@@ -15,11 +15,11 @@ const TYPE_AT = 9;
 /** `{"t`: the opening every server message has. */
 const OPENING = [0x7b, 0x22, 0x74] as const;
 
-const CHAR = { a: 0x61, e: 0x65, f: 0x66, p: 0x70, r: 0x72, s: 0x73, v: 0x76 } as const;
+const CHAR = { a: 0x61, e: 0x65, f: 0x66, o: 0x6f, p: 0x70, r: 0x72, s: 0x73, v: 0x76 } as const;
 
 /** Counts of messages sent, by type. */
 export class SentMessages {
-  readonly #counts: Record<SentMessageType, number> = { snapshot: 0, events: 0, resumed: 0, ack: 0, error: 0, pong: 0, refreshed: 0, other: 0 };
+  readonly #counts: Record<SentMessageType, number> = { snapshot: 0, events: 0, resumed: 0, ack: 0, error: 0, pong: 0, refreshed: 0, productUpdated: 0, other: 0 };
 
   /**
    * Count one message that was sent.
@@ -50,7 +50,8 @@ export function typeOf(payload: Uint8Array): SentMessageType {
     case CHAR.a:
       return 'ack';
     case CHAR.p:
-      return 'pong';
+      // pong, productUpdated
+      return payload[TYPE_AT + 1] === CHAR.o ? 'pong' : payload[TYPE_AT + 1] === CHAR.r ? 'productUpdated' : 'other';
     case CHAR.e:
       // events, error
       return payload[TYPE_AT + 1] === CHAR.v ? 'events' : payload[TYPE_AT + 1] === CHAR.r ? 'error' : 'other';

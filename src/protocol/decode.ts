@@ -5,6 +5,8 @@
  * reported instead of trusted.
  */
 
+import type { OrderLine, Product } from '../domain/catalog.ts';
+import type { LogEvent } from '../domain/events.ts';
 import { ORDER_STATUSES, isOrderStatus } from '../domain/statuses.ts';
 import { ERROR_CODES, ProtocolError, fail, ok, type Result } from './errors.ts';
 import type { ServerMessage, View } from './messages.ts';
@@ -41,6 +43,7 @@ export function isOrder(value: unknown): value is Order {
     isOptionalString(value.customerEmail) &&
     Array.isArray(value.items) &&
     value.items.every(isOrderItem) &&
+    (value.lines === undefined || (Array.isArray(value.lines) && value.lines.every(isOrderLine))) &&
     (value.total === undefined || typeof value.total === 'number') &&
     isOrderStatus(value.status) &&
     Array.isArray(value.history) &&
@@ -59,9 +62,34 @@ function isView(value: unknown): value is View {
   );
 }
 
+function isOrderLine(value: unknown): value is OrderLine {
+  return isObject(value) && typeof value.sku === 'string' && typeof value.name === 'string' && isNonNegativeInteger(value.quantity) && isNonNegativeInteger(value.unitPriceCents);
+}
+
+/** Whether `value` has the shape of a {@link Product}. */
+export function isProduct(value: unknown): value is Product {
+  return (
+    isObject(value) &&
+    typeof value.sku === 'string' &&
+    typeof value.name === 'string' &&
+    isNonNegativeInteger(value.priceCents) &&
+    isNonNegativeInteger(value.stock) &&
+    isNonNegativeInteger(value.version) &&
+    typeof value.createdAt === 'string' &&
+    typeof value.updatedAt === 'string'
+  );
+}
+
+/** Whether `value` has the shape of an event of the log: an {@link OrderEvent}, or a product's change. */
+export function isLogEvent(value: unknown): value is LogEvent {
+  if (isObject(value) && (value.type === 'product.changed' || value.type === 'product.deleted')) return isNonNegativeInteger(value.seq) && isProduct(value.product);
+  return isOrderEvent(value);
+}
+
 /** Whether `value` has the shape of an {@link OrderEvent}. */
 export function isOrderEvent(value: unknown): value is OrderEvent {
   if (!isObject(value) || !isNonNegativeInteger(value.seq) || !isOrder(value.order)) return false;
+  if (value.products !== undefined && !(Array.isArray(value.products) && value.products.every(isProduct))) return false;
   switch (value.type) {
     case 'order.created':
     case 'order.deleted':
@@ -94,6 +122,8 @@ function isServerMessage(value: unknown): value is ServerMessage {
       return Array.isArray(value.events) && value.events.every(isOrderEvent);
     case 'pong':
       return isOptionalString(value.id);
+    case 'productUpdated':
+      return isNonNegativeInteger(value.seq) && isProduct(value.product) && (value.deleted === undefined || value.deleted === true);
     case 'ack':
       return isOptionalString(value.requestId) && isOrder(value.order) && isOptionalString(value.trackingToken);
     case 'refreshed':

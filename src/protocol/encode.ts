@@ -6,19 +6,22 @@
 
 import { ERROR_CODES, type ProtocolError } from './errors.ts';
 import type { ClientMessage, ServerMessage } from './messages.ts';
+import type { LogEvent } from '../domain/events.ts';
 import type { Order, OrderEvent } from './orders.ts';
 
 /**
  * Serialise a server message. The only `JSON.stringify` of socket traffic,
  * apart from {@link encodeEvent} whose output {@link encodeEventsFrame} splices.
  * @param message the message
+ * @param redacted leave out customers' email addresses (see {@link redactOrder})
  */
-export function encodeServerMessage(message: ServerMessage): string {
+export function encodeServerMessage(message: ServerMessage, redacted = false): string {
   if (message.type === 'snapshot') {
     // The orders are the bulk of a snapshot: splice in their cached JSON.
     const { orders, ...rest } = message;
-    return `${JSON.stringify(rest).slice(0, -1)},"orders":${encodeOrders(orders)}}`;
+    return `${JSON.stringify(rest).slice(0, -1)},"orders":${encodeOrders(orders, redacted)}}`;
   }
+  if (redacted && message.type === 'ack') return JSON.stringify({ ...message, order: redactOrder(message.order) });
   return JSON.stringify(message);
 }
 
@@ -32,6 +35,19 @@ export function encodeClientMessage(message: ClientMessage): string {
 
 /** Orders are immutable (every change makes a new object), so an order's JSON never goes stale. */
 const encodedOrders = new WeakMap<Order, string>();
+/** The same without the customer's email address, for orders that have one (the others share {@link encodedOrders}). */
+const redactedOrders = new WeakMap<Order, string>();
+
+/**
+ * The order as those who may not see the customer's contact details get it
+ * (viewers, tracking links): without `customerEmail`.
+ * @param order the order
+ */
+export function redactOrder(order: Order): Order {
+  if (order.customerEmail === undefined) return order;
+  const { customerEmail: _hidden, ...rest } = order;
+  return rest;
+}
 
 /**
  * An order's JSON, written field by field in the order the store builds them:
@@ -43,9 +59,11 @@ const encodedOrders = new WeakMap<Order, string>();
  * escape call would be pure cost. Numbers are finite, where `String` and JSON agree.
  * @param order the order
  * @param extra more members, already encoded, each starting with a comma
+ * @param redacted leave out `customerEmail`
  */
-function orderJson(order: Order, extra = ''): string {
-  const { customerEmail, total } = order;
+function orderJson(order: Order, extra = '', redacted = false): string {
+  const { total } = order;
+  const customerEmail = redacted ? undefined : order.customerEmail;
   let items = '';
   for (const { name, quantity, price } of order.items) {
     const priced = price === undefined ? '' : `,"price":${price}`;
@@ -57,6 +75,7 @@ function orderJson(order: Order, extra = ''): string {
     `{"id":"${order.id}","customerName":${JSON.stringify(order.customerName)}` +
     (customerEmail === undefined ? '' : `,"customerEmail":${JSON.stringify(customerEmail)}`) +
     `,"items":[${items}]` +
+    (order.lines === undefined ? '' : `,"lines":${JSON.stringify(order.lines)}`) +
     (total === undefined ? '' : `,"total":${total}`) +
     `,"status":"${order.status}","history":[${history}],"version":${order.version}` +
     `,"createdAt":"${order.createdAt}","updatedAt":"${order.updatedAt}"${extra}}`
@@ -76,12 +95,14 @@ export function encodeOrderUncached(order: Order): string {
  * Serialise an order, once per order object: the REST answer, the event and
  * every snapshot that includes it share the same string.
  * @param order the order
+ * @param redacted without `customerEmail` (cached apart)
  */
-export function encodeOrder(order: Order): string {
-  let json = encodedOrders.get(order);
+export function encodeOrder(order: Order, redacted = false): string {
+  const cache = redacted && order.customerEmail !== undefined ? redactedOrders : encodedOrders;
+  let json = cache.get(order);
   if (json === undefined) {
-    json = orderJson(order);
-    encodedOrders.set(order, json);
+    json = orderJson(order, '', cache === redactedOrders);
+    cache.set(order, json);
   }
   return json;
 }
@@ -141,9 +162,10 @@ export function encodeEvent(event: OrderEvent): string {
  * (a tracking connection's {@link orderPosition}).
  * @param event the event
  * @param seq the position to send
+ * @param redacted without the customer's email address
  */
-export function encodeEventAt(event: OrderEvent, seq: number): string {
-  return eventJson(event, seq, encodeOrder(event.order));
+export function encodeEventAt(event: OrderEvent, seq: number, redacted = false): string {
+  return eventJson(event, seq, encodeOrder(event.order, redacted));
 }
 
 /**
@@ -153,21 +175,25 @@ export function encodeEventAt(event: OrderEvent, seq: number): string {
  * client was already sent is taken from the cache.
  * @param event the event
  */
-export function encodeEventUncached(event: OrderEvent): string {
+export function encodeEventUncached(event: LogEvent): string {
+  if (event.type === 'product.changed' || event.type === 'product.deleted') return `{"type":"${event.type}","seq":${event.seq},"product":${JSON.stringify(event.product)}}`;
   return eventJson(event, event.seq, encodeOrderUncached(event.order));
 }
 
 function eventJson(event: OrderEvent, seq: number, order: string): string {
   const head = `{"type":"${event.type}","seq":${seq},"order":${order}`;
-  return event.type === 'order.updated' ? `${head},"previousStatus":"${event.previousStatus}"}` : `${head}}`;
+  // The stock an order moved travels with it, so a replay of the log rebuilds the stock exactly.
+  const products = event.products === undefined ? '' : `,"products":${JSON.stringify(event.products)}`;
+  return event.type === 'order.updated' ? `${head},"previousStatus":"${event.previousStatus}"${products}}` : `${head}${products}}`;
 }
 
 /**
  * A JSON array of orders from their cached encodings (list answers and snapshots).
  * @param orders the orders
+ * @param redacted without customers' email addresses
  */
-export function encodeOrders(orders: readonly Order[]): string {
-  return `[${orders.map(encodeOrder).join(',')}]`;
+export function encodeOrders(orders: readonly Order[], redacted = false): string {
+  return `[${orders.map((order) => encodeOrder(order, redacted)).join(',')}]`;
 }
 
 /**

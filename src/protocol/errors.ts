@@ -5,7 +5,7 @@
  * the words and codes of the rules' refusals.
  */
 
-import type { Refusal } from '../domain/refusals.ts';
+import type { Refusal, Shortage } from '../domain/refusals.ts';
 import { fail, ok, type Result as DomainResult } from '../domain/result.ts';
 import { ALLOWED_TRANSITIONS, type OrderStatus } from '../domain/statuses.ts';
 
@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   LO_ERR_NOT_FOUND: { status: 404, title: 'Not found' },
   LO_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   LO_ERR_BAD_TRANSITION: { status: 409, title: 'Illegal status transition' },
+  LO_ERR_OUT_OF_STOCK: { status: 409, title: 'Out of stock' },
+  LO_ERR_CONFLICT: { status: 409, title: 'Already exists' },
   LO_ERR_VERSION_MISMATCH: { status: 412, title: 'Version mismatch' },
   LO_ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
   LO_ERR_HOST_NOT_ALLOWED: { status: 421, title: 'Host not allowed' },
@@ -53,6 +55,8 @@ export interface ErrorDetails {
   readonly currentStatus?: OrderStatus;
   /** For `LO_ERR_RATE_LIMITED` and `LO_ERR_UNAVAILABLE`: when to try again, in seconds. */
   readonly retryAfterSeconds?: number;
+  /** For `LO_ERR_OUT_OF_STOCK`: every product short of what was asked. */
+  readonly shortages?: readonly Shortage[];
 }
 
 /** An expected, client-caused failure with a stable code. Never carries a stack to the wire. */
@@ -129,5 +133,29 @@ export function refusalError(refusal: Refusal): ProtocolError {
         currentVersion: order.version,
       });
     }
+    case 'product-not-found':
+      return productNotFound(refusal.sku);
+    case 'product-exists':
+      return new ProtocolError('LO_ERR_CONFLICT', `A product with SKU ${refusal.sku} exists already`);
+    case 'product-version-mismatch': {
+      const { product, expectedVersion } = refusal;
+      return new ProtocolError('LO_ERR_VERSION_MISMATCH', `Product ${product.sku} is at version ${product.version}, not ${expectedVersion}`, { currentVersion: product.version });
+    }
+    case 'stock-too-large':
+      return new ProtocolError('LO_ERR_INVALID_FIELD', `Stock of ${refusal.product.sku} would pass ${refusal.max}`, { errors: [{ field: 'delta', message: `would make the stock more than ${refusal.max}` }] });
+    case 'out-of-stock': {
+      const list = refusal.shortages.map((s) => `${s.sku} (${s.requested} asked, ${s.available} left)`).join(', ');
+      return new ProtocolError('LO_ERR_OUT_OF_STOCK', `Not enough stock: ${list}`, { shortages: refusal.shortages });
+    }
+    case 'total-too-large':
+      return new ProtocolError('LO_ERR_INVALID_FIELD', `The order total must be at most ${refusal.max}`, { errors: [{ field: 'lines', message: `the order total must be at most ${refusal.max}` }] });
   }
+}
+
+/**
+ * The refusal for a SKU the catalog does not have.
+ * @param sku what the client sent as a SKU, shortened
+ */
+export function productNotFound(sku: string): ProtocolError {
+  return new ProtocolError('LO_ERR_NOT_FOUND', `No product with SKU ${sku.slice(0, 100)}`);
 }

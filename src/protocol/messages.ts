@@ -5,6 +5,8 @@
  */
 
 import type { OrderStatus } from '../domain/statuses.ts';
+import type { Product } from '../domain/catalog.ts';
+import type { Shortage } from '../domain/refusals.ts';
 import type { ErrorCode, FieldError } from './errors.ts';
 import type { CreateOrderInput, Order, OrderEvent, StatusCounts } from './orders.ts';
 
@@ -166,6 +168,26 @@ export interface ErrorMessage {
   readonly message: string;
   readonly requestId?: string;
   readonly errors?: readonly FieldError[];
+  /** For `LO_ERR_OUT_OF_STOCK`: every product short of what the order asked. */
+  readonly shortages?: readonly Shortage[];
+}
+
+/**
+ * A product changed: its price or name, or its stock (a restock, or an
+ * order that reserved or gave back units). Sent to every staff connection
+ * (not to customers tracking an order), after the events before it. `seq`
+ * is the change's: for stock an order moved, the seq of that order's event,
+ * which the same connection has just been sent (or not, for a narrowed
+ * view); for a change of the catalog alone, a seq no `events` frame
+ * carries, so an unfiltered client counts it as applied.
+ */
+export interface ProductUpdatedMessage {
+  readonly type: 'productUpdated';
+  readonly seq: number;
+  /** The product after the change (for a delete, its last state). */
+  readonly product: Product;
+  /** The product was removed from the catalog. */
+  readonly deleted?: true;
 }
 
 /** Answer to a `refresh` that was taken: the connection now lives until the new token's expiry. */
@@ -177,7 +199,7 @@ export interface RefreshedMessage {
 }
 
 /** Every message the server sends. */
-export type ServerMessage = SnapshotMessage | ResumedMessage | EventsMessage | PongMessage | AckMessage | RefreshedMessage | ErrorMessage;
+export type ServerMessage = SnapshotMessage | ResumedMessage | EventsMessage | PongMessage | AckMessage | RefreshedMessage | ErrorMessage | ProductUpdatedMessage;
 
 // ---------------------------------------------------------------------------
 // Messages: client -> server

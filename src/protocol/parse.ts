@@ -6,6 +6,7 @@
  */
 
 import { ORDER_LIMITS, orderTotalCents, priceInCents } from '../domain/orders.ts';
+import { PRODUCT_LIMITS, type OrderLineInput } from '../domain/catalog.ts';
 import { ORDER_STATUSES, isOrderStatus, type OrderStatus } from '../domain/statuses.ts';
 import { ProtocolError, fail, ok, type FieldError, type Result } from './errors.ts';
 import { CLIENT_MESSAGE_TYPES, MAX_BEARER_LENGTH, SNAPSHOT_LIMITS, type ClientMessage, type PingMessage, type Position, type View, type WatchMessage } from './messages.ts';
@@ -20,7 +21,7 @@ const BEARER_TOKEN = new RegExp(`^[\\x21-\\x7e]{1,${MAX_BEARER_LENGTH}}$`);
 
 
 /** Collects field errors so that a client hears about every problem at once. */
-class FieldErrors {
+export class FieldErrors {
   readonly list: FieldError[] = [];
 
   add(field: string, message: string): void {
@@ -43,7 +44,14 @@ class FieldErrors {
 /** Control characters and unpaired surrogates: nothing a name needs, and trouble for terminals and encoders. */
 const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-function parseTrimmedString(value: unknown, maxLength: number, field: string, errors: FieldErrors): string | undefined {
+/**
+ * A trimmed, visible, bounded string without control characters, or undefined (and an error) when it is not one.
+ * @param value the raw value
+ * @param maxLength the longest accepted, trimmed
+ * @param field the field's path, for the error
+ * @param errors where errors go
+ */
+export function parseTrimmedString(value: unknown, maxLength: number, field: string, errors: FieldErrors): string | undefined {
   if (typeof value !== 'string') {
     errors.add(field, 'must be a string');
     return undefined;
@@ -80,6 +88,25 @@ function isEmailAddress(text: string): boolean {
 
 const WHITE_SPACE = /\s/;
 
+/** What marks a display name (`Ada <a@example.com>`, `"Ada" a@...`): emails go to one bare address. */
+const DISPLAY_NAME_MARK = /[<>"]/;
+/** What separates a list of addresses: one order has one customer address. */
+const LIST_SEPARATOR = /[,;]/;
+/** The rest of RFC 5322's specials, which a bare dot-atom address never holds. */
+const OTHER_SPECIALS = /[():[\]\\]/;
+
+/**
+ * Why `text` is not one bare email address, or `undefined` when it is.
+ * CR and LF never get here (control characters are refused before), so an
+ * accepted address cannot carry a header line into an email.
+ */
+function emailAddressProblem(text: string): string | undefined {
+  if (DISPLAY_NAME_MARK.test(text)) return 'must be the address alone, without a display name: a@example.com, not "Ada <a@example.com>"';
+  if (LIST_SEPARATOR.test(text)) return 'must be one address, not a list';
+  if (OTHER_SPECIALS.test(text) || !isEmailAddress(text)) return 'must be an email address';
+  return undefined;
+}
+
 function parseItem(value: unknown, field: string, errors: FieldErrors): OrderItem | undefined {
   if (typeof value === 'string') {
     const name = parseTrimmedString(value, ORDER_LIMITS.itemNameMaxLength, field, errors);
@@ -106,6 +133,62 @@ function parseItem(value: unknown, field: string, errors: FieldErrors): OrderIte
   return price === undefined ? { name, quantity: quantity as number } : { name, quantity: quantity as number, price: price as number };
 }
 
+/**
+ * Whether a value is a SKU: 1-64 letters, digits and `._-`, starting with a letter or digit (it goes in paths as is).
+ * @param value anything
+ */
+export function isSku(value: unknown): value is string {
+  return typeof value === 'string' && PRODUCT_LIMITS.skuPattern.test(value);
+}
+
+/**
+ * A SKU, or undefined (and an error) when the value is not one.
+ * @param value the raw value
+ * @param field the field's path, for the error
+ * @param errors where errors go
+ */
+export function parseSku(value: unknown, field: string, errors: FieldErrors): string | undefined {
+  if (isSku(value)) return value;
+  errors.add(field, 'must be 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit');
+  return undefined;
+}
+
+/**
+ * An integer within bounds, or undefined (and an error) when the value is not one.
+ * @param value the raw value
+ * @param min the least accepted
+ * @param max the most accepted
+ * @param field the field's path, for the error
+ * @param errors where errors go
+ */
+export function parseBoundedInteger(value: unknown, min: number, max: number, field: string, errors: FieldErrors): number | undefined {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max) return value;
+  errors.add(field, `must be an integer from ${min} to ${max}`);
+  return undefined;
+}
+
+/**
+ * Validate an order's `lines`: 1 to {@link PRODUCT_LIMITS}.linesMax of `{ sku, quantity }`.
+ * @param raw the field's value
+ * @param errors where errors go (fields `lines[i].…`)
+ */
+export function parseOrderLines(raw: unknown, errors: FieldErrors): OrderLineInput[] | undefined {
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > PRODUCT_LIMITS.linesMax) {
+    errors.add('lines', `must be an array of 1 to ${PRODUCT_LIMITS.linesMax} lines`);
+    return undefined;
+  }
+  const lines: OrderLineInput[] = [];
+  raw.forEach((line: unknown, i: number) => {
+    const field = `lines[${i}]`;
+    if (!isObject(line)) return errors.add(field, 'must be an object { sku, quantity }');
+    errors.rejectUnknown(line, ['sku', 'quantity'], `${field}.`);
+    const sku = parseSku(line.sku, `${field}.sku`, errors);
+    const quantity = parseBoundedInteger(line.quantity, 1, PRODUCT_LIMITS.stockMax, `${field}.quantity`, errors);
+    if (sku !== undefined && quantity !== undefined) lines.push({ sku, quantity });
+  });
+  return lines.length === raw.length ? lines : undefined;
+}
+
 /** Longest accepted idempotency key, in characters. */
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
 
@@ -129,19 +212,21 @@ export function parseCreateOrderInput(raw: unknown): Result<CreateOrderInput> {
     errors.add('', 'must be a JSON object');
     return errors.result<CreateOrderInput>({ customerName: '', items: [] }, 'Order');
   }
-  errors.rejectUnknown(raw, ['customerName', 'customerEmail', 'items'], '');
+  errors.rejectUnknown(raw, ['customerName', 'customerEmail', 'items', 'lines'], '');
+  const lines = raw.lines === undefined ? undefined : parseOrderLines(raw.lines, errors);
   const customerName = parseTrimmedString(raw.customerName, ORDER_LIMITS.customerNameMaxLength, 'customerName', errors) ?? '';
   let customerEmail: string | undefined;
   if (raw.customerEmail !== undefined) {
     customerEmail = parseTrimmedString(raw.customerEmail, ORDER_LIMITS.customerEmailMaxLength, 'customerEmail', errors);
-    if (customerEmail !== undefined && !isEmailAddress(customerEmail)) {
-      errors.add('customerEmail', 'must be an email address');
-    }
+    const problem = customerEmail === undefined ? undefined : emailAddressProblem(customerEmail);
+    if (problem !== undefined) errors.add('customerEmail', problem);
   }
   const items: OrderItem[] = [];
-  if (!Array.isArray(raw.items)) {
+  if (raw.items === undefined && lines !== undefined) {
+    // An order of catalog lines alone.
+  } else if (!Array.isArray(raw.items)) {
     errors.add('items', 'must be an array');
-  } else if (raw.items.length === 0 || raw.items.length > ORDER_LIMITS.itemsMax) {
+  } else if ((raw.items.length === 0 && lines === undefined) || raw.items.length > ORDER_LIMITS.itemsMax) {
     errors.add('items', `must hold 1 to ${ORDER_LIMITS.itemsMax} items`);
   } else {
     raw.items.forEach((item: unknown, i: number) => {
@@ -152,8 +237,8 @@ export function parseCreateOrderInput(raw: unknown): Result<CreateOrderInput> {
       errors.add('items', `the order total must be at most ${ORDER_LIMITS.totalMax}`);
     }
   }
-  const input: CreateOrderInput = customerEmail === undefined ? { customerName, items } : { customerName, customerEmail, items };
-  return errors.result(input, 'Order');
+  const plain: CreateOrderInput = customerEmail === undefined ? { customerName, items } : { customerName, customerEmail, items };
+  return errors.result(lines === undefined ? plain : { ...plain, lines }, 'Order');
 }
 
 /**

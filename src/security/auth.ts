@@ -59,6 +59,27 @@ export function seesStorageLocation(principal: Principal): boolean {
   }
 }
 
+/**
+ * Whether `principal` may see customers' contact details (`customerEmail`):
+ * those who run the orders (operators, admins, and everyone in open mode).
+ * Viewers and tracking-link holders get orders without it: a tracking link
+ * is shared, forwarded and screenshotted.
+ * @param principal who asks
+ */
+export function seesCustomerContact(principal: Principal): boolean {
+  switch (principal.kind) {
+    case 'open':
+      return true;
+    case 'role':
+      return principal.role !== 'viewer';
+    case 'user':
+      return principal.roles.includes('admin') || principal.roles.includes('operator');
+    case 'tracking':
+    case 'scraper':
+      return false;
+  }
+}
+
 /** Shortest accepted role token: guessing one must be hopeless. */
 export const MIN_TOKEN_LENGTH = 24;
 

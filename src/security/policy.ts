@@ -57,12 +57,20 @@ export const ACCESS_POLICY = {
   changeStatus: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
   /** `GET /api/orders/ID/tracking-token`: a shareable capability, so only those who get one when creating may ask again. */
   reissueTrackingToken: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
+  /** `GET /api/products`, `GET /api/products/SKU`. */
+  readProducts: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'read the catalog' },
+  /** `POST /api/products`, `PATCH` and `DELETE /api/products/SKU`, `POST /api/products/SKU/stock`. */
+  writeProducts: { roles: WRITERS, ownOrder: false, limited: true, what: 'change the catalog' },
   /** `POST /api/orders/status`: one status for many orders, each its own change; one request counts once against the allowance. */
   changeStatuses: { roles: WRITERS, ownOrder: false, limited: true, what: 'create or change orders' },
   /** `GET /api/orders/ID/presence`: how many watch an order, by role. Customers never learn of other customers. */
   readPresence: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'see who watches an order' },
   /** The `watch` message: a board socket says which order's detail it has open (tracking sockets watch their own order already). */
   announceWatch: { roles: EVERY_ROLE, ownOrder: false, limited: false, what: 'announce which order it watches' },
+  /** `GET /api/orders/ID/emails`: what was emailed to the customer (it names the customer's address's outcomes). */
+  readOrderEmails: { roles: WRITERS, ownOrder: false, limited: false, what: 'read what was emailed' },
+  /** `GET`/`POST /api/email/unsubscribe/TOKEN`: the link in an email is the credential (checked by the handler). */
+  unsubscribeEmail: { roles: 'anyone', ownOrder: false, limited: false, what: 'unsubscribe' },
   /** `DELETE /api/orders/ID`. */
   deleteOrder: { roles: ['admin'], ownOrder: false, limited: true, what: 'delete orders' },
   /** `GET /metrics`: admins, `METRICS_TOKEN`, or in open mode a loopback peer. */

@@ -1,12 +1,12 @@
 /**
  * @module store/event-ring
- * A bounded, in-order buffer of the most recent events: the history a
- * memory backend keeps, and each instance's replay ring, so a client that
- * reconnects with the last seq it applied can be sent exactly what it missed
- * without asking the backend. Pure: no timers or I/O.
+ * A bounded, in-order buffer of the most recent events: the whole history a
+ * memory backend keeps, and the live node's one in-memory history, so a
+ * client that reconnects with the last seq it applied can be sent exactly
+ * what it missed without asking the backend. Pure: no timers or I/O.
  */
 
-import type { OrderEvent } from '../protocol.ts';
+import type { LogEvent } from '../domain/events.ts';
 
 /** Default number of events kept: minutes of heavy traffic at a few hundred changes per second. */
 export const DEFAULT_RING_CAPACITY = 10_000;
@@ -14,7 +14,7 @@ export const DEFAULT_RING_CAPACITY = 10_000;
 /** A ring buffer of events with consecutive seqs. */
 export class EventRing {
   readonly #capacity: number;
-  readonly #ring: (OrderEvent | undefined)[];
+  readonly #ring: (LogEvent | undefined)[];
   /** Seq of the newest event held, or of the last one before the ring started. */
   #latest: number;
   #size = 0;
@@ -26,7 +26,7 @@ export class EventRing {
   constructor(capacity: number = DEFAULT_RING_CAPACITY, after = 0) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be an integer >= 1, got ${capacity}`);
     this.#capacity = capacity;
-    this.#ring = new Array<OrderEvent | undefined>(capacity);
+    this.#ring = new Array<LogEvent | undefined>(capacity);
     this.#latest = after;
   }
 
@@ -44,7 +44,7 @@ export class EventRing {
    * Add the next event. Seqs must be consecutive; a gap means a bug upstream.
    * @param event the next event of the history
    */
-  append(event: OrderEvent): void {
+  append(event: LogEvent): void {
     if (event.seq !== this.#latest + 1) {
       throw new Error(`event ring expected seq ${this.#latest + 1}, got ${event.seq}`);
     }
@@ -70,11 +70,11 @@ export class EventRing {
    * @param seq the last seq the client applied
    * @param limit at most this many, the oldest first
    */
-  since(seq: number, limit = Infinity): OrderEvent[] | undefined {
+  since(seq: number, limit = Infinity): LogEvent[] | undefined {
     if (!Number.isSafeInteger(seq) || seq > this.#latest) return undefined;
     if (seq === this.#latest) return [];
     if (seq + 1 < this.oldestSeq) return undefined;
-    const events: OrderEvent[] = [];
+    const events: LogEvent[] = [];
     const last = Math.min(this.#latest, seq + limit);
     for (let s = seq + 1; s <= last; s++) events.push(this.#ring[s % this.#capacity]!);
     return events;

@@ -8,8 +8,8 @@
  */
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import { versionBefore, type Change } from '../domain/decide.ts';
-import type { OrderEvent } from '../protocol/orders.ts';
+import { isOrderChange, productWrites, versionBefore, type Change } from '../domain/decide.ts';
+import type { LogEvent } from '../domain/events.ts';
 import { DEFAULT_RING_CAPACITY, EventRing } from './event-ring.ts';
 import { IdempotencyTable } from './idempotency.ts';
 import type { AppendOutcome, EventSink, IdempotencyClaim, IdempotencyRecord, OrderLog, Storage, StorageHealth, StorageStats } from './ports.ts';
@@ -39,6 +39,8 @@ export class MemoryLog implements OrderLog {
    * the bulk of the writes, so add nothing here.
    */
   readonly #versions = new Map<string, number>();
+  /** Each product's version (absent: no such product), for the same compare over every product a change writes. */
+  readonly #productVersions = new Map<string, number>();
   readonly #history: EventRing;
   readonly #keys: IdempotencyTable;
   readonly #feed: TailFeed;
@@ -63,20 +65,30 @@ export class MemoryLog implements OrderLog {
    */
   appendNow(change: Change, claim?: IdempotencyClaim): AppendOutcome {
     if (this.#closed) throw new Error('the log is closed');
-    const id = change.order.id;
-    const expected = versionBefore(change);
-    const current = this.#versions.get(id) ?? (expected === 0 ? 0 : 1);
-    if (current !== expected) return { kind: 'conflict', headSeq: this.#seq };
+    const products = productWrites(change);
+    for (const { sku, before } of products) if ((this.#productVersions.get(sku) ?? 0) !== before) return { kind: 'conflict', headSeq: this.#seq };
+    const id = isOrderChange(change) ? change.order.id : undefined;
+    if (id !== undefined && isOrderChange(change)) {
+      const expected = versionBefore(change);
+      const current = this.#versions.get(id) ?? (expected === 0 ? 0 : 1);
+      if (current !== expected) return { kind: 'conflict', headSeq: this.#seq };
+    }
     if (claim !== undefined) {
       const record = this.#keys.get(claim.key);
       if (record !== undefined) return { kind: 'duplicate', record };
     }
     const seq = ++this.#seq;
     const event = withSeq(change, seq);
-    if (event.type === 'order.deleted') this.#versions.set(id, 0);
-    else if (event.type === 'order.updated') this.#versions.set(id, event.order.version);
+    if (id !== undefined) {
+      if (event.type === 'order.deleted') this.#versions.set(id, 0);
+      else if (event.type === 'order.updated') this.#versions.set(id, event.order.version);
+    }
+    for (const { sku, after } of products) {
+      if (after === 0) this.#productVersions.delete(sku);
+      else this.#productVersions.set(sku, after);
+    }
     this.#history.append(event);
-    if (claim !== undefined) this.#keys.set({ ...claim, order: event.order, seq });
+    if (claim !== undefined && 'order' in event) this.#keys.set({ ...claim, order: event.order, seq });
     this.#feed.push(event);
     return { kind: 'committed', seq };
   }
@@ -85,7 +97,7 @@ export class MemoryLog implements OrderLog {
     return Promise.resolve(this.#keys.get(key));
   }
 
-  replay(after: { seq: number; epoch: string }, limit: number): Promise<readonly OrderEvent[] | 'reset'> {
+  replay(after: { seq: number; epoch: string }, limit: number): Promise<readonly LogEvent[] | 'reset'> {
     if (after.epoch !== this.epoch) return Promise.resolve('reset');
     return Promise.resolve(this.#history.since(after.seq, limit) ?? 'reset');
   }

@@ -3,18 +3,20 @@
  * The storage ports: what the rest of the service needs from storage, and
  * what a backend (memory, journal, Redis) provides. Writes go one way:
  * {@link Commands} decide against the local projection and ask the
- * backend's {@link OrderLog} to append; everything the instance holds (the
- * projection, the replay ring, the hub) is then fed from the log's
- * {@link EventSource.tail}, in `seq` order, this instance's own writes
- * included. A backend decides where an append is made atomic; it never
+ * backend's {@link OrderLog} to append; the live node's named consumers
+ * (the projection, the history, the hub, paced ones) are then fed from the
+ * log's {@link EventSource.tail}, in `seq` order, this instance's own
+ * writes included. A backend decides where an append is made atomic; it never
  * holds a copy of the rules (those are in domain/decide.ts).
  */
 
+import type { Product } from '../domain/catalog.ts';
 import type { Change } from '../domain/decide.ts';
+import type { LogEvent } from '../domain/events.ts';
 import type { OrderStatus } from '../domain/statuses.ts';
 import type { Result } from '../protocol/errors.ts';
 import type { Position, View } from '../protocol/messages.ts';
-import type { CreateOrderInput, Order, OrderEvent, StatusCounts } from '../protocol/orders.ts';
+import type { CreateOrderInput, Order, StatusCounts } from '../protocol/orders.ts';
 
 /** A write that was committed (as durably as the backend makes it) and that this instance's projection has applied. */
 export interface Committed {
@@ -86,11 +88,13 @@ export interface OrderReader {
 }
 
 /** Called with events in `seq` order, each exactly once, in batches. */
-export type EventSink = (events: readonly OrderEvent[]) => void;
+export type EventSink = (events: readonly LogEvent[]) => void;
 
 /** What an instance starts from: every order, as of a position. */
 export interface LoadedState {
   readonly orders: readonly Order[];
+  /** Every product of the catalog, as of the same position. */
+  readonly products?: readonly Product[];
   readonly position: Position;
 }
 
@@ -102,7 +106,7 @@ export interface EventSource {
    * The events after `after`, oldest first, at most `limit`, or `'reset'` when
    * some of them are no longer kept or `after` is from another epoch.
    */
-  replay(after: Position, limit: number): Promise<readonly OrderEvent[] | 'reset'>;
+  replay(after: Position, limit: number): Promise<readonly LogEvent[] | 'reset'>;
   /**
    * Deliver every event after seq `after` to `sink`, in order, gap-free, now
    * and as they are committed (by any writer).
@@ -229,4 +233,18 @@ export interface Storage {
   readonly trackingKey: Buffer;
   /** Where durable consumers keep their positions. */
   readonly positions: ConsumerPositions;
+  /** With a shared history (Redis): keys kept beside it, for leases among instances. */
+  readonly sideKeys?: SideKeys;
+}
+
+/** Commands on keys kept beside a shared history, each within the backend's deadline. */
+export interface SideKeys {
+  /** Send one command (Redis: `['SET', key, ...]`); resolves with its reply. */
+  send(args: readonly string[]): Promise<unknown>;
+  /**
+   * The full key for a name, beside the history (same hash slot).
+   * `consumer:NAME` is where {@link ConsumerPositions} keeps NAME's position.
+   * @param name letters, digits, `._:-`
+   */
+  key(name: string): string;
 }

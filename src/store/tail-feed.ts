@@ -9,7 +9,7 @@
  * events in memory), holding what commits meanwhile until it is there.
  */
 
-import type { OrderEvent } from '../protocol/orders.ts';
+import type { LogEvent } from '../domain/events.ts';
 import type { EventSink } from './ports.ts';
 
 /**
@@ -17,7 +17,7 @@ import type { EventSink } from './ports.ts';
  * they are no longer held; or a read of the durable history, `'reset'` when
  * it no longer holds them.
  */
-export type TailHistory = (after: number, limit: number) => readonly OrderEvent[] | undefined | Promise<readonly OrderEvent[] | 'reset'>;
+export type TailHistory = (after: number, limit: number) => readonly LogEvent[] | undefined | Promise<readonly LogEvent[] | 'reset'>;
 
 /** Events read back from a durable history at once, at most. */
 const READ_BACK_PAGE = 1000;
@@ -28,7 +28,7 @@ interface Tail {
   /** The seq of the last event it was given. */
   delivered: number;
   /** Set while what it missed is read back: what commits meanwhile waits here. */
-  held: OrderEvent[] | undefined;
+  held: LogEvent[] | undefined;
 }
 
 /** Where a backend's committed events go. */
@@ -36,7 +36,7 @@ export class TailFeed {
   readonly #tails = new Set<Tail>();
   readonly #history: TailHistory;
   readonly #onSinkError: (error: unknown) => void;
-  #pending: OrderEvent[] = [];
+  #pending: LogEvent[] = [];
   #scheduled = false;
 
   /**
@@ -74,7 +74,7 @@ export class TailFeed {
    * Queue a committed event for every tail.
    * @param event the next committed event
    */
-  push(event: OrderEvent): void {
+  push(event: LogEvent): void {
     this.#pending.push(event);
     if (this.#scheduled) return;
     this.#scheduled = true;
@@ -100,7 +100,7 @@ export class TailFeed {
   }
 
   /** Give a tail the events it has not had yet, in order; the backlog first if these start past it. */
-  #give(tail: Tail, events: readonly OrderEvent[]): void {
+  #give(tail: Tail, events: readonly LogEvent[]): void {
     if (!this.#tails.has(tail) || events.length === 0) return;
     if (tail.held !== undefined) {
       tail.held.push(...events);
@@ -121,7 +121,7 @@ export class TailFeed {
   }
 
   /** Hand a tail the events of `events` it has not had. */
-  #hand(tail: Tail, events: readonly OrderEvent[]): void {
+  #hand(tail: Tail, events: readonly LogEvent[]): void {
     const fresh = events.length > 0 && events[0]!.seq > tail.delivered ? events : events.filter((e) => e.seq > tail.delivered);
     if (fresh.length === 0) return;
     tail.delivered = fresh[fresh.length - 1]!.seq;
@@ -133,10 +133,10 @@ export class TailFeed {
   }
 
   /** Read back what a tail missed, up to `upTo`, page by page; then what was held meanwhile. */
-  async #readBack(tail: Tail, upTo: number, first: Promise<readonly OrderEvent[] | 'reset'>): Promise<void> {
-    let page: Promise<readonly OrderEvent[] | 'reset'> | undefined = first;
+  async #readBack(tail: Tail, upTo: number, first: Promise<readonly LogEvent[] | 'reset'>): Promise<void> {
+    let page: Promise<readonly LogEvent[] | 'reset'> | undefined = first;
     while (page !== undefined) {
-      let events: readonly OrderEvent[] | 'reset';
+      let events: readonly LogEvent[] | 'reset';
       try {
         events = await page;
       } catch (error) {

@@ -9,6 +9,7 @@
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { encodeOrderUncached } from '../../protocol/encode.ts';
+import type { Product } from '../../domain/catalog.ts';
 import type { Order } from '../../protocol/orders.ts';
 import type { IdempotencyRecord } from '../ports.ts';
 import { snapshotName, writeFileAtomically } from './files.ts';
@@ -37,14 +38,14 @@ export interface CompactionReport {
  * @param keys the live idempotency records at `seq`
  * @returns the snapshot's name and size
  */
-export async function writeSnapshot(dir: string, epoch: string, seq: number, orders: readonly Order[], keys: readonly IdempotencyRecord[]): Promise<{ name: string; seq: number; bytes: number }> {
+export async function writeSnapshot(dir: string, epoch: string, seq: number, orders: readonly Order[], keys: readonly IdempotencyRecord[], products: readonly Product[] = []): Promise<{ name: string; seq: number; bytes: number }> {
   const name = snapshotName(seq);
-  const bytes = await writeFileAtomically(dir, name, snapshotChunks(epoch, seq, orders, keys));
+  const bytes = await writeFileAtomically(dir, name, snapshotChunks(epoch, seq, orders, keys, products));
   return { name, seq, bytes };
 }
 
-async function* snapshotChunks(epoch: string, seq: number, orders: readonly Order[], keys: readonly IdempotencyRecord[]): AsyncGenerator<Buffer> {
-  const header: SnapshotHeader = { journal: 'liveorders snapshot', version: FORMAT_VERSION, epoch, seq, orders: orders.length, keys: keys.length, takenAt: new Date().toISOString() };
+async function* snapshotChunks(epoch: string, seq: number, orders: readonly Order[], keys: readonly IdempotencyRecord[], products: readonly Product[]): AsyncGenerator<Buffer> {
+  const header: SnapshotHeader = { journal: 'liveorders snapshot', version: FORMAT_VERSION, epoch, seq, orders: orders.length, keys: keys.length, ...(products.length === 0 ? {} : { products: products.length }), takenAt: new Date().toISOString() };
   yield encodeRecord(JSON.stringify(header));
   for (let i = 0; i < orders.length; i += RECORDS_PER_CHUNK) {
     yield Buffer.concat(orders.slice(i, i + RECORDS_PER_CHUNK).map((order) => encodeRecord(`{"o":${encodeOrderUncached(order)}}`)));
@@ -54,6 +55,8 @@ async function* snapshotChunks(epoch: string, seq: number, orders: readonly Orde
     yield Buffer.concat(keys.slice(i, i + RECORDS_PER_CHUNK).map((key) => encodeRecord(JSON.stringify({ k: key }))));
     await nextTurn();
   }
-  const end: SnapshotEnd = { end: true, records: orders.length + keys.length };
+  // Products are few: one chunk.
+  if (products.length > 0) yield Buffer.concat(products.map((product) => encodeRecord(JSON.stringify({ p: product }))));
+  const end: SnapshotEnd = { end: true, records: orders.length + keys.length + products.length };
   yield encodeRecord(JSON.stringify(end));
 }

@@ -18,9 +18,11 @@
 import { hrtime } from 'node:process';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { versionBefore, type Change } from '../../domain/decide.ts';
+import { isOrderChange, productWrites, versionBefore, type Change } from '../../domain/decide.ts';
 import { encodeEventUncached } from '../../protocol/encode.ts';
-import type { Order, OrderEvent } from '../../protocol/orders.ts';
+import type { Product } from '../../domain/catalog.ts';
+import type { LogEvent } from '../../domain/events.ts';
+import type { Order } from '../../protocol/orders.ts';
 import type { Logger } from '../../support/logger.ts';
 import { StorageUnavailableError } from '../errors.ts';
 import type { IdempotencyTable } from '../idempotency.ts';
@@ -65,7 +67,7 @@ export const DEFAULT_PREALLOCATE_BYTES = 4 * 1024 * 1024;
 interface Queued {
   /** The journal entry's JSON, framed with the others of its batch when it is written. */
   readonly entry: string;
-  readonly event: OrderEvent;
+  readonly event: LogEvent;
   readonly claim: IdempotencyClaim | undefined;
   readonly resolve: (outcome: AppendOutcome) => void;
   readonly reject: (error: unknown) => void;
@@ -96,12 +98,15 @@ export class JournalLog implements OrderLog {
   readonly #compactAfterBytes: number;
   readonly #preallocateBytes: number;
   readonly #orders: Map<string, Order>;
+  readonly #products: Map<string, Product>;
   readonly #keys: IdempotencyTable;
   readonly #feed: TailFeed;
   readonly #lock: FolderLock;
   /** Orders and keys with a change waiting for its flush; a later append to them waits for it. */
   readonly #waitingOrders = new Set<string>();
   readonly #waitingKeys = new Set<string>();
+  /** Products with a change waiting for its flush: a later change to them waits for it, then compares versions. */
+  readonly #waitingProducts = new Set<string>();
   #queue: Queued[] = [];
   /** Batches being written and flushed, oldest first. */
   #flights: Flight[] = [];
@@ -139,6 +144,7 @@ export class JournalLog implements OrderLog {
     this.#compactAfterBytes = options.compactAfterBytes ?? DEFAULT_COMPACT_AFTER_BYTES;
     this.#preallocateBytes = options.preallocateBytes ?? DEFAULT_PREALLOCATE_BYTES;
     this.#orders = loaded.orders;
+    this.#products = loaded.products;
     this.#keys = loaded.keys;
     this.#seq = loaded.seq;
     this.#durableSeq = loaded.seq;
@@ -169,18 +175,27 @@ export class JournalLog implements OrderLog {
   }
 
   async append(change: Change, claim?: IdempotencyClaim): Promise<AppendOutcome> {
-    const id = change.order.id;
-    // A change to the same order, or a claim of the same key, waiting for its flush: decide after it.
-    while (this.#waitingOrders.has(id) || (claim !== undefined && this.#waitingKeys.has(claim.key))) await this.#nextFlushEnd();
+    const id = isOrderChange(change) ? change.order.id : undefined;
+    const products = productWrites(change);
+    // A change to the same order or product, or a claim of the same key, waiting for its flush: decide after it.
+    while (
+      (id !== undefined && this.#waitingOrders.has(id)) ||
+      products.some(({ sku }) => this.#waitingProducts.has(sku)) ||
+      (claim !== undefined && this.#waitingKeys.has(claim.key))
+    ) {
+      await this.#nextFlushEnd();
+    }
     if (this.#closed) throw new StorageUnavailableError('ECLOSED', 'the journal is closed');
     while (this.#failing !== undefined) await this.#nextFlushEnd();
-    if ((this.#orders.get(id)?.version ?? 0) !== versionBefore(change)) return { kind: 'conflict', headSeq: this.#durableSeq };
+    if (isOrderChange(change) && (this.#orders.get(change.order.id)?.version ?? 0) !== versionBefore(change)) return { kind: 'conflict', headSeq: this.#durableSeq };
+    for (const { sku, before } of products) if ((this.#products.get(sku)?.version ?? 0) !== before) return { kind: 'conflict', headSeq: this.#durableSeq };
     if (claim !== undefined) {
       const record = this.#keys.get(claim.key);
       if (record !== undefined) return { kind: 'duplicate', record };
     }
     const event = withSeq(change, ++this.#seq);
-    this.#waitingOrders.add(id);
+    if (id !== undefined) this.#waitingOrders.add(id);
+    for (const { sku } of products) this.#waitingProducts.add(sku);
     if (claim !== undefined) this.#waitingKeys.add(claim.key);
     return new Promise<AppendOutcome>((resolve, reject) => {
       this.#queue.push({ entry: journalEntry(encodeEventUncached(event), claim), event, claim, resolve, reject });
@@ -192,7 +207,7 @@ export class JournalLog implements OrderLog {
     return Promise.resolve(this.#keys.get(key));
   }
 
-  async replay(after: { seq: number; epoch: string }, limit: number): Promise<readonly OrderEvent[] | 'reset'> {
+  async replay(after: { seq: number; epoch: string }, limit: number): Promise<readonly LogEvent[] | 'reset'> {
     if (after.epoch !== this.epoch || after.seq > this.#durableSeq) return 'reset';
     if (after.seq === this.#durableSeq) return [];
     // The journal since the last snapshot has it, if it is that recent.
@@ -323,12 +338,12 @@ export class JournalLog implements OrderLog {
   /** A flight is on disk, and every one before it: make it the durable state, answer it, and give it to the tails. */
   #commit(flight: Flight): void {
     for (const { event, claim, resolve } of flight.batch) {
-      applyEvent(this.#orders, event);
-      if (claim !== undefined) {
+      applyEvent(this.#orders, this.#products, event);
+      if (claim !== undefined && 'order' in event) {
         this.#keys.set({ ...claim, order: event.order, seq: event.seq });
         this.#waitingKeys.delete(claim.key);
       }
-      this.#waitingOrders.delete(event.order.id);
+      this.#stopWaiting(event);
       this.#durableSeq = event.seq;
       this.#feed.push(event);
       resolve({ kind: 'committed', seq: event.seq });
@@ -340,11 +355,18 @@ export class JournalLog implements OrderLog {
     }
   }
 
+  /** The event's order and products take changes again. */
+  #stopWaiting(event: LogEvent): void {
+    if ('order' in event) this.#waitingOrders.delete(event.order.id);
+    if ('product' in event) this.#waitingProducts.delete(event.product.sku);
+    else if (event.products !== undefined) for (const { sku } of event.products) this.#waitingProducts.delete(sku);
+  }
+
   #refuse(batch: readonly Queued[]): void {
     const code = (this.#failing as NodeJS.ErrnoException | undefined)?.code ?? 'EIO';
     const refusal = new StorageUnavailableError(code, `the journal could not write: ${(this.#failing as Error | undefined)?.message ?? 'unknown'}`);
     for (const { event, claim, reject } of batch) {
-      this.#waitingOrders.delete(event.order.id);
+      this.#stopWaiting(event);
       if (claim !== undefined) this.#waitingKeys.delete(claim.key);
       reject(refusal);
     }
@@ -390,6 +412,7 @@ export class JournalLog implements OrderLog {
     const started = Date.now();
     const seq = this.#durableSeq;
     const orders = [...this.#orders.values()];
+    const products = [...this.#products.values()];
     const keys = [...this.#keys.live()];
     const previous = this.#segment;
     let next: Segment;
@@ -410,7 +433,7 @@ export class JournalLog implements OrderLog {
     // The old segment ends at its last record: a start never has to tell its allocated zeros from a tear.
     await closeSegment(previous).catch((error: unknown) => this.#logger.warn('could not cut the space allocated ahead off a closed segment; a start reads past it', { segment: previous.name, error }));
     try {
-      const snapshot = await writeSnapshot(this.#dir, this.epoch, seq, orders, keys);
+      const snapshot = await writeSnapshot(this.#dir, this.epoch, seq, orders, keys, products);
       const replaced = [...this.#olderSegments.splice(0).map((s) => s.name), ...this.#stale.splice(0), ...(this.#snapshot === undefined ? [] : [this.#snapshot.name])];
       this.#snapshot = snapshot;
       for (const name of replaced) await unlink(join(this.#dir, name)).catch(() => undefined);

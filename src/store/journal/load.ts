@@ -11,7 +11,9 @@
 
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Order, OrderEvent } from '../../protocol/orders.ts';
+import type { Product } from '../../domain/catalog.ts';
+import type { LogEvent } from '../../domain/events.ts';
+import type { Order } from '../../protocol/orders.ts';
 import { EventRing } from '../event-ring.ts';
 import { IdempotencyTable } from '../idempotency.ts';
 import { judgeDamage } from './damage.ts';
@@ -29,6 +31,8 @@ export interface TornTail {
 export interface LoadedJournal {
   /** Every order, as of `seq`. */
   readonly orders: Map<string, Order>;
+  /** Every product, as of `seq`. */
+  readonly products: Map<string, Product>;
   readonly keys: IdempotencyTable;
   /** The last seq on disk. */
   readonly seq: number;
@@ -69,12 +73,13 @@ const SAFE_STEPS =
 export async function loadJournal(dir: string, options: LoadOptions): Promise<LoadedJournal> {
   const listing = await listFolder(dir);
   const orders = new Map<string, Order>();
+  const products = new Map<string, Product>();
   const keys = new IdempotencyTable(options.now === undefined ? {} : { now: options.now });
   const latest = listing.snapshots.at(-1);
   let seq = 0;
   let snapshot: LoadedJournal['snapshot'];
   if (latest !== undefined) {
-    const bytes = await readSnapshot(join(dir, latest.name), options.epoch, latest.seq, orders, keys);
+    const bytes = await readSnapshot(join(dir, latest.name), options.epoch, latest.seq, orders, products, keys);
     seq = latest.seq;
     snapshot = { name: latest.name, seq, bytes };
   }
@@ -100,8 +105,8 @@ export async function loadJournal(dir: string, options: LoadOptions): Promise<Lo
     const next = toRead[i + 1];
     const read = await readSegment(path, segment.firstSeq, options.epoch, seq, (entry) => {
       seq = entry.event.seq;
-      applyEvent(orders, entry.event);
-      if (entry.claim !== undefined) keys.set({ ...entry.claim, order: entry.event.order, seq: entry.event.seq });
+      applyEvent(orders, products, entry.event);
+      if (entry.claim !== undefined && 'order' in entry.event) keys.set({ ...entry.claim, order: entry.event.order, seq: entry.event.seq });
       history.append(entry.event);
     });
     if (read.empty && next !== undefined) throw refuse(path, 0, 'an empty segment in the middle of the journal');
@@ -112,7 +117,7 @@ export async function loadJournal(dir: string, options: LoadOptions): Promise<Lo
   if (options.cut !== false) for (const tail of torn) await cutAt(join(dir, tail.file), tail.offset);
   const used = new Set([...(latest === undefined ? [] : [latest.name]), ...toRead.map((s) => s.name)]);
   const stale = [...listing.snapshots.map((s) => s.name), ...listing.segments.map((s) => s.name), ...listing.temporary].filter((name) => !used.has(name));
-  return { orders, keys, seq, history, snapshot, segments, torn, stale };
+  return { orders, products, keys, seq, history, snapshot, segments, torn, stale };
 }
 
 /**
@@ -127,9 +132,15 @@ function segmentsAfter(listing: FolderListing, seq: number): FolderListing['segm
 }
 
 /** Apply an event to the loading state (the same effect as the projection's). */
-export function applyEvent(orders: Map<string, Order>, event: OrderEvent): void {
-  if (event.type === 'order.deleted') orders.delete(event.order.id);
-  else orders.set(event.order.id, event.order);
+export function applyEvent(orders: Map<string, Order>, products: Map<string, Product>, event: LogEvent): void {
+  if (event.type === 'product.changed') products.set(event.product.sku, event.product);
+  else if (event.type === 'product.deleted') products.delete(event.product.sku);
+  else {
+    if (event.type === 'order.deleted') orders.delete(event.order.id);
+    else orders.set(event.order.id, event.order);
+    // The stock the order moved is in its event: a replay rebuilds it exactly.
+    if (event.products !== undefined) for (const product of event.products) products.set(product.sku, product);
+  }
 }
 
 function refuse(path: string, offset: number, what: string): StorageStartError {
@@ -137,7 +148,7 @@ function refuse(path: string, offset: number, what: string): StorageStartError {
 }
 
 /** Read a snapshot into `orders` and `keys`; returns its size. */
-async function readSnapshot(path: string, epoch: string, seq: number, orders: Map<string, Order>, keys: IdempotencyTable): Promise<number> {
+async function readSnapshot(path: string, epoch: string, seq: number, orders: Map<string, Order>, products: Map<string, Product>, keys: IdempotencyTable): Promise<number> {
   const bytes = await readFile(path);
   let offset = 0;
   let header: SnapshotHeader | undefined;
@@ -152,13 +163,14 @@ async function readSnapshot(path: string, epoch: string, seq: number, orders: Ma
       if (header.journal !== 'liveorders snapshot' || header.version !== FORMAT_VERSION || header.seq !== seq) throw refuse(path, offset, 'not a liveorders snapshot of this seq');
       if (header.epoch !== epoch) throw refuse(path, offset, `a snapshot of another history (epoch ${String(header.epoch)})`);
     } else if (payload.end === true) {
-      if (payload.records !== items || items !== header.orders + header.keys) throw refuse(path, offset, `${items} records where the snapshot counts ${String(payload.records)}`);
+      if (payload.records !== items || items !== header.orders + header.keys + (header.products ?? 0)) throw refuse(path, offset, `${items} records where the snapshot counts ${String(payload.records)}`);
       if (read.next !== bytes.length) throw refuse(path, read.next, 'data after the end of the snapshot');
       return bytes.length;
     } else {
       const item = asSnapshotItem(payload);
       if (item === undefined) throw refuse(path, offset, 'a record that is neither an order nor an idempotency key');
       if ('order' in item) orders.set(item.order.id, item.order);
+      else if ('product' in item) products.set(item.product.sku, item.product);
       else keys.set(item.key);
       items++;
     }

@@ -63,7 +63,7 @@ export async function openJournalStorage(options: JournalStorageOptions): Promis
       mode: 'journal',
       shared: false,
       log,
-      initial: { orders: [...loaded.orders.values()], position: { seq: loaded.seq, epoch: identity.epoch } },
+      initial: { orders: [...loaded.orders.values()], products: [...loaded.products.values()], position: { seq: loaded.seq, epoch: identity.epoch } },
       trackingKey: options.trackingKey ?? identity.trackingKey,
       positions: new JournalPositions(dir),
     };

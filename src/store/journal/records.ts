@@ -7,9 +7,11 @@
  */
 
 import { crc32 } from 'node:zlib';
-import { isOrder, isOrderEvent } from '../../protocol/decode.ts';
+import type { Product } from '../../domain/catalog.ts';
+import type { LogEvent } from '../../domain/events.ts';
+import { isLogEvent, isOrder, isProduct } from '../../protocol/decode.ts';
 import { isObject } from '../../protocol/json.ts';
-import type { Order, OrderEvent } from '../../protocol/orders.ts';
+import type { Order } from '../../protocol/orders.ts';
 import type { IdempotencyClaim, IdempotencyRecord } from '../ports.ts';
 
 /** Bytes before each record's payload: its length, then its CRC-32, both big-endian. */
@@ -103,6 +105,8 @@ export interface SnapshotHeader {
   readonly seq: number;
   readonly orders: number;
   readonly keys: number;
+  /** Products of the catalog (absent: none). */
+  readonly products?: number;
   readonly takenAt: string;
 }
 
@@ -124,7 +128,7 @@ export function journalEntry(encodedEvent: string, claim: IdempotencyClaim | und
 
 /** A journal entry read back. */
 export interface JournalEntry {
-  readonly event: OrderEvent;
+  readonly event: LogEvent;
   readonly claim?: IdempotencyClaim;
 }
 
@@ -133,18 +137,19 @@ export interface JournalEntry {
  * @param payload a record's parsed JSON
  */
 export function asJournalEntry(payload: unknown): JournalEntry | undefined {
-  if (!isObject(payload) || !isOrderEvent(payload.e)) return undefined;
+  if (!isObject(payload) || !isLogEvent(payload.e)) return undefined;
   if (payload.k === undefined) return { event: payload.e };
   return isClaim(payload.k) ? { event: payload.e, claim: payload.k } : undefined;
 }
 
 /**
- * Check a snapshot's order record (`{"o": order}`) or key record (`{"k": record}`).
+ * Check a snapshot's order record (`{"o": order}`), product record (`{"p": product}`) or key record (`{"k": record}`).
  * @param payload a record's parsed JSON
  */
-export function asSnapshotItem(payload: unknown): { order: Order } | { key: IdempotencyRecord } | undefined {
+export function asSnapshotItem(payload: unknown): { order: Order } | { key: IdempotencyRecord } | { product: Product } | undefined {
   if (!isObject(payload)) return undefined;
   if (isOrder(payload.o)) return { order: payload.o };
+  if (isProduct(payload.p)) return { product: payload.p };
   const key = payload.k;
   if (isClaim(key) && isObject(key) && isOrder(key.order) && typeof key.seq === 'number') return { key: key as unknown as IdempotencyRecord };
   return undefined;

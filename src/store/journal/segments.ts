@@ -8,7 +8,7 @@
 
 import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { OrderEvent } from '../../protocol/orders.ts';
+import type { LogEvent } from '../../domain/events.ts';
 import { segmentName, syncFolder, writeAll } from './files.ts';
 import { FORMAT_VERSION, asJournalEntry, encodeRecord, readRecord, type SegmentHeader } from './records.ts';
 
@@ -106,8 +106,8 @@ export async function closeSegment(segment: Segment): Promise<void> {
  * @param after the last seq the reader has
  * @param limit the most events to return
  */
-export async function readSegmentEvents(dir: string, segments: readonly { name: string; bytes: number }[], after: number, limit: number): Promise<readonly OrderEvent[] | 'reset'> {
-  const events: OrderEvent[] = [];
+export async function readSegmentEvents(dir: string, segments: readonly { name: string; bytes: number }[], after: number, limit: number): Promise<readonly LogEvent[] | 'reset'> {
+  const events: LogEvent[] = [];
   for (const file of segments) {
     let bytes: Buffer;
     try {

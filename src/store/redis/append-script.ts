@@ -10,8 +10,9 @@
  */
 
 import { createHash } from 'node:crypto';
-import { versionBefore, type Change } from '../../domain/decide.ts';
-import { encodeOrder } from '../../protocol/encode.ts';
+import { isOrderChange, productWrites, versionBefore, type Change } from '../../domain/decide.ts';
+import { encodeEventUncached, encodeOrder } from '../../protocol/encode.ts';
+import { withSeq } from '../with-seq.ts';
 import type { Order } from '../../protocol/orders.ts';
 import type { IdempotencyClaim, IdempotencyRecord } from '../ports.ts';
 import type { CommandSender } from './deadline.ts';
@@ -22,11 +23,17 @@ import { arrayReply, integerReply, stringReply, UnexpectedReplyError } from './r
 /**
  * KEYS: epoch, seq, events, orders, the idempotency key's record (or the
  * seq key again when there is no claim).
- * ARGV: epoch, order id, version before, version after (0: delete), event
- * type, order JSON, previous status ('' if none), stream length kept,
- * the idempotency record without its seq ('' if no claim), its TTL in ms,
- * the seq the writer's instance has applied and the digest of that entry
- * ('' if unknown).
+ * KEYS[6]: the products hash.
+ * ARGV: epoch, order id ('' for a change of the catalog alone), version
+ * before, version after (0: delete), event type, order JSON, the event's
+ * JSON after its seq, stream length kept, the idempotency record without
+ * its seq ('' if no claim), its TTL in ms, the seq the writer's instance
+ * has applied and the digest of that entry ('' if unknown), then the
+ * number of products the change writes and, for each, its SKU, version
+ * before (0: absent), version after (0: deleted) and JSON. Every product
+ * is compared like the order: an order's stock reservation commits only
+ * if no other write touched those products since it was decided, so two
+ * instances never sell the same units; the loser decides again.
  * The applied seq is checked first: a Redis whose head is behind it, or
  * whose entry there is another event, lost history (see history-check.ts),
  * and a seq given out now could be one clients already saw: refused, so
@@ -42,22 +49,39 @@ if applied > 0 then
   local at = redis.call('XREVRANGE', KEYS[3], '0-' .. applied, '-', 'COUNT', 1)
   if #at == 1 and (at[1][1] ~= '0-' .. applied or (ARGV[12] ~= '' and redis.sha1hex(at[1][2][2]) ~= ARGV[12])) then return {'lost'} end
 end
-local stored = redis.call('HGET', KEYS[4], ARGV[2])
-local version = 0
-if stored then version = tonumber(string.match(stored, '^(%d+):')) end
-if version ~= tonumber(ARGV[3]) then return {'conflict', tonumber(redis.call('GET', KEYS[2]) or '0')} end
+if ARGV[2] ~= '' then
+  local stored = redis.call('HGET', KEYS[4], ARGV[2])
+  local version = 0
+  if stored then version = tonumber(string.match(stored, '^(%d+):')) end
+  if version ~= tonumber(ARGV[3]) then return {'conflict', tonumber(redis.call('GET', KEYS[2]) or '0')} end
+end
+local products = tonumber(ARGV[13])
+for i = 0, products - 1 do
+  local stored = redis.call('HGET', KEYS[6], ARGV[14 + i * 4])
+  local version = 0
+  if stored then version = tonumber(string.match(stored, '^(%d+):')) end
+  if version ~= tonumber(ARGV[15 + i * 4]) then return {'conflict', tonumber(redis.call('GET', KEYS[2]) or '0')} end
+end
 if ARGV[9] ~= '' then
   local record = redis.call('GET', KEYS[5])
   if record then return {'duplicate', record} end
 end
 local seq = redis.call('INCR', KEYS[2])
-local event = '{"type":"' .. ARGV[5] .. '","seq":' .. seq .. ',"order":' .. ARGV[6]
-if ARGV[7] ~= '' then event = event .. ',"previousStatus":"' .. ARGV[7] .. '"' end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], '0-' .. seq, 'e', event .. '}')
-if ARGV[4] == '0' then
-  redis.call('HDEL', KEYS[4], ARGV[2])
-else
-  redis.call('HSET', KEYS[4], ARGV[2], ARGV[4] .. ':' .. ARGV[6])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], '0-' .. seq, 'e', '{"type":"' .. ARGV[5] .. '","seq":' .. seq .. ARGV[7])
+if ARGV[2] ~= '' then
+  if ARGV[4] == '0' then
+    redis.call('HDEL', KEYS[4], ARGV[2])
+  else
+    redis.call('HSET', KEYS[4], ARGV[2], ARGV[4] .. ':' .. ARGV[6])
+  end
+end
+for i = 0, products - 1 do
+  local after = ARGV[16 + i * 4]
+  if after == '0' then
+    redis.call('HDEL', KEYS[6], ARGV[14 + i * 4])
+  else
+    redis.call('HSET', KEYS[6], ARGV[14 + i * 4], after .. ':' .. ARGV[17 + i * 4])
+  end
 end
 if ARGV[9] ~= '' then redis.call('SET', KEYS[5], '{"seq":' .. seq .. ',' .. ARGV[9], 'PX', ARGV[10]) end
 return {'committed', seq}
@@ -87,16 +111,19 @@ export type ScriptOutcome =
  * @param maxLength entries the stream keeps at least
  */
 export async function runAppend(connection: CommandSender, keys: RedisKeys, epoch: string, applied: AppliedMark, change: Change, claim: IdempotencyClaim | undefined, maxLength: number): Promise<ScriptOutcome> {
-  const order = change.order;
+  const order = isOrderChange(change) ? change.order : undefined;
   // Cached: the order comes back through the tail as the same object (see RedisLog), and goes to the sockets in this JSON.
-  const orderJson = encodeOrder(order);
+  const orderJson = order === undefined ? '' : encodeOrder(order);
   const record = claim === undefined ? '' : recordWithoutSeq(claim, orderJson);
   const ttl = claim === undefined ? '0' : String(Math.max(1, claim.expiresAt - Date.now()));
+  // The event as encodeEvent writes it, without its head (the script puts the seq in).
+  const eventTail = encodeEventUncached(withSeq(change, 0)).slice(`{"type":"${change.type}","seq":0`.length);
+  const products = productWrites(change).flatMap(({ sku, before, after, product }) => [sku, String(before), String(after), JSON.stringify(product)]);
   const args = [
-    '5', keys.epoch, keys.seq, keys.events, keys.orders, claim === undefined ? keys.seq : keys.idempotency(claim.key),
-    epoch, order.id, String(versionBefore(change)), change.type === 'order.deleted' ? '0' : String(order.version),
-    change.type, orderJson, change.type === 'order.updated' ? change.previousStatus : '', String(maxLength), record, ttl,
-    String(applied.seq), applied.digest,
+    '6', keys.epoch, keys.seq, keys.events, keys.orders, claim === undefined ? keys.seq : keys.idempotency(claim.key), keys.products,
+    epoch, order?.id ?? '', isOrderChange(change) ? String(versionBefore(change)) : '0', change.type === 'order.deleted' || order === undefined ? '0' : String(order.version),
+    change.type, orderJson, eventTail, String(maxLength), record, ttl,
+    String(applied.seq), applied.digest, String(products.length / 4), ...products,
   ];
   let reply: unknown;
   try {

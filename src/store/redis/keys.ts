@@ -18,6 +18,8 @@ export interface RedisKeys {
   readonly events: string;
   /** Every order, by id: `<version>:<order JSON>`. */
   readonly orders: string;
+  /** Every product, by SKU: `<version>:<product JSON>`. */
+  readonly products: string;
   /** The tracking key, hex, set once. */
   readonly trackingKey: string;
   /** Written by a probe while Redis refuses writes for lack of memory, to learn when it takes them again. */
@@ -32,6 +34,11 @@ export interface RedisKeys {
    * @param name the consumer's name
    */
   consumer(name: string): string;
+  /**
+   * A key beside the history for anything else (leases): `side('consumer:x')` is `consumer('x')`.
+   * @param name the key's name after the prefix
+   */
+  side(name: string): string;
 }
 
 /**
@@ -45,10 +52,12 @@ export function redisKeys(prefix: string): RedisKeys {
     seq: `${tag}:seq`,
     events: `${tag}:events`,
     orders: `${tag}:orders`,
+    products: `${tag}:products`,
     trackingKey: `${tag}:tracking-key`,
     memoryProbe: `${tag}:memory-probe`,
     idempotency: (key) => `${tag}:idempotency:${key}`,
     consumer: (name) => `${tag}:consumer:${name}`,
+    side: (name) => `${tag}:${name}`,
   };
 }
 

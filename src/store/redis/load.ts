@@ -10,7 +10,9 @@
  * from there: nothing missed, nothing applied twice.
  */
 
-import type { Order, OrderEvent } from '../../protocol/orders.ts';
+import type { Product } from '../../domain/catalog.ts';
+import type { LogEvent } from '../../domain/events.ts';
+import type { Order } from '../../protocol/orders.ts';
 import type { LoadedState } from '../ports.ts';
 import { entryId, type RedisKeys } from './keys.ts';
 import type { CommandSender } from './deadline.ts';
@@ -32,8 +34,9 @@ export async function loadOrders(connection: CommandSender, keys: RedisKeys, epo
   for (let attempt = 1; ; attempt++) {
     const start = integerReply((await connection.sendCommand(['GET', keys.seq])) ?? '0', 'seq');
     const orders = await scanOrders(connection, keys);
-    const seq = await catchUp(connection, keys, orders, start);
-    if (seq !== undefined) return { orders: [...orders.values()], position: { seq, epoch } };
+    const products = await readProducts(connection, keys);
+    const seq = await catchUp(connection, keys, orders, products, start);
+    if (seq !== undefined) return { orders: [...orders.values()], products: [...products.values()], position: { seq, epoch } };
     if (attempt === LOAD_ATTEMPTS) throw new Error(`the event stream ${keys.events} no longer holds the events after seq ${start}, three times: writes outrun the load; raise REDIS_STREAM_LENGTH`);
   }
 }
@@ -54,12 +57,26 @@ async function scanOrders(connection: CommandSender, keys: RedisKeys): Promise<M
   return orders;
 }
 
+/** Every product in the hash (the catalog is small: one call). */
+async function readProducts(connection: CommandSender, keys: RedisKeys): Promise<Map<string, Product>> {
+  const pairs = arrayReply(await connection.sendCommand(['HGETALL', keys.products]), 'HGETALL');
+  const products = new Map<string, Product>();
+  for (let i = 0; i < pairs.length; i += 2) {
+    const stored = stringReply(pairs[i + 1], 'product') ?? '';
+    const colon = stored.indexOf(':');
+    const product = JSON.parse(stored.slice(colon + 1)) as Product;
+    if (colon < 1 || typeof product?.sku !== 'string' || product.version !== Number(stored.slice(0, colon))) throw new UnexpectedReplyError('a product in Redis is not one this backend wrote');
+    products.set(product.sku, product);
+  }
+  return products;
+}
+
 /**
  * Apply the events after `start` that the scan may have missed, to the end
  * of the stream. Returns the seq of the last event read, or `undefined`
  * when the stream no longer holds the event after `start`.
  */
-async function catchUp(connection: CommandSender, keys: RedisKeys, orders: Map<string, Order>, start: number): Promise<number | undefined> {
+async function catchUp(connection: CommandSender, keys: RedisKeys, orders: Map<string, Order>, products: Map<string, Product>, start: number): Promise<number | undefined> {
   let seq = start;
   for (;;) {
     const entries = streamEntries(await connection.sendCommand(['XRANGE', keys.events, `(${entryId(seq)}`, '+', 'COUNT', String(BATCH)]));
@@ -67,14 +84,19 @@ async function catchUp(connection: CommandSender, keys: RedisKeys, orders: Map<s
     if (entries.length === 0) return seq;
     for (const entry of entries) {
       if (entry.seq !== seq + 1) return undefined;
-      applyTolerantly(orders, eventOf(entry));
+      applyTolerantly(orders, products, eventOf(entry));
       seq = entry.seq;
     }
   }
 }
 
 /** An event the scan may already reflect: applied only if it is newer than what the scan saw. */
-function applyTolerantly(orders: Map<string, Order>, event: OrderEvent): void {
+function applyTolerantly(orders: Map<string, Order>, products: Map<string, Product>, event: LogEvent): void {
+  if (event.type === 'product.changed' || event.type === 'product.deleted') {
+    applyProduct(products, event.product, event.type === 'product.deleted');
+    return;
+  }
+  for (const product of event.products ?? []) applyProduct(products, product, false);
   const held = orders.get(event.order.id);
   switch (event.type) {
     case 'order.created':
@@ -87,6 +109,13 @@ function applyTolerantly(orders: Map<string, Order>, event: OrderEvent): void {
       orders.delete(event.order.id);
       break;
   }
+}
+
+/** A product's change, unless the read of the hash already saw it (or a later one). */
+function applyProduct(products: Map<string, Product>, product: Product, deleted: boolean): void {
+  const held = products.get(product.sku);
+  if (deleted) products.delete(product.sku);
+  else if (held === undefined || held.version < product.version) products.set(product.sku, product);
 }
 
 /**

@@ -101,7 +101,9 @@ export async function openRedisStorage(options: RedisStorageOptions): Promise<St
       logger: options.logger,
       onSinkError: options.onSinkError,
     });
-    return { mode: 'redis', shared: true, log, initial, trackingKey: options.trackingKey ?? identity.trackingKey, positions: new RedisPositions(log.sender, keys) };
+    return { mode: 'redis', shared: true, log, initial, trackingKey: options.trackingKey ?? identity.trackingKey, positions: new RedisPositions(log.sender, keys),
+      // The sender is read per command: it is replaced when Redis stops answering.
+      sideKeys: { send: (args) => log.sender.sendCommand(args), key: (name) => keys.side(name) } };
   } catch (error) {
     commands.destroy();
     throw error;

@@ -26,7 +26,8 @@
  * there.
  */
 
-import { versionBefore, type Change } from '../../domain/decide.ts';
+import { isOrderChange, versionBefore, type Change } from '../../domain/decide.ts';
+import type { LogEvent } from '../../domain/events.ts';
 import type { Order, OrderEvent } from '../../protocol/orders.ts';
 import { RepeatedLog, type Logger } from '../../support/logger.ts';
 import { StorageUnavailableError } from '../errors.ts';
@@ -189,8 +190,9 @@ export class RedisLog implements OrderLog {
   async append(change: Change, claim?: IdempotencyClaim): Promise<AppendOutcome> {
     this.#refuseIfBroken();
     const started = performance.now();
-    const sent = changeKey(change.type, change.order);
-    this.#sent.set(sent, change.order);
+    // Only an order's change brings its own object back (see #withOwnOrder); '' stands for none.
+    const sent = isOrderChange(change) ? changeKey(change.type, change.order) : '';
+    if (isOrderChange(change)) this.#sent.set(sent, change.order);
     const epoch = this.#epoch;
     let outcome;
     try {
@@ -198,7 +200,7 @@ export class RedisLog implements OrderLog {
       outcome = await runAppend(this.#send, this.#keys, epoch, this.#appliedMark(), change, claim, this.#options.streamLength);
     } catch (error) {
       this.#sent.delete(sent);
-      throw this.#unavailable(error, `append of ${change.type} for ${change.order.id} (version ${versionBefore(change)})`);
+      throw this.#unavailable(error, isOrderChange(change) ? `append of ${change.type} for ${change.order.id} (version ${versionBefore(change)})` : `append of ${change.type} for ${change.product.sku}`);
     }
     this.#latencies.record(performance.now() - started);
     if (outcome.kind !== 'committed') this.#sent.delete(sent);
@@ -253,7 +255,7 @@ export class RedisLog implements OrderLog {
     return head;
   }
 
-  async replay(after: { seq: number; epoch: string }, limit: number): Promise<readonly OrderEvent[] | 'reset'> {
+  async replay(after: { seq: number; epoch: string }, limit: number): Promise<readonly LogEvent[] | 'reset'> {
     if (after.epoch !== this.#epoch || this.#failure !== undefined) return 'reset';
     // The stream, and the head, read together (one round trip): events after the head would be a client's invention.
     const [range, head] = await Promise.all([
@@ -348,9 +350,9 @@ export class RedisLog implements OrderLog {
     });
   }
 
-  #deliver(events: readonly OrderEvent[], lastJson: string): void {
+  #deliver(events: readonly LogEvent[], lastJson: string): void {
     for (const parsed of events) {
-      const event = this.#sent.size === 0 ? parsed : this.#withOwnOrder(parsed);
+      const event = this.#sent.size === 0 || !('order' in parsed) ? parsed : this.#withOwnOrder(parsed);
       this.#feed.push(event);
     }
     const delivered = this.#reader.delivered;
@@ -381,7 +383,7 @@ export class RedisLog implements OrderLog {
     const order = this.#sent.get(key);
     if (order === undefined) return event;
     this.#sent.delete(key);
-    return event.type === 'order.updated' ? { ...event, order } : { type: event.type, seq: event.seq, order };
+    return { ...event, order };
   }
 
   /** A seq is known to be committed: the tail should bring it soon. */

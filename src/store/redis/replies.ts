@@ -5,7 +5,7 @@
  * not the shape we wrote means the data is not ours, and says so.
  */
 
-import type { OrderEvent } from '../../protocol/orders.ts';
+import type { LogEvent } from '../../domain/events.ts';
 import { seqOfEntryId } from './keys.ts';
 
 /** What the backend needs of a node-redis connection (typed here so the rest needs none of its generics). */
@@ -99,8 +99,9 @@ export function xreadEntries(reply: unknown): StreamEntry[] {
  * the entry's.
  * @param entry a stream entry
  */
-export function eventOf(entry: StreamEntry): OrderEvent {
-  const event = JSON.parse(entry.json) as OrderEvent;
-  if (event.seq !== entry.seq || typeof event.order?.id !== 'string') throw new UnexpectedReplyError(`stream entry 0-${entry.seq} holds another event`);
+export function eventOf(entry: StreamEntry): LogEvent {
+  const event = JSON.parse(entry.json) as LogEvent;
+  const subject = 'order' in event ? event.order?.id : (event as { product?: { sku?: unknown } }).product?.sku;
+  if (event.seq !== entry.seq || typeof subject !== 'string') throw new UnexpectedReplyError(`stream entry 0-${entry.seq} holds another event`);
   return event;
 }

@@ -8,7 +8,7 @@
  * trimmed past this instance (it was cut off for long), and it stops.
  */
 
-import type { OrderEvent } from '../../protocol/orders.ts';
+import type { LogEvent } from '../../domain/events.ts';
 import { entryId } from './keys.ts';
 import { eventOf, xreadEntries, type RedisConnection } from './replies.ts';
 
@@ -30,7 +30,7 @@ export interface StreamReaderOptions {
   /** The seq of the last event already delivered. */
   readonly after: number;
   /** Takes each batch, in order, with the JSON of its last entry as stored (what the history checks compare). */
-  readonly deliver: (events: readonly OrderEvent[], lastJson: string) => void;
+  readonly deliver: (events: readonly LogEvent[], lastJson: string) => void;
   /**
    * Asked on each (re)connected connection before it reads: whether the
    * history is still the one delivered so far. False stops the reader (its
@@ -145,7 +145,7 @@ export class StreamReader {
 
   /** Deliver what a read brought; false when reading must stop. */
   #take(reply: unknown): boolean {
-    let events: OrderEvent[];
+    let events: LogEvent[];
     let lastJson: string;
     try {
       const entries = xreadEntries(reply);

@@ -37,6 +37,7 @@ export function apiContext(options: ApiContextOptions): ApiContext {
   return {
     orders: projection,
     commands,
+    catalog: node.catalog,
     maxBodyBytes: options.maxBodyBytes,
     access,
     corsOrigins: options.corsOrigins,

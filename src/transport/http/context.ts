@@ -8,10 +8,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PresenceCounts, ProtocolError } from '../../protocol.ts';
 import type { AccessControl } from '../../security/access.ts';
 import type { Principal } from '../../security/auth.ts';
+import type { Catalog } from '../../node/catalog-commands.ts';
 import type { Commands, OrderReader } from '../../store/ports.ts';
 import type { WebhookService } from '../../notify/webhooks/service.ts';
 import type { BulkReplays } from './bulk-replays.ts';
 import type { RequestTarget } from './request-target.ts';
+import type { EmailService } from '../../notify/email/service.ts';
 
 /** What the API handlers work with. */
 export interface ApiContext {
@@ -19,6 +21,8 @@ export interface ApiContext {
   readonly orders: OrderReader;
   /** The one write path. */
   readonly commands: Commands;
+  /** The product catalog: reads from the projection, writes through the same log. */
+  readonly catalog: Catalog;
   /** Maximum request body, in bytes. */
   readonly maxBodyBytes: number;
   /** Live numbers for `GET /api/stats`; where the storage is (paths, addresses) only when `location` is true. */
@@ -47,6 +51,8 @@ export interface ApiContext {
   readonly bulkReplays: BulkReplays;
   /** Outgoing webhooks (`/api/webhooks`). */
   readonly webhooks?: WebhookService;
+  /** Customer emails: what was sent per order, and one-click unsubscribe. */
+  readonly emails?: EmailService;
 }
 
 /** What a route's pattern and the access check found. */

@@ -7,6 +7,8 @@
  */
 
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ProtocolError, toWireError } from '../../protocol.ts';
 import { hostNotAllowed } from '../../security/access.ts';
 import type { HttpMetrics } from '../../observe/http-metrics.ts';
@@ -16,7 +18,7 @@ import { InFlightRequests } from './in-flight.ts';
 import { sendProblem, writeRawResponse } from './io.ts';
 import type { PageHandler } from './page.ts';
 import { RequestLog, loggedPath, requestIdOf } from './request-log.ts';
-import { parseRequestTarget } from './request-target.ts';
+import { parseRequestTarget, type RequestTarget } from './request-target.ts';
 import { handleApiRequest, isApiPath } from './router.ts';
 
 /** HTTP server timeouts, in milliseconds: one slow peer must not hold a socket forever. */
@@ -28,14 +30,18 @@ export interface HttpListener {
   readonly inFlight: InFlightRequests;
 }
 
+/** Takes an upgrade request whose target parsed (the WebSocket endpoint). */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: RequestTarget) => void;
+
 /**
  * Build the HTTP server (not listening yet).
  * @param api what the API handlers work with
  * @param page the page's handler, when the page is served
+ * @param onUpgrade takes upgrade requests
  * @param logger where failures and the request log go
  * @param metrics where each request's route, status class and duration are recorded
  */
-export function createHttpListener(api: ApiContext, page: PageHandler | undefined, logger: Logger, metrics?: HttpMetrics): HttpListener {
+export function createHttpListener(api: ApiContext, page: PageHandler | undefined, onUpgrade: UpgradeHandler, logger: Logger, metrics?: HttpMetrics): HttpListener {
   const inFlight = new InFlightRequests();
   const requestLog = new RequestLog(logger, metrics);
   const handlerFailed = (req: IncomingMessage, res: ServerResponse, error: unknown): void => {
@@ -60,7 +66,29 @@ export function createHttpListener(api: ApiContext, page: PageHandler | undefine
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return writeRawResponse(socket, 408, 'Request Timeout');
     writeRawResponse(socket, 400, 'Bad Request');
   });
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = parseRequestTarget(req.url);
+    if (url === undefined) return writeRawResponse(socket, 400, 'Bad Request');
+    onUpgrade(req, socket, head, url);
+  });
   return { http, inFlight };
+}
+
+/**
+ * Start listening.
+ * @param http the server
+ * @param port the port (0: any free one)
+ * @param host the address
+ * @returns the bound address
+ */
+export function listenOn(http: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => {
+      http.off('error', reject);
+      resolve(http.address() as AddressInfo);
+    });
+  });
 }
 
 /**

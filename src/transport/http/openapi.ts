@@ -7,7 +7,7 @@
  * the document (and its test).
  */
 
-import { BULK_STATUS_MAX_ORDERS, ORDER_LIMITS, ORDER_STATUSES, WATCHER_KINDS } from '../../protocol.ts';
+import { BULK_STATUS_MAX_ORDERS, ORDER_LIMITS, ORDER_STATUSES, PRODUCT_LIMITS, WATCHER_KINDS } from '../../protocol.ts';
 import { ACCESS_POLICY, type Action } from '../../security/policy.ts';
 
 /** One route of the router's table, as this document sees it. */
@@ -61,9 +61,10 @@ export const SCHEMAS: Readonly<Record<string, Json>> = {
     properties: {
       id: ref('OrderId'),
       customerName: { type: 'string', maxLength: ORDER_LIMITS.customerNameMaxLength },
-      customerEmail: { type: 'string', maxLength: ORDER_LIMITS.customerEmailMaxLength },
-      items: { type: 'array', items: ref('OrderItem'), minItems: 1, maxItems: ORDER_LIMITS.itemsMax },
-      total: { type: 'number', minimum: 0, description: 'sum of quantity × price; present only when every item has a price' },
+      customerEmail: { type: 'string', maxLength: ORDER_LIMITS.customerEmailMaxLength, description: 'one bare address; only operators and admins (and open mode) are sent it: viewers and tracking links never' },
+      items: { type: 'array', items: ref('OrderItem'), maxItems: ORDER_LIMITS.itemsMax, description: 'empty for an order of catalog lines alone' },
+      lines: { type: 'array', items: ref('OrderLine'), minItems: 1, maxItems: PRODUCT_LIMITS.linesMax, description: 'products from the catalog, each at its unit price when the order was created' },
+      total: { type: 'number', minimum: 0, description: 'sum of quantity × price over items and lines; present only when every item has a price' },
       status: ref('OrderStatus'),
       history: { type: 'array', items: ref('StatusHistoryEntry'), minItems: 1 },
       version: { type: 'integer', minimum: 1, description: 'grows by 1 with every change; the ETag, and what If-Match takes' },
@@ -77,7 +78,8 @@ export const SCHEMAS: Readonly<Record<string, Json>> = {
   TrackingToken: { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$' },
   CreateOrderInput: {
     type: 'object',
-    required: ['customerName', 'items'],
+    required: ['customerName'],
+    anyOf: [{ required: ['items'] }, { required: ['lines'] }],
     properties: {
       customerName: { type: 'string', minLength: 1, maxLength: ORDER_LIMITS.customerNameMaxLength },
       customerEmail: { type: 'string', format: 'email', maxLength: ORDER_LIMITS.customerEmailMaxLength },
@@ -86,8 +88,61 @@ export const SCHEMAS: Readonly<Record<string, Json>> = {
         minItems: 1,
         maxItems: ORDER_LIMITS.itemsMax,
         items: { oneOf: [{ type: 'string', minLength: 1, maxLength: ORDER_LIMITS.itemNameMaxLength, description: 'an item of quantity 1' }, ref('OrderItem')] },
+        description: '1 or more, or none beside lines',
       },
+      lines: { type: 'array', minItems: 1, maxItems: PRODUCT_LIMITS.linesMax, items: ref('OrderLineInput'), description: 'priced from the catalog and their stock reserved, all or nothing (409 LO_ERR_OUT_OF_STOCK with shortages)' },
     },
+    additionalProperties: false,
+  },
+  Sku: { type: 'string', pattern: PRODUCT_LIMITS.skuPattern.source },
+  Product: {
+    type: 'object',
+    required: ['sku', 'name', 'priceCents', 'stock', 'version', 'createdAt', 'updatedAt'],
+    properties: {
+      sku: ref('Sku'),
+      name: { type: 'string', maxLength: PRODUCT_LIMITS.nameMaxLength },
+      priceCents: { type: 'integer', minimum: 0, maximum: PRODUCT_LIMITS.priceCentsMax },
+      stock: { type: 'integer', minimum: 0, maximum: PRODUCT_LIMITS.stockMax, description: 'units that can still be ordered' },
+      version: { type: 'integer', minimum: 1, description: 'grows by 1 with every change, reservations included; the ETag' },
+      createdAt: { type: 'string', format: 'date-time' },
+      updatedAt: { type: 'string', format: 'date-time' },
+    },
+    additionalProperties: false,
+  },
+  ProductList: { type: 'array', items: ref('Product') },
+  OrderLine: {
+    type: 'object',
+    required: ['sku', 'name', 'quantity', 'unitPriceCents'],
+    properties: { sku: ref('Sku'), name: { type: 'string' }, quantity: { type: 'integer', minimum: 1 }, unitPriceCents: { type: 'integer', minimum: 0 } },
+    additionalProperties: false,
+  },
+  OrderLineInput: {
+    type: 'object',
+    required: ['sku', 'quantity'],
+    properties: { sku: ref('Sku'), quantity: { type: 'integer', minimum: 1, maximum: PRODUCT_LIMITS.stockMax } },
+    additionalProperties: false,
+  },
+  CreateProductInput: {
+    type: 'object',
+    required: ['sku', 'name', 'priceCents'],
+    properties: {
+      sku: ref('Sku'),
+      name: { type: 'string', minLength: 1, maxLength: PRODUCT_LIMITS.nameMaxLength },
+      priceCents: { type: 'integer', minimum: 0, maximum: PRODUCT_LIMITS.priceCentsMax },
+      stock: { type: 'integer', minimum: 0, maximum: PRODUCT_LIMITS.stockMax, default: 0 },
+    },
+    additionalProperties: false,
+  },
+  UpdateProductInput: {
+    type: 'object',
+    minProperties: 1,
+    properties: { name: { type: 'string', minLength: 1, maxLength: PRODUCT_LIMITS.nameMaxLength }, priceCents: { type: 'integer', minimum: 0, maximum: PRODUCT_LIMITS.priceCentsMax } },
+    additionalProperties: false,
+  },
+  StockChangeInput: {
+    type: 'object',
+    required: ['delta'],
+    properties: { delta: { type: 'integer', minimum: -PRODUCT_LIMITS.stockMax, maximum: PRODUCT_LIMITS.stockMax, not: { const: 0 }, description: 'added to the stock; the stock never goes below 0 (409 LO_ERR_OUT_OF_STOCK)' } },
     additionalProperties: false,
   },
   StatusChangeInput: { type: 'object', required: ['status'], properties: { status: ref('OrderStatus') }, additionalProperties: false },
@@ -130,6 +185,25 @@ export const SCHEMAS: Readonly<Record<string, Json>> = {
     },
     additionalProperties: false,
   },
+  EmailRecord: {
+    type: 'object',
+    required: ['status', 'messageId', 'outcome', 'at', 'attempts'],
+    properties: {
+      status: ref('OrderStatus'),
+      messageId: { type: 'string' },
+      outcome: { type: 'string', enum: ['sent', 'failed'] },
+      at: { type: 'string', format: 'date-time' },
+      attempts: integer(1),
+      reply: { type: 'string', description: "the SMTP server's reply when given up, e.g. 550 mailbox unavailable" },
+    },
+    additionalProperties: false,
+  },
+  OrderEmails: {
+    type: 'object',
+    required: ['orderId', 'enabled', 'emails'],
+    properties: { orderId: ref('OrderId'), enabled: { type: 'boolean', description: 'whether SMTP_URL is set' }, emails: { type: 'array', items: ref('EmailRecord') } },
+    additionalProperties: false,
+  },
   TrackingTokenAnswer: {
     type: 'object',
     required: ['orderId', 'trackingToken'],
@@ -163,6 +237,11 @@ export const SCHEMAS: Readonly<Record<string, Json>> = {
       currentVersion: integer(1),
       currentStatus: ref('OrderStatus'),
       retryAfterSeconds: integer(),
+      shortages: {
+        type: 'array',
+        description: 'LO_ERR_OUT_OF_STOCK: every product short of what was asked',
+        items: { type: 'object', required: ['sku', 'requested', 'available'], properties: { sku: ref('Sku'), requested: integer(1), available: integer() }, additionalProperties: false },
+      },
     },
   },
   Stats: {
@@ -304,16 +383,20 @@ interface Operation {
   readonly idempotent?: boolean;
   /** Whether it takes `If-Match`. */
   readonly ifMatch?: boolean;
+  /** A form body instead of JSON: its one field and the value it must have. */
+  readonly form?: readonly [field: string, value: string];
   /** Success status and the schema of its body (`null`: no body; a media type other than JSON as `text/csv`). */
   readonly ok: readonly [status: number, schema: string | null, mediaType?: string];
   /** Error statuses beyond those every route may give. */
   readonly errors: readonly number[];
 }
 
+const SKU: Json = { name: 'sku', in: 'path', required: true, schema: ref('Sku') };
 const ORDER_ID: Json = { name: 'orderId', in: 'path', required: true, schema: ref('OrderId') };
 const TRACKING_TOKEN: Json = { name: 'trackingToken', in: 'path', required: true, schema: ref('TrackingToken') };
 const WEBHOOK_ID: Json = { name: 'webhookId', in: 'path', required: true, schema: { type: 'string' } };
 const DELIVERY_ID: Json = { name: 'deliveryId', in: 'path', required: true, description: 'the webhook-id', schema: { type: 'string' } };
+const UNSUBSCRIBE_TOKEN: Json = { name: 'unsubscribeToken', in: 'path', required: true, description: "from an email's List-Unsubscribe link", schema: { type: 'string', maxLength: 80 } };
 const query = (name: string, description: string, schema: Json = { type: 'string' }): Json => ({ name, in: 'query', required: false, description, schema });
 const SEARCH: readonly Json[] = [
   query('status', 'comma-separated statuses'),
@@ -332,16 +415,25 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     ok: [200, 'OrderList'],
     errors: [400],
   },
-  'POST /api/orders': { operationId: 'createOrder', body: 'CreateOrderInput', idempotent: true, ok: [201, 'CreatedOrder'], errors: [400, 413, 415, 422] },
+  'POST /api/orders': { operationId: 'createOrder', body: 'CreateOrderInput', idempotent: true, ok: [201, 'CreatedOrder'], errors: [400, 404, 409, 413, 415, 422] },
   'GET /api/orders.csv': { operationId: 'exportOrders', parameters: SEARCH, ok: [200, null, 'text/csv'], errors: [400] },
   'POST /api/orders/status': { operationId: 'changeStatuses', body: 'BulkStatusInput', idempotent: true, ok: [200, 'BulkStatusAnswer'], errors: [400, 413, 415, 422] },
-  'GET /api/orders/ORDER_ID': { operationId: 'getOrder', parameters: [ORDER_ID], ok: [200, 'Order'], errors: [404] },
+  'GET /api/orders/ORDER_ID': { operationId: 'getOrder', parameters: [ORDER_ID], ok: [200, 'Order'], errors: [404, 503] },
   'DELETE /api/orders/ORDER_ID': { operationId: 'deleteOrder', parameters: [ORDER_ID], ifMatch: true, ok: [204, null], errors: [404, 412] },
   'PUT /api/orders/ORDER_ID/status': { operationId: 'putStatus', parameters: [ORDER_ID], body: 'StatusChangeInput', ifMatch: true, ok: [200, 'Order'], errors: [400, 404, 409, 412, 413, 415] },
   'PATCH /api/orders/ORDER_ID/status': { operationId: 'patchStatus', parameters: [ORDER_ID], body: 'StatusChangeInput', ifMatch: true, ok: [200, 'Order'], errors: [400, 404, 409, 412, 413, 415] },
   'GET /api/orders/ORDER_ID/presence': { operationId: 'getPresence', parameters: [ORDER_ID], ok: [200, 'PresenceAnswer'], errors: [404] },
+  'GET /api/orders/ORDER_ID/emails': { operationId: 'getOrderEmails', parameters: [ORDER_ID], ok: [200, 'OrderEmails'], errors: [404] },
+  'GET /api/email/unsubscribe/UNSUBSCRIBE_TOKEN': { operationId: 'showUnsubscribe', parameters: [UNSUBSCRIBE_TOKEN], ok: [200, null, 'text/html'], errors: [404] },
+  'POST /api/email/unsubscribe/UNSUBSCRIBE_TOKEN': { operationId: 'unsubscribe', parameters: [UNSUBSCRIBE_TOKEN], form: ['List-Unsubscribe', 'One-Click'], ok: [200, null, 'text/html'], errors: [400, 404, 413] },
   'GET /api/orders/ORDER_ID/tracking-token': { operationId: 'getTrackingToken', parameters: [ORDER_ID], ok: [200, 'TrackingTokenAnswer'], errors: [404] },
   'GET /api/track/TRACKING_TOKEN': { operationId: 'trackOrder', parameters: [TRACKING_TOKEN], ok: [200, 'Order'], errors: [404] },
+  'GET /api/products': { operationId: 'listProducts', ok: [200, 'ProductList'], errors: [] },
+  'POST /api/products': { operationId: 'createProduct', body: 'CreateProductInput', ok: [201, 'Product'], errors: [400, 409, 413, 415] },
+  'GET /api/products/PRODUCT_SKU': { operationId: 'getProduct', parameters: [SKU], ok: [200, 'Product'], errors: [404] },
+  'PATCH /api/products/PRODUCT_SKU': { operationId: 'updateProduct', parameters: [SKU], body: 'UpdateProductInput', ifMatch: true, ok: [200, 'Product'], errors: [400, 404, 412, 413, 415] },
+  'DELETE /api/products/PRODUCT_SKU': { operationId: 'deleteProduct', parameters: [SKU], ifMatch: true, ok: [204, null], errors: [404, 412] },
+  'POST /api/products/PRODUCT_SKU/stock': { operationId: 'adjustStock', parameters: [SKU], body: 'StockChangeInput', ifMatch: true, ok: [200, 'Product'], errors: [400, 404, 409, 412, 413, 415] },
   'GET /api/stats': { operationId: 'getStats', ok: [200, 'Stats'], errors: [] },
   'GET /healthz': { operationId: 'getHealth', ok: [200, 'Health'], errors: [503] },
   // Prometheus text exposition (version 0.0.4); 404 when the server keeps no metrics.
@@ -359,7 +451,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
 };
 
 /** Placeholders as the router's table spells them, and as OpenAPI paths do. */
-const PLACEHOLDERS: Readonly<Record<string, string>> = { ORDER_ID: '{orderId}', TRACKING_TOKEN: '{trackingToken}', WEBHOOK_ID: '{webhookId}', DELIVERY_ID: '{deliveryId}' };
+const PLACEHOLDERS: Readonly<Record<string, string>> = { ORDER_ID: '{orderId}', TRACKING_TOKEN: '{trackingToken}', PRODUCT_SKU: '{sku}', UNSUBSCRIBE_TOKEN: '{unsubscribeToken}', WEBHOOK_ID: '{webhookId}', DELIVERY_ID: '{deliveryId}' };
 
 /**
  * A router path as an OpenAPI path (`/api/orders/ORDER_ID` → `/api/orders/{orderId}`).
@@ -374,7 +466,7 @@ const COMMON_ERRORS = [405, 421, 500] as const;
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   200: 'OK', 201: 'Created', 204: 'No content', 400: 'Invalid request', 401: 'No valid token', 403: 'The role may not do this',
-  404: 'Not found', 405: 'Method not allowed', 409: 'Illegal status transition', 412: 'Version mismatch', 413: 'Body too large',
+  404: 'Not found', 405: 'Method not allowed', 409: 'Conflict: an illegal status transition, too little stock (shortages), or a SKU taken', 412: 'Version mismatch', 413: 'Body too large',
   415: 'Not JSON', 421: 'Host not served', 422: 'Idempotency key reused with another request', 426: 'Upgrade required',
   429: 'Too many writes', 500: 'Internal error (logged on the server)', 503: 'Storage unavailable or not ready',
 };
@@ -454,10 +546,17 @@ function operationObject(operation: Operation, action: Action, what: string): Js
     summary: what,
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(operation.body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: ref(operation.body) } } } }),
+    ...(operation.form === undefined ? {} : { requestBody: formBody(operation.form) }),
     responses,
     security: authenticated ? [{ bearer: [] }] : [],
     'x-access': { action, roles: rule.roles },
   };
+}
+
+/** A one-field form body, as a form or as multipart/form-data (RFC 8058 one-click unsubscribe sends either). */
+function formBody([field, value]: readonly [string, string]): Json {
+  const schema = { type: 'object', required: [field], properties: { [field]: { const: value } } };
+  return { required: true, content: { 'application/x-www-form-urlencoded': { schema }, 'multipart/form-data': { schema } } };
 }
 
 /** The challenge of a 401 (RFC 6750), with a role token or an identity provider's JWT alike. */

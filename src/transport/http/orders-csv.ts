@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Order } from '../../protocol.ts';
 import { requestIdField } from './request-log.ts';
 import type { ApiContext, RouteMatch } from './context.ts';
+import { seesCustomerContact } from '../../security/auth.ts';
 import { sendProblem } from './io.ts';
 import { matchingOrders, parseExportQuery } from './order-search.ts';
 
@@ -38,13 +39,14 @@ export function csvCell(value: string): string {
 /**
  * One order as a CSV row (with its CRLF). Items read `2 x keyboard; 1 x mouse`.
  * @param order the order
+ * @param redacted leave the customerEmail cell empty (the column stays, so every export has the same columns)
  */
-export function csvRow(order: Order): string {
+export function csvRow(order: Order, redacted = false): string {
   const items = order.items.map((item) => `${item.quantity} x ${item.name}`).join('; ');
   return [
     order.id,
     csvCell(order.customerName),
-    csvCell(order.customerEmail ?? ''),
+    csvCell(redacted ? '' : (order.customerEmail ?? '')),
     order.status,
     csvCell(items),
     order.total === undefined ? '' : order.total.toFixed(2),
@@ -55,7 +57,8 @@ export function csvRow(order: Order): string {
 }
 
 /** `GET /api/orders.csv`: every order the filters select, streamed. */
-export async function exportOrders(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, { url }: RouteMatch): Promise<void> {
+export async function exportOrders(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, { url, principal }: RouteMatch): Promise<void> {
+  const redacted = !seesCustomerContact(principal);
   const filter = parseExportQuery(url.searchParams);
   if (!filter.ok) return sendProblem(res, filter.error);
   res.writeHead(200, {
@@ -71,7 +74,7 @@ export async function exportOrders(ctx: ApiContext, req: IncomingMessage, res: S
   }
   let chunk = `${CSV_COLUMNS.join(',')}\r\n`;
   for (const order of matchingOrders(ctx.orders, filter.value)) {
-    chunk += csvRow(order);
+    chunk += csvRow(order, redacted);
     if (chunk.length < CHUNK_CHARS) continue;
     if (res.destroyed) return; // the client left: nobody reads the rest
     const more = res.write(chunk);

@@ -21,6 +21,7 @@ import {
   type TrackingTokenAnswer,
 } from '../../protocol.ts';
 import type { Committed } from '../../store/ports.ts';
+import { seesCustomerContact } from '../../security/auth.ts';
 import { createOrderFor, trackingTokenOf, type CreatedForClient } from '../create-order.ts';
 import { STORAGE_RETRY_AFTER_SECONDS } from '../../store/errors.ts';
 import type { ApiContext, RouteMatch } from './context.ts';
@@ -30,7 +31,7 @@ import { CLOSE_AFTER_RESPONSE, readJsonBody, sendEmpty, sendEncodedJson, sendJso
 export { LIST_LIMITS } from './order-search.ts';
 
 /** `GET /api/orders`: a page, newest first, with its total and a link to the next; `q` and `created*` search. */
-export function listOrders(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { url }: RouteMatch): void {
+export function listOrders(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { url, principal }: RouteMatch): void {
   const query = parseListQuery(url.searchParams);
   if (!query.ok) return sendProblem(res, query.error);
   const page = searchOrders(ctx.orders, query.value);
@@ -41,7 +42,7 @@ export function listOrders(ctx: ApiContext, _req: IncomingMessage, res: ServerRe
     next.set('cursor', page.nextCursor);
     headers.Link = `</api/orders?${next.toString()}>; rel="next"`;
   }
-  sendEncodedJson(res, 200, encodeOrders(page.orders), headers);
+  sendEncodedJson(res, 200, encodeOrders(page.orders, !seesCustomerContact(principal)), headers);
 }
 
 /** `POST /api/orders`: 201 with the order and its tracking token, once committed; a keyed retry gets the first answer again. */
@@ -69,13 +70,14 @@ export async function createOrder(ctx: ApiContext, req: IncomingMessage, res: Se
 }
 
 /** `GET /api/orders/ID`. */
-export function getOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): Promise<void> | void {
+export function getOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id, principal }: RouteMatch): Promise<void> | void {
+  const redacted = !seesCustomerContact(principal);
   const order = ctx.orders.get(id);
-  if (order !== undefined) return sendOrder(res, 200, order);
+  if (order !== undefined) return sendOrder(res, 200, order, redacted);
   if (ctx.catchUp === undefined) return sendProblem(res, orderNotFound(id));
   return ctx.catchUp().then((reached) => {
     const caughtUp = ctx.orders.get(id);
-    if (caughtUp !== undefined) return sendOrder(res, 200, caughtUp);
+    if (caughtUp !== undefined) return sendOrder(res, 200, caughtUp, redacted);
     // Not found, but without reaching the shared history's head (Redis silent or away): the order may well exist.
     if (!reached && !ctx.health().ready) return sendProblem(res, storageUnreachable());
     sendProblem(res, orderNotFound(id));
@@ -118,7 +120,8 @@ export function getTrackingToken(ctx: ApiContext, _req: IncomingMessage, res: Se
 export function getTrackedOrder(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { principal }: RouteMatch): void {
   const order = principal.kind === 'tracking' ? ctx.orders.get(principal.orderId) : undefined;
   if (order === undefined) return sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', 'No order has this tracking token'));
-  sendOrder(res, 200, order);
+  // Whoever holds the link sees the order, never the customer's address: links get forwarded.
+  sendOrder(res, 200, order, true);
 }
 
 /**
@@ -138,8 +141,13 @@ async function commit<T extends Committed>(ctx: ApiContext, res: ServerResponse,
   return undefined;
 }
 
-/** A command that storage could not take: 503 with `Retry-After`; anything else is rethrown as the bug it is. */
-function sendCommandFailure(ctx: ApiContext, res: ServerResponse, error: unknown): void {
+/**
+ * A command that storage could not take: 503 with `Retry-After`; anything else is rethrown as the bug it is.
+ * @param ctx the API's context
+ * @param res the response
+ * @param error what the command threw
+ */
+export function sendCommandFailure(ctx: ApiContext, res: ServerResponse, error: unknown): void {
   const problem = ctx.onCommandFailure?.(error) ?? toWireError(error);
   if (problem.code === 'LO_ERR_INTERNAL') throw error;
   sendProblem(res, problem, problem.details.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(problem.details.retryAfterSeconds) });
@@ -150,8 +158,8 @@ function unlessNotFound(ctx: ApiContext, id: string, error: ProtocolError): Prot
   return ctx.orders.get(id) === undefined ? orderNotFound(id) : error;
 }
 
-function sendOrder(res: ServerResponse, status: number, order: Order): void {
-  sendEncodedJson(res, status, encodeOrder(order), { ETag: etagOf(order) });
+function sendOrder(res: ServerResponse, status: number, order: Order, redacted = false): void {
+  sendEncodedJson(res, status, encodeOrder(order, redacted), { ETag: etagOf(order) });
 }
 
 /** The order's version as a strong entity tag. */
@@ -163,15 +171,21 @@ function invalidHeader(name: string, message: string): ProtocolError {
   return new ProtocolError('LO_ERR_INVALID_FIELD', `Header ${name} ${message}`, { errors: [{ field: `header.${name}`, message }] });
 }
 
-function sendBodyProblem(res: ServerResponse, error: ProtocolError): void {
+/**
+ * A body that could not be read: its problem, closing the connection after a body too large.
+ * @param res the response
+ * @param error why
+ */
+export function sendBodyProblem(res: ServerResponse, error: ProtocolError): void {
   sendProblem(res, error, error.code === 'LO_ERR_PAYLOAD_TOO_LARGE' ? CLOSE_AFTER_RESPONSE : {});
 }
 
 /**
  * `If-Match` as an expected version: absent or `*` means any; otherwise a
  * single entity tag as sent in `ETag` (`"3"`; a bare `3` is accepted too).
+ * @param header the header's value
  */
-function parseIfMatch(header: string | undefined): Result<number | undefined> {
+export function parseIfMatch(header: string | undefined): Result<number | undefined> {
   if (header === undefined || header.trim() === '*') return { ok: true, value: undefined };
   const m = /^\s*"?(\d{1,15})"?\s*$/.exec(header);
   if (m === null) {

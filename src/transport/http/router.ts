@@ -18,10 +18,12 @@ import type { ApiContext, Handler, RouteMatch } from './context.ts';
 import { sendEmpty, sendEncodedJson, sendJson, sendProblem, sendText } from './io.ts';
 import { changeStatus, createOrder, deleteOrder, getOrder, getTrackedOrder, getTrackingToken, listOrders } from './orders.ts';
 import { exportOrders } from './orders-csv.ts';
+import { adjustStock, createProduct, deleteProduct, getProduct, listProducts, updateProduct } from './products.ts';
 import { changeStatuses } from './bulk-status.ts';
 import { buildOpenApiDocument, type RouteInfo } from './openapi.ts';
 import { getPresence } from './presence.ts';
 import { watcherKind } from '../ws/presence.ts';
+import { getOrderEmails, showUnsubscribe, unsubscribe } from './emails.ts';
 import type { RequestTarget } from './request-target.ts';
 import { createWebhook, deleteWebhook, getWebhook, listWebhookDeliveries, listWebhooks, retryWebhookDelivery, rotateWebhookSecret, testWebhook, updateWebhook } from './webhooks.ts';
 
@@ -93,6 +95,15 @@ const ROUTES: readonly Route[] = [
   },
   { pattern: /^\/api\/orders\/([^/]+)\/presence$/, path: '/api/orders/ORDER_ID/presence', methods: { GET: { handle: getPresence, action: 'readPresence', what: 'how many watch an order now, by role (this instance\'s sockets)' } } },
   { pattern: /^\/api\/orders\/([^/]+)\/tracking-token$/, path: '/api/orders/ORDER_ID/tracking-token', methods: { GET: { handle: getTrackingToken, action: 'reissueTrackingToken', what: "an order's customer tracking token again" } } },
+  { pattern: /^\/api\/orders\/([^/]+)\/emails$/, path: '/api/orders/ORDER_ID/emails', methods: { GET: { handle: getOrderEmails, action: 'readOrderEmails', what: 'what was emailed to the customer about the order, and when (sent, or given up with the reply)' } } },
+  {
+    pattern: /^\/api\/email\/unsubscribe\/([^/]+)$/,
+    path: '/api/email/unsubscribe/UNSUBSCRIBE_TOKEN',
+    methods: {
+      GET: { handle: showUnsubscribe, action: 'unsubscribeEmail', what: "the page an email's unsubscribe link opens: it asks to confirm and changes nothing" },
+      POST: { handle: unsubscribe, action: 'unsubscribeEmail', what: 'one-click unsubscribe (RFC 8058): no more emails about that order', curlArgs: "-d 'List-Unsubscribe=One-Click'" },
+    },
+  },
   { pattern: /^\/api\/track\/([^/]+)$/, path: '/api/track/TRACKING_TOKEN', methods: { GET: { handle: getTrackedOrder, action: 'trackOrder', what: 'the one order a tracking token opens (no other credential needed); the customer page is /track/TRACKING_TOKEN' } } },
   {
     pattern: /^\/api\/webhooks\/?$/,
@@ -115,6 +126,24 @@ const ROUTES: readonly Route[] = [
   { pattern: /^\/api\/webhooks\/([^/]+)\/test$/, path: '/api/webhooks/WEBHOOK_ID/test', methods: { POST: { handle: testWebhook, action: 'manageWebhooks', what: 'send a webhook.test event now; answers with the outcome' } } },
   { pattern: /^\/api\/webhooks\/([^/]+)\/deliveries$/, path: '/api/webhooks/WEBHOOK_ID/deliveries', methods: { GET: { handle: listWebhookDeliveries, action: 'readWebhooks', what: 'recent deliveries, newest first, with their attempts', exampleQuery: 'limit=20' } } },
   { pattern: /^\/api\/webhooks\/([^/]+)\/deliveries\/[^/]+\/retry$/, path: '/api/webhooks/WEBHOOK_ID/deliveries/DELIVERY_ID/retry', methods: { POST: { handle: retryWebhookDelivery, action: 'manageWebhooks', what: 'send a delivery again now' } } },
+  {
+    pattern: /^\/api\/products\/?$/,
+    path: '/api/products',
+    methods: {
+      GET: { handle: listProducts, action: 'readProducts', what: 'the catalog: every product with its price and live stock, by SKU' },
+      POST: { handle: createProduct, action: 'writeProducts', what: 'add a product (sku, name, priceCents, stock)', curlArgs: `${JSON_BODY} '{"sku":"MUG-1","name":"Mug","priceCents":1299,"stock":50}'` },
+    },
+  },
+  {
+    pattern: /^\/api\/products\/([^/]+)$/,
+    path: '/api/products/PRODUCT_SKU',
+    methods: {
+      GET: { handle: getProduct, action: 'readProducts', what: 'one product, with its version as ETag' },
+      PATCH: { handle: updateProduct, action: 'writeProducts', what: "change a product's name or priceCents (If-Match honoured)", curlArgs: `${JSON_BODY} '{"priceCents":1499}'` },
+      DELETE: { handle: deleteProduct, action: 'writeProducts', what: 'remove a product (If-Match honoured)' },
+    },
+  },
+  { pattern: /^\/api\/products\/([^/]+)\/stock$/, path: '/api/products/PRODUCT_SKU/stock', methods: { POST: { handle: adjustStock, action: 'writeProducts', what: 'add to or take from the stock, never below zero (If-Match honoured)', curlArgs: `${JSON_BODY} '{"delta":10}'` } } },
   { pattern: /^\/api\/stats$/, path: '/api/stats', methods: { GET: { handle: getStats, action: 'readStats', what: 'live numbers: orders by status, connections, events sent, seq' } } },
   { pattern: /^\/healthz$/, path: '/healthz', methods: { GET: { handle: getHealth, action: 'checkHealth', what: 'liveness' } } },
   { pattern: /^\/metrics$/, path: '/metrics', methods: { GET: { handle: getMetrics, action: 'readMetrics', what: 'Prometheus metrics (admins, METRICS_TOKEN, or loopback without tokens)' } } },

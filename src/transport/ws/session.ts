@@ -25,14 +25,16 @@ import {
   type UpdateStatusMessage,
   type View,
   orderNotFound,
+  redactOrder,
 } from '../../protocol.ts';
+import { seesCustomerContact } from '../../security/auth.ts';
 import type { AccessControl } from '../../security/access.ts';
 import type { Commands } from '../../store/ports.ts';
 import type { Logger } from '../../support/logger.ts';
 import { createOrderFor } from '../create-order.ts';
 import type { Presence } from './presence.ts';
 import type { Session } from './session-state.ts';
-import { send, startView, type SyncContext } from './sync.ts';
+import { resetView, send, startView, type SyncContext } from './sync.ts';
 import { armExpiry } from './token-expiry.ts';
 
 export type { SessionSocket } from './client-socket.ts';
@@ -178,12 +180,12 @@ function dispatch(ctx: SessionContext, session: Session, message: ClientMessage)
 async function createOrder(ctx: SessionContext, session: Session, message: CreateOrderMessage): Promise<void> {
   const result = await createOrderFor(ctx.commands, ctx.access, session.principal, message.order, message.idempotencyKey);
   if (!result.ok) return send(session.socket, errorMessage(result.error, message.requestId));
-  send(session.socket, { ...ack(result.value.order, message.requestId), trackingToken: result.value.trackingToken });
+  send(session.socket, { ...ack(session, result.value.order, message.requestId), trackingToken: result.value.trackingToken });
 }
 
 async function updateStatus(ctx: SessionContext, session: Session, message: UpdateStatusMessage): Promise<void> {
   const result = await ctx.commands.changeStatus(message.orderId, message.status, message.expectedVersion);
-  send(session.socket, result.ok ? ack(result.value.order, message.requestId) : errorMessage(result.error, message.requestId));
+  send(session.socket, result.ok ? ack(session, result.value.order, message.requestId) : errorMessage(result.error, message.requestId));
 }
 
 /** Take a later token of the same user: the socket now lives until it expires. A refused one changes nothing. */
@@ -191,9 +193,12 @@ async function refresh(ctx: SessionContext, session: Session, message: RefreshMe
   const next = await ctx.access.refresh(session.principal, message.token);
   if (!next.ok) return send(session.socket, errorMessage(next.error, message.requestId));
   if (!session.socket.open || next.value.kind !== 'user') return;
+  const sawContact = seesCustomerContact(session.principal);
   session.principal = next.value;
   armExpiry(session);
   send(session.socket, { type: 'refreshed', ...(message.requestId === undefined ? {} : { requestId: message.requestId }), expiresAt: next.value.exp });
+  // Roles that change whether customers' addresses may be seen: the view is sent again as the new roles see it.
+  if (seesCustomerContact(next.value) !== sawContact) resetView(ctx, session);
 }
 
 /** A handler that threw (a bug) or a command that storage could not take: logged, and answered without internals. */
@@ -203,18 +208,21 @@ function failed(ctx: SessionContext, session: Session, message: ClientMessage, e
   send(session.socket, errorMessage(wire, requestIdOf(message)));
 }
 
-function ack(order: Order, requestId: string | undefined): AckMessage {
-  return requestId === undefined ? { type: 'ack', order } : { type: 'ack', requestId, order };
+function ack(session: Session, order: Order, requestId: string | undefined): AckMessage {
+  // Only writers get acks today; should a role that may not see contact details ever write, its acks stay redacted.
+  const shown = seesCustomerContact(session.principal) ? order : redactOrder(order);
+  return requestId === undefined ? { type: 'ack', order: shown } : { type: 'ack', requestId, order: shown };
 }
 
 function errorMessage(error: ProtocolError, requestId?: string): ErrorMessage {
-  const errors = error.details.errors;
+  const { errors, shortages } = error.details;
   return {
     type: 'error',
     code: error.code,
     message: error.message,
     ...(requestId === undefined ? {} : { requestId }),
     ...(errors === undefined ? {} : { errors }),
+    ...(shortages === undefined ? {} : { shortages }),
   };
 }
 

@@ -10,8 +10,9 @@
 
 import type { ConnectCache } from '../../fanout/connect-cache.ts';
 import type { FanOut } from '../../fanout/hub.ts';
+import { isProductEvent, type LogEvent } from '../../domain/events.ts';
 import {
-  encodeEvent,
+  encodeEventAt,
   encodeEventsFrame,
   encodeServerMessage,
   viewKey,
@@ -25,6 +26,7 @@ import {
 } from '../../protocol.ts';
 import type { EventRing } from '../../store/event-ring.ts';
 import type { EventSource, OrderReader } from '../../store/ports.ts';
+import { seesCustomerContact } from '../../security/auth.ts';
 import type { SessionSocket } from './client-socket.ts';
 import type { Session } from './session-state.ts';
 
@@ -100,7 +102,7 @@ export function openSession(ctx: SyncContext, session: Session, request: OpenReq
   const missed = ctx.ring.since(resume.seq);
   if (missed !== undefined) {
     ctx.resumes.fromRing++;
-    return sendResumed(ctx, session.socket, view, resume.seq, missed);
+    return sendResumed(ctx, session, view, resume.seq, missed);
   }
   const gap = ctx.ring.oldestSeq - 1 - resume.seq;
   if (resume.seq > ctx.orders.position.seq || gap > DEEP_REPLAY_MAX) return startView(ctx, session, view, request.limit, true);
@@ -129,7 +131,7 @@ async function resumeWhenCaughtUp(ctx: SyncContext, catchUp: (seq: number) => Pr
 async function resumeFromHistory(ctx: SyncContext, session: Session, request: OpenRequest, resume: Position, gap: number): Promise<void> {
   // Views asked for meanwhile wait, as they wait for a snapshot in flight.
   session.snapshotInFlight = true;
-  let older: readonly OrderEvent[] | 'reset';
+  let older: readonly LogEvent[] | 'reset';
   try {
     older = await ctx.source.replay(resume, gap);
   } catch {
@@ -143,20 +145,49 @@ async function resumeFromHistory(ctx: SyncContext, session: Session, request: Op
     startView(ctx, session, request.view, request.limit, true);
   } else {
     ctx.resumes.fromHistory++;
-    sendResumed(ctx, session.socket, request.view, resume.seq, [...older, ...rest]);
+    sendResumed(ctx, session, request.view, resume.seq, [...older, ...rest]);
   }
   takePendingView(ctx, session);
 }
 
 /** `resumed`, the missed events of the view (encoded once for every client resuming from the same point), and the subscription. */
-function sendResumed(ctx: SyncContext, socket: SessionSocket, view: View, since: number, missed: readonly OrderEvent[]): void {
+function sendResumed(ctx: SyncContext, session: Session, view: View, since: number, missed: readonly LogEvent[]): void {
+  const { socket } = session;
   const { seq, epoch } = ctx.orders.position;
+  const redacted = !seesCustomerContact(session.principal);
   send(socket, { type: 'resumed', epoch, since, seq, view });
-  const replay = missed.filter((event) => viewMatchesEvent(view, event));
-  if (replay.length > 0) {
-    socket.send(ctx.connectCache.get(`${viewKey(view)}|since ${since}`, seq, () => encodeEventsFrame(replay.map((event) => encodeEvent(event)))));
+  if (missed.some(isProductEvent)) {
+    sendReplayWithProducts(socket, view, missed, redacted);
+  } else {
+    const replay = missed.filter((event): event is OrderEvent => viewMatchesEvent(view, event as OrderEvent));
+    if (replay.length > 0) {
+      socket.send(ctx.connectCache.get(`${viewKey(view)}|since ${since}|${redacted}`, seq, () => encodeEventsFrame(replay.map((event) => encodeEventAt(event, event.seq, redacted)))));
+    }
   }
-  ctx.hub.subscribe(socket, view, seq);
+  ctx.hub.subscribe(socket, view, seq, 'store', redacted);
+}
+
+/**
+ * A replay that crosses changes of the catalog: the events of the view in
+ * frames, and each catalog change as the `productUpdated` it was live, in
+ * seq order between them, so an unfiltered client sees no gap. Rare (the
+ * catalog changes little), so not cached.
+ */
+function sendReplayWithProducts(socket: SessionSocket, view: View, missed: readonly LogEvent[], redacted: boolean): void {
+  let run: string[] = [];
+  const flush = (): void => {
+    if (run.length > 0) socket.send({ payload: Buffer.from(encodeEventsFrame(run)) });
+    run = [];
+  };
+  for (const event of missed) {
+    if (!isProductEvent(event)) {
+      if (viewMatchesEvent(view, event)) run.push(encodeEventAt(event, event.seq, redacted));
+      continue;
+    }
+    flush();
+    send(socket, event.type === 'product.deleted' ? { type: 'productUpdated', seq: event.seq, product: event.product, deleted: true } : { type: 'productUpdated', seq: event.seq, product: event.product });
+  }
+  flush();
 }
 
 /**
@@ -204,15 +235,16 @@ export function startView(ctx: SyncContext, session: Session, view: View, limit:
   }
   const { seq } = ctx.orders.position;
   const tracking = session.principal.kind === 'tracking';
+  const redacted = !seesCustomerContact(session.principal);
   if (reset) ctx.resumes.reset++;
-  const key = `${viewKey(view)}|${limit}|${reset}|${tracking}`;
+  const key = `${viewKey(view)}|${limit}|${reset}|${tracking}|${redacted}`;
   const snapshot = ctx.connectCache.get(key, seq, () => {
     const built = buildSnapshot(ctx.orders, view, limit);
     const position = tracking ? { seq: built.orders[0]?.version ?? 0, counts: countsOf(built.orders) } : {};
-    return encodeServerMessage(reset ? { ...built, ...position, reset: true } : { ...built, ...position });
+    return encodeServerMessage(reset ? { ...built, ...position, reset: true } : { ...built, ...position }, redacted);
   });
   // Subscribed at the snapshot's seq before it is sent: the write's callback may start the next view.
-  ctx.hub.subscribe(session.socket, view, seq, tracking ? 'order' : 'store');
+  ctx.hub.subscribe(session.socket, view, seq, tracking ? 'order' : 'store', redacted);
   session.snapshotInFlight = true;
   const sent = session.socket.send(snapshot, () => {
     session.snapshotInFlight = false;
