@@ -5,10 +5,8 @@
  * re-read LIVEORDERS_TOKENS_FILE on SIGHUP.
  */
 
-import { join } from 'node:path';
 import { configFromEnv, tokensFromEnv } from './config.ts';
 import { webhookSettingsFromEnv } from './notify/webhooks/settings.ts';
-import { FileWebhookStore, WEBHOOKS_FOLDER } from './notify/webhooks/store.ts';
 import { createServer, type LiveOrdersServer } from './server.ts';
 import { openStorage } from './store.ts';
 import { createLogger } from './support/logger.ts';
@@ -46,10 +44,7 @@ async function main(): Promise<void> {
       logger,
     });
     if (storage.mode === 'memory') logger.warn('STORAGE=memory: orders are kept in this process only; every one is lost when it stops (STORAGE=journal keeps them in DATA_DIR)');
-    const { dataDir } = config.value.storage;
-    // With the journal, endpoints and their secrets live in DATA_DIR/webhooks and survive kill -9; in memory, like the orders, they do not.
-    const webhookStore = storage.mode === 'journal' && dataDir !== undefined ? new FileWebhookStore(join(dataDir, WEBHOOKS_FOLDER)) : undefined;
-    server = createServer({ ...config.value.options, storage, logger, webhooks: { settings: webhookSettings.value, ...(webhookStore === undefined ? {} : { store: webhookStore }) } });
+    server = createServer({ ...config.value.options, storage, logger, webhooks: { settings: webhookSettings.value } });
   } catch (error) {
     // Storage and createServer refuse bad settings with errors that say what to do.
     process.stderr.write(`liveorders: ${(error as Error).message}\n`);

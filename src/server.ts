@@ -107,7 +107,10 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   node.addLive(fanOutLag);
   const { projection, hub, commands } = node;
   // Each endpoint is a durable paced consumer of the node's tail; none in Redis mode yet (see compose.ts).
-  const webhooks = webhookService(node, options.webhooks, logger);
+  const webhooks = webhookService(node, { ...options.webhooks, onAttempt: (attempt) => {
+    metrics.countWebhookAttempt(attempt.result === 'delivered' ? 'delivered' : attempt.timedOut ? 'timeout' : attempt.status === null ? 'failed' : 'rejected');
+    options.webhooks?.onAttempt?.(attempt);
+  } }, logger, storage.dataDir);
   const emails = createEmailService({
     settings: options.email,
     shopName: opts.shopName,

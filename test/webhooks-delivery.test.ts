@@ -169,6 +169,10 @@ describe('webhook delivery', () => {
     const state = await endpoint(srv, created.id);
     assert.equal(state.consecutiveFailures, 0);
     assert.equal(typeof state.lastSuccessAt, 'string');
+    // The same attempts, counted in /metrics by outcome (a receiver's 500 is `rejected`).
+    const metrics = (await request(srv.base, 'GET', '/metrics')).text;
+    assert.match(metrics, /^liveorders_webhook_attempts_total\{outcome="rejected"\} 2$/m);
+    assert.match(metrics, /^liveorders_webhook_attempts_total\{outcome="delivered"\} 1$/m);
   });
 
   it('410 disables the endpoint at once; re-enabling resumes with the event it had not delivered', async (t) => {

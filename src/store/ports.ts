@@ -235,6 +235,8 @@ export interface Storage {
   readonly positions: ConsumerPositions;
   /** With a shared history (Redis): keys kept beside it, for leases among instances. */
   readonly sideKeys?: SideKeys;
+  /** With the journal: its folder, where what the notifiers keep (outbox, unsubscribes, endpoints) lives beside the orders. */
+  readonly dataDir?: string;
 }
 
 /** Commands on keys kept beside a shared history, each within the backend's deadline. */

@@ -166,24 +166,21 @@ async function runConsumer(notifier: EmailNotifier, register: Register, storage:
 
 /** What was emailed is kept where the orders are. */
 function emailLogFor(storage: Storage): EmailLog {
-  const dataDir = storage.log.stats().dataDir;
-  if (storage.mode === 'journal' && typeof dataDir === 'string') return FileEmailLog.open(dataDir);
+  if (storage.dataDir !== undefined) return FileEmailLog.open(storage.dataDir);
   if (storage.sideKeys !== undefined) return new RedisEmailLog(storage.sideKeys);
   return new MemoryEmailLog();
 }
 
 /** Emails waiting for a retry are kept where the orders are, as unsubscribes are. */
 function outboxFor(storage: Storage): Outbox {
-  const dataDir = storage.log.stats().dataDir;
-  if (storage.mode === 'journal' && typeof dataDir === 'string') return FileOutbox.open(dataDir);
+  if (storage.dataDir !== undefined) return FileOutbox.open(storage.dataDir);
   if (storage.sideKeys !== undefined) return new RedisOutbox(storage.sideKeys);
   return new MemoryOutbox();
 }
 
 /** Unsubscribes are kept where the orders are: DATA_DIR for the journal, a set beside the history in Redis, this process in memory mode. */
 function unsubscribeListFor(storage: Storage): UnsubscribeList {
-  const dataDir = storage.log.stats().dataDir;
-  if (storage.mode === 'journal' && typeof dataDir === 'string') return FileUnsubscribeList.open(dataDir);
+  if (storage.dataDir !== undefined) return FileUnsubscribeList.open(storage.dataDir);
   if (storage.sideKeys !== undefined) return new RedisUnsubscribeList(storage.sideKeys);
   return new MemoryUnsubscribeList();
 }

@@ -21,6 +21,8 @@ export interface AttemptOutcome {
   /** `delivered` (2xx), or `failed` with the status (null: no answer). */
   readonly result: 'delivered' | 'failed';
   readonly status: number | null;
+  /** No answer came within the timeout. */
+  readonly timedOut: boolean;
   readonly durationMs: number;
   /** Which kind of attempt: from the tail, a retry of it, a manual retry, or a test. */
   readonly kind: 'first' | 'retry' | 'manual' | 'test';
@@ -74,6 +76,6 @@ export async function attemptDelivery(ctx: AttemptContext, endpoint: WebhookEndp
     }
     ctx.saveEndpoint(endpoint);
   }
-  ctx.onAttempt?.({ endpointId: endpoint.id, webhookId: delivery.id, type: delivery.type, result: delivered ? 'delivered' : 'failed', status: result.status, durationMs: result.durationMs, kind });
+  ctx.onAttempt?.({ endpointId: endpoint.id, webhookId: delivery.id, type: delivery.type, result: delivered ? 'delivered' : 'failed', status: result.status, timedOut: result.timedOut === true, durationMs: result.durationMs, kind });
   return result;
 }

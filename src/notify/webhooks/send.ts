@@ -20,6 +20,8 @@ export interface AttemptResult {
   readonly durationMs: number;
   /** What `Retry-After` asked for, in milliseconds (429 and 503 only). */
   readonly retryAfterMs?: number;
+  /** No answer came within the timeout. */
+  readonly timedOut?: boolean;
 }
 
 /** What an attempt sends. */
@@ -79,7 +81,7 @@ export async function sendAttempt(attempt: AttemptRequest): Promise<AttemptResul
       resolve(result);
     };
     const timer = setTimeout(() => {
-      finish({ status: null, error: `no answer within ${attempt.timeoutMs} ms`, durationMs: elapsed() });
+      finish({ status: null, error: `no answer within ${attempt.timeoutMs} ms`, durationMs: elapsed(), timedOut: true });
       req.destroy();
     }, attempt.timeoutMs);
     req.on('response', (res: IncomingMessage) => {

@@ -66,6 +66,7 @@ export async function openJournalStorage(options: JournalStorageOptions): Promis
       initial: { orders: [...loaded.orders.values()], products: [...loaded.products.values()], position: { seq: loaded.seq, epoch: identity.epoch } },
       trackingKey: options.trackingKey ?? identity.trackingKey,
       positions: new JournalPositions(dir),
+      dataDir: dir,
     };
   } catch (error) {
     await lock.release();
