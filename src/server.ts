@@ -9,10 +9,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
-import { ConnectCache } from './fanout/connect-cache.ts';
 import { Hub, type FanOut, type HubOptions } from './fanout/hub.ts';
 import { LiveNode } from './node/live-node.ts';
-import { webhookService } from './notify/webhooks/compose.ts';
+import { startNotifiers } from './notify/start.ts';
 import type { WebhookService } from './notify/webhooks/service.ts';
 import { FanOutLagSampler } from './observe/fanout-lag.ts';
 import { Metrics } from './observe/metrics.ts';
@@ -22,14 +21,14 @@ import { CLOSE_CODES, ok, type Result, type Role } from './protocol.ts';
 import { AccessControl } from './security/access.ts';
 import { isLoopback } from './security/edge.ts';
 import { TrackingTokens } from './security/tracking.ts';
-import { createEmailService } from './notify/email/service.ts';
 import { memoryStorage } from './store/memory-log.ts';
 import type { Commands, OrderReader, Storage } from './store/ports.ts';
-import { createLogger } from './support/logger.ts';
+import { createLogger, type Logger } from './support/logger.ts';
 import { apiContext } from './transport/http/api-context.ts';
 import { createHttpListener, listenOn, type HttpListener } from './transport/http/listener.ts';
 import { createPageHandler } from './transport/http/page.ts';
-import { WsEndpoint } from './transport/ws/endpoint.ts';
+import { CLOSE_GRACE_MS, webSocketTransport } from './transport/ws/compose.ts';
+import type { WsEndpoint } from './transport/ws/endpoint.ts';
 import { Presence } from './transport/ws/presence.ts';
 import type { ResumeCounts } from './transport/ws/sync.ts';
 
@@ -60,8 +59,6 @@ export interface LiveOrdersServer {
   close(): Promise<void>;
 }
 
-/** How long a peer sent a close frame (slow, shutting down) has before its socket is destroyed, in milliseconds. */
-const CLOSE_GRACE_MS = 2000;
 
 /**
  * At shutdown, the part of `shutdownTimeoutMs` kept for the WebSocket close
@@ -80,80 +77,30 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   validateOptions(opts);
   const logger = options.logger ?? createLogger();
   const storage = options.storage ?? memoryStorage({ historyCapacity: opts.eventLogCapacity, onSinkError: (error) => logger.error('an event consumer failed', { error }) });
+  const tracking = new TrackingTokens(storage.trackingKey);
   // Read when scraped, from counts the endpoint, the sessions and the projection keep anyway.
   const sentMessages = new SentMessages();
+  const resumes: ResumeCounts = { fromRing: 0, fromHistory: 0, reset: 0 };
   const metrics = new Metrics({
     connectionsByRole: () => ws.connectionsByRole(),
     messagesSent: () => sentMessages.counts(),
     resumes: () => resumes,
     slowClientsDropped: () => ws.stats().slowSubscribersDropped,
-    ordersByStatus: () => projection.counts(),
+    ordersByStatus: () => node.projection.counts(),
   });
-  const fanOutLag = new FanOutLagSampler(metrics);
-  const hubOptions: HubOptions = {
-    onSendError: (_s, error) => logger.error('websocket send failed', { error }),
-    onFlushed: (events) => fanOutLag.flushed(events),
-  };
-  const tracking = new TrackingTokens(storage.trackingKey);
-  const node = new LiveNode(storage, {
-    historyCapacity: opts.eventLogCapacity,
-    hub: options.createFanOut?.(hubOptions) ?? new Hub(hubOptions),
-    logger,
-    onNewIds: (ids) => tracking.prepare(ids),
-    onAppend: (seconds) => metrics.observeAppend(seconds),
-    ...(options.newId === undefined ? {} : { newId: options.newId }),
-  });
-  // A consumer of the tail like the others: it notes when an event came, the hub's flush closes the sample.
-  node.addLive(fanOutLag);
-  const { projection, hub, commands } = node;
-  // Each endpoint is a durable paced consumer of the node's tail; none in Redis mode yet (see compose.ts).
-  const webhooks = webhookService(node, { ...options.webhooks, onAttempt: (attempt) => {
-    metrics.countWebhookAttempt(attempt.result === 'delivered' ? 'delivered' : attempt.timedOut ? 'timeout' : attempt.status === null ? 'failed' : 'rejected');
-    options.webhooks?.onAttempt?.(attempt);
-  } }, logger, storage.dataDir);
-  const emails = createEmailService({
-    settings: options.email,
-    shopName: opts.shopName,
-    storage,
-    trackingToken: (orderId) => tracking.issue(orderId),
-    logger,
-    onAttempt: (attempt) => {
-      metrics.countEmailAttempt(attempt.outcome);
-      options.onEmailAttempt?.(attempt);
-    },
-  });
-  // A durable paced consumer: its position is saved once a batch's emails were sent (or given up), so each is sent at least once.
-  emails.start((spec, positions) => node.register(spec, positions));
+  const node = startNode(storage, options, { historyCapacity: opts.eventLogCapacity, tracking, metrics, logger });
+  const { webhooks, emails } = startNotifiers(node, options, { shopName: opts.shopName, tracking, metrics, logger });
   const access = new AccessControl({
     ...opts,
-    orderExists: (orderId) => projection.get(orderId) !== undefined,
+    orderExists: (orderId) => node.projection.get(orderId) !== undefined,
     tracking,
     ...(options.jwt === undefined ? {} : { jwt: options.jwt, logger }),
   });
   if (!access.enabled && opts.allowOpenNetwork && !isLoopback(opts.host)) {
     logger.warn('open mode on a network address: anyone who can reach this port can read, change and delete every order', { host: opts.host });
   }
-  const resumes: ResumeCounts = { fromRing: 0, fromHistory: 0, reset: 0 };
   const presence = new Presence();
-  const connectCache = new ConnectCache();
-  const ws = new WsEndpoint({
-    ...opts,
-    closeGraceMs: CLOSE_GRACE_MS,
-    sessions: {
-      orders: projection, ring: node.history, source: storage.log, hub, connectCache, resumes, commands, logger, access, onCommandFailure: (error) => node.storageFailure(error), presence,
-      // Another instance may be a little ahead of this one: a client coming from it waits for this tail, not for a reset.
-      ...(node.shared ? { catchUp: (seq: number) => node.catchUp(seq) } : {}),
-    },
-    access,
-    logger,
-    sent: sentMessages,
-  });
-  node.onReload((state) => {
-    // Everything derived from the old history goes: cached connect snapshots, and each socket's view (a reset snapshot).
-    connectCache.clear();
-    const sockets = ws.resetViews();
-    logger.info('the history was replaced: sockets sent a reset snapshot', { epoch: state.position.epoch, seq: state.position.seq, sockets });
-  });
+  const ws = webSocketTransport(node, { ...opts, access, presence, resumes, sentMessages, logger });
   const api = { ...apiContext({ node, access, presence, maxBodyBytes: opts.maxPayload, corsOrigins: opts.corsOrigins, stats: () => ({ ...ws.stats(), resumes: { ...resumes } }) }), metrics, emails, ...(webhooks === undefined ? {} : { webhooks }) };
   const page = opts.servePage ? createPageHandler({ logger, shopName: opts.shopName }) : undefined;
   const { http, inFlight } = createHttpListener(api, page, (req, socket, head, url) => ws.handleUpgrade(req, socket, head, url), logger, metrics.http);
@@ -163,26 +110,26 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     await shutdown({ http, inFlight, node, ws, webhooks }, opts.shutdownTimeoutMs);
     emails.close();
   };
-  const replaceTokens: LiveOrdersServer['replaceTokens'] = (tokens) => {
+  const listen = async (): Promise<AddressInfo> => {
+    // Endpoints are loaded and their consumers started before the first request can ask about them.
+    await webhooks?.start();
+    const address = await listenOn(http, opts.port, opts.host);
+    logger.info('listening', { address, storage: storage.mode, seq: node.projection.seq });
+    return address;
+  };
+  const replaceTokens = (tokens: readonly (readonly [Role, string])[]): ReturnType<LiveOrdersServer['replaceTokens']> => {
     const replaced = access.replaceTokens(tokens);
     if (!replaced.ok) return replaced;
     const closedSockets = ws.closeRevoked();
     logger.info('role tokens replaced', { tokens: tokens.length, closedSockets });
     return ok({ closedSockets });
   };
-  const listen = async (): Promise<AddressInfo> => {
-    // Endpoints are loaded and their consumers started before the first request can ask about them.
-    await webhooks?.start();
-    const address = await listenOn(http, opts.port, opts.host);
-    logger.info('listening', { address, storage: storage.mode, seq: projection.seq });
-    return address;
-  };
   return {
     http,
     node,
-    orders: projection,
-    commands,
-    hub,
+    orders: node.projection,
+    commands: node.commands,
+    hub: node.hub,
     storage,
     metrics,
     webSockets: ws.sockets,
@@ -194,6 +141,38 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
     replaceTokens,
     close,
   };
+}
+
+/** What the node is built with, besides the storage. */
+interface NodeParts {
+  readonly historyCapacity: number;
+  readonly tracking: TrackingTokens;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+}
+
+/**
+ * The live node on the storage, its hub, and the fan-out lag sampler as one
+ * more live consumer of its tail.
+ */
+function startNode(storage: Storage, options: ServerOptions, parts: NodeParts): LiveNode {
+  const { metrics, logger, tracking } = parts;
+  const fanOutLag = new FanOutLagSampler(metrics);
+  const hubOptions: HubOptions = {
+    onSendError: (_s, error) => logger.error('websocket send failed', { error }),
+    onFlushed: (events) => fanOutLag.flushed(events),
+  };
+  const node = new LiveNode(storage, {
+    historyCapacity: parts.historyCapacity,
+    hub: options.createFanOut?.(hubOptions) ?? new Hub(hubOptions),
+    logger,
+    onNewIds: (ids) => tracking.prepare(ids),
+    onAppend: (seconds) => metrics.observeAppend(seconds),
+    ...(options.newId === undefined ? {} : { newId: options.newId }),
+  });
+  // A consumer of the tail like the others: it notes when an event came, the hub's flush closes the sample.
+  node.addLive(fanOutLag);
+  return node;
 }
 
 /**
