@@ -3,8 +3,9 @@
  * Where endpoints (with their secrets) and their recent deliveries are
  * kept: in memory for STORAGE=memory, as files in the data folder for the
  * journal (each replaced atomically: temp file, fsync, rename, so kill -9
- * leaves the old copy or the new one). Writes of one file are coalesced:
- * the latest state is written once the write before it is done.
+ * leaves the old copy or the new one; writes of one file are coalesced:
+ * the latest state is written once the write before it is done), and in
+ * Redis beside the history for STORAGE=redis (shared by the instances).
  */
 
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
