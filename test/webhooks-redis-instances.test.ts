@@ -114,6 +114,13 @@ describe('webhooks on three Redis instances', { skip }, () => {
     await sender.exited;
     const later: CreatedOrder[] = [];
     for (let i = 0; i < 20; i++) later.push(await create(survivors[i % 2]!, `later-${i}`));
+    // Until another instance takes over, every survivor shows the endpoint falling behind (from the saved position).
+    for (const instance of survivors) {
+      const got = await request(instance.base, 'GET', `/api/webhooks/${endpointId}`);
+      assert.equal(got.status, 200, got.text);
+      const { backlog } = got.body as { backlog: number };
+      if (receiver.received.length === before) assert.ok(backlog >= 10, `backlog ${backlog} on ${instance.base} before the takeover`);
+    }
     await receiver.until(() => receiver.received.length > before, 30_000);
     const takeoverMs = Date.now() - killedAt;
     await receiver.until(() => later.every((order) => arrivals(order.id).length >= 1), 30_000);

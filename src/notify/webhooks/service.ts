@@ -399,8 +399,17 @@ export class WebhookService {
       await worker?.stop();
       clearTimeout(this.#countTimers.get(id));
       this.#countTimers.delete(id);
+      this.#stoppedAt.delete(id);
       if (holder) this.#deliveries?.forget(id);
     }
+    // Endpoints another instance sends to (or disabled ones): their backlog is counted from the position it saved.
+    const positions = this.#shared!.positions;
+    const idle = [...this.#endpoints.keys()].filter((id) => !this.#workers.has(id));
+    const saved = await Promise.all(idle.map((id) => positions.load(consumerName(id))));
+    idle.forEach((id, i) => {
+      const at = saved[i];
+      if (!this.#workers.has(id)) this.#stoppedAt.set(id, at !== undefined && at.epoch === this.#host.position.epoch ? at.seq : this.#host.position.seq);
+    });
   }
 
   /** The sender starts an endpoint's worker from the position saved in the shared store. */
