@@ -17,7 +17,7 @@ import type { OrderEvent } from '../../protocol.ts';
 import { attemptDelivery, type AttemptContext } from './attempt.ts';
 import type { DisabledReason, WebhookEndpoint } from './model.ts';
 import { webhookBody, webhookId, webhookType } from './payload.ts';
-import type { WebhookHost } from './host.ts';
+import type { PositionStore, WebhookHost } from './host.ts';
 
 /** Orders of one batch in flight to an endpoint at once. */
 export const MAX_IN_FLIGHT_PER_ENDPOINT = 4;
@@ -31,6 +31,8 @@ const JITTER = 0.2;
 /** What a worker needs from the service that runs it. */
 export interface WorkerContext extends AttemptContext {
   readonly host: WebhookHost;
+  /** Where its position is saved (the lease holder's fenced positions with a shared history); the storage's otherwise. */
+  readonly positions?: PositionStore;
   /** Disable the endpoint (the service stops this worker). */
   readonly disable: (endpoint: WebhookEndpoint, reason: DisabledReason) => void;
   /** Told of events the history no longer held when this endpoint got to them. */
@@ -101,7 +103,7 @@ export class EndpointWorker {
       maxBatch: MAX_BATCH,
       handle: (events) => this.#handle(events),
       onMissed: (missed) => this.#ctx.onMissed(this.endpoint, missed.missed),
-    });
+    }, this.#ctx.positions);
     if (this.#abort.signal.aborted) await this.#stopConsumer();
   }
 

@@ -26,7 +26,7 @@ export interface PositionStore {
 export interface WebhookHost {
   /** The last event the live consumers took. */
   readonly position: Position;
-  /** Start a paced consumer; resolves with a function that stops it after the batch in hand. */
-  register(spec: PacedConsumerSpec): Promise<() => Promise<void>>;
+  /** Start a paced consumer (saving its position to `positions`, the storage's by default); resolves with a function that stops it after the batch in hand. */
+  register(spec: PacedConsumerSpec, positions?: PositionStore): Promise<() => Promise<void>>;
   readonly storage: { readonly positions: PositionStore };
 }

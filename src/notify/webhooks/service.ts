@@ -21,6 +21,14 @@ import type { AttemptResult } from './send.ts';
 import type { WebhookSettings } from './settings.ts';
 import { newSecret } from './signature.ts';
 import type { WebhookStore } from './store.ts';
+import { SenderLease } from '../lease.ts';
+import type { ConsumerPositions, SideKeys } from '../../store/ports.ts';
+
+/** The lease name of webhook sending with a shared history: one instance sends to every endpoint. */
+export const WEBHOOK_LEASE_NAME = 'webhooks';
+
+/** How often an instance sharing a history re-reads the endpoints (changes made on other instances), in milliseconds. */
+export const ENDPOINT_REFRESH_MS = 1000;
 
 /** How long the secret before a rotation still signs. */
 export const ROTATION_OVERLAP_MS = 24 * 3600_000;
@@ -41,6 +49,12 @@ export interface WebhookServiceOptions {
   readonly onAttempt?: (outcome: AttemptOutcome) => void;
   /** @default Date.now */
   readonly now?: () => number;
+  /**
+   * With a history shared by instances (Redis): the store is shared too,
+   * endpoints are re-read every {@link ENDPOINT_REFRESH_MS} and before each
+   * request, and only the holder of the webhook sender lease sends.
+   */
+  readonly shared?: { readonly side: SideKeys; readonly positions: ConsumerPositions; readonly leaseTtlMs?: number };
 }
 
 /** A created endpoint, or one with a new secret: the only answers that show it whole. */
@@ -70,6 +84,13 @@ export class WebhookService {
   readonly #countTimers = new Map<string, NodeJS.Timeout>();
   #deliveries: DeliveryLog | undefined;
   #closed = false;
+  readonly #shared: WebhookServiceOptions['shared'];
+  #lease: SenderLease | undefined;
+  /** The lease holder's fenced positions; `undefined` while another instance sends. */
+  #fenced: ConsumerPositions | undefined;
+  #refreshTimer: NodeJS.Timeout | undefined;
+  /** Re-reads and changes, one at a time (see {@link WebhookService.refresh}). */
+  #refreshing: Promise<void> = Promise.resolve();
 
   /** @param options the node, the store, the settings */
   constructor(options: WebhookServiceOptions) {
@@ -79,12 +100,14 @@ export class WebhookService {
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
     this.#onAttempt = options.onAttempt;
+    this.#shared = options.shared;
   }
 
   /** Load the endpoints and start a consumer for each enabled one. */
   async start(): Promise<void> {
     const stored = await this.#store.load();
     this.#deliveries = new DeliveryLog(this.#store, this.#logger, stored.deliveries);
+    if (this.#shared !== undefined) return this.#startShared(stored.endpoints);
     for (const endpoint of stored.endpoints) {
       this.#endpoints.set(endpoint.id, endpoint);
       const saved = await this.#host.storage.positions.load(consumerName(endpoint.id));
@@ -97,6 +120,8 @@ export class WebhookService {
   /** Stop every consumer (attempts in flight are cut; their events are sent again on start) and save what changed. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#refreshTimer);
+    await this.#lease?.stop();
     await Promise.all([...this.#workers.values()].map((worker) => worker.stop()));
     this.#workers.clear();
     for (const [id, timer] of this.#countTimers) {
@@ -106,6 +131,26 @@ export class WebhookService {
     }
     this.#countTimers.clear();
     await this.#deliveries?.flush();
+  }
+
+  /** Add an endpoint: it gets the events committed from now on. With a shared store: after a re-read, and none runs meanwhile. */
+  create(input: EndpointInput): Promise<Result<EndpointWithSecret>> {
+    return this.#locked(() => this.#create(input));
+  }
+
+  /** Change an endpoint; `enabled: true` resumes where it stopped. With a shared store: after a re-read, and none runs meanwhile. */
+  update(id: string, patch: EndpointPatch): Promise<Result<EndpointView>> {
+    return this.#locked(() => this.#update(id, patch));
+  }
+
+  /** Delete an endpoint and its deliveries. With a shared store: after a re-read, and none runs meanwhile. */
+  remove(id: string): Promise<Result<void>> {
+    return this.#locked(() => this.#remove(id));
+  }
+
+  /** A new secret; the old one signs too for {@link ROTATION_OVERLAP_MS}. With a shared store: after a re-read, and none runs meanwhile. */
+  rotateSecret(id: string): Promise<Result<EndpointWithSecret>> {
+    return this.#locked(() => this.#rotateSecret(id));
   }
 
   /** Every endpoint, oldest first. */
@@ -126,7 +171,7 @@ export class WebhookService {
    * Add an endpoint: it gets the events committed from now on.
    * @param input a checked create
    */
-  async create(input: EndpointInput): Promise<Result<EndpointWithSecret>> {
+  async #create(input: EndpointInput): Promise<Result<EndpointWithSecret>> {
     if (this.#endpoints.size >= MAX_ENDPOINTS) return fail(new ProtocolError('LO_ERR_INVALID_FIELD', `There are ${MAX_ENDPOINTS} webhook endpoints already; delete one first`));
     const target = await this.#checkTarget(input.url);
     if (!target.ok) return target;
@@ -157,7 +202,7 @@ export class WebhookService {
    * @param id its id
    * @param patch a checked change
    */
-  async update(id: string, patch: EndpointPatch): Promise<Result<EndpointView>> {
+  async #update(id: string, patch: EndpointPatch): Promise<Result<EndpointView>> {
     const endpoint = this.#endpoints.get(id);
     if (endpoint === undefined) return notFound(id);
     if (patch.url !== undefined) {
@@ -183,7 +228,7 @@ export class WebhookService {
    * Delete an endpoint and its deliveries.
    * @param id its id
    */
-  async remove(id: string): Promise<Result<void>> {
+  async #remove(id: string): Promise<Result<void>> {
     const endpoint = this.#endpoints.get(id);
     if (endpoint === undefined) return notFound(id);
     this.#endpoints.delete(id);
@@ -203,7 +248,7 @@ export class WebhookService {
    * A new secret; the old one signs too for {@link ROTATION_OVERLAP_MS}.
    * @param id the endpoint
    */
-  async rotateSecret(id: string): Promise<Result<EndpointWithSecret>> {
+  async #rotateSecret(id: string): Promise<Result<EndpointWithSecret>> {
     const endpoint = this.#endpoints.get(id);
     if (endpoint === undefined) return notFound(id);
     endpoint.previousSecret = { secret: endpoint.secret, until: this.#now() + ROTATION_OVERLAP_MS };
@@ -218,6 +263,7 @@ export class WebhookService {
    * @param id the endpoint
    */
   async sendTest(id: string): Promise<Result<SendAnswer>> {
+    await this.refresh();
     const endpoint = this.#endpoints.get(id);
     if (endpoint === undefined) return notFound(id);
     const at = new Date(this.#now()).toISOString();
@@ -247,12 +293,129 @@ export class WebhookService {
    * @param deliveryId the delivery's `webhook-id`
    */
   async retry(id: string, deliveryId: string): Promise<Result<SendAnswer>> {
+    await this.refresh();
     const endpoint = this.#endpoints.get(id);
     if (endpoint === undefined) return notFound(id);
     const delivery = this.#log().find(id, deliveryId);
     if (delivery === undefined) return fail(new ProtocolError('LO_ERR_NOT_FOUND', `No delivery ${deliveryId.slice(0, 100)} among the recent ones of endpoint ${id}`));
     const final = delivery.state !== 'pending';
     return ok(answer(delivery, await attemptDelivery(this.#attemptContext(), endpoint, delivery, 'manual', undefined, final)));
+  }
+
+  /**
+   * With a shared history: re-read the endpoints and deliveries other
+   * instances changed (a request on this instance sees them at once).
+   * Nothing to do otherwise.
+   */
+  refresh(): Promise<void> {
+    if (this.#shared === undefined || this.#closed) return Promise.resolve();
+    return this.#locked(() => Promise.resolve());
+  }
+
+  /**
+   * Run a change with no re-read running meanwhile (a re-read that loaded
+   * before the change would undo it here), after a re-read of its own.
+   * Without a shared store, just run it.
+   */
+  async #locked<T>(change: () => Promise<T>): Promise<T> {
+    if (this.#shared === undefined) return change();
+    const turn = this.#refreshing.catch(() => undefined).then(async () => {
+      if (!this.#closed) await this.#reload();
+      return change();
+    });
+    this.#refreshing = turn.then(() => undefined);
+    return turn;
+  }
+
+  async #startShared(endpoints: readonly WebhookEndpoint[]): Promise<void> {
+    const shared = this.#shared!;
+    for (const endpoint of endpoints) this.#endpoints.set(endpoint.id, endpoint);
+    this.#lease = new SenderLease({
+      side: shared.side,
+      positions: shared.positions,
+      name: WEBHOOK_LEASE_NAME,
+      logger: this.#logger,
+      ...(shared.leaseTtlMs === undefined ? {} : { ttlMs: shared.leaseTtlMs }),
+      onAcquired: async (positions) => {
+        this.#fenced = positions;
+        await this.refresh();
+        for (const endpoint of this.#endpoints.values()) if (endpoint.enabled && !this.#workers.has(endpoint.id)) await this.#startSharedWorker(endpoint);
+      },
+      onLost: async () => {
+        this.#fenced = undefined;
+        const workers = [...this.#workers.values()];
+        this.#workers.clear();
+        await Promise.all(workers.map((worker) => worker.stop()));
+      },
+    });
+    this.#lease.start();
+    const tick = (): void => {
+      this.#refreshTimer = setTimeout(() => {
+        this.refresh().catch((error: unknown) => this.#logger.warn('re-reading the webhook endpoints failed', { error })).finally(() => {
+          if (!this.#closed) tick();
+        });
+      }, ENDPOINT_REFRESH_MS);
+      this.#refreshTimer.unref();
+    };
+    tick();
+  }
+
+  /** Take what the shared store holds now; the sender starts and stops workers to match. */
+  async #reload(): Promise<void> {
+    const stored = await this.#store.load();
+    const holder = this.#fenced !== undefined;
+    // The sender's log is the one written to; the others show what it saved.
+    if (!holder) this.#deliveries = new DeliveryLog(this.#store, this.#logger, stored.deliveries);
+    const seen = new Set<string>();
+    for (const fresh of stored.endpoints) {
+      seen.add(fresh.id);
+      const local = this.#endpoints.get(fresh.id);
+      if (local === undefined) {
+        this.#endpoints.set(fresh.id, fresh);
+        if (holder && fresh.enabled) await this.#startSharedWorker(fresh);
+        continue;
+      }
+      // The sender's own counts are newer than what it saved (they are saved a little later).
+      const counts = holder ? { consecutiveFailures: local.consecutiveFailures, missedEvents: local.missedEvents, failingSince: local.failingSince } : undefined;
+      replaceFields(local, fresh);
+      if (counts !== undefined) {
+        local.consecutiveFailures = counts.consecutiveFailures;
+        local.missedEvents = counts.missedEvents;
+        if (counts.failingSince === undefined) delete local.failingSince;
+        else local.failingSince = counts.failingSince;
+      }
+      const worker = this.#workers.get(local.id);
+      if (worker !== undefined && !local.enabled) {
+        this.#workers.delete(local.id);
+        await worker.stop();
+      } else if (holder && worker === undefined && local.enabled) await this.#startSharedWorker(local);
+    }
+    for (const [id, endpoint] of this.#endpoints) {
+      if (seen.has(id)) continue;
+      this.#endpoints.delete(id);
+      endpoint.enabled = false;
+      const worker = this.#workers.get(id);
+      this.#workers.delete(id);
+      await worker?.stop();
+      clearTimeout(this.#countTimers.get(id));
+      this.#countTimers.delete(id);
+      this.#stoppedAt.delete(id);
+      if (holder) this.#deliveries?.forget(id);
+    }
+    // Endpoints another instance sends to (or disabled ones): their backlog is counted from the position it saved.
+    const positions = this.#shared!.positions;
+    const idle = [...this.#endpoints.keys()].filter((id) => !this.#workers.has(id));
+    const saved = await Promise.all(idle.map((id) => positions.load(consumerName(id))));
+    idle.forEach((id, i) => {
+      const at = saved[i];
+      if (!this.#workers.has(id)) this.#stoppedAt.set(id, at !== undefined && at.epoch === this.#host.position.epoch ? at.seq : this.#host.position.seq);
+    });
+  }
+
+  /** The sender starts an endpoint's worker from the position saved in the shared store. */
+  async #startSharedWorker(endpoint: WebhookEndpoint): Promise<void> {
+    const saved = await this.#shared!.positions.load(consumerName(endpoint.id));
+    await this.#startWorker(endpoint, saved !== undefined && saved.epoch === this.#host.position.epoch ? saved.seq : this.#host.position.seq);
   }
 
   #log(): DeliveryLog {
@@ -288,10 +451,14 @@ export class WebhookService {
 
   async #startWorker(endpoint: WebhookEndpoint, lastSeq: number): Promise<void> {
     if (this.#closed) return;
+    // With a shared history only the lease holder sends; another one learns of the endpoint on its next re-read.
+    if (this.#shared !== undefined && this.#fenced === undefined) return;
+    if (this.#workers.has(endpoint.id)) return;
     this.#stoppedAt.delete(endpoint.id);
     const ctx: WorkerContext = {
       ...this.#attemptContext(),
       host: this.#host,
+      ...(this.#fenced === undefined ? {} : { positions: this.#fenced }),
       disable: (target, reason) => void this.#stopWorker(target, reason).catch((error: unknown) => this.#logger.error('disabling a webhook endpoint failed', { endpoint: target.id, error })),
       onMissed: (target, missed) => {
         target.missedEvents += missed;
@@ -325,12 +492,21 @@ export class WebhookService {
     if (this.#countTimers.has(endpoint.id) || this.#closed) return;
     const timer = setTimeout(() => {
       this.#countTimers.delete(endpoint.id);
-      if (!this.#endpoints.has(endpoint.id)) return;
-      this.#store.saveEndpoint(endpoint).catch((error: unknown) => this.#logger.error('saving a webhook endpoint failed', { endpoint: endpoint.id, error }));
+      // Shared: take other instances' changes (a new URL, a delete) first, so the save does not undo them.
+      this.refresh()
+        .then(() => (this.#endpoints.has(endpoint.id) ? this.#store.saveEndpoint(endpoint) : undefined))
+        .catch((error: unknown) => this.#logger.error('saving a webhook endpoint failed', { endpoint: endpoint.id, error }));
     }, COUNTS_SAVE_DELAY_MS);
     timer.unref();
     this.#countTimers.set(endpoint.id, timer);
   }
+}
+
+/** Make `local` what `fresh` is, in place (workers hold the object). */
+function replaceFields(local: WebhookEndpoint, fresh: WebhookEndpoint): void {
+  const target = local as unknown as Record<string, unknown>;
+  for (const key of Object.keys(target)) if (!(key in fresh)) delete target[key];
+  Object.assign(target, fresh);
 }
 
 function notFound(id: string): Result<never> {

@@ -3,13 +3,15 @@
  * Where endpoints (with their secrets) and their recent deliveries are
  * kept: in memory for STORAGE=memory, as files in the data folder for the
  * journal (each replaced atomically: temp file, fsync, rename, so kill -9
- * leaves the old copy or the new one). Writes of one file are coalesced:
- * the latest state is written once the write before it is done.
+ * leaves the old copy or the new one; writes of one file are coalesced:
+ * the latest state is written once the write before it is done), and in
+ * Redis beside the history for STORAGE=redis (shared by the instances).
  */
 
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { syncFolder, writeFileAtomically } from '../../store/journal/files.ts';
+import type { SideKeys } from '../../store/ports.ts';
 import type { Delivery, WebhookEndpoint } from './model.ts';
 
 /** Everything kept, as loaded at start. */
@@ -132,4 +134,66 @@ export class FileWebhookStore implements WebhookStore {
     this.#writes.set(name, entry);
     return entry.tail;
   }
+}
+
+/**
+ * Two hashes beside a shared Redis history (`webhooks:endpoints` and
+ * `webhooks:deliveries`, one field per endpoint), so every instance sees
+ * the same endpoints, secrets and recent deliveries. Each save replaces a
+ * field whole; instances re-read with {@link RedisWebhookStore.load}. A
+ * deleted endpoint's id is kept in a set (`webhooks:deleted`), so a late
+ * save by an instance that has not re-read yet cannot bring it back.
+ */
+export class RedisWebhookStore implements WebhookStore {
+  readonly #side: SideKeys;
+  readonly #endpointsKey: string;
+  readonly #deliveriesKey: string;
+  readonly #deletedKey: string;
+
+  /** @param side keys beside the history */
+  constructor(side: SideKeys) {
+    this.#side = side;
+    this.#endpointsKey = side.key('webhooks:endpoints');
+    this.#deliveriesKey = side.key('webhooks:deliveries');
+    this.#deletedKey = side.key('webhooks:deleted');
+  }
+
+  async load(): Promise<StoredWebhooks> {
+    const endpoints = pairs(await this.#side.send(['HGETALL', this.#endpointsKey])).map(([, text]) => JSON.parse(text) as WebhookEndpoint);
+    endpoints.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    const deliveries = new Map(pairs(await this.#side.send(['HGETALL', this.#deliveriesKey])).map(([id, text]) => [id, JSON.parse(text) as Delivery[]]));
+    return { endpoints, deliveries };
+  }
+
+  async saveEndpoint(endpoint: WebhookEndpoint): Promise<void> {
+    await this.#side.send(['EVAL', SAVE_UNLESS_DELETED_SCRIPT, '2', this.#deletedKey, this.#endpointsKey, endpoint.id, JSON.stringify(endpoint)]);
+  }
+
+  async deleteEndpoint(id: string): Promise<void> {
+    await this.#side.send(['EVAL', DELETE_SCRIPT, '3', this.#deletedKey, this.#endpointsKey, this.#deliveriesKey, id]);
+  }
+
+  async saveDeliveries(endpointId: string, deliveries: readonly Delivery[]): Promise<void> {
+    // Only while the endpoint exists: a late save must not bring back a deleted endpoint's deliveries.
+    await this.#side.send(['EVAL', SAVE_IF_EXISTS_SCRIPT, '2', this.#endpointsKey, this.#deliveriesKey, endpointId, JSON.stringify(deliveries)]);
+  }
+}
+
+/** Save an endpoint unless it was deleted (ids are random: a deleted one never comes back by a create). */
+const SAVE_UNLESS_DELETED_SCRIPT = "if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) return 1 else return 0 end";
+/** Forget an endpoint and its deliveries, and remember that it was deleted. */
+const DELETE_SCRIPT = "redis.call('SADD', KEYS[1], ARGV[1]) redis.call('HDEL', KEYS[2], ARGV[1]) redis.call('HDEL', KEYS[3], ARGV[1]) return 1";
+/** Save an endpoint's deliveries only while the endpoint is kept. */
+const SAVE_IF_EXISTS_SCRIPT = "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) return 1 else return 0 end";
+
+/** A HGETALL reply (a flat array, or a map with RESP3) as field/value pairs. */
+function pairs(reply: unknown): [string, string][] {
+  if (Array.isArray(reply)) {
+    const out: [string, string][] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) out.push([String(reply[i]), String(reply[i + 1])]);
+    return out;
+  }
+  if (reply instanceof Map) return [...reply].map(([k, v]) => [String(k), String(v)]);
+  if (reply !== null && typeof reply === 'object') return Object.entries(reply).map(([k, v]) => [k, String(v)]);
+  return [];
 }

@@ -20,7 +20,7 @@ const DEFAULT_DELIVERIES_LIMIT = 50;
 const DELIVERY_PATH = /^\/api\/webhooks\/[^/]+\/deliveries\/([^/]+)\/retry$/;
 
 function service(ctx: ApiContext, res: ServerResponse): WebhookService | undefined {
-  if (ctx.webhooks === undefined) sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', 'Webhooks are not available with STORAGE=redis yet (instances would each send every event)'));
+  if (ctx.webhooks === undefined) sendProblem(res, new ProtocolError('LO_ERR_NOT_FOUND', 'Webhooks are not available on this server'));
   return ctx.webhooks;
 }
 
@@ -30,9 +30,12 @@ function answer<T>(res: ServerResponse, result: Result<T>, status: number): void
 }
 
 /** `GET /api/webhooks`. */
-export function listWebhooks(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {
+export async function listWebhooks(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): Promise<void> {
   const webhooks = service(ctx, res);
-  if (webhooks !== undefined) sendJson(res, 200, webhooks.list());
+  if (webhooks === undefined) return;
+  // With Redis: what other instances changed until now, not as of the last periodic re-read.
+  await webhooks.refresh();
+  sendJson(res, 200, webhooks.list());
 }
 
 /** `POST /api/webhooks`. */
@@ -49,9 +52,11 @@ export async function createWebhook(ctx: ApiContext, req: IncomingMessage, res: 
 }
 
 /** `GET /api/webhooks/ID`. */
-export function getWebhook(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): void {
+export async function getWebhook(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id }: RouteMatch): Promise<void> {
   const webhooks = service(ctx, res);
-  if (webhooks !== undefined) answer(res, webhooks.get(id), 200);
+  if (webhooks === undefined) return;
+  await webhooks.refresh();
+  answer(res, webhooks.get(id), 200);
 }
 
 /** `PATCH /api/webhooks/ID`. */
@@ -89,7 +94,7 @@ export async function testWebhook(ctx: ApiContext, req: IncomingMessage, res: Se
 }
 
 /** `GET /api/webhooks/ID/deliveries?limit=N`. */
-export function listWebhookDeliveries(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id, url }: RouteMatch): void {
+export async function listWebhookDeliveries(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, { id, url }: RouteMatch): Promise<void> {
   const webhooks = service(ctx, res);
   if (webhooks === undefined) return;
   const raw = url.searchParams.get('limit');
@@ -98,6 +103,7 @@ export function listWebhookDeliveries(ctx: ApiContext, _req: IncomingMessage, re
     const message = `must be a whole number from 1 to ${KEPT_DELIVERIES}`;
     return sendProblem(res, new ProtocolError('LO_ERR_INVALID_FIELD', `limit ${message}`, { errors: [{ field: 'limit', message }] }));
   }
+  await webhooks.refresh();
   answer(res, webhooks.deliveries(id, limit), 200);
 }
 
