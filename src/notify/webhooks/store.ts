@@ -70,16 +70,22 @@ export class FileWebhookStore implements WebhookStore {
   /** Per file: the write in progress, and the contents to write after it. */
   readonly #writes = new Map<string, { tail: Promise<void>; next: string | undefined }>();
 
-  /** @param dir the folder (made on load) */
+  /** @param dir the folder (made by the first save: a data folder without webhooks gets no empty folder) */
   constructor(dir: string) {
     this.#dir = dir;
   }
 
   async load(): Promise<StoredWebhooks> {
-    await mkdir(this.#dir, { recursive: true, mode: 0o700 });
     const endpoints: WebhookEndpoint[] = [];
     const deliveries = new Map<string, Delivery[]>();
-    for (const name of (await readdir(this.#dir)).sort()) {
+    let names: string[];
+    try {
+      names = await readdir(this.#dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { endpoints, deliveries };
+      throw error;
+    }
+    for (const name of names.sort()) {
       // A temp file is a write a crash cut short: the file it was to replace is whole.
       if (name.endsWith('.tmp')) {
         await unlink(join(this.#dir, name));
@@ -129,6 +135,7 @@ export class FileWebhookStore implements WebhookStore {
       .then(async () => {
         const latest = entry.next!;
         entry.next = undefined;
+        await mkdir(this.#dir, { recursive: true, mode: 0o700 });
         await writeFileAtomically(this.#dir, name, [Buffer.from(latest)], mode);
       });
     this.#writes.set(name, entry);
