@@ -4,7 +4,9 @@
  * `watch` on another) are summed by `GET /api/orders/ID/presence` on any
  * instance (`scope: cluster`); a closed watcher stops counting everywhere;
  * an instance killed with `kill -9` stops counting within a few seconds (its
- * alive key runs out), and one shut down politely stops at once.
+ * alive key runs out), and one shut down politely stops at once. With
+ * Redis away an instance answers its own counts (`scope: instance`), and
+ * once Redis is back the sum comes back.
  */
 
 import assert from 'node:assert/strict';
@@ -52,14 +54,22 @@ async function presence(base: string, orderId: string): Promise<PresenceAnswer> 
   return res.body as PresenceAnswer;
 }
 
-/** Poll until `base` answers `expected` (as a cluster count); resolves with how long it took. */
+/** Poll until `check` holds. */
+async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`not in time: ${what}`);
+    await delay(50);
+  }
+}
+
+/** Poll until `base` answers `expected` for every instance (`scope: cluster`); resolves with how long it took. */
 async function presenceBecomes(base: string, orderId: string, expected: PresenceCounts, timeoutMs = 20_000): Promise<number> {
   const started = Date.now();
   for (;;) {
-    const answer = await presence(base, orderId);
-    assert.equal(answer.scope, 'cluster');
-    if (isDeepStrictEqual(answer.watching, expected)) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) assert.deepEqual(answer.watching, expected, `the counts on ${base} in time`);
+    const { scope, watching } = await presence(base, orderId);
+    if (scope === 'cluster' && isDeepStrictEqual(watching, expected)) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) assert.deepEqual({ scope, watching }, { scope: 'cluster', watching: expected }, `the counts on ${base} in time`);
     await delay(50);
   }
 }
@@ -103,5 +113,29 @@ describe('presence across instances on one Redis', { skip }, () => {
     assert.equal(await c.exited, 0);
     // Its alive key went before it exited: no waiting for it to run out.
     assert.deepEqual((await presence(b.base, order.id)).watching, counts({ admin: 1 }));
+  });
+
+  test('with Redis away an instance answers its own counts; once Redis is back, every instance\'s again', async () => {
+    const env = { STORAGE: 'redis', REDIS_URL: redis!.url, REDIS_PREFIX: 'presence-outage' };
+    const started = await Promise.all([0, 1].map(() => startInstance(env)));
+    instances.push(...started);
+    const [x, y] = started as [StartedProcess, StartedProcess];
+    const created = await request(x.base, 'POST', '/api/orders', orderBody('Watched'));
+    assert.equal(created.status, 201, created.text);
+    const order = created.body as CreatedOrder;
+    await open(`${x.base.replace('http', 'ws')}/ws?track=${order.trackingToken}`);
+    const boardOnY = await open(`${y.base.replace('http', 'ws')}/ws`);
+    await watch(boardOnY, order.id);
+    for (const instance of started) await presenceBecomes(instance.base, order.id, counts({ admin: 1, customer: 1 }));
+
+    await redis!.stop();
+    await waitUntil(async () => {
+      const answer = await presence(x.base, order.id);
+      return answer.scope === 'instance' && isDeepStrictEqual(answer.watching, counts({ customer: 1 }));
+    }, 'X answers its own counts while Redis is away');
+    // Longer than an alive time: every alive key has run out when Redis comes back.
+    await delay(PRESENCE_ALIVE_TTL_MS + 500);
+    await redis!.start();
+    for (const instance of started) await presenceBecomes(instance.base, order.id, counts({ admin: 1, customer: 1 }), 60_000);
   });
 });

@@ -95,6 +95,8 @@ export class SharedPresence implements PresenceService {
   readonly #dirty = new Set<string>();
   #flushTimer: NodeJS.Timeout | undefined;
   #flushing = false;
+  /** The last flush failed (Redis away): the next waits a renewal period, not a flush period. */
+  #backingOff = false;
   #renewTimer: NodeJS.Timeout | undefined;
   #rewriteTimer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -166,7 +168,7 @@ export class SharedPresence implements PresenceService {
 
   #scheduleFlush(): void {
     if (this.#flushTimer !== undefined || this.#flushing || this.#dirty.size === 0 || this.#stopped) return;
-    this.#flushTimer = setTimeout(() => void this.#flush(), this.#flushMs);
+    this.#flushTimer = setTimeout(() => void this.#flush(), this.#backingOff ? this.#aliveTtlMs / RENEWALS_PER_TTL : this.#flushMs);
     this.#flushTimer.unref();
   }
 
@@ -176,29 +178,32 @@ export class SharedPresence implements PresenceService {
     const orders = [...this.#dirty];
     this.#dirty.clear();
     try {
-      await Promise.all(orders.map((orderId) => this.#write(orderId)));
+      const failed = (await Promise.all(orders.map((orderId) => this.#write(orderId)))).filter((written) => !written).length;
+      this.#backingOff = failed > 0;
+      // One line per flush, not per order: written again on the next flush.
+      if (failed > 0) this.#logger.warn('presence: cannot write this instance\'s counts', { orders: failed });
     } finally {
       this.#flushing = false;
       this.#scheduleFlush();
     }
   }
 
-  /** Write this instance's counts for one order (or remove its field when none watch). */
-  async #write(orderId: string): Promise<void> {
-    if (this.#stopped) return;
+  /** Write this instance's counts for one order (or remove its field when none watch); false if it could not (marked to go again). */
+  async #write(orderId: string): Promise<boolean> {
+    if (this.#stopped) return true;
     const key = this.#side.key(entryName(orderId));
     const counts = this.local.counts(orderId);
     try {
       if (WATCHER_KINDS.every((kind) => counts[kind] === 0)) {
         await this.#side.send(['HDEL', key, this.instanceId]);
-        return;
+        return true;
       }
       await this.#side.send(['HSET', key, this.instanceId, JSON.stringify({ ...counts, w: ++this.#writes })]);
       await this.#side.send(['PEXPIRE', key, String(ENTRY_TTL_MS)]);
-    } catch (error) {
-      // Written again on the next change, renewal after an outage, or rewrite.
+      return true;
+    } catch {
       this.#dirty.add(orderId);
-      this.#logger.warn('presence: cannot write this instance\'s counts', { error });
+      return false;
     }
   }
 
