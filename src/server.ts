@@ -29,7 +29,7 @@ import { createHttpListener, listenOn, type HttpListener } from './transport/htt
 import { createPageHandler } from './transport/http/page.ts';
 import { CLOSE_GRACE_MS, webSocketTransport } from './transport/ws/compose.ts';
 import type { WsEndpoint } from './transport/ws/endpoint.ts';
-import { Presence } from './transport/ws/presence.ts';
+import { startPresence } from './transport/ws/shared-presence.ts';
 import type { ResumeCounts } from './transport/ws/sync.ts';
 
 export { DEFAULT_OPTIONS, type ServerOptions } from './options.ts';
@@ -99,14 +99,16 @@ export function createServer(options: ServerOptions = {}): LiveOrdersServer {
   if (!access.enabled && opts.allowOpenNetwork && !isLoopback(opts.host)) {
     logger.warn('open mode on a network address: anyone who can reach this port can read, change and delete every order', { host: opts.host });
   }
-  const presence = new Presence();
-  const ws = webSocketTransport(node, { ...opts, access, presence, resumes, sentMessages, logger });
+  // With Redis, shared among the instances (this one's counts expire if it dies).
+  const presence = startPresence(storage.sideKeys, logger);
+  const ws = webSocketTransport(node, { ...opts, access, presence: presence.local, resumes, sentMessages, logger });
   const api = { ...apiContext({ node, access, presence, maxBodyBytes: opts.maxPayload, corsOrigins: opts.corsOrigins, stats: () => ({ ...ws.stats(), resumes: { ...resumes } }) }), metrics, emails, ...(webhooks === undefined ? {} : { webhooks }) };
   const page = opts.servePage ? createPageHandler({ logger, shopName: opts.shopName }) : undefined;
   const { http, inFlight } = createHttpListener(api, page, (req, socket, head, url) => ws.handleUpgrade(req, socket, head, url), logger, metrics.http);
   const close = async (): Promise<void> => {
     // Waits before an email retry end now, so the node's stop does not wait for them; those emails go again on the next start.
-    await emails.stop();
+    // Other instances stop counting this one's sockets now, rather than when its alive key runs out.
+    await Promise.all([emails.stop(), presence.stop()]);
     await shutdown({ http, inFlight, node, ws, webhooks }, opts.shutdownTimeoutMs);
     emails.close();
   };

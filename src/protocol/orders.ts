@@ -88,6 +88,10 @@ export interface PresenceAnswer {
   readonly orderId: string;
   /** Sockets watching it now, by kind: tracking pages for it, boards with its detail open (`watch`). */
   readonly watching: PresenceCounts;
-  /** What the counts cover: the sockets of the instance that answered. */
-  readonly scope: 'instance';
+  /**
+   * What the counts cover: `instance`, the sockets of the instance that
+   * answered (memory and journal storage, or Redis unreachable);
+   * `cluster`, those of every live instance sharing the Redis history.
+   */
+  readonly scope: 'instance' | 'cluster';
 }

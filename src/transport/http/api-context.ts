@@ -15,7 +15,7 @@ import type { ApiContext } from './context.ts';
 export interface ApiContextOptions {
   readonly node: LiveNode;
   readonly access: AccessControl;
-  /** Who watches each order, on this instance's sockets (`GET /api/orders/ID/presence`). */
+  /** Who watches each order (`GET /api/orders/ID/presence`): this instance's sockets, or every instance's with Redis. */
   readonly presence: ApiContext['presence'];
   /** Maximum request body, in bytes. */
   readonly maxBodyBytes: number;

@@ -5,12 +5,13 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { PresenceCounts, ProtocolError } from '../../protocol.ts';
+import type { ProtocolError } from '../../protocol.ts';
 import type { AccessControl } from '../../security/access.ts';
 import type { Principal } from '../../security/auth.ts';
 import type { Catalog } from '../../node/catalog-commands.ts';
 import type { Commands, OrderReader } from '../../store/ports.ts';
 import type { WebhookService } from '../../notify/webhooks/service.ts';
+import type { PresenceReader } from '../ws/shared-presence.ts';
 import type { BulkReplays } from './bulk-replays.ts';
 import type { RequestTarget } from './request-target.ts';
 import type { EmailService } from '../../notify/email/service.ts';
@@ -45,8 +46,8 @@ export interface ApiContext {
   readonly metrics?: { render(): Promise<string> };
   /** Turns a command that failed in storage into the problem the client gets (a 503 with Retry-After, say). */
   readonly onCommandFailure?: (error: unknown) => ProtocolError;
-  /** Who watches which order, on this instance's sockets. */
-  readonly presence: { counts(orderId: string): PresenceCounts };
+  /** Who watches which order: this instance's sockets, or every instance's with Redis. */
+  readonly presence: PresenceReader;
   /** Answers of keyed bulk status changes, for replay. */
   readonly bulkReplays: BulkReplays;
   /** Outgoing webhooks (`/api/webhooks`). */

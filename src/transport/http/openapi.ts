@@ -216,7 +216,7 @@ export const SCHEMAS: Readonly<Record<string, Json>> = {
     properties: {
       orderId: ref('OrderId'),
       watching: counts(WATCHER_KINDS),
-      scope: { const: 'instance', description: 'the counts are of the sockets of the instance that answered' },
+      scope: { enum: ['instance', 'cluster'], description: 'instance: the counts are of the sockets of the instance that answered (memory or journal storage, or Redis unreachable); cluster: of every live instance sharing the Redis history' },
     },
     additionalProperties: false,
   },

@@ -93,7 +93,7 @@ const ROUTES: readonly Route[] = [
       PATCH: { handle: changeStatus, action: 'changeStatus', what: 'the same as PUT', curlArgs: `${JSON_BODY} '{"status":"shipped"}'` },
     },
   },
-  { pattern: /^\/api\/orders\/([^/]+)\/presence$/, path: '/api/orders/ORDER_ID/presence', methods: { GET: { handle: getPresence, action: 'readPresence', what: 'how many watch an order now, by role (this instance\'s sockets)' } } },
+  { pattern: /^\/api\/orders\/([^/]+)\/presence$/, path: '/api/orders/ORDER_ID/presence', methods: { GET: { handle: getPresence, action: 'readPresence', what: 'how many watch an order now, by role (every instance\'s sockets with Redis)' } } },
   { pattern: /^\/api\/orders\/([^/]+)\/tracking-token$/, path: '/api/orders/ORDER_ID/tracking-token', methods: { GET: { handle: getTrackingToken, action: 'reissueTrackingToken', what: "an order's customer tracking token again" } } },
   { pattern: /^\/api\/orders\/([^/]+)\/emails$/, path: '/api/orders/ORDER_ID/emails', methods: { GET: { handle: getOrderEmails, action: 'readOrderEmails', what: 'what was emailed to the customer about the order, and when (sent, or given up with the reply)' } } },
   {

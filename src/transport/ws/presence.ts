@@ -48,6 +48,12 @@ export function noWatchers(): PresenceCounts {
 /** Counts of watchers per order, for this instance's sockets. */
 export class Presence {
   readonly #byOrder = new Map<string, PresenceCounts>();
+  readonly #onChange: ((orderId: string) => void) | undefined;
+
+  /** @param onChange told the order whose counts changed (shared-presence.ts writes them for other instances) */
+  constructor(onChange?: (orderId: string) => void) {
+    this.#onChange = onChange;
+  }
 
   /**
    * What `session` watches from now on: `orderId`, or nothing. Idempotent;
@@ -83,6 +89,11 @@ export class Presence {
     return this.#byOrder.size;
   }
 
+  /** The ids of the orders watched by at least one socket. */
+  watched(): IterableIterator<string> {
+    return this.#byOrder.keys();
+  }
+
   #add(orderId: string, kind: WatcherKind, delta: 1 | -1): void {
     let counts = this.#byOrder.get(orderId);
     if (counts === undefined) {
@@ -92,5 +103,6 @@ export class Presence {
     }
     counts[kind] += delta;
     if (counts.admin + counts.operator + counts.viewer + counts.customer <= 0) this.#byOrder.delete(orderId);
+    this.#onChange?.(orderId);
   }
 }
