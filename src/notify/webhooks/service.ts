@@ -323,7 +323,11 @@ export class WebhookService {
       if (!this.#closed) await this.#reload();
       return change();
     });
-    this.#refreshing = turn.then(() => undefined);
+    // The caller gets the failure; the chain only orders the turns (a rejected link nobody awaits would end the process).
+    this.#refreshing = turn.then(
+      () => undefined,
+      () => undefined,
+    );
     return turn;
   }
 
