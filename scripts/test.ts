@@ -10,8 +10,10 @@
 
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-const PROJECT = new URL('..', import.meta.url).pathname;
+// A path, not a URL's pathname: a checkout under a folder with a space in its name works too.
+const PROJECT = fileURLToPath(new URL('..', import.meta.url));
 /** Silences the warnings only (the runner's and every process a test starts). */
 const QUIET = '--disable-warning=ExperimentalWarning';
 
