@@ -41,11 +41,24 @@ async function open(url: string): Promise<TestClient> {
   return client;
 }
 
-/** Send `watch`, then a ping: messages are handled in order, so the pong means the watch was. */
+/**
+ * Send `watch`, then a ping: messages are handled in order, so the pong means the watch was. An order made on
+ * another instance a moment ago may not have reached this one's tail yet (the watch is then refused as unknown):
+ * try again until it is taken, and fail if it never is.
+ */
 async function watch(client: TestClient, orderId: string): Promise<void> {
-  client.send({ type: 'watch', orderId });
-  client.send({ type: 'ping', id: `watch-${orderId}` });
-  await client.until(() => client.received.some((m) => m.type === 'pong' && m.id === `watch-${orderId}`), 'the pong after watch');
+  const deadline = Date.now() + 10_000;
+  for (let attempt = 0; ; attempt++) {
+    const id = `watch-${orderId}-${attempt}`;
+    const before = client.received.length;
+    client.send({ type: 'watch', orderId });
+    client.send({ type: 'ping', id });
+    await client.until(() => client.received.some((m) => m.type === 'pong' && m.id === id), 'the pong after watch');
+    const refused = client.received.slice(before).some((m) => m.type === 'error');
+    if (!refused) return;
+    assert.ok(Date.now() < deadline, `the watch of ${orderId} is still refused`);
+    await delay(50);
+  }
 }
 
 async function presence(base: string, orderId: string): Promise<PresenceAnswer> {
