@@ -20,7 +20,6 @@ import {
   type Result,
   type TrackingTokenAnswer,
 } from '../../protocol.ts';
-import type { Committed } from '../../store/ports.ts';
 import { seesCustomerContact } from '../../security/auth.ts';
 import { createOrderFor, trackingTokenOf, type CreatedForClient } from '../create-order.ts';
 import { STORAGE_RETRY_AFTER_SECONDS } from '../../store/errors.ts';
@@ -125,10 +124,10 @@ export function getTrackedOrder(ctx: ApiContext, _req: IncomingMessage, res: Ser
 }
 
 /**
- * Wait for a command; answer its refusal, or the failure of storage, here.
+ * Wait for a command (an order's or the catalog's); answer its refusal, or the failure of storage, here.
  * @returns what was committed, or undefined when an answer was sent already
  */
-async function commit<T extends Committed>(ctx: ApiContext, res: ServerResponse, command: Promise<Result<T>>): Promise<T | undefined> {
+export async function commit<T>(ctx: ApiContext, res: ServerResponse, command: Promise<Result<T>>): Promise<T | undefined> {
   let result: Result<T>;
   try {
     result = await command;

@@ -6,13 +6,12 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { productNotFound, type ProtocolError, type Result } from '../../protocol/errors.ts';
+import { productNotFound } from '../../protocol/errors.ts';
 import { isSku } from '../../protocol/parse.ts';
 import { parseCreateProductInput, parseStockDelta, parseUpdateProductInput, type Product } from '../../protocol/products.ts';
-import type { ProductCommitted } from '../../node/catalog-commands.ts';
 import type { ApiContext, RouteMatch } from './context.ts';
 import { readJsonBody, sendEmpty, sendJson, sendProblem } from './io.ts';
-import { parseIfMatch, sendBodyProblem, sendCommandFailure } from './orders.ts';
+import { commit, parseIfMatch, sendBodyProblem } from './orders.ts';
 
 /** `GET /api/products`: every product, by SKU. */
 export function listProducts(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse): void {
@@ -70,20 +69,6 @@ export async function deleteProduct(ctx: ApiContext, req: IncomingMessage, res: 
   if (!expected.ok) return sendProblem(res, expected.error);
   const deleted = await commit(ctx, res, ctx.catalog.deleteProduct(id, expected.value));
   if (deleted !== undefined) sendEmpty(res, 204);
-}
-
-/** Wait for a catalog command; answer its refusal, or the failure of storage, here. */
-async function commit(ctx: ApiContext, res: ServerResponse, command: Promise<Result<ProductCommitted, ProtocolError>>): Promise<ProductCommitted | undefined> {
-  let result: Result<ProductCommitted, ProtocolError>;
-  try {
-    result = await command;
-  } catch (error) {
-    sendCommandFailure(ctx, res, error);
-    return undefined;
-  }
-  if (result.ok) return result.value;
-  sendProblem(res, result.error);
-  return undefined;
 }
 
 function sendProduct(res: ServerResponse, status: number, product: Product, headers: Record<string, string> = {}): void {
