@@ -10,7 +10,7 @@
 
 import { decideProduct, type CreateProductInput, type Product, type ProductCommand, type UpdateProductInput } from '../domain/catalog.ts';
 import { ProtocolError, fail, ok, refusalError, type Result } from '../protocol/errors.ts';
-import { catchUpWithHead } from './catch-up.ts';
+import { movedByCatchingUp } from './catch-up.ts';
 import type { OrderLog } from '../store/ports.ts';
 import type { OrderProjection } from './projection.ts';
 
@@ -95,10 +95,8 @@ export class CatalogCommands implements Catalog {
     for (let attempt = 1; ; attempt++) {
       const decided = decideProduct(this.#projection.product(sku), command());
       if (!decided.ok) {
-        if (caughtUp || this.#log.head === undefined) return fail(refusalError(decided.error));
+        if (caughtUp || !(await movedByCatchingUp(this.#log, this.#projection))) return fail(refusalError(decided.error));
         caughtUp = true;
-        const before = this.#projection.seq;
-        if (!(await catchUpWithHead(this.#log, this.#projection)) || this.#projection.seq === before) return fail(refusalError(decided.error));
         attempt--;
         continue;
       }

@@ -31,3 +31,15 @@ export async function catchUpWithHead(log: OrderLog, projection: OrderProjection
   }
   return projection.reachedWithin(head, CATCH_UP_WAIT_MS);
 }
+
+/**
+ * Catch up with a shared head to decide a refusal again: whether the
+ * projection moved on (false for a log that is not shared, or when nothing
+ * came), so a command it refused may now be decided otherwise.
+ * @param log the backend's log
+ * @param projection this instance's projection
+ */
+export async function movedByCatchingUp(log: OrderLog, projection: OrderProjection): Promise<boolean> {
+  const before = projection.seq;
+  return (await catchUpWithHead(log, projection)) && projection.seq !== before;
+}

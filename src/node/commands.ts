@@ -16,7 +16,7 @@ import { ProtocolError, fail, ok, refusalError, type Result } from '../protocol/
 import type { CreateOrderInput } from '../protocol/orders.ts';
 import { IDEMPOTENCY_TTL_MS } from '../store/idempotency.ts';
 import type { AppendOutcome, Commands, Committed, Created, IdempotencyClaim, IdempotencyRecord, OrderLog } from '../store/ports.ts';
-import { catchUpWithHead } from './catch-up.ts';
+import { movedByCatchingUp } from './catch-up.ts';
 import type { OrderProjection } from './projection.ts';
 
 /** How often a command is decided again after losing a race, before it gives up. */
@@ -133,10 +133,9 @@ export class OrderCommands implements Commands {
     for (let attempt = 1; ; attempt++) {
       const decided = decideOrderCreate(id, input, this.#timestamp(), productOf);
       if (!decided.ok) {
-        if (!caughtUp && this.#log.head !== undefined) {
+        if (!caughtUp) {
           caughtUp = true;
-          const before = this.#projection.seq;
-          if ((await catchUpWithHead(this.#log, this.#projection)) && this.#projection.seq !== before) {
+          if (await movedByCatchingUp(this.#log, this.#projection)) {
             attempt--;
             continue;
           }
@@ -178,10 +177,8 @@ export class OrderCommands implements Commands {
       const next = command();
       const decided = decide(this.#projection.get(next.id), next, (sku) => this.#projection.product(sku));
       if (!decided.ok) {
-        if (caughtUp || this.#log.head === undefined) return fail(refusalError(decided.error));
+        if (caughtUp || !(await movedByCatchingUp(this.#log, this.#projection))) return fail(refusalError(decided.error));
         caughtUp = true;
-        const before = this.#projection.seq;
-        if (!(await catchUpWithHead(this.#log, this.#projection)) || this.#projection.seq === before) return fail(refusalError(decided.error));
         attempt--;
         continue;
       }
