@@ -1,18 +1,22 @@
 /**
  * Webhook signing, sending and address checks, on their own: signatures
  * verified by the `standardwebhooks` package, an attempt against a real
- * receiver (no redirect followed, a timeout, Retry-After read), and the
- * SSRF refusals.
+ * receiver (no redirect followed, a timeout, Retry-After read), the
+ * sender thread (lower priority, kept connections, cancelling, stopping),
+ * and the SSRF refusals.
  */
 
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { isPrivateAddress, resolveTarget, RefusedAddressError } from '../src/notify/webhooks/address-policy.ts';
 import { parseEndpointInput, parseEndpointPatch } from '../src/notify/webhooks/input.ts';
 import { parseRetryAfter, sendAttempt } from '../src/notify/webhooks/send.ts';
+import { SenderThread } from '../src/notify/webhooks/sender-thread.ts';
+import { SENDER_THREAD_NICE } from '../src/notify/webhooks/sender-messages.ts';
 import { newSecret, signatureHeader } from '../src/notify/webhooks/signature.ts';
 import { webhookSettingsFromEnv } from '../src/notify/webhooks/settings.ts';
 import { startReceiver } from './webhook-receiver.ts';
@@ -127,5 +131,72 @@ describe('webhook input and settings', () => {
     for (const env of [{ WEBHOOK_RETRY_SCHEDULE: '5,x' }, { WEBHOOK_TIMEOUT_MS: '-1' }, { WEBHOOK_ALLOW_PRIVATE: 'yes' }, { WEBHOOK_MAX_BACKLOG: '0' }]) {
       assert.equal(webhookSettingsFromEnv(env).ok, false, JSON.stringify(env));
     }
+  });
+});
+
+/** A server on 127.0.0.1 answering 204 on /ok and never on /hang; counts the connections it accepted. */
+async function target(): Promise<{ base: string; connections: () => number; server: Server }> {
+  let connections = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    if (req.url !== '/hang') res.writeHead(204).end();
+  });
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, connections: () => connections, server };
+}
+
+/** The nice values of this process's threads (Linux), from field 19 of each thread's stat. */
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    // The command name, in parentheses, may hold spaces: count the fields after its closing parenthesis.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
+describe('the sender thread', () => {
+  it('sends on a thread of lower priority than this one, over one kept connection per pool', async () => {
+    const { base, connections } = await target();
+    const errors: Error[] = [];
+    const sender = new SenderThread((error) => errors.push(error));
+    after(() => sender.stop());
+    const request = { url: `${base}/ok`, headers: {}, body: '{}', timeoutMs: 5000, allowPrivate: true };
+    for (let i = 0; i < 5; i++) assert.equal((await sender.send(request, 'ep_one')).status, 204);
+    assert.equal(connections(), 1, 'one pool, attempts one after another: one connection, kept');
+    assert.equal((await sender.send(request)).status, 204);
+    assert.equal(connections(), 2, 'without a pool an attempt has a connection of its own');
+    if (process.platform === 'linux') {
+      const nice = threadNiceValues();
+      assert.ok(nice.includes(SENDER_THREAD_NICE), `a thread at nice ${SENDER_THREAD_NICE}: ${nice.join(',')}`);
+      assert.ok(nice.includes(0), 'this thread keeps its priority');
+    }
+    sender.closePool('ep_one');
+    assert.equal((await sender.send(request, 'ep_one')).status, 204);
+    assert.equal(connections(), 3, 'a closed pool opens a new connection');
+    assert.deepEqual(errors, []);
+  });
+
+  it('ends a cancelled attempt at once, and every attempt in flight when stopped', async () => {
+    const { base } = await target();
+    const sender = new SenderThread(() => {});
+    const hang = { url: `${base}/hang`, headers: {}, body: '{}', timeoutMs: 30_000, allowPrivate: true };
+    const abort = new AbortController();
+    const cancelled = sender.send({ ...hang, signal: abort.signal }, 'ep_a');
+    const inFlight = sender.send(hang, 'ep_b');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    abort.abort();
+    assert.deepEqual({ ...(await cancelled), durationMs: 0 }, { status: null, error: 'cancelled', durationMs: 0 });
+    const started = performance.now();
+    await sender.stop();
+    const stopped = await inFlight;
+    assert.equal(stopped.status, null);
+    assert.equal(stopped.error, 'cancelled');
+    assert.ok(performance.now() - started < 5000, 'stop does not wait for the hanging answer');
+    assert.equal((await sender.send(hang)).error, 'cancelled', 'nothing is sent once stopped');
   });
 });

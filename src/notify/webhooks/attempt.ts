@@ -8,7 +8,8 @@
 
 import type { Delivery, WebhookEndpoint } from './model.ts';
 import type { DeliveryLog } from './delivery-log.ts';
-import { sendAttempt, type AttemptRequest, type AttemptResult } from './send.ts';
+import type { AttemptResult } from './send.ts';
+import type { Sender } from './sender-thread.ts';
 import type { WebhookSettings } from './settings.ts';
 import { signatureHeader } from './signature.ts';
 
@@ -32,6 +33,8 @@ export interface AttemptOutcome {
 export interface AttemptContext {
   readonly settings: WebhookSettings;
   readonly deliveries: DeliveryLog;
+  /** Makes the attempts (the sender thread). */
+  readonly sender: Sender;
   /** Keep the endpoint's changed counts. */
   readonly saveEndpoint: (endpoint: WebhookEndpoint) => void;
   readonly onAttempt?: (outcome: AttemptOutcome) => void;
@@ -46,21 +49,20 @@ export interface AttemptContext {
  * @param kind which kind of attempt this is
  * @param signal ends it early
  * @param finalIfFailed mark the delivery failed (not pending) when this attempt fails
- * @param agents the endpoint's kept connections, if it has them
+ * @param pool the kept connections to use (the endpoint's worker has one); none: a connection for this attempt only
  */
-export async function attemptDelivery(ctx: AttemptContext, endpoint: WebhookEndpoint, delivery: Delivery, kind: AttemptOutcome['kind'], signal: AbortSignal | undefined, finalIfFailed: boolean, agents?: AttemptRequest['agents']): Promise<AttemptResult> {
+export async function attemptDelivery(ctx: AttemptContext, endpoint: WebhookEndpoint, delivery: Delivery, kind: AttemptOutcome['kind'], signal: AbortSignal | undefined, finalIfFailed: boolean, pool?: string): Promise<AttemptResult> {
   const startedAt = ctx.now();
   const timestamp = Math.floor(startedAt / 1000);
   const secrets = endpoint.previousSecret !== undefined && endpoint.previousSecret.until > startedAt ? [endpoint.secret, endpoint.previousSecret.secret] : [endpoint.secret];
-  const result = await sendAttempt({
+  const result = await ctx.sender.send({
     url: endpoint.url,
     headers: { 'webhook-id': delivery.id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signatureHeader(secrets, delivery.id, timestamp, delivery.body) },
     body: delivery.body,
     timeoutMs: ctx.settings.timeoutMs,
     allowPrivate: ctx.settings.allowPrivate,
     ...(signal === undefined ? {} : { signal }),
-    ...(agents === undefined ? {} : { agents }),
-  });
+  }, pool);
   const delivered = result.status !== null && result.status >= 200 && result.status < 300;
   if (signal?.aborted === true && !delivered) return result;
   const state = delivered ? 'delivered' : finalIfFailed ? 'failed' : delivery.state === 'delivered' ? 'delivered' : 'pending';

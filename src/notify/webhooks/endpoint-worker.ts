@@ -11,16 +11,15 @@
  * re-enabling resumes there.
  */
 
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import type { OrderEvent } from '../../protocol.ts';
 import { attemptDelivery, type AttemptContext } from './attempt.ts';
+import { MAX_CONNECTIONS_PER_ENDPOINT } from './send.ts';
 import type { DisabledReason, WebhookEndpoint } from './model.ts';
 import { webhookBody, webhookId, webhookType } from './payload.ts';
 import type { PositionStore, WebhookHost } from './host.ts';
 
-/** Orders of one batch in flight to an endpoint at once. */
-export const MAX_IN_FLIGHT_PER_ENDPOINT = 4;
+/** Orders of one batch in flight to an endpoint at once: one per kept connection. */
+const MAX_IN_FLIGHT_PER_ENDPOINT = MAX_CONNECTIONS_PER_ENDPOINT;
 
 /** Events handed over at once: what a crash may send twice at most. */
 const MAX_BATCH = 64;
@@ -60,8 +59,6 @@ export class EndpointWorker {
   readonly endpoint: WebhookEndpoint;
   readonly #ctx: WorkerContext;
   readonly #abort = new AbortController();
-  /** Connections kept open to the endpoint between deliveries, one per lane at most. */
-  readonly #agents = { http: new HttpAgent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT_PER_ENDPOINT }), https: new HttpsAgent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT_PER_ENDPOINT }) };
   #stopConsumer: (() => Promise<void>) | undefined;
   #lastSeq: number;
   #watchdog: NodeJS.Timeout | undefined;
@@ -112,8 +109,7 @@ export class EndpointWorker {
     clearInterval(this.#watchdog);
     this.#abort.abort();
     await this.#stopConsumer?.();
-    this.#agents.http.destroy();
-    this.#agents.https.destroy();
+    this.#ctx.sender.closePool(this.endpoint.id);
   }
 
   async #handle(events: readonly OrderEvent[]): Promise<void> {
@@ -146,7 +142,7 @@ export class EndpointWorker {
     for (let retry = 0; ; retry++) {
       this.#checkRunning();
       const last = retry >= settings.retryScheduleMs.length;
-      const result = await attemptDelivery(this.#ctx, this.endpoint, delivery, retry === 0 ? 'first' : 'retry', this.#abort.signal, last, this.#agents);
+      const result = await attemptDelivery(this.#ctx, this.endpoint, delivery, retry === 0 ? 'first' : 'retry', this.#abort.signal, last, this.endpoint.id);
       this.#checkRunning();
       if (result.status !== null && result.status >= 200 && result.status < 300) return;
       if (result.status === 410) return this.#disable('gone');

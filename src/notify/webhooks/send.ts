@@ -33,9 +33,16 @@ export interface AttemptRequest {
   readonly allowPrivate: boolean;
   /** Ends the attempt early (shutdown, the endpoint deleted). */
   readonly signal?: AbortSignal;
-  /** Keeps connections to the endpoint open between attempts (one per endpoint); none: a connection per attempt. */
-  readonly agents?: { readonly http: Agent; readonly https: Agent };
 }
+
+/** Connections kept open to one endpoint between attempts. */
+export interface ConnectionPool {
+  readonly http: Agent;
+  readonly https: Agent;
+}
+
+/** Connections kept open to one endpoint at most: as many as its attempts in flight. */
+export const MAX_CONNECTIONS_PER_ENDPOINT = 4;
 
 /** Response bytes read at most (the body is only drained: receivers' answers are not kept). */
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -45,8 +52,9 @@ const USER_AGENT = 'liveorders-webhooks/1';
 /**
  * Send one attempt.
  * @param attempt where, what, and how long to wait
+ * @param pool the endpoint's kept connections; none: a connection for this attempt only
  */
-export async function sendAttempt(attempt: AttemptRequest): Promise<AttemptResult> {
+export async function sendAttempt(attempt: AttemptRequest, pool?: ConnectionPool): Promise<AttemptResult> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   let url: URL;
@@ -71,7 +79,7 @@ export async function sendAttempt(attempt: AttemptRequest): Promise<AttemptResul
       headers: { 'Content-Type': 'application/json', 'User-Agent': USER_AGENT, 'Content-Length': String(Buffer.byteLength(attempt.body)), ...attempt.headers },
       signal: attempt.signal,
       // A kept connection goes to the address checked when it was opened.
-      agent: attempt.agents === undefined ? false : https ? attempt.agents.https : attempt.agents.http,
+      agent: pool === undefined ? false : https ? pool.https : pool.http,
     });
     let settled = false;
     const finish = (result: AttemptResult): void => {

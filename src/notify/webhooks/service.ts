@@ -18,6 +18,7 @@ import type { WebhookHost } from './host.ts';
 import type { EndpointInput, EndpointPatch } from './input.ts';
 import { deliveryView, endpointView, TEST_EVENT_TYPE, type Delivery, type DisabledReason, type EndpointView, type WebhookEndpoint } from './model.ts';
 import type { AttemptResult } from './send.ts';
+import { SenderThread } from './sender-thread.ts';
 import type { WebhookSettings } from './settings.ts';
 import { newSecret } from './signature.ts';
 import type { WebhookStore } from './store.ts';
@@ -77,6 +78,8 @@ export class WebhookService {
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #onAttempt: ((outcome: AttemptOutcome) => void) | undefined;
+  /** Makes every attempt, on a thread that yields to the serving one. */
+  readonly #sender: SenderThread;
   readonly #endpoints = new Map<string, WebhookEndpoint>();
   readonly #workers = new Map<string, EndpointWorker>();
   /** The last seq each endpoint without a worker had been through (for its backlog). */
@@ -100,6 +103,7 @@ export class WebhookService {
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
     this.#onAttempt = options.onAttempt;
+    this.#sender = new SenderThread((error) => this.#logger.error('the webhook sender thread failed', { error }));
     this.#shared = options.shared;
   }
 
@@ -124,6 +128,7 @@ export class WebhookService {
     await this.#lease?.stop();
     await Promise.all([...this.#workers.values()].map((worker) => worker.stop()));
     this.#workers.clear();
+    await this.#sender.stop();
     for (const [id, timer] of this.#countTimers) {
       clearTimeout(timer);
       const endpoint = this.#endpoints.get(id);
@@ -447,6 +452,7 @@ export class WebhookService {
     return {
       settings: this.#settings,
       deliveries: this.#log(),
+      sender: this.#sender,
       saveEndpoint: (endpoint) => this.#saveCountsSoon(endpoint),
       now: this.#now,
       ...(this.#onAttempt === undefined ? {} : { onAttempt: this.#onAttempt }),
