@@ -15,10 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ORDER_BODY } from './handler-cpu.ts';
+import { LOAD_CORE, pin, PINNING, SERVER_CORE } from './pinning.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' } } });
 const SECONDS = Number(values.seconds);
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
+
+// The server (and the sender thread it starts) on one core; autocannon and the receivers on the other.
+pin(process.pid, LOAD_CORE);
 
 /** A receiver that counts what arrives and answers 204. */
 async function receiver(): Promise<{ url: string; count: () => number; server: Server }> {
@@ -38,6 +42,7 @@ async function receiver(): Promise<{ url: string; count: () => number; server: S
 async function startServer(): Promise<{ port: number; stop: () => void }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'liveorders-bench-hooks-'));
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', DATA_DIR: dataDir, WEBHOOK_ALLOW_PRIVATE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  pin(child.pid, SERVER_CORE);
   const port = await new Promise<number>((resolve, reject) => {
     let text = '';
     child.stderr.on('data', (chunk: Buffer) => {
@@ -78,17 +83,19 @@ for (const endpoints of [0, 1, 10]) {
   const sentDuring = receivers.reduce((sum, r) => sum + r.count(), 0);
   let drain = '';
   if (endpoints >= 1) {
-    // Deliveries per second to the first endpoint: from the end of the load until its backlog is empty.
-    const before = receivers[0]!.count();
-    const left = await backlog(server.port, ids[0]!);
+    // Deliveries per second once the load stops: from then until every endpoint's backlog is empty.
+    const before = receivers.reduce((sum, r) => sum + r.count(), 0);
+    const total = async (): Promise<number> => (await Promise.all(ids.map((id) => backlog(server.port, id)))).reduce((sum, n) => sum + n, 0);
+    const left = await total();
     const started = performance.now();
-    while ((await backlog(server.port, ids[0]!)) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    while ((await total()) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
     const seconds = (performance.now() - started) / 1000;
-    const delivered = receivers[0]!.count() - before;
-    drain = `; drained a backlog of ${left} in ${seconds.toFixed(1)} s (${Math.round(delivered / Math.max(seconds, 0.001))} deliveries/s to one endpoint)`;
+    const delivered = receivers.reduce((sum, r) => sum + r.count(), 0) - before;
+    drain = ` | ${left} in ${seconds.toFixed(1)} s: ${Math.round(delivered / Math.max(seconds, 0.001))}/s`;
   }
-  rows.push(`| ${endpoints} | ${Math.round(result.requests.average)} | ${result.latency.p50} | ${result.latency.p99} | ${result.non2xx + result.errors} | ${sentDuring}${drain} |`);
+  rows.push(`| ${endpoints} | ${Math.round(result.requests.average)} | ${result.latency.p50} | ${result.latency.p99} | ${result.non2xx + result.errors} | ${sentDuring}${drain || ' | –'} |`);
   server.stop();
   for (const r of receivers) r.server.close();
 }
-process.stdout.write(`| endpoints | POST/s | p50 ms | p99 ms | errors | webhooks received during the load |\n| --- | --- | --- | --- | --- | --- |\n${rows.join('\n')}\n`);
+process.stdout.write(`${PINNING ? `server on core ${SERVER_CORE}, load and receivers on core ${LOAD_CORE}` : 'not pinned'}, ${SECONDS} s per row, node ${process.version}\n`);
+process.stdout.write(`| endpoints | POST/s | p50 ms | p99 ms | errors | webhooks received during the load | backlog left, drained with no load |\n| --- | --- | --- | --- | --- | --- | --- |\n${rows.join('\n')}\n`);
