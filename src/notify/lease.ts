@@ -27,6 +27,8 @@ const RENEW_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis
 const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 /** Save a position only while the lease is the saver's. */
 const FENCED_SAVE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2]) return 1 else return 0 end";
+/** Delete a position only while the lease is the deleter's. */
+const FENCED_DELETE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[2]) return 1 else return 0 end";
 
 /** Thrown by a fenced save after the lease was lost: the position was not moved. */
 export class LeaseLostError extends Error {
@@ -160,5 +162,19 @@ export class FencedPositions implements ConsumerPositions {
     checkConsumerName(name);
     const saved = await this.#side.send(['EVAL', FENCED_SAVE_SCRIPT, '2', this.#leaseKey, this.#side.key(`consumer:${name}`), this.#token, encodePosition(position)]);
     if (Number(saved) !== 1) throw new LeaseLostError(`the ${name} lease is no longer this instance's: position not saved`);
+  }
+
+  /**
+   * Fenced like a save: a holder that lost the lease cannot remove the
+   * position its successor works from. (A deleted webhook endpoint's
+   * position is deleted through the storage's positions instead, by any
+   * instance: see the webhook service.)
+   * @param name a consumer
+   * @throws {LeaseLostError} when the lease is no longer this holder's
+   */
+  async delete(name: string): Promise<void> {
+    checkConsumerName(name);
+    const deleted = await this.#side.send(['EVAL', FENCED_DELETE_SCRIPT, '2', this.#leaseKey, this.#side.key(`consumer:${name}`), this.#token]);
+    if (Number(deleted) !== 1) throw new LeaseLostError(`the ${name} lease is no longer this instance's: position not deleted`);
   }
 }

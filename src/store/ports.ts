@@ -213,6 +213,14 @@ export interface ConsumerPositions {
    * @param position the last event it processed, and that event's epoch
    */
   save(name: string, position: Position): Promise<void>;
+  /**
+   * Forget a consumer's position (the consumer is gone for good, such as a
+   * deleted webhook endpoint's); durable once this resolves: a restart does
+   * not bring it back. Deleting a name never saved is not an error. Stop
+   * the consumer first: a save made after the delete keeps its position.
+   * @param name the consumer's name
+   */
+  delete(name: string): Promise<void>;
 }
 
 /** A consumer name fit for a file name and a Redis key. */

@@ -59,4 +59,10 @@ export class MemoryPositions implements ConsumerPositions {
     this.#saved.set(name, { seq: position.seq, epoch: position.epoch });
     return Promise.resolve();
   }
+
+  delete(name: string): Promise<void> {
+    checkConsumerName(name);
+    this.#saved.delete(name);
+    return Promise.resolve();
+  }
 }

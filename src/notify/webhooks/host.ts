@@ -20,6 +20,8 @@ export interface PacedConsumerSpec {
 export interface PositionStore {
   load(name: string): Promise<Position | undefined>;
   save(name: string, position: Position): Promise<void>;
+  /** Forget a position (a deleted endpoint's); durable once it resolves, and no error for a name never saved. */
+  delete(name: string): Promise<void>;
 }
 
 /** The live node, as webhooks use it. */

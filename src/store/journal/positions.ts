@@ -3,15 +3,16 @@
  * Durable consumers' positions in the data folder: one small file per
  * consumer (`consumer-<name>.position`), replaced atomically (temp file,
  * fsync, rename, fsync of the folder), so a crash leaves the old position
- * or the new one, never half of either.
+ * or the new one, never half of either. A deleted consumer's file is
+ * removed, then the folder fsynced, so a restart does not bring it back.
  */
 
-import { readFile } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Position } from '../../protocol/messages.ts';
 import type { ConsumerPositions } from '../ports.ts';
 import { checkConsumerName, decodePosition, encodePosition } from '../positions.ts';
-import { writeFileAtomically } from './files.ts';
+import { syncFolder, writeFileAtomically } from './files.ts';
 
 /** The file a consumer's position is kept in. */
 function positionFile(name: string): string {
@@ -43,5 +44,17 @@ export class JournalPositions implements ConsumerPositions {
   async save(name: string, position: Position): Promise<void> {
     checkConsumerName(name);
     await writeFileAtomically(this.#dir, positionFile(name), [Buffer.from(encodePosition(position))]);
+  }
+
+  async delete(name: string): Promise<void> {
+    checkConsumerName(name);
+    try {
+      await unlink(join(this.#dir, positionFile(name)));
+    } catch (error) {
+      // Never saved, or removed by a delete whose fsync failed: the fsync below still makes its absence durable.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    // The removal is an entry of the folder: durable once the folder is fsynced, as a save's rename is.
+    await syncFolder(this.#dir);
   }
 }

@@ -37,4 +37,10 @@ export class RedisPositions implements ConsumerPositions {
     checkConsumerName(name);
     await this.#commands.sendCommand(['SET', this.#keys.consumer(name), encodePosition(position)]);
   }
+
+  async delete(name: string): Promise<void> {
+    checkConsumerName(name);
+    // DEL of a key that is not there answers 0: deleting a position never saved is not an error.
+    await this.#commands.sendCommand(['DEL', this.#keys.consumer(name)]);
+  }
 }
