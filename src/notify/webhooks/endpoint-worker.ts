@@ -60,6 +60,8 @@ export class EndpointWorker {
   readonly #ctx: WorkerContext;
   readonly #abort = new AbortController();
   #stopConsumer: (() => Promise<void>) | undefined;
+  /** The start in progress or done: a stop waits for it, so no position is saved after a stop resolved. */
+  #starting: Promise<void> | undefined;
   #lastSeq: number;
   #watchdog: NodeJS.Timeout | undefined;
   /** The backlog past which it is disabled: the bound, plus what it had when it (re)started, so re-enabling leaves room to catch up. */
@@ -88,7 +90,12 @@ export class EndpointWorker {
   }
 
   /** Register its consumer: it goes on from the position saved last. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     // Past its bound the backlog disables the endpoint even while an attempt hangs until its timeout.
     this.#watchdog = setInterval(() => {
       if (this.endpoint.enabled && this.backlog > this.#maxBacklog) this.#ctx.disable(this.endpoint, 'backlog');
@@ -104,10 +111,12 @@ export class EndpointWorker {
     if (this.#abort.signal.aborted) await this.#stopConsumer();
   }
 
-  /** Stop: attempts in flight are cut, waits end, the position stays after the last batch done. */
+  /** Stop: attempts in flight are cut, waits end, the position stays after the last batch done; nothing saves it once this resolves. */
   async stop(): Promise<void> {
     clearInterval(this.#watchdog);
     this.#abort.abort();
+    // A first start saves where it starts: a stop during the start must not resolve before that save.
+    await this.#starting?.catch(() => undefined);
     await this.#stopConsumer?.();
     this.#ctx.sender.closePool(this.endpoint.id);
   }

@@ -82,6 +82,8 @@ export class WebhookService {
   readonly #sender: SenderThread;
   readonly #endpoints = new Map<string, WebhookEndpoint>();
   readonly #workers = new Map<string, EndpointWorker>();
+  /** Workers being stopped, by endpoint: a deleted endpoint's position is deleted only once its worker can no longer save it. */
+  readonly #stopping = new Map<string, Promise<void>>();
   /** The last seq each endpoint without a worker had been through (for its backlog). */
   readonly #stoppedAt = new Map<string, number>();
   readonly #countTimers = new Map<string, NodeJS.Timeout>();
@@ -230,7 +232,7 @@ export class WebhookService {
   }
 
   /**
-   * Delete an endpoint and its deliveries.
+   * Delete an endpoint, its deliveries and its position.
    * @param id its id
    */
   async #remove(id: string): Promise<Result<void>> {
@@ -238,12 +240,16 @@ export class WebhookService {
     if (endpoint === undefined) return notFound(id);
     this.#endpoints.delete(id);
     endpoint.enabled = false;
-    await this.#workers.get(id)?.stop();
+    const worker = this.#workers.get(id);
     this.#workers.delete(id);
+    if (worker !== undefined) await this.#retire(worker);
     this.#stoppedAt.delete(id);
     clearTimeout(this.#countTimers.get(id));
     this.#countTimers.delete(id);
     this.#deliveries?.forget(id);
+    // The position before the endpoint: a crash between leaves an endpoint that starts again from the head (it was being
+    // deleted), where the other order would leave a position nothing ever deletes. A failure fails the request; the endpoint stays.
+    await this.#forgetPosition(id);
     await this.#store.deleteEndpoint(id);
     this.#logger.info('webhook endpoint deleted', { endpoint: id });
     return ok(undefined);
@@ -354,7 +360,7 @@ export class WebhookService {
         this.#fenced = undefined;
         const workers = [...this.#workers.values()];
         this.#workers.clear();
-        await Promise.all(workers.map((worker) => worker.stop()));
+        await Promise.all(workers.map((worker) => this.#retire(worker)));
       },
     });
     this.#lease.start();
@@ -396,7 +402,7 @@ export class WebhookService {
       const worker = this.#workers.get(local.id);
       if (worker !== undefined && !local.enabled) {
         this.#workers.delete(local.id);
-        await worker.stop();
+        await this.#retire(worker);
       } else if (holder && worker === undefined && local.enabled) await this.#startSharedWorker(local);
     }
     for (const [id, endpoint] of this.#endpoints) {
@@ -405,11 +411,14 @@ export class WebhookService {
       endpoint.enabled = false;
       const worker = this.#workers.get(id);
       this.#workers.delete(id);
-      await worker?.stop();
+      if (worker !== undefined) await this.#retire(worker);
       clearTimeout(this.#countTimers.get(id));
       this.#countTimers.delete(id);
       this.#stoppedAt.delete(id);
       if (holder) this.#deliveries?.forget(id);
+      // Deleted on another instance, which deleted the position then; but a worker here (the sender now, or before it
+      // lost the lease) may have saved it since. Each instance deletes it again once its own worker has stopped.
+      await this.#forgetPosition(id).catch((error: unknown) => this.#logger.warn("deleting a deleted webhook endpoint's position failed", { endpoint: id, error }));
     }
     // Endpoints another instance sends to (or disabled ones): their backlog is counted from the position it saved.
     const positions = this.#shared!.positions;
@@ -461,6 +470,8 @@ export class WebhookService {
 
   async #startWorker(endpoint: WebhookEndpoint, lastSeq: number): Promise<void> {
     if (this.#closed) return;
+    // Deleted or disabled meanwhile (a start waits for the position it starts from).
+    if (this.#endpoints.get(endpoint.id) !== endpoint || !endpoint.enabled) return;
     // With a shared history only the lease holder sends; another one learns of the endpoint on its next re-read.
     if (this.#shared !== undefined && this.#fenced === undefined) return;
     if (this.#workers.has(endpoint.id)) return;
@@ -491,10 +502,38 @@ export class WebhookService {
     this.#workers.delete(endpoint.id);
     if (worker !== undefined) {
       this.#stoppedAt.set(endpoint.id, worker.lastSeq);
-      await worker.stop();
+      await this.#retire(worker);
       this.#stoppedAt.set(endpoint.id, worker.lastSeq);
     }
     if (this.#endpoints.has(endpoint.id)) await this.#store.saveEndpoint(endpoint);
+  }
+
+  /**
+   * Stop a worker, noting it until it has stopped (its last batch's position saved), so that
+   * {@link WebhookService.#forgetPosition} waits for it whichever path stopped it (a disable, a lost lease).
+   * @param worker a worker no longer in {@link WebhookService.#workers}
+   */
+  async #retire(worker: EndpointWorker): Promise<void> {
+    const id = worker.endpoint.id;
+    const stopping = Promise.all([this.#stopping.get(id), worker.stop()]).then(() => undefined);
+    this.#stopping.set(id, stopping);
+    try {
+      await stopping;
+    } finally {
+      if (this.#stopping.get(id) === stopping) this.#stopping.delete(id);
+    }
+  }
+
+  /**
+   * Delete a deleted endpoint's position, once no worker of it here can save it again (stop, then delete).
+   * Through the storage's positions, not the lease holder's fenced ones: a delete is made by whichever
+   * instance answered the request (or saw the endpoint gone), holder or not, and cannot hurt a holder:
+   * its positions are of endpoints that exist.
+   * @param id the endpoint
+   */
+  async #forgetPosition(id: string): Promise<void> {
+    await this.#stopping.get(id);
+    await (this.#shared?.positions ?? this.#host.storage.positions).delete(consumerName(id));
   }
 
   /** Save an endpoint's counts a little later, together with the changes that follow. */
