@@ -4,7 +4,8 @@
  * way Hono runs one router suite against all its routers. It drives the
  * backend through the ports (OrderLog, EventSource) and through the core
  * every instance builds on it (projection + commands), including two cores
- * on one backend, which is what several instances are.
+ * on one backend, which is what several instances are; durable consumers
+ * and their positions (consumer-conformance.ts, positions-conformance.ts).
  */
 
 import { isProductEvent } from '../src/domain/events.ts';
@@ -17,6 +18,7 @@ import { startCore, type Core } from '../src/node.ts';
 import type { Storage } from '../src/store.ts';
 import { createOrderIdGenerator } from '../src/node/order-id.ts';
 import { describeConsumers } from './consumer-conformance.ts';
+import { describePositions } from './positions-conformance.ts';
 
 /** What a backend's test file provides. */
 export interface Backend {
@@ -263,4 +265,5 @@ export function describeStorage(name: string, backend: Backend): void {
     });
   });
   describeConsumers(name, backend, open);
+  describePositions(name, backend, open);
 }

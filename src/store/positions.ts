@@ -60,9 +60,9 @@ export class MemoryPositions implements ConsumerPositions {
     return Promise.resolve();
   }
 
-  delete(name: string): Promise<void> {
+  // Async so that a refused name is a rejection, as with the other backends.
+  async delete(name: string): Promise<void> {
     checkConsumerName(name);
     this.#saved.delete(name);
-    return Promise.resolve();
   }
 }
