@@ -2,7 +2,8 @@
  * @module notify/webhooks/service
  * Outgoing webhooks: the endpoints, one durable consumer of the tail per
  * enabled endpoint (its own position, so a slow or dead endpoint holds
- * back only itself, and re-enabling resumes where it stopped), secret
+ * back only itself, and re-enabling resumes where it stopped; deleting the
+ * endpoint deletes the position once its worker has stopped), secret
  * rotation, test sends and manual retries. The HTTP routes
  * (transport/http/webhooks.ts) call this; nothing here answers requests.
  */
@@ -503,7 +504,8 @@ export class WebhookService {
     if (worker !== undefined) {
       this.#stoppedAt.set(endpoint.id, worker.lastSeq);
       await this.#retire(worker);
-      this.#stoppedAt.set(endpoint.id, worker.lastSeq);
+      // Not for an endpoint deleted meanwhile: its entry would never be removed.
+      if (this.#endpoints.has(endpoint.id)) this.#stoppedAt.set(endpoint.id, worker.lastSeq);
     }
     if (this.#endpoints.has(endpoint.id)) await this.#store.saveEndpoint(endpoint);
   }
