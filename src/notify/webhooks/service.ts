@@ -468,7 +468,7 @@ export class WebhookService {
     const ctx: WorkerContext = {
       ...this.#attemptContext(),
       host: this.#host,
-      ...(this.#fenced === undefined ? {} : { positions: this.#fenced }),
+      ...(this.#fenced === undefined ? {} : { positions: this.#fenced, holding: () => this.#lease?.held === true }),
       disable: (target, reason) => void this.#stopWorker(target, reason).catch((error: unknown) => this.#logger.error('disabling a webhook endpoint failed', { endpoint: target.id, error })),
       onMissed: (target, missed) => {
         target.missedEvents += missed;
