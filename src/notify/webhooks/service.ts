@@ -373,8 +373,8 @@ export class WebhookService {
   async #reload(): Promise<void> {
     const stored = await this.#store.load();
     const holder = this.#fenced !== undefined;
-    // The sender's log is the one written to; the others show what it saved.
-    if (!holder) this.#deliveries = new DeliveryLog(this.#store, this.#logger, stored.deliveries);
+    // Every instance records the attempts it makes (the sender's, test sends, manual retries) and takes in the others'.
+    this.#log().merge(stored.deliveries);
     const seen = new Set<string>();
     for (const fresh of stored.endpoints) {
       seen.add(fresh.id);
@@ -409,7 +409,7 @@ export class WebhookService {
       clearTimeout(this.#countTimers.get(id));
       this.#countTimers.delete(id);
       this.#stoppedAt.delete(id);
-      if (holder) this.#deliveries?.forget(id);
+      this.#deliveries?.forget(id);
     }
     // Endpoints another instance sends to (or disabled ones): their backlog is counted from the position it saved.
     const positions = this.#shared!.positions;
