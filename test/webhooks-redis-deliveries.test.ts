@@ -2,13 +2,19 @@
  * Recent webhook deliveries with two Redis instances: a test send and a
  * manual retry answered by the instance that does not send stay in the
  * endpoint's recent deliveries, with their attempts, on both instances,
- * while the sender goes on delivering and saving its deliveries.
+ * while the sender goes on delivering and saving its deliveries. And the
+ * store itself: copies of a delivery saved by two instances are merged,
+ * the bound holds, a deleted endpoint's deliveries do not come back.
  */
 
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { CreatedOrder } from '../src/protocol.ts';
-import { orderBody, request } from './helpers.ts';
+import { KEPT_DELIVERIES } from '../src/notify/webhooks/delivery-log.ts';
+import type { Delivery, WebhookEndpoint } from '../src/notify/webhooks/model.ts';
+import { RedisWebhookStore } from '../src/notify/webhooks/store.ts';
+import { openStorage } from '../src/store.ts';
+import { captureLogger, orderBody, request } from './helpers.ts';
 import { startInstance, type StartedProcess } from './processes.ts';
 import { redisRequirement, startRedis, type RedisProcess } from './redis-server.ts';
 import { startReceiver, type Received } from './webhook-receiver.ts';
@@ -125,5 +131,40 @@ describe('webhook deliveries on two Redis instances', { skip }, () => {
       assert.equal(list.length, 2 + LATER_EVENTS, `${which} shows every delivery once`);
     }
     assert.deepEqual(lists[0]!.map((d) => d.id), lists[1]!.map((d) => d.id), 'both instances show the deliveries in the same order');
+  });
+});
+
+describe('webhook deliveries in Redis (the store)', { skip }, () => {
+  test('copies of one delivery saved by two instances are merged; the newest 100 are kept in the order first saved; a deleted endpoint keeps none', async () => {
+    const storage = await openStorage({ mode: 'redis', redisUrl: redis!.url, redisPrefix: 'records-store', logger: captureLogger().logger, onSinkError: () => undefined });
+    after(() => storage.log.close());
+    const [one, two] = [new RedisWebhookStore(storage.sideKeys!), new RedisWebhookStore(storage.sideKeys!)];
+    const endpoint: WebhookEndpoint = { id: 'ep_store', url: 'https://example.com/hook', events: ['order.created'], description: '', enabled: true, secret: 'whsec_x', createdAt: new Date().toISOString(), consecutiveFailures: 0, missedEvents: 0 };
+    await one.saveEndpoint(endpoint);
+    const delivery = (id: string, state: Delivery['state'], attempts: Delivery['attempts']): Delivery => ({ id, type: 'order.created', seq: 1, state, attempts, body: '{}' });
+    const at = (ms: number): string => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
+
+    // The sender's copy has its failed attempt; another instance's stale copy has a later manual retry that got through.
+    const sender = delivery('msg_1', 'pending', [{ at: at(0), status: 500, durationMs: 3 }]);
+    await one.saveDeliveries(endpoint.id, [sender], [sender]);
+    const stale = delivery('msg_1', 'delivered', [{ at: at(10), status: 204, durationMs: 2 }]);
+    await two.saveDeliveries(endpoint.id, [stale], [stale]);
+    // The sender saves its copy again (a second failed attempt, earlier than the retry): the retry stays.
+    const again = delivery('msg_1', 'pending', [{ at: at(0), status: 500, durationMs: 3 }, { at: at(5), status: 502, durationMs: 4 }]);
+    await one.saveDeliveries(endpoint.id, [again], [again]);
+    const merged = (await two.load()).deliveries.get(endpoint.id);
+    assert.deepEqual(merged?.map((d) => [d.id, d.state, d.attempts.map((a) => a.status)]), [['msg_1', 'delivered', [500, 502, 204]]], 'attempts of both copies, the state of the latest');
+
+    // Past the bound the first saved go.
+    const many = Array.from({ length: KEPT_DELIVERIES }, (_, i) => delivery(`msg_n${i}`, 'delivered', [{ at: at(100 + i), status: 204, durationMs: 1 }]));
+    for (let i = 0; i < many.length; i += 10) await (i % 20 === 0 ? one : two).saveDeliveries(endpoint.id, many.slice(0, i + 10), many.slice(i, i + 10));
+    const kept = (await one.load()).deliveries.get(endpoint.id);
+    assert.deepEqual(kept?.map((d) => d.id), many.map((d) => d.id), `the newest ${KEPT_DELIVERIES}, in the order first saved`);
+
+    await two.deleteEndpoint(endpoint.id);
+    await one.saveDeliveries(endpoint.id, [sender], [sender]);
+    const loaded = await one.load();
+    assert.deepEqual(loaded.endpoints, []);
+    assert.equal(loaded.deliveries.size, 0, 'a late save does not bring back a deleted endpoint\'s deliveries');
   });
 });

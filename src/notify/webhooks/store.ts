@@ -178,7 +178,9 @@ export class RedisWebhookStore implements WebhookStore {
   async load(): Promise<StoredWebhooks> {
     const endpoints = pairs(await this.#side.send(['HGETALL', this.#endpointsKey])).map(([, text]) => JSON.parse(text) as WebhookEndpoint);
     endpoints.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
-    const lists = await Promise.all(endpoints.map((endpoint) => this.#side.send(['EVAL', LOAD_DELIVERIES_SCRIPT, '2', this.#deliveriesKey(endpoint.id), this.#orderKey(endpoint.id)])));
+    const keys = endpoints.flatMap((endpoint) => [this.#deliveriesKey(endpoint.id), this.#orderKey(endpoint.id)]);
+    const reply = endpoints.length === 0 ? [] : await this.#side.send(['EVAL', LOAD_DELIVERIES_SCRIPT, String(keys.length), ...keys]);
+    const lists: unknown[] = Array.isArray(reply) ? reply : [];
     const deliveries = new Map<string, Delivery[]>();
     endpoints.forEach((endpoint, i) => {
       const texts = strings(lists[i]);
@@ -233,29 +235,36 @@ function mergedCopy(held: Delivery, ours: Delivery): Delivery {
 const SAVE_UNLESS_DELETED_SCRIPT = "if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) return 1 else return 0 end";
 /** Forget an endpoint and its deliveries, and remember that it was deleted. */
 const DELETE_SCRIPT = "redis.call('SADD', KEYS[1], ARGV[1]) redis.call('HDEL', KEYS[2], ARGV[1]) redis.call('DEL', KEYS[3], KEYS[4]) return 1";
-/** An endpoint's deliveries in the order they were first saved. */
-const LOAD_DELIVERIES_SCRIPT = `local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
-local out = {}
-for i = 1, #ids do
-  local text = redis.call('HGET', KEYS[1], ids[i])
-  if text then out[#out + 1] = text end
+/** Endpoints' deliveries (KEYS: each one's hash and index), each list in the order they were first saved. */
+const LOAD_DELIVERIES_SCRIPT = `local lists = {}
+for k = 1, #KEYS, 2 do
+  local ids = redis.call('ZRANGE', KEYS[k + 1], 0, -1)
+  local out = {}
+  for i = 1, #ids do
+    local text = redis.call('HGET', KEYS[k], ids[i])
+    if text then out[#out + 1] = text end
+  end
+  lists[#lists + 1] = out
 end
-return out`;
+return lists`;
 /**
  * Save deliveries of an endpoint that is kept (ARGV: endpoint id, how many
  * to keep, the time, then id, the copy the saver merged with ('' for none)
  * and the merged copy, per delivery): each only if the copy held is still
- * the one merged with; a new one joins the index (in the order given). The
+ * the one merged with; a new one joins the index after every one there
+ * (at the time given, or just after the newest), in the order given. The
  * oldest beyond the bound go. Answers the ids held copies changed meanwhile.
  */
 const SAVE_DELIVERIES_SCRIPT = `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return {} end
-local now = tonumber(ARGV[3])
+local score = tonumber(ARGV[3])
+local newest = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
+if newest[2] and tonumber(newest[2]) >= score then score = tonumber(newest[2]) + 0.001 end
 local conflicts = {}
 for i = 4, #ARGV, 3 do
   local held = redis.call('HGET', KEYS[2], ARGV[i]) or ''
   if held == ARGV[i + 1] then
     redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
-    redis.call('ZADD', KEYS[3], 'NX', now + (i - 4) / 3000, ARGV[i])
+    if redis.call('ZADD', KEYS[3], 'NX', score, ARGV[i]) == 1 then score = score + 0.001 end
   else
     conflicts[#conflicts + 1] = ARGV[i]
   end
