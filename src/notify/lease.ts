@@ -7,6 +7,12 @@
  * key still holds the holder's token, so an instance that lost the lease
  * (paused, cut off) cannot move the position its successor works from.
  * Webhooks can hold a lease of their own name the same way.
+ *
+ * The lease is short ({@link LEASE_TTL_MS}) so a dead holder is replaced
+ * within seconds: the others try again right when it runs out. A short
+ * lease is easily outlived by a slow renewal (a Redis command may wait
+ * far longer than the lease lasts), so the holder keeps its own clock and
+ * stops before Redis could hand the lease to another instance.
  */
 
 import { randomUUID } from 'node:crypto';
