@@ -3,7 +3,11 @@
  * Each endpoint's recent deliveries with their attempts, newest last,
  * bounded, kept in the webhook store. Saving is debounced: the list is
  * what people look at; what was delivered is decided by the consumer
- * positions, saved after every batch.
+ * positions, saved after every batch. With a store shared by instances,
+ * each saves the deliveries it changed and takes in what the others saved
+ * ({@link DeliveryLog.merge}): a delivery's copies are merged by id, their
+ * attempts joined, so a test send or manual retry made on any instance
+ * stays in the list.
  */
 
 import type { Logger } from '../../support/logger.ts';
@@ -16,6 +20,33 @@ export const KEPT_DELIVERIES = 100;
 /** Attempts kept per delivery (the first ones and the latest). */
 const KEPT_ATTEMPTS = 20;
 
+/**
+ * Join another copy of a delivery (made on another instance) into this
+ * one, in place (a worker may hold it): the attempts of both, oldest
+ * first, bounded as {@link DeliveryLog.record} bounds them; the state of
+ * the copy with the latest attempt.
+ * @param target the copy kept
+ * @param other the same delivery as another instance saw it
+ */
+export function mergeDelivery(target: Delivery, other: Delivery): void {
+  if (latestAttemptAt(other) > latestAttemptAt(target)) target.state = other.state;
+  const seen = new Set(target.attempts.map(attemptKey));
+  const joined = [...target.attempts, ...other.attempts.filter((attempt) => !seen.has(attemptKey(attempt)))];
+  joined.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  while (joined.length > KEPT_ATTEMPTS) joined.splice(KEPT_ATTEMPTS / 2, 1);
+  target.attempts.splice(0, target.attempts.length, ...joined);
+}
+
+/** An attempt's identity across copies: two instances never make the same attempt to the millisecond with the same outcome and duration. */
+function attemptKey(attempt: DeliveryAttempt): string {
+  return `${attempt.at}|${attempt.status}|${attempt.durationMs}|${attempt.error ?? ''}`;
+}
+
+/** When the latest attempt was made (ISO times compare as strings); '' without one. */
+function latestAttemptAt(delivery: Delivery): string {
+  return delivery.attempts.reduce((latest, attempt) => (attempt.at > latest ? attempt.at : latest), '');
+}
+
 /** How long changes wait to be saved together, in milliseconds. */
 const SAVE_DELAY_MS = 250;
 
@@ -25,6 +56,8 @@ export class DeliveryLog {
   readonly #logger: Logger;
   readonly #lists = new Map<string, Delivery[]>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** Per endpoint, the deliveries changed since its last save. */
+  readonly #dirty = new Map<string, Set<string>>();
 
   /**
    * @param store where they are kept
@@ -66,7 +99,7 @@ export class DeliveryLog {
     list.push(fresh);
     if (list.length > KEPT_DELIVERIES) list.splice(0, list.length - KEPT_DELIVERIES);
     this.#lists.set(endpointId, list);
-    this.#changed(endpointId);
+    this.#changed(endpointId, fresh.id);
     return fresh;
   }
 
@@ -81,7 +114,42 @@ export class DeliveryLog {
     delivery.attempts.push(attempt);
     if (delivery.attempts.length > KEPT_ATTEMPTS) delivery.attempts.splice(KEPT_ATTEMPTS / 2, 1);
     delivery.state = state;
-    this.#changed(endpointId);
+    this.#changed(endpointId, delivery.id);
+  }
+
+  /**
+   * Take in what the store holds now (saved by other instances too): a
+   * delivery kept here and there is merged ({@link mergeDelivery}) into
+   * the copy here; one only there is added in the store's order; one only
+   * here stays where it was (not saved yet, or no longer kept there).
+   * @param stored every endpoint's deliveries as loaded, oldest first
+   */
+  merge(stored: ReadonlyMap<string, readonly Delivery[]>): void {
+    for (const [endpointId, theirs] of stored) {
+      const ours = this.#lists.get(endpointId) ?? [];
+      const ourIndex = new Map(ours.map((delivery, i) => [delivery.id, i]));
+      const theirIds = new Set(theirs.map((delivery) => delivery.id));
+      const merged: Delivery[] = [];
+      let cursor = 0;
+      // Ours that they lack come before the next one both have, as they came here.
+      const ownUpTo = (end: number): void => {
+        for (; cursor < end; cursor++) if (!theirIds.has(ours[cursor]!.id)) merged.push(ours[cursor]!);
+      };
+      for (const delivery of theirs) {
+        const i = ourIndex.get(delivery.id);
+        if (i === undefined) {
+          merged.push(delivery);
+          continue;
+        }
+        ownUpTo(i);
+        cursor = Math.max(cursor, i + 1);
+        mergeDelivery(ours[i]!, delivery);
+        merged.push(ours[i]!);
+      }
+      ownUpTo(ours.length);
+      if (merged.length > KEPT_DELIVERIES) merged.splice(0, merged.length - KEPT_DELIVERIES);
+      this.#lists.set(endpointId, merged);
+    }
   }
 
   /**
@@ -92,6 +160,7 @@ export class DeliveryLog {
     clearTimeout(this.#timers.get(endpointId));
     this.#timers.delete(endpointId);
     this.#lists.delete(endpointId);
+    this.#dirty.delete(endpointId);
   }
 
   /** Save every list with changes now. */
@@ -102,7 +171,10 @@ export class DeliveryLog {
     await Promise.all(waiting.map((id) => this.#save(id)));
   }
 
-  #changed(endpointId: string): void {
+  #changed(endpointId: string, deliveryId: string): void {
+    const dirty = this.#dirty.get(endpointId) ?? new Set<string>();
+    dirty.add(deliveryId);
+    this.#dirty.set(endpointId, dirty);
     if (this.#timers.has(endpointId)) return;
     const timer = setTimeout(() => {
       this.#timers.delete(endpointId);
@@ -114,10 +186,17 @@ export class DeliveryLog {
 
   async #save(endpointId: string): Promise<void> {
     const list = this.#lists.get(endpointId);
+    const dirty = this.#dirty.get(endpointId);
+    this.#dirty.delete(endpointId);
     if (list === undefined) return;
+    const changed = dirty === undefined ? [] : list.filter((delivery) => dirty.has(delivery.id));
     try {
-      await this.#store.saveDeliveries(endpointId, list);
+      await this.#store.saveDeliveries(endpointId, list, changed);
     } catch (error) {
+      // Saved with the next change.
+      const again = this.#dirty.get(endpointId) ?? new Set<string>();
+      for (const delivery of changed) again.add(delivery.id);
+      if (this.#lists.has(endpointId)) this.#dirty.set(endpointId, again);
       this.#logger.error('saving webhook deliveries failed', { endpoint: endpointId, error });
     }
   }

@@ -32,6 +32,8 @@ export interface WorkerContext extends AttemptContext {
   readonly host: WebhookHost;
   /** Where its position is saved (the lease holder's fenced positions with a shared history); the storage's otherwise. */
   readonly positions?: PositionStore;
+  /** With a shared history: whether this instance may still send (it surely holds the sender lease); checked before each attempt. */
+  readonly holding?: () => boolean;
   /** Disable the endpoint (the service stops this worker). */
   readonly disable: (endpoint: WebhookEndpoint, reason: DisabledReason) => void;
   /** Told of events the history no longer held when this endpoint got to them. */
@@ -167,9 +169,10 @@ export class EndpointWorker {
     throw new WorkerStopped();
   }
 
-  /** Throw out of the batch when stopped or disabled; disable when the backlog is past its bound. */
+  /** Throw out of the batch when stopped, disabled or no longer the sender; disable when the backlog is past its bound. */
   #checkRunning(): void {
-    if (this.#abort.signal.aborted || !this.endpoint.enabled) throw new WorkerStopped();
+    // The lease may run out before its loss stops this worker (the event loop was busy): no attempt after that.
+    if (this.#abort.signal.aborted || !this.endpoint.enabled || this.#ctx.holding?.() === false) throw new WorkerStopped();
     if (this.backlog > this.#maxBacklog) this.#disable('backlog');
   }
 

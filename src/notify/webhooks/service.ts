@@ -380,8 +380,8 @@ export class WebhookService {
   async #reload(): Promise<void> {
     const stored = await this.#store.load();
     const holder = this.#fenced !== undefined;
-    // The sender's log is the one written to; the others show what it saved.
-    if (!holder) this.#deliveries = new DeliveryLog(this.#store, this.#logger, stored.deliveries);
+    // Every instance records the attempts it makes (the sender's, test sends, manual retries) and takes in the others'.
+    this.#log().merge(stored.deliveries);
     const seen = new Set<string>();
     for (const fresh of stored.endpoints) {
       seen.add(fresh.id);
@@ -416,7 +416,7 @@ export class WebhookService {
       clearTimeout(this.#countTimers.get(id));
       this.#countTimers.delete(id);
       this.#stoppedAt.delete(id);
-      if (holder) this.#deliveries?.forget(id);
+      this.#deliveries?.forget(id);
       // Deleted on another instance, which deleted the position then; but a worker here (the sender now, or before it
       // lost the lease) may have saved it since. Each instance deletes it again once its own worker has stopped.
       await this.#forgetPosition(id).catch((error: unknown) => this.#logger.warn("deleting a deleted webhook endpoint's position failed", { endpoint: id, error }));
@@ -480,7 +480,7 @@ export class WebhookService {
     const ctx: WorkerContext = {
       ...this.#attemptContext(),
       host: this.#host,
-      ...(this.#fenced === undefined ? {} : { positions: this.#fenced }),
+      ...(this.#fenced === undefined ? {} : { positions: this.#fenced, holding: () => this.#lease?.held === true }),
       disable: (target, reason) => void this.#stopWorker(target, reason).catch((error: unknown) => this.#logger.error('disabling a webhook endpoint failed', { endpoint: target.id, error })),
       onMissed: (target, missed) => {
         target.missedEvents += missed;

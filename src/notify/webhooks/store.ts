@@ -12,6 +12,7 @@ import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { syncFolder, writeFileAtomically } from '../../store/journal/files.ts';
 import type { SideKeys } from '../../store/ports.ts';
+import { KEPT_DELIVERIES, mergeDelivery } from './delivery-log.ts';
 import type { Delivery, WebhookEndpoint } from './model.ts';
 
 /** Everything kept, as loaded at start. */
@@ -27,8 +28,13 @@ export interface WebhookStore {
   saveEndpoint(endpoint: WebhookEndpoint): Promise<void>;
   /** Forget an endpoint and its deliveries. */
   deleteEndpoint(id: string): Promise<void>;
-  /** Keep an endpoint's recent deliveries as they are now. */
-  saveDeliveries(endpointId: string, deliveries: readonly Delivery[]): Promise<void>;
+  /**
+   * Keep an endpoint's recent deliveries as they are now: `all` of them
+   * (oldest first), of which `changed` changed since the last save. A store
+   * shared by instances saves only `changed`, each merged with the copy it
+   * holds, so what other instances saved stays.
+   */
+  saveDeliveries(endpointId: string, all: readonly Delivery[], changed: readonly Delivery[]): Promise<void>;
 }
 
 /** Kept in this process only, like the orders of STORAGE=memory. */
@@ -53,8 +59,8 @@ export class MemoryWebhookStore implements WebhookStore {
     return Promise.resolve();
   }
 
-  saveDeliveries(endpointId: string, deliveries: readonly Delivery[]): Promise<void> {
-    if (this.#endpoints.has(endpointId)) this.#deliveries.set(endpointId, JSON.stringify(deliveries));
+  saveDeliveries(endpointId: string, all: readonly Delivery[]): Promise<void> {
+    if (this.#endpoints.has(endpointId)) this.#deliveries.set(endpointId, JSON.stringify(all));
     return Promise.resolve();
   }
 }
@@ -119,8 +125,8 @@ export class FileWebhookStore implements WebhookStore {
     await syncFolder(this.#dir);
   }
 
-  saveDeliveries(endpointId: string, deliveries: readonly Delivery[]): Promise<void> {
-    return this.#write(`deliveries-${endpointId}.json`, JSON.stringify(deliveries), 0o600);
+  saveDeliveries(endpointId: string, all: readonly Delivery[]): Promise<void> {
+    return this.#write(`deliveries-${endpointId}.json`, JSON.stringify(all), 0o600);
   }
 
   /** Write the latest contents of a file, one write per file at a time. */
@@ -144,31 +150,42 @@ export class FileWebhookStore implements WebhookStore {
 }
 
 /**
- * Two hashes beside a shared Redis history (`webhooks:endpoints` and
- * `webhooks:deliveries`, one field per endpoint), so every instance sees
- * the same endpoints, secrets and recent deliveries. Each save replaces a
- * field whole; instances re-read with {@link RedisWebhookStore.load}. A
- * deleted endpoint's id is kept in a set (`webhooks:deleted`), so a late
+ * Beside a shared Redis history, so every instance sees the same endpoints,
+ * secrets and recent deliveries: the endpoints in a hash
+ * (`webhooks:endpoints`, one field per endpoint, each save replaces one
+ * whole); each endpoint's deliveries in a hash of its own
+ * (`webhooks:deliveries:ID`, one field per delivery id) with an index in
+ * the order they were first saved (`webhooks:delivery-order:ID`, bounded
+ * to {@link KEPT_DELIVERIES}). An instance saves the deliveries it
+ * changed, each merged with the copy Redis holds (and saved only if that
+ * copy did not change meanwhile, else merged again), so records made on
+ * any instance stay. Instances re-read with {@link RedisWebhookStore.load}.
+ * A deleted endpoint's id is kept in a set (`webhooks:deleted`), so a late
  * save by an instance that has not re-read yet cannot bring it back.
  */
 export class RedisWebhookStore implements WebhookStore {
   readonly #side: SideKeys;
   readonly #endpointsKey: string;
-  readonly #deliveriesKey: string;
   readonly #deletedKey: string;
 
   /** @param side keys beside the history */
   constructor(side: SideKeys) {
     this.#side = side;
     this.#endpointsKey = side.key('webhooks:endpoints');
-    this.#deliveriesKey = side.key('webhooks:deliveries');
     this.#deletedKey = side.key('webhooks:deleted');
   }
 
   async load(): Promise<StoredWebhooks> {
     const endpoints = pairs(await this.#side.send(['HGETALL', this.#endpointsKey])).map(([, text]) => JSON.parse(text) as WebhookEndpoint);
     endpoints.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
-    const deliveries = new Map(pairs(await this.#side.send(['HGETALL', this.#deliveriesKey])).map(([id, text]) => [id, JSON.parse(text) as Delivery[]]));
+    const keys = endpoints.flatMap((endpoint) => [this.#deliveriesKey(endpoint.id), this.#orderKey(endpoint.id)]);
+    const reply = endpoints.length === 0 ? [] : await this.#side.send(['EVAL', LOAD_DELIVERIES_SCRIPT, String(keys.length), ...keys]);
+    const lists: unknown[] = Array.isArray(reply) ? reply : [];
+    const deliveries = new Map<string, Delivery[]>();
+    endpoints.forEach((endpoint, i) => {
+      const texts = strings(lists[i]);
+      if (texts.length > 0) deliveries.set(endpoint.id, texts.map((text) => JSON.parse(text) as Delivery));
+    });
     return { endpoints, deliveries };
   }
 
@@ -177,21 +194,93 @@ export class RedisWebhookStore implements WebhookStore {
   }
 
   async deleteEndpoint(id: string): Promise<void> {
-    await this.#side.send(['EVAL', DELETE_SCRIPT, '3', this.#deletedKey, this.#endpointsKey, this.#deliveriesKey, id]);
+    await this.#side.send(['EVAL', DELETE_SCRIPT, '4', this.#deletedKey, this.#endpointsKey, this.#deliveriesKey(id), this.#orderKey(id), id]);
   }
 
-  async saveDeliveries(endpointId: string, deliveries: readonly Delivery[]): Promise<void> {
-    // Only while the endpoint exists: a late save must not bring back a deleted endpoint's deliveries.
-    await this.#side.send(['EVAL', SAVE_IF_EXISTS_SCRIPT, '2', this.#endpointsKey, this.#deliveriesKey, endpointId, JSON.stringify(deliveries)]);
+  async saveDeliveries(endpointId: string, _all: readonly Delivery[], changed: readonly Delivery[]): Promise<void> {
+    let pending = changed;
+    for (let round = 0; pending.length > 0; round++) {
+      if (round === MAX_MERGE_ROUNDS) throw new Error(`webhook deliveries of endpoint ${endpointId} changed on other instances during ${MAX_MERGE_ROUNDS} saves in a row`);
+      const held = await this.#side.send(['HMGET', this.#deliveriesKey(endpointId), ...pending.map((delivery) => delivery.id)]);
+      const expected = Array.isArray(held) ? held.map((text: unknown) => (typeof text === 'string' ? text : '')) : pending.map(() => '');
+      const merged = pending.map((delivery, i) => (expected[i] === '' ? delivery : mergedCopy(JSON.parse(expected[i]!) as Delivery, delivery)));
+      const args = merged.flatMap((delivery, i) => [delivery.id, expected[i]!, JSON.stringify(delivery)]);
+      // Only while the endpoint exists: a late save must not bring back a deleted endpoint's deliveries.
+      const reply = await this.#side.send(['EVAL', SAVE_DELIVERIES_SCRIPT, '3', this.#endpointsKey, this.#deliveriesKey(endpointId), this.#orderKey(endpointId), endpointId, String(KEPT_DELIVERIES), String(Date.now()), ...args]);
+      const conflicts = new Set(strings(reply));
+      pending = pending.filter((delivery) => conflicts.has(delivery.id));
+    }
   }
+
+  #deliveriesKey(endpointId: string): string {
+    return this.#side.key(`webhooks:deliveries:${endpointId}`);
+  }
+
+  #orderKey(endpointId: string): string {
+    return this.#side.key(`webhooks:delivery-order:${endpointId}`);
+  }
+}
+
+/** Saves of one delivery list that may find it changed by another instance in a row before giving up (each merges again). */
+const MAX_MERGE_ROUNDS = 5;
+
+/** A merged copy, leaving both given ones as they are. */
+function mergedCopy(held: Delivery, ours: Delivery): Delivery {
+  const copy: Delivery = { ...held, attempts: [...held.attempts] };
+  mergeDelivery(copy, ours);
+  return copy;
 }
 
 /** Save an endpoint unless it was deleted (ids are random: a deleted one never comes back by a create). */
 const SAVE_UNLESS_DELETED_SCRIPT = "if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) return 1 else return 0 end";
 /** Forget an endpoint and its deliveries, and remember that it was deleted. */
-const DELETE_SCRIPT = "redis.call('SADD', KEYS[1], ARGV[1]) redis.call('HDEL', KEYS[2], ARGV[1]) redis.call('HDEL', KEYS[3], ARGV[1]) return 1";
-/** Save an endpoint's deliveries only while the endpoint is kept. */
-const SAVE_IF_EXISTS_SCRIPT = "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) return 1 else return 0 end";
+const DELETE_SCRIPT = "redis.call('SADD', KEYS[1], ARGV[1]) redis.call('HDEL', KEYS[2], ARGV[1]) redis.call('DEL', KEYS[3], KEYS[4]) return 1";
+/** Endpoints' deliveries (KEYS: each one's hash and index), each list in the order they were first saved. */
+const LOAD_DELIVERIES_SCRIPT = `local lists = {}
+for k = 1, #KEYS, 2 do
+  local ids = redis.call('ZRANGE', KEYS[k + 1], 0, -1)
+  local out = {}
+  for i = 1, #ids do
+    local text = redis.call('HGET', KEYS[k], ids[i])
+    if text then out[#out + 1] = text end
+  end
+  lists[#lists + 1] = out
+end
+return lists`;
+/**
+ * Save deliveries of an endpoint that is kept (ARGV: endpoint id, how many
+ * to keep, the time, then id, the copy the saver merged with ('' for none)
+ * and the merged copy, per delivery): each only if the copy held is still
+ * the one merged with; a new one joins the index after every one there
+ * (at the time given, or just after the newest), in the order given. The
+ * oldest beyond the bound go. Answers the ids held copies changed meanwhile.
+ */
+const SAVE_DELIVERIES_SCRIPT = `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return {} end
+local score = tonumber(ARGV[3])
+local newest = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
+if newest[2] and tonumber(newest[2]) >= score then score = tonumber(newest[2]) + 0.001 end
+local conflicts = {}
+for i = 4, #ARGV, 3 do
+  local held = redis.call('HGET', KEYS[2], ARGV[i]) or ''
+  if held == ARGV[i + 1] then
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+    if redis.call('ZADD', KEYS[3], 'NX', score, ARGV[i]) == 1 then score = score + 0.001 end
+  else
+    conflicts[#conflicts + 1] = ARGV[i]
+  end
+end
+local extra = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[2])
+if extra > 0 then
+  local old = redis.call('ZRANGE', KEYS[3], 0, extra - 1)
+  redis.call('HDEL', KEYS[2], unpack(old))
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, extra - 1)
+end
+return conflicts`;
+
+/** A reply that is a list of strings (anything else: none). */
+function strings(reply: unknown): string[] {
+  return Array.isArray(reply) ? reply.filter((item): item is string => typeof item === 'string') : [];
+}
 
 /** A HGETALL reply (a flat array, or a map with RESP3) as field/value pairs. */
 function pairs(reply: unknown): [string, string][] {
