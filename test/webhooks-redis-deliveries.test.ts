@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { CreatedOrder } from '../src/protocol.ts';
-import { KEPT_DELIVERIES } from '../src/notify/webhooks/delivery-log.ts';
+import { KEPT_DELIVERIES } from '../src/notify/webhooks/delivery-merge.ts';
 import type { Delivery, WebhookEndpoint } from '../src/notify/webhooks/model.ts';
 import { RedisWebhookStore } from '../src/notify/webhooks/store.ts';
 import { openStorage } from '../src/store.ts';

@@ -5,47 +5,15 @@
  * what people look at; what was delivered is decided by the consumer
  * positions, saved after every batch. With a store shared by instances,
  * each saves the deliveries it changed and takes in what the others saved
- * ({@link DeliveryLog.merge}): a delivery's copies are merged by id, their
+ * ({@link DeliveryLog.merge}, {@link mergeDelivery}): a delivery's copies are merged by id, their
  * attempts joined, so a test send or manual retry made on any instance
  * stays in the list.
  */
 
 import type { Logger } from '../../support/logger.ts';
+import { KEPT_ATTEMPTS, KEPT_DELIVERIES, mergeDelivery } from './delivery-merge.ts';
 import type { Delivery, DeliveryAttempt } from './model.ts';
 import type { WebhookStore } from './store.ts';
-
-/** Deliveries kept per endpoint. */
-export const KEPT_DELIVERIES = 100;
-
-/** Attempts kept per delivery (the first ones and the latest). */
-const KEPT_ATTEMPTS = 20;
-
-/**
- * Join another copy of a delivery (made on another instance) into this
- * one, in place (a worker may hold it): the attempts of both, oldest
- * first, bounded as {@link DeliveryLog.record} bounds them; the state of
- * the copy with the latest attempt.
- * @param target the copy kept
- * @param other the same delivery as another instance saw it
- */
-export function mergeDelivery(target: Delivery, other: Delivery): void {
-  if (latestAttemptAt(other) > latestAttemptAt(target)) target.state = other.state;
-  const seen = new Set(target.attempts.map(attemptKey));
-  const joined = [...target.attempts, ...other.attempts.filter((attempt) => !seen.has(attemptKey(attempt)))];
-  joined.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-  while (joined.length > KEPT_ATTEMPTS) joined.splice(KEPT_ATTEMPTS / 2, 1);
-  target.attempts.splice(0, target.attempts.length, ...joined);
-}
-
-/** An attempt's identity across copies: two instances never make the same attempt to the millisecond with the same outcome and duration. */
-function attemptKey(attempt: DeliveryAttempt): string {
-  return `${attempt.at}|${attempt.status}|${attempt.durationMs}|${attempt.error ?? ''}`;
-}
-
-/** When the latest attempt was made (ISO times compare as strings); '' without one. */
-function latestAttemptAt(delivery: Delivery): string {
-  return delivery.attempts.reduce((latest, attempt) => (attempt.at > latest ? attempt.at : latest), '');
-}
 
 /** How long changes wait to be saved together, in milliseconds. */
 const SAVE_DELAY_MS = 250;

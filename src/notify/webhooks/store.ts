@@ -12,7 +12,7 @@ import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { syncFolder, writeFileAtomically } from '../../store/journal/files.ts';
 import type { SideKeys } from '../../store/ports.ts';
-import { KEPT_DELIVERIES, mergeDelivery } from './delivery-log.ts';
+import { KEPT_DELIVERIES, mergeDelivery } from './delivery-merge.ts';
 import type { Delivery, WebhookEndpoint } from './model.ts';
 
 /** Everything kept, as loaded at start. */

@@ -6,7 +6,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { KEPT_DELIVERIES } from '../../notify/webhooks/delivery-log.ts';
+import { KEPT_DELIVERIES } from '../../notify/webhooks/delivery-merge.ts';
 import { parseEndpointInput, parseEndpointPatch } from '../../notify/webhooks/input.ts';
 import type { WebhookService } from '../../notify/webhooks/service.ts';
 import { ProtocolError, type Result } from '../../protocol.ts';
