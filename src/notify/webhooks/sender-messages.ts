@@ -7,11 +7,13 @@
 import type { AttemptRequest, AttemptResult } from './send.ts';
 
 /**
- * The sender thread's nice value (0 is the server's, 19 the lowest). At 10
- * the scheduler gives it about a tenth of a core the server keeps busy,
- * and all of an idle one.
+ * The sender thread's nice value (0 is the server's, 19 the lowest): the
+ * lowest, so that webhooks use the time requests leave over. A core that
+ * is not saturated gives it everything it asks for whatever its nice
+ * value; a saturated one serves requests and lets backlogs wait in their
+ * saved positions.
  */
-export const SENDER_THREAD_NICE = 10;
+export const SENDER_THREAD_NICE = 19;
 
 /** From the serving thread. */
 export type SenderRequest =
