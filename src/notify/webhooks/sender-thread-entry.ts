@@ -6,6 +6,7 @@
  * thread serving requests goes first.
  */
 
+import { spawnSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -14,16 +15,29 @@ import { parentPort, type MessagePort } from 'node:worker_threads';
 import { MAX_CONNECTIONS_PER_ENDPOINT, sendAttempt, type ConnectionPool } from './send.ts';
 import { SENDER_THREAD_NICE, type SenderReply, type SenderRequest } from './sender-messages.ts';
 
-/** Lower this thread's priority, where a thread has one of its own (Linux); elsewhere it runs at the process's. */
+/**
+ * Lower this thread's priority, where a thread has one of its own (Linux);
+ * elsewhere it runs at the process's. The nice value alone still lets it
+ * finish its time slice when a request wakes the serving thread; as a
+ * SCHED_IDLE thread (set with util-linux `chrt`, where it exists) it
+ * gives way at once.
+ */
 function lowerThisThreadsPriority(): void {
+  let threadId: number;
   try {
     // On Linux a nice value belongs to a thread; /proc/thread-self names this one's id.
-    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(threadId) && threadId > 0) setPriority(threadId, SENDER_THREAD_NICE);
+    threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (!Number.isInteger(threadId) || threadId <= 0) return;
+    setPriority(threadId, SENDER_THREAD_NICE);
   } catch {
-    // Not Linux, or not allowed: the attempts still go out, on an equal footing with requests.
+    return; // Not Linux, or not allowed: the attempts still go out, on an equal footing with requests.
   }
+  // Without chrt, or where it is refused, the nice value stays.
+  spawnSync('chrt', ['--idle', '--pid', '0', String(threadId)], { stdio: 'ignore', timeout: CHRT_TIMEOUT_MS });
 }
+
+/** How long setting the scheduling policy may take before the thread goes on without it. */
+const CHRT_TIMEOUT_MS = 5000;
 
 /** The channel to the serving thread. */
 function serverPort(): MessagePort {
