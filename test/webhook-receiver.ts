@@ -7,7 +7,10 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import type { StartedProcess } from './processes.ts';
+import { redisRequirement, startRedis, type RedisProcess } from './redis-server.ts';
 
 /** One request that arrived. */
 export interface Received {
@@ -100,4 +103,32 @@ export async function startReceiver(): Promise<Receiver> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return Object.assign(receiver, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks` });
+}
+
+/** What a suite of webhook instances on one Redis shares: the server (none when the suite is skipped), one receiver, the instances it started. */
+export interface RedisWebhookSuite {
+  /** The suite's `skip` option: false, or why it is skipped (no redis-server). */
+  readonly skip: string | false;
+  readonly redis: RedisProcess | undefined;
+  readonly receiver: Receiver;
+  /** Instances the suite starts; killed (-9) after it. */
+  readonly instances: StartedProcess[];
+}
+
+/**
+ * Start a real redis-server (where it exists) and a receiver for a suite of
+ * instances, and stop them all after the suite.
+ */
+export async function redisWebhookSuite(): Promise<RedisWebhookSuite> {
+  const { skip } = redisRequirement();
+  const redis = skip === false ? await startRedis() : undefined;
+  const receiver = await startReceiver();
+  const instances: StartedProcess[] = [];
+  after(async () => {
+    for (const instance of instances) instance.child.kill('SIGKILL');
+    await Promise.all(instances.map((i) => i.exited));
+    await redis?.dispose();
+    await receiver.close();
+  });
+  return { skip, redis, receiver, instances };
 }

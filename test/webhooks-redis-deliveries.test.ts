@@ -16,19 +16,9 @@ import { RedisWebhookStore } from '../src/notify/webhooks/store.ts';
 import { openStorage } from '../src/store.ts';
 import { captureLogger, orderBody, request } from './helpers.ts';
 import { startInstance, type StartedProcess } from './processes.ts';
-import { redisRequirement, startRedis, type RedisProcess } from './redis-server.ts';
-import { startReceiver, type Received } from './webhook-receiver.ts';
+import { redisWebhookSuite, type Received } from './webhook-receiver.ts';
 
-const { skip } = redisRequirement();
-const redis: RedisProcess | undefined = skip === false ? await startRedis() : undefined;
-const receiver = await startReceiver();
-const instances: StartedProcess[] = [];
-after(async () => {
-  for (const instance of instances) instance.child.kill('SIGKILL');
-  await Promise.all(instances.map((i) => i.exited));
-  await redis?.dispose();
-  await receiver.close();
-});
+const { skip, redis, receiver, instances } = await redisWebhookSuite();
 
 /** Events the sender delivers (and saves) after the test send and the retry. */
 const LATER_EVENTS = 6;

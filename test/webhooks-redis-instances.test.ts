@@ -7,23 +7,13 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { CreatedOrder } from '../src/protocol.ts';
 import { orderBody, request } from './helpers.ts';
 import { startInstance, type StartedProcess } from './processes.ts';
-import { redisRequirement, startRedis, type RedisProcess } from './redis-server.ts';
-import { startReceiver, type Received } from './webhook-receiver.ts';
+import { redisWebhookSuite, type Received } from './webhook-receiver.ts';
 
-const { skip } = redisRequirement();
-const redis: RedisProcess | undefined = skip === false ? await startRedis() : undefined;
-const receiver = await startReceiver();
-const instances: StartedProcess[] = [];
-after(async () => {
-  for (const instance of instances) instance.child.kill('SIGKILL');
-  await Promise.all(instances.map((i) => i.exited));
-  await redis?.dispose();
-  await receiver.close();
-});
+const { skip, redis, receiver, instances } = await redisWebhookSuite();
 
 /** The first delivery after kill -9 of the sender comes within this, in milliseconds: the lease time (3 s) and a start, with room for 2 noisy cores. */
 const TAKEOVER_BOUND_MS = 6000;
