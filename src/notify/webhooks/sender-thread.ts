@@ -65,7 +65,12 @@ export class SenderThread implements Sender {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#pending.set(id, { resolve, startedAt, unlisten: () => signal?.removeEventListener('abort', onAbort) });
-      this.#post({ type: 'send', id, request: rest, ...(pool === undefined ? {} : { pool }) });
+      try {
+        this.#post({ type: 'send', id, request: rest, ...(pool === undefined ? {} : { pool }) });
+      } catch (error) {
+        // No thread could be started (out of memory, too many threads): this attempt fails and is retried.
+        this.#settle(id, { status: null, error: `the sender thread could not start: ${(error as Error).message}`, durationMs: elapsed(startedAt) });
+      }
     });
   }
 
