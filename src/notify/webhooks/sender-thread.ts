@@ -60,7 +60,7 @@ export class SenderThread implements Sender {
     const { signal, ...rest } = request;
     return new Promise<AttemptResult>((resolve) => {
       const onAbort = (): void => {
-        this.#post({ type: 'cancel', id });
+        if (this.#worker !== undefined) this.#post({ type: 'cancel', id });
         this.#settle(id, cancelled(startedAt));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
