@@ -7,8 +7,8 @@
  * while requests keep the serving thread busy on the same core, the
  * sender gets a small share and its backlog waits in the durable
  * positions; with a core to spare it runs beside the server at full
- * speed. The thread starts with the first attempt, so a server with no
- * endpoints never has one; if it dies, the attempts in flight fail (and
+ * speed. The thread starts with the first endpoint's worker (or the
+ * first attempt), so a server with no endpoints never has one; if it dies, the attempts in flight fail (and
  * are retried on the schedule) and the next attempt starts a new one.
  */
 
@@ -26,6 +26,8 @@ export interface Sender {
   send(request: AttemptRequest, pool?: string): Promise<AttemptResult>;
   /** Close a pool's kept connections (its endpoint stopped). */
   closePool(pool: string): void;
+  /** Start the thread now, so that the first attempt does not wait for it to load. */
+  prepare(): void;
   /** Stop: attempts in flight end as cancelled. */
   stop(): Promise<void>;
 }
@@ -76,6 +78,15 @@ export class SenderThread implements Sender {
 
   closePool(pool: string): void {
     if (this.#worker !== undefined) this.#post({ type: 'close-pool', pool });
+  }
+
+  prepare(): void {
+    if (this.#stopped) return;
+    try {
+      this.#thread();
+    } catch (error) {
+      this.#onError(error as Error); // the first attempt tries again
+    }
   }
 
   async stop(): Promise<void> {

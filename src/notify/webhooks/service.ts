@@ -488,6 +488,7 @@ export class WebhookService {
         this.#logger.error('a webhook endpoint fell so far behind that the history no longer held some of its events', { endpoint: target.id, missed });
       },
     };
+    this.#sender.prepare();
     const worker = new EndpointWorker(ctx, endpoint, lastSeq);
     this.#workers.set(endpoint.id, worker);
     await worker.start();
