@@ -16,7 +16,8 @@ import { attemptDelivery, type AttemptContext } from './attempt.ts';
 import { MAX_CONNECTIONS_PER_ENDPOINT } from './send.ts';
 import type { DisabledReason, WebhookEndpoint } from './model.ts';
 import { webhookBody, webhookId, webhookType } from './payload.ts';
-import type { PositionStore, WebhookHost } from './host.ts';
+import type { WebhookHost } from './host.ts';
+import type { ConsumerPositions } from '../../store/ports.ts';
 
 /** Orders of one batch in flight to an endpoint at once: one per kept connection. */
 const MAX_IN_FLIGHT_PER_ENDPOINT = MAX_CONNECTIONS_PER_ENDPOINT;
@@ -31,7 +32,7 @@ const JITTER = 0.2;
 export interface WorkerContext extends AttemptContext {
   readonly host: WebhookHost;
   /** Where its position is saved (the lease holder's fenced positions with a shared history); the storage's otherwise. */
-  readonly positions?: PositionStore;
+  readonly positions?: ConsumerPositions;
   /** With a shared history: whether this instance may still send (it surely holds the sender lease); checked before each attempt. */
   readonly holding?: () => boolean;
   /** Disable the endpoint (the service stops this worker). */

@@ -8,31 +8,19 @@
 import { ConnectCache } from '../../fanout/connect-cache.ts';
 import type { LiveNode } from '../../node/live-node.ts';
 import type { SentMessages } from '../../observe/sent-messages.ts';
-import type { AccessControl } from '../../security/access.ts';
-import type { Logger } from '../../support/logger.ts';
-import { WsEndpoint } from './endpoint.ts';
+import { WsEndpoint, type WsEndpointOptions } from './endpoint.ts';
 import type { Presence } from './presence.ts';
 import type { ResumeCounts } from './sync.ts';
 
 /** How long a peer sent a close frame (slow, shutting down) has before its socket is destroyed, in milliseconds. */
 export const CLOSE_GRACE_MS = 2000;
 
-/** What the WebSocket transport is built with, besides the node. */
-export interface WsParts {
-  readonly maxPayload: number;
-  readonly maxConnections: number;
-  readonly heartbeatIntervalMs: number;
-  readonly highWaterMark: number;
-  readonly messagesPerSecond: number;
-  readonly perMessageDeflate: boolean;
-  readonly allowedOrigins: readonly string[];
-  readonly allowedHosts: readonly string[];
-  readonly access: AccessControl;
+/** What the WebSocket transport is built with, besides the node: the endpoint's settings, and what its sessions share. */
+export type WsParts = Pick<WsEndpointOptions, 'maxPayload' | 'maxConnections' | 'heartbeatIntervalMs' | 'highWaterMark' | 'messagesPerSecond' | 'perMessageDeflate' | 'allowedOrigins' | 'allowedHosts' | 'access' | 'logger'> & {
   readonly presence: Presence;
   readonly resumes: ResumeCounts;
   readonly sentMessages: SentMessages;
-  readonly logger: Logger;
-}
+};
 
 /**
  * The WebSocket endpoint on the node.
