@@ -79,6 +79,9 @@ export async function request(
 }
 
 /** A WebSocket client whose messages can be awaited one by one. */
+/** Ping ids for {@link TestClient.sendAndSettle}, unique in the process. */
+let settlePings = 0;
+
 export class TestClient {
   readonly ws: WebSocket;
   readonly received: ServerMessage[] = [];
@@ -128,6 +131,18 @@ export class TestClient {
   /** Send a message (objects are JSON-encoded). */
   send(message: unknown): void {
     this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  /**
+   * Send a message, then a ping, and wait for the pong: messages are
+   * handled in order, so the pong means the first one was.
+   * @param message what to send (objects are JSON-encoded)
+   */
+  async sendAndSettle(message: unknown): Promise<void> {
+    const id = `settle-${++settlePings}`;
+    this.send(message);
+    this.send({ type: 'ping', id });
+    await this.until(() => this.received.some((m) => m.type === 'pong' && m.id === id), `the pong ${id}`);
   }
 
   /**

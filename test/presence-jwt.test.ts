@@ -49,15 +49,6 @@ async function board(token: string): Promise<TestClient> {
   return client;
 }
 
-/** Send a message, then a ping: messages are handled in order, so the pong means the first was. */
-let pings = 0;
-async function sendAndSettle(client: TestClient, message: unknown): Promise<void> {
-  const id = `settle-${++pings}`;
-  client.send(message);
-  client.send({ type: 'ping', id });
-  await client.until(() => client.received.some((m) => m.type === 'pong' && m.id === id), `the pong ${id}`);
-}
-
 async function presence(orderId: string): Promise<PresenceCounts> {
   const res = await request(srv.base, 'GET', `/api/orders/${orderId}/presence`, undefined, bearer(operatorToken));
   assert.equal(res.status, 200);
@@ -79,11 +70,11 @@ describe('presence and stats for identity provider users', () => {
       assert.equal((stats.body as { caller: string }).caller, kind, `roles ${roles.join(', ')}`);
       const before = (stats.body as { connectionsByRole: PresenceCounts }).connectionsByRole;
       const socket = await board(token);
-      await sendAndSettle(socket, { type: 'watch', orderId: order.id });
+      await socket.sendAndSettle({ type: 'watch', orderId: order.id });
       assert.equal((await presence(order.id))[kind], 1, `a ${roles.join(', ')} user watches as ${kind}`);
       const byRole = ((await request(srv.base, 'GET', '/api/stats', undefined, bearer(token))).body as { connectionsByRole: PresenceCounts }).connectionsByRole;
       assert.equal(byRole[kind], before[kind] + 1, `the socket counts as ${kind} in connectionsByRole`);
-      await sendAndSettle(socket, { type: 'watch' });
+      await socket.sendAndSettle({ type: 'watch' });
     }
     assert.deepEqual(await presence(order.id), { admin: 0, operator: 0, viewer: 0, customer: 0 });
   });
@@ -92,13 +83,13 @@ describe('presence and stats for identity provider users', () => {
     const [first, second] = [await newOrder(), await newOrder()];
     const changing = await board(await tokenOf('changing', 'orders-staff'));
     const viewer = await board(await tokenOf('steady', 'orders-view'));
-    await sendAndSettle(changing, { type: 'watch', orderId: first.id });
-    await sendAndSettle(viewer, { type: 'watch', orderId: first.id });
+    await changing.sendAndSettle({ type: 'watch', orderId: first.id });
+    await viewer.sendAndSettle({ type: 'watch', orderId: first.id });
     assert.deepEqual(await presence(first.id), { admin: 0, operator: 1, viewer: 1, customer: 0 });
     // The same user, now an admin.
     changing.send({ type: 'refresh', requestId: 'promoted', token: await tokenOf('changing', 'orders-admin') });
     assert.equal((await changing.next('refreshed')).requestId, 'promoted');
-    await sendAndSettle(changing, { type: 'watch', orderId: second.id });
+    await changing.sendAndSettle({ type: 'watch', orderId: second.id });
     assert.deepEqual(await presence(first.id), { admin: 0, operator: 0, viewer: 1, customer: 0 });
     assert.deepEqual(await presence(second.id), { admin: 1, operator: 0, viewer: 0, customer: 0 });
   });

@@ -37,15 +37,6 @@ async function open(url: string, headers: Record<string, string> = {}): Promise<
 const board = (role: Role): Promise<TestClient> => open(`${srv.wsBase}/ws`, auth(role));
 const tracking = (order: CreatedOrder): Promise<TestClient> => open(`${srv.wsBase}/ws?track=${order.trackingToken}`);
 
-/** Send a message, then a ping: messages are handled in order, so the pong means the first was. */
-let pings = 0;
-async function sendAndSettle(client: TestClient, message: unknown): Promise<void> {
-  const id = `settle-${++pings}`;
-  client.send(message);
-  client.send({ type: 'ping', id });
-  await client.until(() => client.received.some((m) => m.type === 'pong' && m.id === id), `the pong ${id}`);
-}
-
 async function presence(orderId: string, role: Role = 'viewer'): Promise<PresenceCounts> {
   const res = await request(srv.base, 'GET', `/api/orders/${orderId}/presence`, undefined, auth(role));
   assert.equal(res.status, 200);
@@ -77,18 +68,18 @@ describe('presence', () => {
     const operator = await board('operator');
     const admin = await board('admin');
     const viewer = await board('viewer');
-    await sendAndSettle(operator, { type: 'watch', orderId: order.id });
-    await sendAndSettle(admin, { type: 'watch', orderId: order.id });
-    await sendAndSettle(viewer, { type: 'watch', orderId: other.id });
+    await operator.sendAndSettle({ type: 'watch', orderId: order.id });
+    await admin.sendAndSettle({ type: 'watch', orderId: order.id });
+    await viewer.sendAndSettle({ type: 'watch', orderId: other.id });
     assert.deepEqual(await presence(order.id), { admin: 1, operator: 1, viewer: 0, customer: 2 });
     assert.deepEqual(await presence(other.id, 'operator'), { admin: 0, operator: 0, viewer: 1, customer: 1 });
     // Watching the same order again counts once; another order moves the count; none clears it.
-    await sendAndSettle(operator, { type: 'watch', orderId: order.id });
+    await operator.sendAndSettle({ type: 'watch', orderId: order.id });
     assert.equal((await presence(order.id)).operator, 1);
-    await sendAndSettle(operator, { type: 'watch', orderId: other.id });
+    await operator.sendAndSettle({ type: 'watch', orderId: other.id });
     assert.deepEqual(await presence(order.id), { admin: 1, operator: 0, viewer: 0, customer: 2 });
     assert.equal((await presence(other.id)).operator, 1);
-    await sendAndSettle(admin, { type: 'watch' });
+    await admin.sendAndSettle({ type: 'watch' });
     assert.equal((await presence(order.id)).admin, 0);
   });
 
@@ -96,7 +87,7 @@ describe('presence', () => {
     const order = await newOrder();
     const customer = await tracking(order);
     const operator = await board('operator');
-    await sendAndSettle(operator, { type: 'watch', orderId: order.id });
+    await operator.sendAndSettle({ type: 'watch', orderId: order.id });
     assert.deepEqual(await presence(order.id), { admin: 0, operator: 1, viewer: 0, customer: 1 });
     customer.ws.close();
     operator.ws.terminate();
@@ -106,7 +97,7 @@ describe('presence', () => {
   test('bad watch messages get a clear error and change nothing', async () => {
     const order = await newOrder();
     const operator = await board('operator');
-    await sendAndSettle(operator, { type: 'watch', orderId: order.id });
+    await operator.sendAndSettle({ type: 'watch', orderId: order.id });
     const cases: [unknown, string][] = [
       [{ type: 'watch', orderId: 'nope' }, 'LO_ERR_INVALID_FIELD'],
       [{ type: 'watch', orderId: 42 }, 'LO_ERR_INVALID_FIELD'],
@@ -115,7 +106,7 @@ describe('presence', () => {
     ];
     for (const [message, code] of cases) {
       const errorsBefore = operator.received.filter((m) => m.type === 'error').length;
-      await sendAndSettle(operator, message);
+      await operator.sendAndSettle(message);
       const errors = operator.received.filter((m): m is ErrorMessage => m.type === 'error');
       assert.equal(errors.length, errorsBefore + 1, JSON.stringify(message));
       assert.equal(errors.at(-1)!.code, code, JSON.stringify(message));
@@ -126,7 +117,7 @@ describe('presence', () => {
   test('customers learn nothing of others: a tracking socket may not announce, a tracking token may not read', async () => {
     const order = await newOrder();
     const customer = await tracking(order);
-    await sendAndSettle(customer, { type: 'watch', orderId: order.id });
+    await customer.sendAndSettle({ type: 'watch', orderId: order.id });
     const refused = customer.received.find((m): m is ErrorMessage => m.type === 'error');
     assert.equal(refused?.code, 'LO_ERR_FORBIDDEN');
     assert.equal((await presence(order.id)).customer, 1, 'the refused watch changed nothing');
@@ -161,7 +152,7 @@ describe('presence in open mode', () => {
     t.after(() => client.ws.terminate());
     await client.opened();
     await client.next('snapshot');
-    await sendAndSettle(client, { type: 'watch', orderId: created.id });
+    await client.sendAndSettle({ type: 'watch', orderId: created.id });
     const answer = (await request(open.base, 'GET', `/api/orders/${created.id}/presence`)).body as PresenceAnswer;
     assert.deepEqual(answer.watching, { admin: 1, operator: 0, viewer: 0, customer: 0 });
     assert.equal(((await request(open.base, 'GET', '/api/stats')).body as { caller: string }).caller, 'admin');
