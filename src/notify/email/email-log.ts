@@ -13,6 +13,7 @@ import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isOrderId } from '../../protocol.ts';
 import type { SideKeys } from '../../store/ports.ts';
+import { jsonItems } from '../../store/redis/replies.ts';
 
 /** Records kept per order, and orders held in memory. */
 export const EMAIL_LOG_LIMITS = { perOrder: 20, orders: 10_000 } as const;
@@ -148,17 +149,6 @@ export class RedisEmailLog implements EmailLog {
 
   /** @param orderId the order */
   async list(orderId: string): Promise<readonly EmailRecord[]> {
-    const reply = await this.#side.send(['LRANGE', this.#side.key(`email-log:${orderId}`), '0', '-1']);
-    if (!Array.isArray(reply)) return [];
-    const records: EmailRecord[] = [];
-    for (const text of reply) {
-      try {
-        const record: unknown = JSON.parse(String(text));
-        if (isRecord(record)) records.push(record);
-      } catch {
-        // not one of ours
-      }
-    }
-    return records;
+    return jsonItems(await this.#side.send(['LRANGE', this.#side.key(`email-log:${orderId}`), '0', '-1']), isRecord);
   }
 }

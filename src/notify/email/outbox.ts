@@ -12,6 +12,7 @@
 import { join } from 'node:path';
 import { isOrderId, type Order } from '../../protocol.ts';
 import type { SideKeys } from '../../store/ports.ts';
+import { jsonItems } from '../../store/redis/replies.ts';
 import { SyncedLines, readLines, replaceFile } from '../line-file.ts';
 
 /** Emails the outbox holds at most. */
@@ -142,18 +143,7 @@ export class RedisOutbox implements Outbox {
   }
 
   async load(): Promise<OutboxEntry[]> {
-    const reply = await this.#side.send(['HVALS', this.#key]);
-    if (!Array.isArray(reply)) return [];
-    const entries: OutboxEntry[] = [];
-    for (const text of reply) {
-      try {
-        const entry: unknown = JSON.parse(String(text));
-        if (isEntry(entry)) entries.push(entry);
-      } catch {
-        // not one of ours: skipped
-      }
-    }
-    return entries;
+    return jsonItems(await this.#side.send(['HVALS', this.#key]), isEntry);
   }
 
   /** @param entry an email */

@@ -48,6 +48,27 @@ export function arrayReply(reply: unknown, what: string): readonly unknown[] {
 }
 
 /**
+ * The JSON values in an array reply that `isOurs` accepts, in order; any
+ * other item (not JSON, or not our shape) is skipped, and a reply that is
+ * not an array gives none. For side data a person may also have written to.
+ * @param reply the reply (LRANGE, HVALS)
+ * @param isOurs the shape the values were written in
+ */
+export function jsonItems<T>(reply: unknown, isOurs: (value: unknown) => value is T): T[] {
+  if (!Array.isArray(reply)) return [];
+  const items: T[] = [];
+  for (const text of reply) {
+    try {
+      const value: unknown = JSON.parse(String(text));
+      if (isOurs(value)) items.push(value);
+    } catch {
+      // not JSON: not one of ours
+    }
+  }
+  return items;
+}
+
+/**
  * A reply that must be a whole number (an integer reply, or a string of one).
  * @param reply the reply
  * @param what what it is, for the error
